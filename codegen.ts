@@ -1,0 +1,42 @@
+import type { CodegenConfig } from '@graphql-codegen/cli';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+
+/**
+ * Resolver types are generated from each subgraph's SDL (never written by hand)
+ * into src/generated/, which is not committed; `npm run build` runs this first.
+ */
+const subgraphs = readdirSync('subgraphs', { withFileTypes: true })
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => entry.name);
+
+/** A subgraph maps GraphQL types to its row types in `codegen.mappers.json` (paths relative to src/generated/). */
+function mappersOf(name: string): Record<string, string> {
+  const file = `subgraphs/${name}/codegen.mappers.json`;
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>) : {};
+}
+
+const config: CodegenConfig = {
+  overwrite: true,
+  silent: true,
+  generates: Object.fromEntries(
+    subgraphs.map((name) => [
+      `subgraphs/${name}/src/generated/resolvers.ts`,
+      {
+        schema: [`subgraphs/${name}/src/schema.graphql`, 'platform/federation-directives.graphql'],
+        plugins: ['typescript', 'typescript-resolvers'],
+        config: {
+          federation: true,
+          useIndexSignature: true,
+          contextType: '../context.js#Context',
+          scalars: { DateTime: 'Date | string' },
+          mappers: mappersOf(name),
+          enumsAsTypes: true,
+          useTypeImports: true,
+          emitLegacyCommonJSImports: false,
+        },
+      },
+    ]),
+  ),
+};
+
+export default config;

@@ -1,0 +1,206 @@
+import { randomUUID } from 'node:crypto';
+import { type DocumentNode, type GraphQLFieldResolver, Kind, type DirectiveNode, type ValueNode } from 'graphql';
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
+import { forbidden, unauthenticated } from './errors.js';
+
+/** The caller as the token describes it. Subgraphs never take identity from any other header. */
+export interface AuthUser {
+  id: string;
+  roles: string[];
+  scopes: string[];
+}
+
+export interface AuthContext {
+  user?: AuthUser | undefined;
+}
+
+export const Role = { USER: 'USER', CLINICIAN: 'CLINICIAN', ADMIN: 'ADMIN' } as const;
+export type Role = (typeof Role)[keyof typeof Role];
+
+/**
+ * The scopes each role grants, decided once here: the user subgraph writes them
+ * into the access token and every subgraph's `@requiresScopes` checks them.
+ */
+const ROLE_SCOPES: Record<Role, string[]> = {
+  USER: ['profile:read', 'profile:write', 'health:read', 'health:write'],
+  CLINICIAN: ['health:read:any'],
+  ADMIN: ['users:read', 'health:read:any'],
+};
+
+export function scopesForRoles(roles: readonly string[]): string[] {
+  const scopes = new Set<string>(ROLE_SCOPES.USER);
+  for (const role of roles) for (const scope of ROLE_SCOPES[role as Role] ?? []) scopes.add(scope);
+  return [...scopes].sort();
+}
+
+export interface JwtOptions {
+  /** HS256 shared secret. */
+  secret?: string | undefined;
+  /** Alternative to the secret: verify RS256/ES256/EdDSA tokens against a JWKS. */
+  jwksUrl?: string | undefined;
+  issuer: string;
+  audience: string;
+}
+
+export type TokenVerifier = (token: string) => Promise<AuthUser>;
+
+/**
+ * Verifies access tokens with jose, pinning the algorithm family (so `alg: none`
+ * and algorithm confusion fail), the issuer, the audience and the expiry.
+ * Every failure is the same UNAUTHENTICATED error: the reason goes to logs only.
+ */
+export function createTokenVerifier(options: JwtOptions): TokenVerifier {
+  let key: Uint8Array | JWTVerifyGetKey;
+  let algorithms: string[];
+  if (options.jwksUrl) {
+    key = createRemoteJWKSet(new URL(options.jwksUrl));
+    algorithms = ['RS256', 'ES256', 'EdDSA'];
+  } else if (options.secret) {
+    key = new TextEncoder().encode(options.secret);
+    algorithms = ['HS256'];
+  } else {
+    throw new Error('createTokenVerifier: a JWT secret or a JWKS URL is required');
+  }
+  return async (token) => {
+    try {
+      const { payload } = await jwtVerify(token, key as Uint8Array, {
+        issuer: options.issuer,
+        audience: options.audience,
+        algorithms,
+        requiredClaims: ['sub', 'exp'],
+        clockTolerance: 5,
+      });
+      const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [];
+      const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
+      return { id: String(payload.sub), roles, scopes };
+    } catch (error) {
+      if (error instanceof joseErrors.JWTExpired) throw unauthenticated('The access token has expired');
+      throw unauthenticated('The access token is invalid');
+    }
+  };
+}
+
+/**
+ * Reads `Authorization: Bearer <jwt>`. No header → anonymous (undefined); a
+ * header that is present but not a valid token → UNAUTHENTICATED, never anonymous.
+ */
+export async function userFromAuthorization(header: string | undefined | null, verify: TokenVerifier): Promise<AuthUser | undefined> {
+  if (header === undefined || header === null || header === '') return undefined;
+  const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
+  if (!match?.[1]) throw unauthenticated('The Authorization header must be "Bearer <token>"');
+  return verify(match[1]);
+}
+
+export interface SignOptions {
+  secret: string;
+  issuer: string;
+  audience: string;
+  ttlSeconds: number;
+}
+
+/** Issues an HS256 access token carrying the user's roles and the scopes they grant. */
+export async function signAccessToken(user: { id: string; roles: readonly string[] }, options: SignOptions): Promise<string> {
+  return new SignJWT({ roles: [...user.roles], scope: scopesForRoles(user.roles).join(' ') })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(user.id)
+    .setIssuer(options.issuer)
+    .setAudience(options.audience)
+    .setIssuedAt()
+    .setJti(randomUUID())
+    .setExpirationTime(Math.floor(Date.now() / 1000) + options.ttlSeconds)
+    .sign(new TextEncoder().encode(options.secret));
+}
+
+export function hasScope(user: AuthUser | undefined, scope: string): boolean {
+  return user?.scopes.includes(scope) ?? false;
+}
+
+/** The caller must be `ownerId`, or hold `anyScope` (e.g. `health:read:any`). */
+export function assertOwnerOr(ctx: AuthContext, ownerId: string, anyScope: string): AuthUser {
+  const user = ctx.user;
+  if (!user) throw unauthenticated();
+  if (user.id !== ownerId && !hasScope(user, anyScope)) throw forbidden();
+  return user;
+}
+
+type Check = (ctx: AuthContext) => void;
+type ResolverMap = Record<string, Record<string, unknown>>;
+
+/**
+ * Enforces the federation `@authenticated` and `@requiresScopes` directives that
+ * Apollo Gateway itself ignores. Reads them from the subgraph SDL (on fields and
+ * on object types) and wraps the matching resolvers, including an entity's
+ * `__resolveReference`, so that a denied field is null with UNAUTHENTICATED or
+ * FORBIDDEN while the rest of the response resolves. Returns a new resolver map.
+ */
+export function withAuthDirectives<R extends object>(typeDefs: DocumentNode, resolvers: R): R {
+  const out: ResolverMap = {};
+  for (const [typeName, value] of Object.entries(resolvers as ResolverMap)) out[typeName] = { ...value };
+  for (const def of typeDefs.definitions) {
+    if (def.kind !== Kind.OBJECT_TYPE_DEFINITION && def.kind !== Kind.OBJECT_TYPE_EXTENSION) continue;
+    const typeName = def.name.value;
+    const typeCheck = checkFor(def.directives);
+    for (const field of def.fields ?? []) {
+      const checks = [typeCheck, checkFor(field.directives)].filter((c): c is Check => c !== undefined);
+      if (checks.length === 0) continue;
+      const typeResolvers = (out[typeName] ??= {});
+      typeResolvers[field.name.value] = guard(typeResolvers[field.name.value], field.name.value, checks);
+    }
+    if (typeCheck && out[typeName]?.__resolveReference) {
+      const inner = out[typeName].__resolveReference as (ref: unknown, ctx: AuthContext, info: unknown) => unknown;
+      out[typeName].__resolveReference = (ref: unknown, ctx: AuthContext, info: unknown) => {
+        typeCheck(ctx);
+        return inner(ref, ctx, info);
+      };
+    }
+  }
+  return out as R;
+}
+
+function guard(existing: unknown, fieldName: string, checks: Check[]): unknown {
+  const wrap = (resolve: GraphQLFieldResolver<unknown, AuthContext>): GraphQLFieldResolver<unknown, AuthContext> =>
+    (parent, args, ctx, info) => {
+      for (const check of checks) check(ctx);
+      return resolve(parent, args, ctx, info);
+    };
+  if (typeof existing === 'function') return wrap(existing as GraphQLFieldResolver<unknown, AuthContext>);
+  if (existing && typeof existing === 'object' && 'resolve' in existing) {
+    const config = existing as { resolve: GraphQLFieldResolver<unknown, AuthContext> };
+    return { ...config, resolve: wrap(config.resolve) };
+  }
+  return wrap((parent) => (parent as Record<string, unknown> | null)?.[fieldName]);
+}
+
+function checkFor(directives: readonly DirectiveNode[] | undefined): Check | undefined {
+  const checks: Check[] = [];
+  for (const directive of directives ?? []) {
+    if (directive.name.value === 'authenticated') {
+      checks.push((ctx) => {
+        if (!ctx.user) throw unauthenticated();
+      });
+    } else if (directive.name.value === 'requiresScopes') {
+      const arg = directive.arguments?.find((a) => a.name.value === 'scopes');
+      const alternatives = arg ? scopeLists(arg.value) : [];
+      checks.push((ctx) => {
+        const user = ctx.user;
+        if (!user) throw unauthenticated();
+        if (!alternatives.some((all) => all.every((s) => user.scopes.includes(s)))) throw forbidden();
+      });
+    }
+  }
+  if (checks.length === 0) return undefined;
+  return (ctx) => {
+    for (const check of checks) check(ctx);
+  };
+}
+
+function scopeLists(value: ValueNode): string[][] {
+  if (value.kind !== Kind.LIST) throw new Error('@requiresScopes(scopes:) must be a list of lists of scopes');
+  return value.values.map((inner) => {
+    if (inner.kind !== Kind.LIST) throw new Error('@requiresScopes(scopes:) must be a list of lists of scopes');
+    return inner.values.map((v) => {
+      if (v.kind !== Kind.STRING) throw new Error('@requiresScopes scopes must be strings');
+      return v.value;
+    });
+  });
+}

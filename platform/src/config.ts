@@ -1,0 +1,111 @@
+import { z } from 'zod';
+
+/**
+ * Environment parsing shared by every service. Each package declares one zod
+ * object for the variables it reads; `loadConfig` reports every problem at once
+ * so an operator fixes the environment in one pass, not one restart per typo.
+ */
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(service: string, problems: string[]) {
+    super(`${service}: invalid configuration\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** The shared secret used when none is configured outside production. Production refuses it. */
+export const DEV_JWT_SECRET = 'suoke-development-jwt-secret-not-for-production';
+
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+const optionalUrl = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .pipe(z.string().url().optional())
+  .optional();
+
+/** Variables every process (gateway and subgraphs) reads. */
+export const baseEnv = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  JWT_JWKS_URL: optionalUrl,
+  JWT_ISSUER: z.string().min(1).default('suoke-life'),
+  JWT_AUDIENCE: z.string().min(1).default('suoke-app'),
+  GATEWAY_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  REDIS_URL: optionalUrl,
+  MAX_BODY_BYTES: z.coerce.number().int().positive().default(1_048_576),
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(10_000),
+});
+
+/** Variables a subgraph with a database reads. */
+export const databaseEnv = z.object({
+  DATABASE_URL: optionalUrl,
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  /** Where embedded PGlite keeps its files; `memory://` keeps nothing. */
+  PGLITE_DATA_DIR: z.string().min(1).optional(),
+});
+
+export type BaseConfig = z.infer<typeof baseEnv>;
+export type DatabaseConfig = z.infer<typeof databaseEnv>;
+
+export { port as portSchema, z };
+
+/**
+ * Parses `env` with `schema`. Throws a ConfigError listing every invalid or
+ * missing variable; `check` adds cross-variable rules (returning problems).
+ */
+export function loadConfig<S extends z.ZodTypeAny>(
+  service: string,
+  schema: S,
+  env: NodeJS.ProcessEnv = process.env,
+  check?: (config: z.infer<S>) => string[],
+): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const name = issue.path.join('.') || '(environment)';
+      const received = env[String(issue.path[0])];
+      const shown = received === undefined ? 'unset' : isSecretName(name) ? '(hidden)' : JSON.stringify(received);
+      return `${name}: ${issue.message} (received ${shown})`;
+    });
+    throw new ConfigError(service, problems);
+  }
+  const problems = [...securityProblems(result.data as Partial<BaseConfig>), ...(check?.(result.data) ?? [])];
+  if (problems.length > 0) throw new ConfigError(service, problems);
+  return result.data;
+}
+
+function isSecretName(name: string): boolean {
+  return /SECRET|KEY|PASSWORD|TOKEN/i.test(name);
+}
+
+function securityProblems(config: Partial<BaseConfig>): string[] {
+  if (config.NODE_ENV !== 'production') return [];
+  const problems: string[] = [];
+  if (!config.JWT_SECRET && !config.JWT_JWKS_URL) {
+    problems.push('JWT_SECRET or JWT_JWKS_URL: one is required when NODE_ENV=production');
+  }
+  if (config.JWT_SECRET === DEV_JWT_SECRET) {
+    problems.push('JWT_SECRET: the development secret is refused when NODE_ENV=production');
+  }
+  if (!config.GATEWAY_SECRET) {
+    problems.push('GATEWAY_SECRET: required when NODE_ENV=production');
+  }
+  return problems;
+}
+
+/** Runs `load`, printing a ConfigError readably and exiting 1 instead of throwing a stack. */
+export function loadConfigOrExit<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,80 @@
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { Logger } from 'pino';
+
+/** The stable codes a client may branch on. Anything else is reported as INTERNAL_SERVER_ERROR. */
+export const ErrorCode = {
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
+  CONFLICT: 'CONFLICT',
+  INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Codes produced by Apollo Server itself for malformed requests; safe to pass through. */
+const PASSTHROUGH_CODES = new Set<string>([
+  ...Object.values(ErrorCode),
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+  'RATE_LIMITED',
+]);
+
+/** Extension keys (besides `code`) that carry client-facing detail. */
+const PUBLIC_EXTENSION_KEYS = ['field', 'retryAfter', 'http'] as const;
+
+function make(code: ErrorCode, message: string, extra?: Record<string, unknown>): GraphQLError {
+  return new GraphQLError(message, { extensions: { code, ...extra } });
+}
+
+/** The input broke a documented contract; `field` is the input path, e.g. `input[3].value`. */
+export const badInput = (message: string, field?: string) =>
+  make(ErrorCode.BAD_USER_INPUT, message, field === undefined ? undefined : { field });
+export const unauthenticated = (message = 'Authentication is required for this field') =>
+  make(ErrorCode.UNAUTHENTICATED, message);
+export const forbidden = (message = 'You are not allowed to access this data') => make(ErrorCode.FORBIDDEN, message);
+export const notFound = (message: string) => make(ErrorCode.NOT_FOUND, message);
+export const conflict = (message: string) => make(ErrorCode.CONFLICT, message);
+
+export function isPublicCode(code: unknown): code is string {
+  return typeof code === 'string' && PASSTHROUGH_CODES.has(code);
+}
+
+/**
+ * Apollo Server `formatError`: errors with a known code keep their message;
+ * everything else (a driver error, a bug) becomes a generic message, logged in
+ * full here so nothing is lost but nothing leaks. Stacks never leave the process.
+ */
+export function createErrorFormatter(log: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const code = formatted.extensions?.code;
+    if (isPublicCode(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
+      return withPublicExtensions(formatted, code);
+    }
+    const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+    log.error({ err: original, path: formatted.path }, 'internal error masked');
+    return {
+      message: 'Internal server error',
+      ...(formatted.locations ? { locations: formatted.locations } : {}),
+      ...(formatted.path ? { path: formatted.path } : {}),
+      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+    };
+  };
+}
+
+function withPublicExtensions(formatted: GraphQLFormattedError, code: string): GraphQLFormattedError {
+  const extensions: Record<string, unknown> = { code };
+  for (const key of PUBLIC_EXTENSION_KEYS) {
+    if (key !== 'http' && formatted.extensions?.[key] !== undefined) extensions[key] = formatted.extensions[key];
+  }
+  return {
+    message: formatted.message,
+    ...(formatted.locations ? { locations: formatted.locations } : {}),
+    ...(formatted.path ? { path: formatted.path } : {}),
+    extensions,
+  };
+}

@@ -1,0 +1,157 @@
+import { timingSafeEqual } from 'node:crypto';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { DocumentNode, GraphQLSchema } from 'graphql';
+import { createTokenVerifier, userFromAuthorization, withAuthDirectives, type AuthUser } from './auth.js';
+import { baseEnv, databaseEnv, DEV_JWT_SECRET, portSchema, type BaseConfig, type DatabaseConfig } from './config.js';
+import type { Database } from './db.js';
+import { createErrorFormatter } from './errors.js';
+import { createHttpServer } from './http.js';
+import { createLogger, type Logger } from './logger.js';
+
+/** The environment every subgraph reads; a subgraph extends it with its own variables. */
+export function subgraphEnv(defaultPort: number) {
+  return baseEnv.extend(databaseEnv.shape).extend({ PORT: portSchema(defaultPort) });
+}
+export type SubgraphConfig = BaseConfig & DatabaseConfig & { PORT: number };
+
+/** What every resolver receives. `loaders` is built once per request. */
+export interface SubgraphContext<TLoaders> {
+  requestId: string;
+  user?: AuthUser | undefined;
+  loaders: TLoaders;
+  database: Database;
+  log: Logger;
+}
+
+export interface SubgraphOptions<TLoaders> {
+  name: string;
+  typeDefs: DocumentNode;
+  /** Resolver map keyed by type name (the shape generated resolver types describe). */
+  resolvers: object;
+  config: SubgraphConfig;
+  database: Database;
+  /** Called once per request: per-request DataLoaders, never shared between users. */
+  createLoaders: (database: Database, user: AuthUser | undefined) => TLoaders;
+  log?: Logger;
+  plugins?: ApolloServerPlugin<SubgraphContext<TLoaders>>[];
+}
+
+export interface Subgraph<TLoaders> {
+  name: string;
+  schema: GraphQLSchema;
+  apollo: ApolloServer<SubgraphContext<TLoaders>>;
+  log: Logger;
+  /** Starts Apollo and listens; port 0 picks a free port. */
+  listen(port?: number, host?: string): Promise<{ port: number; url: string }>;
+  /** Stops accepting, lets in-flight requests finish (up to SHUTDOWN_GRACE_MS), then stops Apollo. */
+  stop(): Promise<void>;
+}
+
+export const GATEWAY_SECRET_HEADER = 'x-gateway-secret';
+
+/**
+ * Builds a subgraph: federation schema from SDL + resolvers with the auth
+ * directives enforced, Apollo Server with masked errors, and the HTTP front.
+ * Does not listen until `listen` is called, so tests can start it on port 0.
+ */
+export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Subgraph<TLoaders> {
+  const { config, database } = options;
+  const production = config.NODE_ENV === 'production';
+  const log = options.log ?? createLogger({ service: options.name, level: config.LOG_LEVEL, format: config.LOG_FORMAT, nodeEnv: config.NODE_ENV });
+  const schema = buildSubgraphSchema({
+    typeDefs: options.typeDefs,
+    resolvers: withAuthDirectives(options.typeDefs, options.resolvers) as never,
+  });
+  const verify = createTokenVerifier({
+    secret: config.JWT_SECRET ?? (production ? undefined : DEV_JWT_SECRET),
+    jwksUrl: config.JWT_JWKS_URL,
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+  });
+
+  let apolloRef: ApolloServer<SubgraphContext<TLoaders>> | undefined;
+  const http = createHttpServer<SubgraphContext<TLoaders>>({
+    get apollo() {
+      return apolloRef!;
+    },
+    log,
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    ready: async () => {
+      await database.ping();
+      return true;
+    },
+    guard: config.GATEWAY_SECRET ? gatewaySecretGuard(config.GATEWAY_SECRET) : undefined,
+    context: async ({ req, requestId }) => {
+      const user = await userFromAuthorization(req.headers.authorization, verify);
+      return { requestId, user, database, loaders: options.createLoaders(database, user), log };
+    },
+  });
+  const apollo = new ApolloServer<SubgraphContext<TLoaders>>({
+    schema,
+    nodeEnv: config.NODE_ENV,
+    introspection: !production,
+    csrfPrevention: true,
+    allowBatchedHttpRequests: false,
+    includeStacktraceInErrorResponses: false,
+    formatError: createErrorFormatter(log),
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer: http.server, stopGracePeriodMillis: config.SHUTDOWN_GRACE_MS }),
+      ...(production ? [ApolloServerPluginLandingPageDisabled()] : []),
+      ...(options.plugins ?? []),
+    ],
+  });
+  apolloRef = apollo;
+
+  let started = false;
+  return {
+    name: options.name,
+    schema,
+    apollo,
+    log,
+    async listen(port = config.PORT, host) {
+      if (!started) {
+        await apollo.start();
+        started = true;
+      }
+      const bound = await http.listen(port, host);
+      return { port: bound, url: `http://${host ?? 'localhost'}:${bound}/graphql` };
+    },
+    async stop() {
+      http.beginDrain();
+      if (started) await apollo.stop();
+      else http.server.close();
+    },
+  };
+}
+
+function gatewaySecretGuard(secret: string) {
+  const expected = Buffer.from(secret);
+  return (req: { headers: Record<string, string | string[] | undefined> }) => {
+    const given = req.headers[GATEWAY_SECRET_HEADER];
+    const buffer = Buffer.from(typeof given === 'string' ? given : '');
+    if (buffer.length === expected.length && timingSafeEqual(buffer, expected)) return undefined;
+    return { status: 401, message: 'This service accepts requests from the gateway only', code: 'UNAUTHENTICATED' };
+  };
+}
+
+/** SIGTERM/SIGINT: drain, run `cleanup` (close the database), exit 0; a second signal exits at once. */
+export function stopOnSignals(log: Logger, stop: () => Promise<void>): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    log.info({ signal }, 'shutting down: draining in-flight requests');
+    stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}

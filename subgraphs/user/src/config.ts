@@ -1,0 +1,12 @@
+import { loadConfig, subgraphEnv, z, type SubgraphConfig } from '@suoke/platform';
+
+const env = subgraphEnv(4001).extend({
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
+  REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+});
+
+export type UserConfig = SubgraphConfig & z.infer<typeof env>;
+
+export function loadUserConfig(source: NodeJS.ProcessEnv = process.env): UserConfig {
+  return loadConfig('user', env, source);
+}

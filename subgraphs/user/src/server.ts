@@ -1,0 +1,24 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'graphql';
+import { createSubgraph, type Database, type Logger } from '@suoke/platform';
+import type { UserConfig } from './config.js';
+import { createLoaders } from './loaders.js';
+import { createResolvers } from './resolvers/index.js';
+
+export const typeDefs = parse(readFileSync(new URL('../src/schema.graphql', import.meta.url), 'utf8'));
+
+/** Builds the user subgraph without listening; index.ts and tests call `listen`. */
+export function createUserSubgraph(options: { config: UserConfig; database: Database; log?: Logger }) {
+  return createSubgraph({
+    name: 'user',
+    typeDefs,
+    resolvers: createResolvers(options.config),
+    config: options.config,
+    database: options.database,
+    createLoaders,
+    ...(options.log ? { log: options.log } : {}),
+  });
+}
+
+export { loadUserConfig } from './config.js';
+export { migrate } from './migrate.js';
