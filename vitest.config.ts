@@ -1,7 +1,9 @@
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 const src = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+const require = createRequire(import.meta.url);
 
 export default defineConfig({
   resolve: {
@@ -10,6 +12,9 @@ export default defineConfig({
     alias: [
       { find: /^@suoke\/platform\/testing$/, replacement: src('./platform/src/testing.ts') },
       { find: /^@suoke\/platform$/, replacement: src('./platform/src/index.ts') },
+      // Node loads graphql's CommonJS build (as @apollo/* does); without this Vite
+      // would pick its ESM build for our sources and `instanceof` checks would split.
+      { find: /^graphql$/, replacement: require.resolve('graphql') },
     ],
   },
   test: {

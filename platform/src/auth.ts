@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type DocumentNode, type GraphQLFieldResolver, Kind, type DirectiveNode, type ValueNode } from 'graphql';
+import { defaultFieldResolver, type DocumentNode, type GraphQLFieldResolver, Kind, type DirectiveNode, type ValueNode } from 'graphql';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
 import { forbidden, unauthenticated } from './errors.js';
 
@@ -144,7 +144,7 @@ export function withAuthDirectives<R extends object>(typeDefs: DocumentNode, res
       const checks = [typeCheck, checkFor(field.directives)].filter((c): c is Check => c !== undefined);
       if (checks.length === 0) continue;
       const typeResolvers = (out[typeName] ??= {});
-      typeResolvers[field.name.value] = guard(typeResolvers[field.name.value], field.name.value, checks);
+      typeResolvers[field.name.value] = guard(typeResolvers[field.name.value], checks);
     }
     if (typeCheck && out[typeName]?.__resolveReference) {
       const inner = out[typeName].__resolveReference as (ref: unknown, ctx: AuthContext, info: unknown) => unknown;
@@ -157,7 +157,7 @@ export function withAuthDirectives<R extends object>(typeDefs: DocumentNode, res
   return out as R;
 }
 
-function guard(existing: unknown, fieldName: string, checks: Check[]): unknown {
+function guard(existing: unknown, checks: Check[]): unknown {
   const wrap = (resolve: GraphQLFieldResolver<unknown, AuthContext>): GraphQLFieldResolver<unknown, AuthContext> =>
     (parent, args, ctx, info) => {
       for (const check of checks) check(ctx);
@@ -168,7 +168,7 @@ function guard(existing: unknown, fieldName: string, checks: Check[]): unknown {
     const config = existing as { resolve: GraphQLFieldResolver<unknown, AuthContext> };
     return { ...config, resolve: wrap(config.resolve) };
   }
-  return wrap((parent) => (parent as Record<string, unknown> | null)?.[fieldName]);
+  return wrap(defaultFieldResolver as GraphQLFieldResolver<unknown, AuthContext>);
 }
 
 function checkFor(directives: readonly DirectiveNode[] | undefined): Check | undefined {

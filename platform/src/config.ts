@@ -68,7 +68,7 @@ export function loadConfig<S extends z.ZodTypeAny>(
     const problems = result.error.issues.map((issue) => {
       const name = issue.path.join('.') || '(environment)';
       const received = env[String(issue.path[0])];
-      const shown = received === undefined ? 'unset' : isSecretName(name) ? '(hidden)' : JSON.stringify(received);
+      const shown = received === undefined ? 'unset' : isSecretName(name) ? '(hidden)' : JSON.stringify(withoutCredentials(received));
       return `${name}: ${issue.message} (received ${shown})`;
     });
     throw new ConfigError(service, problems);
@@ -76,6 +76,18 @@ export function loadConfig<S extends z.ZodTypeAny>(
   const problems = [...securityProblems(result.data as Partial<BaseConfig>), ...(check?.(result.data) ?? [])];
   if (problems.length > 0) throw new ConfigError(service, problems);
   return result.data;
+}
+
+/** `postgres://app:pw@db/x` is shown as `postgres://app:***@db/x`; unparsable values that look like URLs are hidden. */
+function withoutCredentials(value: string): string {
+  if (!value.includes('@')) return value;
+  try {
+    const url = new URL(value);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return '(hidden: looks like a URL with credentials)';
+  }
 }
 
 function isSecretName(name: string): boolean {

@@ -10,3 +10,4 @@ export * from './pagination.js';
 export * from './request-context.js';
 export * from './scalars.js';
 export * from './subgraph.js';
+export * from './cache.js';

@@ -70,3 +70,23 @@ export function toConnection<T>(rows: readonly T[], first: number, cursorOf: (ro
     pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null },
   };
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Lower-case canonical UUID check, for ids arriving from clients and representations. */
+export function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && UUID.test(value);
+}
+
+/**
+ * Decodes a `[timestamp, uuid]` keyset cursor, checking both parts so that a
+ * forged cursor is BAD_USER_INPUT rather than a database error.
+ */
+export function decodeTimeIdCursor(cursor: string | null | undefined, argName = 'after'): { at: Date; id: string } | undefined {
+  const parts = decodeCursor(cursor, 2, argName);
+  if (!parts) return undefined;
+  const [at, id] = parts;
+  const date = typeof at === 'string' ? new Date(at) : undefined;
+  if (!date || Number.isNaN(date.getTime()) || !isUuid(id)) throw badInput(`${argName} is not a cursor returned by this connection`, argName);
+  return { at: date, id };
+}

@@ -1,12 +1,16 @@
 import { inArray } from 'drizzle-orm';
-import { keyedLoader, type Database } from '@suoke/platform';
+import { isUuid, keyedLoader, type Database } from '@suoke/platform';
 import { users, type UserRow } from './db/schema.js';
 
 /** Per-request loaders: one SQL statement per batch, results aligned with keys. */
 export function createLoaders(database: Database) {
   return {
     userById: keyedLoader<string, UserRow | null, UserRow>(
-      (ids) => database.db.select().from(users).where(inArray(users.id, [...ids])),
+      // A malformed id matches nothing; it must not fail the other keys of the batch.
+      async (ids) => {
+        const valid = ids.filter(isUuid);
+        return valid.length === 0 ? [] : database.db.select().from(users).where(inArray(users.id, valid));
+      },
       (row) => row.id,
       { missing: null },
     ),

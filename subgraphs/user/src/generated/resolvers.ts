@@ -138,7 +138,7 @@ export type User = {
   createdAt: Scalars['DateTime']['output'];
   /** Name shown in the app, 1–64 characters. */
   displayName: Scalars['String']['output'];
-  /** Sign-in email, normalised to lower case. Visible only to the user themself and to admins. */
+  /** Sign-in email, normalised to lower case. Null for anyone but the account holder and admins. */
   email?: Maybe<Scalars['String']['output']>;
   /** Stable identifier (UUID). */
   id: Scalars['ID']['output'];

@@ -6,8 +6,9 @@ create table "user".users (
   display_name text not null,
   locale text not null default 'zh-CN',
   roles text[] not null default '{USER}',
-  created_at timestamptz not null default now(),
-  updated_at timestamptz not null default now(),
+  -- Millisecond precision: keyset cursors carry created_at through JS Dates.
+  created_at timestamptz(3) not null default now(),
+  updated_at timestamptz(3) not null default now(),
   constraint users_email_unique unique (email),
   constraint users_email_normalised check (email = lower(btrim(email)))
 );
