@@ -1,0 +1,103 @@
+import { createHash } from 'node:crypto';
+import { watch, type FSWatcher } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { SupergraphSdlHook } from '@apollo/gateway';
+import type { Logger } from '@suoke/platform';
+
+/**
+ * Apollo Gateway refuses a supergraph with a `for: SECURITY` feature it does
+ * not enforce itself. `@authenticated` and `@requiresScopes` are enforced by
+ * every subgraph (platform withAuthDirectives), so for these two only the
+ * gateway is told to load them; any other security feature still fails closed.
+ * The committed file stays exactly what composition produced (and what Apollo
+ * Router reads).
+ */
+export function acknowledgeSubgraphEnforcedFeatures(sdl: string): string {
+  return sdl.replace(
+    /@link\(url: "(https:\/\/specs\.apollo\.dev\/(?:authenticated|requiresScopes)\/v[0-9.]+)", for: SECURITY\)/g,
+    '@link(url: "$1")',
+  );
+}
+
+export interface SupergraphFileOptions {
+  file: string;
+  log: Logger;
+  pollMs: number;
+  /** Called after every accepted or rejected update (tests wait on it). */
+  onUpdate?: (outcome: { accepted: boolean; hash: string; error?: string }) => void;
+}
+
+/**
+ * The `supergraphSdl` function form: serves the file, then watches it. A
+ * changed file is health-checked against its subgraphs and swapped in; an
+ * invalid or unhealthy one is rejected with a log line and the old supergraph
+ * keeps serving.
+ */
+export function supergraphFromFile(options: SupergraphFileOptions): SupergraphSdlHook {
+  return async ({ update, healthCheck }) => {
+    let current = await readFile(options.file, 'utf8');
+    let currentHash = hash(current);
+    let checking: Promise<void> = Promise.resolve();
+    let timer: NodeJS.Timeout | undefined;
+
+    const check = () => {
+      checking = checking.then(async () => {
+        let next: string;
+        try {
+          next = await readFile(options.file, 'utf8');
+        } catch (error) {
+          options.log.warn({ file: options.file, err: error }, 'supergraph file unreadable; keeping the current one');
+          return;
+        }
+        const nextHash = hash(next);
+        if (nextHash === currentHash) return;
+        try {
+          const prepared = acknowledgeSubgraphEnforcedFeatures(next);
+          await healthCheck(prepared);
+          update(prepared);
+          current = next;
+          currentHash = nextHash;
+          options.log.info({ hash: nextHash.slice(0, 12) }, 'supergraph updated');
+          options.onUpdate?.({ accepted: true, hash: nextHash });
+        } catch (error) {
+          // Remember the rejected content so that it is not retried in a loop; a new write is checked again.
+          currentHash = nextHash;
+          const message = error instanceof Error ? error.message : String(error);
+          options.log.error({ hash: nextHash.slice(0, 12), reason: message }, 'supergraph rejected; the previous one keeps serving');
+          options.onUpdate?.({ accepted: false, hash: nextHash, error: message });
+        }
+      });
+    };
+    const debounced = () => {
+      clearTimeout(timer);
+      timer = setTimeout(check, 50);
+    };
+
+    // Watch the directory: editors and ConfigMaps replace the file rather than write into it.
+    let watcher: FSWatcher | undefined;
+    try {
+      watcher = watch(path.dirname(options.file), (_event, name) => {
+        if (!name || name === path.basename(options.file) || name.startsWith('..')) debounced();
+      });
+    } catch (error) {
+      options.log.warn({ err: error }, 'file watching unavailable; polling only');
+    }
+    const poll = setInterval(check, options.pollMs);
+    poll.unref();
+
+    return {
+      supergraphSdl: acknowledgeSubgraphEnforcedFeatures(current),
+      async cleanup() {
+        watcher?.close();
+        clearInterval(poll);
+        clearTimeout(timer);
+        await checking;
+      },
+    };
+  };
+}
+
+function hash(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}

@@ -1,0 +1,78 @@
+// How the dev runner, `npm run migrate` and `npm run seed` reach each subgraph's
+// compiled code and database. Subgraphs never import each other; only these
+// scripts see them all.
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { readSupergraphConfig, repoRoot } from './supergraph-config.mjs';
+
+export async function platform() {
+  return import(pathToFileURL(path.join(repoRoot, 'platform/dist/index.js')).href);
+}
+
+export async function subgraphModule(name, entry = 'server') {
+  return import(pathToFileURL(path.join(repoRoot, 'subgraphs', name, 'dist', `${entry}.js`)).href);
+}
+
+/** Opens the subgraph's database as its own process would (DATABASE_URL, or PGlite under .data/<name>). */
+export async function openDatabase(name, env = process.env) {
+  const { createDatabase } = await platform();
+  return createDatabase({
+    service: name,
+    url: env.DATABASE_URL || undefined,
+    poolMax: 2,
+    pgliteDataDir: env.PGLITE_DATA_DIR ? path.join(env.PGLITE_DATA_DIR, name) : path.join(repoRoot, '.data', name),
+  });
+}
+
+export function subgraphNames() {
+  return readSupergraphConfig().subgraphs.map((s) => s.name);
+}
+
+/** Applies every subgraph's committed migrations. */
+export async function migrateAll(log = console.log, env = process.env) {
+  for (const name of subgraphNames()) {
+    const database = await openDatabase(name, env);
+    try {
+      const { migrate } = await subgraphModule(name);
+      const result = await migrate(database);
+      log(`migrate ${name}: ${result.applied.length} applied, ${result.skipped.length} already applied (${database.kind})`);
+    } finally {
+      await database.close();
+    }
+  }
+}
+
+/**
+ * The development seed: accounts in the user subgraph, then each subgraph's
+ * data for those accounts. Idempotent; refuses to run in production.
+ */
+export async function seedAll(log = console.log, env = process.env) {
+  if (env.NODE_ENV === 'production') throw new Error('the development seed never runs with NODE_ENV=production');
+  const password = env.SEED_PASSWORD || 'suoke-dev-password';
+  const extraUsers = Number(env.SEED_USERS ?? 0);
+  if (!Number.isInteger(extraUsers) || extraUsers < 0 || extraUsers > 100_000) {
+    throw new Error(`SEED_USERS must be an integer from 0 to 100000; received ${JSON.stringify(env.SEED_USERS)}`);
+  }
+  const userDb = await openDatabase('user', env);
+  let users;
+  try {
+    const { seedUsers } = await subgraphModule('user', 'seed');
+    users = await seedUsers(userDb, { password, extraUsers });
+  } finally {
+    await userDb.close();
+  }
+  log(`seed user: ${users.length} accounts (admin@suoke.life, demo@suoke.life${extraUsers ? `, user1…user${extraUsers}@suoke.life` : ''})`);
+  const demoAndExtras = users.filter((u) => u.email !== 'admin@suoke.life').map((u) => u.id);
+  for (const name of subgraphNames().filter((n) => n !== 'user')) {
+    const database = await openDatabase(name, env);
+    try {
+      const module = await subgraphModule(name, 'seed');
+      const seed = module[`seed${name[0].toUpperCase()}${name.slice(1)}`];
+      if (typeof seed !== 'function') continue;
+      const result = await seed(database, { userIds: demoAndExtras });
+      log(`seed ${name}: ${typeof result === 'object' ? JSON.stringify(result) : 'done'}`);
+    } finally {
+      await database.close();
+    }
+  }
+}
