@@ -8,5 +8,8 @@ const env = subgraphEnv(4001).extend({
 export type UserConfig = SubgraphConfig & z.infer<typeof env>;
 
 export function loadUserConfig(source: NodeJS.ProcessEnv = process.env): UserConfig {
-  return loadConfig('user', env, source);
+  // The user subgraph issues tokens, which needs the signing secret; a JWKS URL only verifies.
+  return loadConfig('user', env, source, (config) =>
+    config.NODE_ENV === 'production' && !config.JWT_SECRET ? ['JWT_SECRET: the user subgraph signs access tokens with it; required when NODE_ENV=production'] : [],
+  );
 }
