@@ -148,7 +148,8 @@ export function withAuthDirectives<R extends object>(typeDefs: DocumentNode, res
     }
     if (typeCheck && out[typeName]?.__resolveReference) {
       const inner = out[typeName].__resolveReference as (ref: unknown, ctx: AuthContext, info: unknown) => unknown;
-      out[typeName].__resolveReference = (ref: unknown, ctx: AuthContext, info: unknown) => {
+      // Async so a denial rejects this one representation, not the whole _entities list.
+      out[typeName].__resolveReference = async (ref: unknown, ctx: AuthContext, info: unknown) => {
         typeCheck(ctx);
         return inner(ref, ctx, info);
       };

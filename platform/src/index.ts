@@ -11,3 +11,4 @@ export * from './request-context.js';
 export * from './scalars.js';
 export * from './subgraph.js';
 export * from './cache.js';
+export * from './sql.js';

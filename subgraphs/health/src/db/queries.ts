@@ -1,0 +1,122 @@
+import { inArray, sql } from 'drizzle-orm';
+import { type Database, arrayParam, isoUtc } from '@suoke/platform';
+import { OBSERVATION_TYPE_NAMES, type ObservationTypeName } from '../service/observation-types.js';
+import { observations, profiles, type ObservationRow, type ObservationStatRow, type ProfileRow } from './schema.js';
+
+/**
+ * The read statements behind the loaders. Each takes every key of a batch and
+ * issues exactly one SQL statement; rows carry the 1-based position (`ord`) of
+ * the key they answer, so the caller aligns them without comparing strings.
+ */
+
+/** One page request of `User.observations`. `limit` is first + 1: the extra row only tells that more follow. */
+export interface PageQuery {
+  userId: string;
+  type: ObservationTypeName | null;
+  from: Date | null;
+  to: Date | null;
+  limit: number;
+  /** Keyset position to continue after: (recorded_at, id), as decoded from a cursor. */
+  after: { recordedAt: string; id: string } | null;
+}
+
+/** An observation of a page, with its exact (microsecond) recorded_at for the cursor. */
+export type PageRow = ObservationRow & { recordedAtKey: string };
+
+interface RawObservation {
+  ord: number;
+  id: string;
+  userId: string;
+  type: ObservationTypeName;
+  value: number;
+  diastolic: number | null;
+  recordedAt: string;
+  source: string | null;
+  externalId: string;
+}
+
+export async function selectObservationPages(database: Database, queries: readonly PageQuery[]): Promise<Array<{ ord: number; row: PageRow }>> {
+  const rows = await database.rows<RawObservation & Record<string, unknown>>(sql`
+    select k.ord::int as ord, o.id::text as id, o.user_id::text as "userId", o.type, o.value, o.diastolic,
+           ${isoUtc(sql`o.recorded_at`)} as "recordedAt", o.source, o.external_id as "externalId"
+    from unnest(
+      ${arrayParam(queries.map((q) => q.userId), 'uuid')},
+      ${arrayParam(queries.map((q) => q.type), 'text')},
+      ${arrayParam(queries.map((q) => q.from), 'timestamptz')},
+      ${arrayParam(queries.map((q) => q.to), 'timestamptz')},
+      ${arrayParam(queries.map((q) => q.limit), 'int')},
+      ${arrayParam(queries.map((q) => q.after?.recordedAt ?? null), 'timestamptz')},
+      ${arrayParam(queries.map((q) => q.after?.id ?? null), 'uuid')}
+    ) with ordinality as k(user_id, type, from_at, to_at, row_limit, after_at, after_id, ord)
+    cross join lateral (
+      select o.*
+      from "health".observations o
+      where o.user_id = k.user_id
+        and (k.type is null or o.type = k.type)
+        and o.recorded_at >= coalesce(k.from_at, '-infinity')
+        and o.recorded_at < coalesce(k.to_at, 'infinity')
+        and (k.after_at is null or (o.recorded_at, o.id) < (k.after_at, k.after_id))
+      order by o.recorded_at desc, o.id desc
+      limit k.row_limit
+    ) o
+    order by k.ord, o.recorded_at desc, o.id desc`);
+  return rows.map(({ ord, ...raw }) => ({ ord, row: { ...raw, recordedAt: new Date(raw.recordedAt), recordedAtKey: raw.recordedAt } }));
+}
+
+export interface SummaryQuery {
+  userId: string;
+  days: number;
+}
+
+type RawStat = Omit<ObservationStatRow, 'latestAt'> & { ord: number; latestAt: string };
+
+/** Per user and window: one row per observation type present, in enum order. */
+export async function selectSummaries(database: Database, queries: readonly SummaryQuery[]): Promise<Array<{ ord: number; row: ObservationStatRow }>> {
+  const newestFirst = sql`order by o.recorded_at desc, o.id desc`;
+  // LATERAL per key, not a join: each user's window is read through the
+  // (user_id, recorded_at) index, and partitions older than it are pruned.
+  const rows = await database.rows<RawStat & Record<string, unknown>>(sql`
+    select k.ord::int as ord, s.*
+    from unnest(
+      ${arrayParam(queries.map((q) => q.userId), 'uuid')},
+      ${arrayParam(queries.map((q) => q.days), 'int')}
+    ) with ordinality as k(user_id, days, ord)
+    cross join lateral (
+      select o.type, count(*)::int as count,
+             avg(o.value) as average, min(o.value) as min, max(o.value) as max,
+             (array_agg(o.value ${newestFirst}))[1] as latest,
+             ${isoUtc(sql`max(o.recorded_at)`)} as "latestAt",
+             avg(o.diastolic) as "averageDiastolic",
+             (array_agg(o.diastolic ${newestFirst}))[1] as "latestDiastolic"
+      from "health".observations o
+      where o.user_id = k.user_id and o.recorded_at >= now() - make_interval(days => k.days)
+      group by o.type
+    ) s
+    order by k.ord, array_position(${arrayParam(OBSERVATION_TYPE_NAMES, 'text')}, s.type)`);
+  return rows.map(({ ord, ...raw }) => ({ ord, row: { ...raw, latestAt: new Date(raw.latestAt) } }));
+}
+
+export async function selectObservationsByIds(database: Database, ids: readonly string[]): Promise<ObservationRow[]> {
+  return database.db
+    .select({
+      id: observations.id,
+      userId: observations.userId,
+      type: observations.type,
+      value: observations.value,
+      diastolic: observations.diastolic,
+      recordedAt: observations.recordedAt,
+      source: observations.source,
+      externalId: observations.externalId,
+    })
+    .from(observations)
+    .where(inArray(observations.id, [...ids]));
+}
+
+export async function selectProfiles(database: Database, userIds: readonly string[]): Promise<ProfileRow[]> {
+  const rows = await database.db.select().from(profiles).where(inArray(profiles.userId, [...userIds]));
+  return rows.map(toProfile);
+}
+
+export function toProfile(row: typeof profiles.$inferSelect): ProfileRow {
+  return { ...row, id: row.userId };
+}

@@ -1,0 +1,34 @@
+import { DateTime, forbidden, unauthenticated, isUuid } from '@suoke/platform';
+import type { Context } from '../context.js';
+import type { Resolvers } from '../generated/resolvers.js';
+import { recordObservations } from '../service/ingest.js';
+import { unitOf } from '../service/observation-types.js';
+import { saveProfile } from '../service/profile.js';
+import { healthProfileResolvers, observationResolvers } from './entities.js';
+import { userResolvers } from './user.js';
+
+/** Thin resolvers: validation and storage live in service/ and db/, reads go through loaders. */
+export function createResolvers(): Resolvers {
+  return {
+    DateTime,
+    Mutation: {
+      // Always for the caller: there is no way to record for someone else.
+      recordObservations: async (_parent, { input }, ctx) => {
+        const { inserted, duplicates } = await recordObservations(ctx.database, callerId(ctx), input);
+        return { inserted: inserted.length, duplicates, observations: inserted };
+      },
+      updateHealthProfile: (_parent, { input }, ctx) => saveProfile(ctx.database, callerId(ctx), input),
+    },
+    User: userResolvers,
+    Observation: observationResolvers,
+    HealthProfile: healthProfileResolvers,
+    ObservationStat: { unit: (stat) => unitOf(stat.type) },
+  };
+}
+
+function callerId(ctx: Context): string {
+  if (!ctx.user) throw unauthenticated();
+  // Health rows are keyed by the user service's UUIDs; any other subject owns no health data.
+  if (!isUuid(ctx.user.id)) throw forbidden('This account cannot hold health data');
+  return ctx.user.id.toLowerCase();
+}

@@ -1,0 +1,24 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'graphql';
+import { createSubgraph, type Database, type Logger } from '@suoke/platform';
+import type { HealthConfig } from './config.js';
+import { createLoaders } from './loaders.js';
+import { createResolvers } from './resolvers/index.js';
+
+export const typeDefs = parse(readFileSync(new URL('../src/schema.graphql', import.meta.url), 'utf8'));
+
+/** Builds the health subgraph without listening; index.ts and tests call `listen`. */
+export function createHealthSubgraph(options: { config: HealthConfig; database: Database; log?: Logger }) {
+  return createSubgraph({
+    name: 'health',
+    typeDefs,
+    resolvers: createResolvers(),
+    config: options.config,
+    database: options.database,
+    createLoaders,
+    ...(options.log ? { log: options.log } : {}),
+  });
+}
+
+export { loadHealthConfig } from './config.js';
+export { migrate } from './migrate.js';
