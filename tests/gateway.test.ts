@@ -1,7 +1,7 @@
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compose, readSupergraphConfig } from '../scripts/supergraph-config.mjs';
 import { codes, post, repoRoot, startStack, type Stack } from './harness.js';
@@ -77,7 +77,8 @@ describe('gateway in development', () => {
   });
 
   it('supports automatic persisted queries (stored in Redis when REDIS_URL is set)', async () => {
-    const query = '{ me { id displayName } }';
+    // Unique per run: a shared Redis keeps persisted queries across runs, as it should.
+    const query = `{ me { id displayName } } # ${randomUUID()}`;
     const sha256Hash = createHash('sha256').update(query).digest('hex');
     const extensions = { persistedQuery: { version: 1, sha256Hash } };
     const miss = await post(stack.gatewayUrl, { extensions });
