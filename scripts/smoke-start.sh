@@ -5,14 +5,25 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 data="$(mktemp -d)"
 log="$data/start.log"
-PGLITE_DATA_DIR="$data" npm start >"$log" 2>&1 &
+# Its own process group, so that stopping it reaches npm, the runner and every service.
+PGLITE_DATA_DIR="$data" setsid npm start >"$log" 2>&1 &
 runner=$!
 cleanup() {
-  kill -INT "$runner" 2>/dev/null || true
-  wait "$runner" 2>/dev/null || true
+  kill -TERM -- "-$runner" 2>/dev/null || true
+  for _ in $(seq 1 60); do
+    kill -0 -- "-$runner" 2>/dev/null || break
+    sleep 0.25
+  done
+  if kill -0 -- "-$runner" 2>/dev/null; then
+    echo "smoke: services still running 15 s after SIGTERM; killing them"
+    kill -KILL -- "-$runner" 2>/dev/null || true
+    status=1
+  fi
   rm -rf "$data"
+  exit "${status:-0}"
 }
-trap cleanup EXIT
+status=0
+trap 'status=$?; cleanup' EXIT
 
 for _ in $(seq 1 120); do
   if grep -q "supergraph is up" "$log"; then break; fi
