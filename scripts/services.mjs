@@ -13,15 +13,17 @@ export async function subgraphModule(name, entry = 'server') {
   return import(pathToFileURL(path.join(repoRoot, 'subgraphs', name, 'dist', `${entry}.js`)).href);
 }
 
+/** The folder of a subgraph's embedded database: `<PGLITE_DATA_DIR or .data>/<name>`. */
+export function pgliteDir(name, env = process.env) {
+  return path.join(env.PGLITE_DATA_DIR ?? path.join(repoRoot, '.data'), name);
+}
+
 /** Opens the subgraph's database as its own process would (DATABASE_URL, or PGlite under .data/<name>). */
 export async function openDatabase(name, env = process.env) {
-  const { createDatabase } = await platform();
-  return createDatabase({
-    service: name,
-    url: env.DATABASE_URL || undefined,
-    poolMax: 2,
-    pgliteDataDir: env.PGLITE_DATA_DIR ? path.join(env.PGLITE_DATA_DIR, name) : path.join(repoRoot, '.data', name),
-  });
+  const { openSubgraphDatabase } = await platform();
+  const { definition } = await subgraphModule(name);
+  const config = definition.loadConfig({ ...env, PGLITE_DATA_DIR: pgliteDir(name, env) });
+  return openSubgraphDatabase(definition, config, 2);
 }
 
 export function subgraphNames() {
@@ -33,8 +35,8 @@ export async function migrateAll(log = console.log, env = process.env) {
   for (const name of subgraphNames()) {
     const database = await openDatabase(name, env);
     try {
-      const { migrate } = await subgraphModule(name);
-      const result = await migrate(database);
+      const { definition } = await subgraphModule(name);
+      const result = await definition.migrate(database);
       log(`migrate ${name}: ${result.applied.length} applied, ${result.skipped.length} already applied (${database.kind})`);
     } finally {
       await database.close();

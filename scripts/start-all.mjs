@@ -5,7 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { migrateAll, seedAll } from './services.mjs';
+import { migrateAll, pgliteDir, seedAll } from './services.mjs';
 import { readSupergraphConfig, repoRoot } from './supergraph-config.mjs';
 
 const env = { ...process.env };
@@ -108,7 +108,7 @@ try {
 
   const gatewayPort = Number(env.GATEWAY_PORT ?? 4000);
   subgraphs.forEach((subgraph, i) => {
-    const dataDir = path.join(env.PGLITE_DATA_DIR ?? path.join(repoRoot, '.data'), subgraph.name);
+    const dataDir = pgliteDir(subgraph.name, env);
     start(subgraph.name, `subgraphs/${subgraph.name}/dist/index.js`, { PORT: String(subgraph.port), PGLITE_DATA_DIR: dataDir }, colors[i % colors.length]);
   });
   await Promise.all(subgraphs.map((s) => waitReady(s.name, s.port)));

@@ -173,8 +173,8 @@ describe('negative cases through the gateway', () => {
 
 describe('batching across subgraphs', () => {
   it('an admin list of 50 users with healthSummary issues as many SQL statements as 5', async () => {
-    const seeded = await seedUsers(stack.databases.user.database, { password: PASSWORD, extraUsers: 55 });
-    await seedHealth(stack.databases.health.database, { userIds: seeded.map((u) => u.id) });
+    const seeded = await seedUsers(stack.databases.user!.database, { password: PASSWORD, extraUsers: 55 });
+    await seedHealth(stack.databases.health!.database, { userIds: seeded.map((u) => u.id) });
     const admin = await testToken({ id: seeded[0]!.id, roles: ['USER', 'ADMIN'] });
     const list = (n: number) => `{ users(first: ${n}) { edges { node { displayName healthSummary(days: 7) { type average } } } } }`;
 

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { SubgraphDefinition } from '@suoke/platform';
 import { createTestDatabase, type TestDatabase } from '@suoke/platform/testing';
 import { createGateway, loadGatewayConfig } from '../gateway/src/server.js';
-import { createHealthSubgraph, loadHealthConfig, migrate as migrateHealth } from '../subgraphs/health/src/server.js';
-import { createUserSubgraph, loadUserConfig, migrate as migrateUser } from '../subgraphs/user/src/server.js';
+import { readSupergraphConfig } from '../scripts/supergraph-config.mjs';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -17,7 +17,8 @@ export interface GraphQLResponse<T = Record<string, unknown>> {
 export interface Stack {
   gatewayUrl: string;
   subgraphUrls: Record<string, string>;
-  databases: Record<'user' | 'health', TestDatabase>;
+  /** Each subgraph's fresh test database, by subgraph name. */
+  databases: Record<string, TestDatabase>;
   query<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
   stop(): Promise<void>;
 }
@@ -30,6 +31,14 @@ export interface StackOptions {
   onSupergraphUpdate?: (outcome: { accepted: boolean; hash: string; error?: string }) => void;
 }
 
+/** Every subgraph named in supergraph.yaml, through the `definition` its server.ts exports. */
+export async function subgraphDefinitions(): Promise<SubgraphDefinition[]> {
+  const names = readSupergraphConfig().subgraphs.map((s: { name: string }) => s.name);
+  return Promise.all(
+    names.map(async (name: string) => ((await import(`../subgraphs/${name}/src/server.ts`)) as { definition: SubgraphDefinition }).definition),
+  );
+}
+
 /**
  * The whole supergraph in this process: each subgraph on a free port with its
  * own fresh database (PGlite in memory, or a new PostgreSQL database when
@@ -37,15 +46,17 @@ export interface StackOptions {
  */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const env = { NODE_ENV: 'test', LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent', LOG_FORMAT: 'json', ...options.subgraphEnv };
-  const databases = { user: await createTestDatabase('user'), health: await createTestDatabase('health') };
-  await migrateUser(databases.user.database);
-  await migrateHealth(databases.health.database);
-  const user = createUserSubgraph({ config: loadUserConfig(env), database: databases.user.database });
-  const health = createHealthSubgraph({ config: loadHealthConfig(env), database: databases.health.database });
-  const subgraphUrls = {
-    user: (await user.listen(0, '127.0.0.1')).url,
-    health: (await health.listen(0, '127.0.0.1')).url,
-  };
+  const databases: Record<string, TestDatabase> = {};
+  const subgraphUrls: Record<string, string> = {};
+  const running: { stop(): Promise<void> }[] = [];
+  for (const definition of await subgraphDefinitions()) {
+    const testDb = await createTestDatabase(definition.name, definition.pgliteExtensions);
+    databases[definition.name] = testDb;
+    await definition.migrate(testDb.database);
+    const subgraph = definition.create({ config: definition.loadConfig(env), database: testDb.database });
+    subgraphUrls[definition.name] = (await subgraph.listen(0, '127.0.0.1')).url;
+    running.push(subgraph);
+  }
   const gateway = createGateway({
     config: loadGatewayConfig({
       ...env,
@@ -66,8 +77,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     query: (query, variables, token, headers) => post(gatewayUrl, { query, variables }, token, headers),
     async stop() {
       await gateway.stop();
-      await Promise.all([user.stop(), health.stop()]);
-      await Promise.all([databases.user.drop(), databases.health.drop()]);
+      await Promise.all(running.map((s) => s.stop()));
+      await Promise.all(Object.values(databases).map((d) => d.drop()));
     },
   };
 }

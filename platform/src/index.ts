@@ -12,3 +12,4 @@ export * from './scalars.js';
 export * from './subgraph.js';
 export * from './cache.js';
 export * from './sql.js';
+export * from './run.js';

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
-import { createSubgraph, type Database, type Logger } from '@suoke/platform';
-import type { UserConfig } from './config.js';
+import { createSubgraph, type Database, type Logger, type SubgraphDefinition } from '@suoke/platform';
+import { loadUserConfig, type UserConfig } from './config.js';
 import { createLoaders } from './loaders.js';
+import { migrate } from './migrate.js';
 import { createResolvers } from './resolvers/index.js';
 
 export const typeDefs = parse(readFileSync(new URL('../src/schema.graphql', import.meta.url), 'utf8'));
@@ -20,5 +21,13 @@ export function createUserSubgraph(options: { config: UserConfig; database: Data
   });
 }
 
-export { loadUserConfig } from './config.js';
-export { migrate } from './migrate.js';
+
+/** How the dev runner, scripts and end-to-end tests start this subgraph. */
+export const definition: SubgraphDefinition<UserConfig> = {
+  name: 'user',
+  loadConfig: loadUserConfig,
+  create: createUserSubgraph,
+  migrate,
+};
+
+export { loadUserConfig, migrate };

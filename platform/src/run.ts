@@ -1,0 +1,43 @@
+import { loadConfigOrExit } from './config.js';
+import { createDatabase, type Database } from './db.js';
+import type { Logger } from './logger.js';
+import { stopOnSignals, type Subgraph, type SubgraphConfig } from './subgraph.js';
+import type { MigrationResult } from './migrate.js';
+
+/**
+ * Everything the dev runner, the scripts, the end-to-end harness and a
+ * subgraph's own index.ts need to know about a subgraph. Each subgraph's
+ * server.ts exports one as `definition`; nothing else is registered anywhere.
+ */
+export interface SubgraphDefinition<C extends SubgraphConfig = SubgraphConfig> {
+  name: string;
+  loadConfig(env?: NodeJS.ProcessEnv): C;
+  create(options: { config: C; database: Database; log?: Logger }): Pick<Subgraph<unknown>, 'name' | 'log' | 'listen' | 'stop'>;
+  migrate(database: Database): Promise<MigrationResult>;
+  /** PGlite contrib extensions the migrations need (PostgreSQL gets them from CREATE EXTENSION). */
+  pgliteExtensions?: Record<string, unknown>;
+}
+
+/** Opens a subgraph's database as configured: PostgreSQL with DATABASE_URL, PGlite otherwise. */
+export function openSubgraphDatabase(definition: SubgraphDefinition, config: SubgraphConfig, poolMax = config.DATABASE_POOL_MAX): Promise<Database> {
+  return createDatabase({
+    service: definition.name,
+    url: config.DATABASE_URL,
+    poolMax,
+    pgliteDataDir: config.PGLITE_DATA_DIR,
+    ...(definition.pgliteExtensions ? { pgliteExtensions: definition.pgliteExtensions } : {}),
+  });
+}
+
+/** A subgraph's process: validate config (or exit 1), open the database, listen, drain on SIGTERM. */
+export async function runSubgraph(definition: SubgraphDefinition): Promise<void> {
+  const config = loadConfigOrExit(() => definition.loadConfig());
+  const database = await openSubgraphDatabase(definition, config);
+  const subgraph = definition.create({ config, database });
+  const { url } = await subgraph.listen(config.PORT);
+  subgraph.log.info({ url, database: database.kind }, `${definition.name} subgraph ready`);
+  stopOnSignals(subgraph.log, async () => {
+    await subgraph.stop();
+    await database.close();
+  });
+}
