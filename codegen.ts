@@ -22,7 +22,7 @@ const config: CodegenConfig = {
     subgraphs.map((name) => [
       `subgraphs/${name}/src/generated/resolvers.ts`,
       {
-        schema: [`subgraphs/${name}/src/schema.graphql`, 'platform/federation-directives.graphql'],
+        schema: [`subgraphs/${name}/src/schema.graphql`, 'platform/federation-directives.graphql', 'platform/rate-limit.graphql'],
         plugins: ['typescript', 'typescript-resolvers'],
         config: {
           federation: true,

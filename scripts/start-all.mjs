@@ -3,13 +3,18 @@
 // subgraph and the gateway as separate processes with prefixed logs, wait until
 // each is ready, print the URLs. Ctrl-C stops them all.
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { migrateAll, pgliteDir, seedAll } from './services.mjs';
 import { readSupergraphConfig, repoRoot } from './supergraph-config.mjs';
 
+
 const env = { ...process.env };
 const production = env.NODE_ENV === 'production';
+// Subgraphs trust the forwarded client IP and rate-limit budget only from a
+// gateway that proves itself with the shared secret: give this run one.
+if (!production && !env.GATEWAY_SECRET) env.GATEWAY_SECRET = randomBytes(24).toString('base64url');
 const colors = [36, 35, 33, 32, 34, 31];
 const children = new Map();
 let stopping = false;

@@ -9,6 +9,20 @@ import YAML from 'yaml';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
+// Custom directives defined once in platform/ and linked by subgraphs; appended
+// to a subgraph's SDL when it links the spec (as the subgraph runtime does).
+const LINKED_DEFINITIONS = [
+  { url: 'https://specs.suoke.life/rateLimit/v1.0', file: path.join(repoRoot, 'platform', 'rate-limit.graphql') },
+];
+
+function withLinkedDefinitions(text) {
+  let out = text;
+  for (const spec of LINKED_DEFINITIONS) {
+    if (text.includes(spec.url)) out += `\n${readFileSync(spec.file, 'utf8')}`;
+  }
+  return out;
+}
+
 /** @returns {{ federationVersion: string, subgraphs: { name: string, routingUrl: string, schemaFile: string, port: number }[] }} */
 export function readSupergraphConfig(file = path.join(repoRoot, 'supergraph.yaml')) {
   const doc = YAML.parse(readFileSync(file, 'utf8'));
@@ -45,7 +59,7 @@ export function compose(subgraphs, sdlOverrides = {}) {
     const text = sdlOverrides[subgraph.name] ?? readFileSync(subgraph.schemaFile, 'utf8');
     const label = path.relative(repoRoot, subgraph.schemaFile);
     try {
-      services.push({ name: subgraph.name, url: subgraph.routingUrl, typeDefs: parse(new Source(text, label)) });
+      services.push({ name: subgraph.name, url: subgraph.routingUrl, typeDefs: parse(new Source(withLinkedDefinitions(text), label)) });
     } catch (error) {
       parseErrors.push(`[${subgraph.name}] ${formatError(error)}`);
     }

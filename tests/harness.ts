@@ -20,6 +20,8 @@ export interface Stack {
   /** Each subgraph's fresh test database, by subgraph name. */
   databases: Record<string, TestDatabase>;
   query<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
+  /** GraphQL requests the subgraphs have received so far (the gateway's fetches). */
+  subgraphFetches(): number;
   stop(): Promise<void>;
 }
 
@@ -45,10 +47,18 @@ export async function subgraphDefinitions(): Promise<SubgraphDefinition[]> {
  * DATABASE_URL is set), and the gateway on a free port routing to them.
  */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const env = { NODE_ENV: 'test', LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent', LOG_FORMAT: 'json', ...options.subgraphEnv };
+  const env = {
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+    LOG_FORMAT: 'json',
+    // As `npm start` does: subgraphs trust the gateway's forwarded IP and rate budget.
+    GATEWAY_SECRET: 'harness-gateway-secret-0123456789',
+    ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
+    ...options.subgraphEnv,
+  };
   const databases: Record<string, TestDatabase> = {};
   const subgraphUrls: Record<string, string> = {};
-  const running: { stop(): Promise<void> }[] = [];
+  const running: { stop(): Promise<void>; stats: { graphqlRequests: number } }[] = [];
   for (const definition of await subgraphDefinitions()) {
     const testDb = await createTestDatabase(definition.name, definition.pgliteExtensions);
     databases[definition.name] = testDb;
@@ -62,7 +72,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ...env,
       SUPERGRAPH_POLL_MS: '200',
       SUPERGRAPH_PATH: path.join(repoRoot, 'schema', 'supergraph.graphql'),
-      ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
+      // post() names a client address per call, as a proxy in front of the gateway would.
+      TRUSTED_PROXY_HOPS: '1',
       ...options.gatewayEnv,
     }),
     subgraphUrls,
@@ -75,6 +86,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     subgraphUrls,
     databases,
     query: (query, variables, token, headers) => post(gatewayUrl, { query, variables }, token, headers),
+    subgraphFetches: () => running.reduce((sum, s) => sum + s.stats.graphqlRequests, 0),
     async stop() {
       await gateway.stop();
       await Promise.all(running.map((s) => s.stop()));
@@ -83,10 +95,26 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
 }
 
+/**
+ * A client address from the IPv6 documentation prefix, different on each call
+ * unless the caller pins one with an `x-forwarded-for` header: functional tests
+ * must not trip the per-IP limits of sign-up and sign-in, nor share counters
+ * with earlier runs on the same Redis.
+ */
+export function randomClientIp(): string {
+  const part = () => Math.floor(Math.random() * 0xffff).toString(16);
+  return `2001:db8:${part()}:${part()}::${part()}`;
+}
+
 export async function post<T>(url: string, body: unknown, token?: string, headers: Record<string, string> = {}): Promise<GraphQLResponse<T>> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+    headers: {
+      'content-type': 'application/json',
+      'x-forwarded-for': randomClientIp(),
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...headers,
+    },
     body: JSON.stringify(body),
   });
   const text = await response.text();

@@ -6,6 +6,8 @@ const env = baseEnv.extend({
   SUPERGRAPH_PATH: z.string().min(1).default('schema/supergraph.graphql'),
   /** Safety-net poll of the supergraph file, in addition to file-system events. */
   SUPERGRAPH_POLL_MS: z.coerce.number().int().min(100).default(2_000),
+  /** Reverse proxies in front of the gateway whose X-Forwarded-For entries are believed. */
+  TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
 });
 
 export type GatewayConfig = z.infer<typeof env>;

@@ -1,5 +1,5 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import { GATEWAY_SECRET_HEADER } from '@suoke/platform';
+import { CLIENT_IP_HEADER, encodeBudget, GATEWAY_SECRET_HEADER, RATE_BUDGET_HEADER } from '@suoke/platform';
 import type { GatewayContext } from './context.js';
 
 /**
@@ -23,5 +23,10 @@ export class SuokeDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     if (!('requestId' in context)) return;
     if (context.authorization) headers.set('authorization', context.authorization);
     headers.set('x-request-id', context.requestId);
+    // Subgraphs believe these only alongside the secret.
+    if (this.gatewaySecret) {
+      headers.set(CLIENT_IP_HEADER, context.clientIp);
+      if (context.rateBudget) headers.set(RATE_BUDGET_HEADER, encodeBudget(context.rateBudget));
+    }
   }
 }

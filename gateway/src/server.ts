@@ -10,13 +10,17 @@ import {
   createRedis,
   createTokenVerifier,
   DEV_JWT_SECRET,
+  RateLimitStore,
+  redisReady,
   RedisKeyValueCache,
   userFromAuthorization,
   type Logger,
 } from '@suoke/platform';
 import type { GatewayConfig } from './config.js';
 import type { GatewayContext } from './context.js';
+import { clientIp } from './client-ip.js';
 import { SuokeDataSource } from './datasource.js';
+import { rulesFromSupergraph, useRateLimits, type Rules } from './rate-limit.js';
 import { supergraphFromFile, type SupergraphFileOptions } from './supergraph.js';
 
 export interface GatewayOptions {
@@ -54,6 +58,11 @@ export function createGateway(options: GatewayOptions) {
     logger: log,
   });
   const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, log) : undefined;
+  const rateLimitStore = new RateLimitStore(redis);
+  let rules: Rules = { fields: new Map(), types: new Map() };
+  gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
+    rules = rulesFromSupergraph(coreSupergraphSdl);
+  });
 
   let started = false;
   let apolloRef: ApolloServer<GatewayContext> | undefined;
@@ -67,7 +76,7 @@ export function createGateway(options: GatewayOptions) {
     context: async ({ req, requestId }) => {
       const authorization = req.headers.authorization;
       const user = await userFromAuthorization(authorization, verify);
-      return { requestId, user, authorization: user ? authorization : undefined };
+      return { requestId, user, authorization: user ? authorization : undefined, clientIp: clientIp(req, config.TRUSTED_PROXY_HOPS) };
     },
   });
   const apollo = new ApolloServer<GatewayContext>({
@@ -82,6 +91,8 @@ export function createGateway(options: GatewayOptions) {
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: http.server, stopGracePeriodMillis: config.SHUTDOWN_GRACE_MS }),
       ...(production ? [ApolloServerPluginLandingPageDisabled()] : []),
+      // Counted here only when subgraphs can trust the budget (the shared secret); otherwise each subgraph counts.
+      ...(config.GATEWAY_SECRET ? [useRateLimits({ store: rateLimitStore, rules: () => rules, log })] : []),
     ],
   });
   apolloRef = apollo;
@@ -91,9 +102,11 @@ export function createGateway(options: GatewayOptions) {
     gateway,
     log,
     redis,
+    rateLimitStore,
     async listen(port = config.GATEWAY_PORT, host?: string) {
       if (!started) {
         await apollo.start();
+        if (redis) await redisReady(redis, log);
         started = true;
       }
       const bound = await http.listen(port, host);

@@ -55,3 +55,25 @@ export function createRedis(url: string, log: Logger): Redis {
   });
   return redis;
 }
+
+/**
+ * Waits until the client is ready, up to `timeoutMs`. Services call it before
+ * listening so that their first requests count on the shared counters rather
+ * than on the per-process fallback; a Redis that stays down only delays start.
+ */
+export async function redisReady(redis: Redis, log: Logger, timeoutMs = 3_000): Promise<boolean> {
+  if (redis.status === 'ready') return true;
+  const ready = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => {
+      redis.off('ready', onReady);
+      resolve(false);
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    redis.once('ready', onReady);
+  });
+  if (!ready) log.warn({ timeoutMs }, 'redis not ready at start: rate limits use the per-process fallback until it is');
+  return ready;
+}

@@ -34,6 +34,8 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
  */
 export function createHttpServer<TContext extends BaseContext>(options: HttpAppOptions<TContext>) {
   let draining = false;
+  /** GraphQL requests received (tests count subgraph fetches with it). */
+  const stats = { graphqlRequests: 0 };
   const server = http.createServer((req, res) => {
     void handle(req, res).catch((error: unknown) => {
       options.log.error({ err: error }, 'unhandled HTTP error');
@@ -61,6 +63,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpAppO
       return void res.end();
     }
     if (url.pathname !== '/graphql') return sendJsonError(res, 404, 'Not found', 'NOT_FOUND');
+    stats.graphqlRequests += 1;
 
     const rejection = options.guard?.(req);
     if (rejection) return sendJsonError(res, rejection.status, rejection.message, rejection.code);
@@ -103,6 +106,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpAppO
 
   return {
     server,
+    stats,
     /** Listens on `port` (0 picks a free one) and resolves with the bound port. */
     async listen(port: number, host?: string): Promise<number> {
       await new Promise<void>((resolve, reject) => {

@@ -13,3 +13,4 @@ export * from './subgraph.js';
 export * from './cache.js';
 export * from './sql.js';
 export * from './run.js';
+export * from './rate-limit.js';

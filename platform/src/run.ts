@@ -3,6 +3,7 @@ import { createDatabase, type Database } from './db.js';
 import type { Logger } from './logger.js';
 import { stopOnSignals, type Subgraph, type SubgraphConfig } from './subgraph.js';
 import type { MigrationResult } from './migrate.js';
+import type { RateLimitStore } from './rate-limit.js';
 
 /**
  * Everything the dev runner, the scripts, the end-to-end harness and a
@@ -12,7 +13,7 @@ import type { MigrationResult } from './migrate.js';
 export interface SubgraphDefinition<C extends SubgraphConfig = SubgraphConfig> {
   name: string;
   loadConfig(env?: NodeJS.ProcessEnv): C;
-  create(options: { config: C; database: Database; log?: Logger }): Pick<Subgraph<unknown>, 'name' | 'log' | 'listen' | 'stop'>;
+  create(options: { config: C; database: Database; log?: Logger; rateLimitStore?: RateLimitStore }): Pick<Subgraph<unknown>, 'name' | 'log' | 'listen' | 'stop' | 'stats'>;
   migrate(database: Database): Promise<MigrationResult>;
   /** PGlite contrib extensions the migrations need (PostgreSQL gets them from CREATE EXTENSION). */
   pgliteExtensions?: Record<string, unknown>;

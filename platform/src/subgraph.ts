@@ -9,6 +9,8 @@ import { baseEnv, databaseEnv, DEV_JWT_SECRET, portSchema, type BaseConfig, type
 import type { Database } from './db.js';
 import { createErrorFormatter } from './errors.js';
 import { createHttpServer } from './http.js';
+import { createRedis, redisReady } from './cache.js';
+import { applyRateLimits, CLIENT_IP_HEADER, decodeBudget, RATE_BUDGET_HEADER, RateLimitStore, withRateLimitDefaults, type RateLimitContext } from './rate-limit.js';
 import { createLogger, type Logger } from './logger.js';
 
 /** The environment every subgraph reads; a subgraph extends it with its own variables. */
@@ -18,7 +20,7 @@ export function subgraphEnv(defaultPort: number) {
 export type SubgraphConfig = BaseConfig & DatabaseConfig & { PORT: number };
 
 /** What every resolver receives. `loaders` is built once per request. */
-export interface SubgraphContext<TLoaders> {
+export interface SubgraphContext<TLoaders> extends RateLimitContext {
   requestId: string;
   user?: AuthUser | undefined;
   loaders: TLoaders;
@@ -37,6 +39,8 @@ export interface SubgraphOptions<TLoaders> {
   createLoaders: (database: Database, user: AuthUser | undefined) => TLoaders;
   log?: Logger;
   plugins?: ApolloServerPlugin<SubgraphContext<TLoaders>>[];
+  /** Counters for @rateLimit; by default Redis when REDIS_URL is set, memory otherwise. */
+  rateLimitStore?: RateLimitStore;
 }
 
 export interface Subgraph<TLoaders> {
@@ -44,6 +48,8 @@ export interface Subgraph<TLoaders> {
   schema: GraphQLSchema;
   apollo: ApolloServer<SubgraphContext<TLoaders>>;
   log: Logger;
+  /** Requests received on /graphql by this instance. */
+  stats: { graphqlRequests: number };
   /** Starts Apollo and listens; port 0 picks a free port. */
   listen(port?: number, host?: string): Promise<{ port: number; url: string }>;
   /** Stops accepting, lets in-flight requests finish (up to SHUTDOWN_GRACE_MS), then stops Apollo. */
@@ -61,10 +67,17 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
   const { config, database } = options;
   const production = config.NODE_ENV === 'production';
   const log = options.log ?? createLogger({ service: options.name, level: config.LOG_LEVEL, format: config.LOG_FORMAT, nodeEnv: config.NODE_ENV });
-  const schema = buildSubgraphSchema({
-    typeDefs: options.typeDefs,
-    resolvers: withAuthDirectives(options.typeDefs, options.resolvers) as never,
-  });
+  const redis = options.rateLimitStore || !config.REDIS_URL ? undefined : createRedis(config.REDIS_URL, log);
+  const rateLimitStore = options.rateLimitStore ?? new RateLimitStore(redis);
+  const schema = applyRateLimits(
+    buildSubgraphSchema({
+      typeDefs: withRateLimitDefaults(options.typeDefs),
+      resolvers: withAuthDirectives(options.typeDefs, options.resolvers) as never,
+    }),
+    rateLimitStore,
+  );
+  // Forwarded client IP and rate budget are believed only from the gateway, which proves itself with the secret.
+  const fromGateway = Boolean(config.GATEWAY_SECRET);
   const verify = createTokenVerifier({
     secret: config.JWT_SECRET ?? (production ? undefined : DEV_JWT_SECRET),
     jwksUrl: config.JWT_JWKS_URL,
@@ -86,7 +99,12 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
     guard: config.GATEWAY_SECRET ? gatewaySecretGuard(config.GATEWAY_SECRET) : undefined,
     context: async ({ req, requestId }) => {
       const user = await userFromAuthorization(req.headers.authorization, verify);
-      return { requestId, user, database, loaders: options.createLoaders(database, user), log };
+      const forwardedIp = fromGateway ? header(req.headers[CLIENT_IP_HEADER]) : undefined;
+      const rateLimit = {
+        identity: { userId: user?.id, ip: forwardedIp ?? req.socket.remoteAddress ?? 'unknown' },
+        budget: fromGateway ? decodeBudget(header(req.headers[RATE_BUDGET_HEADER])) : undefined,
+      };
+      return { requestId, user, database, loaders: options.createLoaders(database, user), log, rateLimit };
     },
   });
   const apollo = new ApolloServer<SubgraphContext<TLoaders>>({
@@ -113,9 +131,11 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
     schema,
     apollo,
     log,
+    stats: http.stats,
     async listen(port = config.PORT, host) {
       if (!started) {
         await apollo.start();
+        if (redis) await redisReady(redis, log);
         started = true;
       }
       const bound = await http.listen(port, host);
@@ -125,8 +145,13 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
       http.beginDrain();
       if (started) await apollo.stop();
       else http.server.close();
+      redis?.disconnect();
     },
   };
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
 function gatewaySecretGuard(secret: string) {

@@ -60,3 +60,16 @@ export function testToken(user: { id: string; roles?: string[] }, options: { ttl
     { ...testJwt, secret: options.secret ?? testJwt.secret, ttlSeconds: options.ttlSeconds ?? 300 },
   );
 }
+
+/** The shared secret test subgraphs are configured with when a test calls them as the gateway would. */
+export const TEST_GATEWAY_SECRET = 'test-gateway-secret-0123456789';
+
+/**
+ * Headers of a call from the gateway: the secret, and a client address of the
+ * IPv6 documentation prefix (a new one per call unless `ip` is given), so that
+ * tests of other behaviour do not trip per-IP limits such as sign-up's.
+ */
+export function gatewayHeaders(ip?: string): Record<string, string> {
+  const part = () => Math.floor(Math.random() * 0xffff).toString(16);
+  return { 'x-gateway-secret': TEST_GATEWAY_SECRET, 'x-suoke-client-ip': ip ?? `2001:db8:${part()}:${part()}::${part()}` };
+}

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
-import { createSubgraph, type Database, type Logger, type SubgraphDefinition } from '@suoke/platform';
+import { createSubgraph, type Database, type Logger, type RateLimitStore, type SubgraphDefinition } from '@suoke/platform';
 import { loadHealthConfig, type HealthConfig } from './config.js';
 import { createLoaders } from './loaders.js';
 import { migrate } from './migrate.js';
@@ -9,7 +9,7 @@ import { createResolvers } from './resolvers/index.js';
 export const typeDefs = parse(readFileSync(new URL('../src/schema.graphql', import.meta.url), 'utf8'));
 
 /** Builds the health subgraph without listening; index.ts and tests call `listen`. */
-export function createHealthSubgraph(options: { config: HealthConfig; database: Database; log?: Logger }) {
+export function createHealthSubgraph(options: { config: HealthConfig; database: Database; log?: Logger; rateLimitStore?: RateLimitStore }) {
   return createSubgraph({
     name: 'health',
     typeDefs,
@@ -18,6 +18,7 @@ export function createHealthSubgraph(options: { config: HealthConfig; database: 
     database: options.database,
     createLoaders,
     ...(options.log ? { log: options.log } : {}),
+    ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}),
   });
 }
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
-import { createSubgraph, type Database, type Logger, type SubgraphDefinition } from '@suoke/platform';
+import { createSubgraph, type Database, type Logger, type RateLimitStore, type SubgraphDefinition } from '@suoke/platform';
 import { loadUserConfig, type UserConfig } from './config.js';
 import { createLoaders } from './loaders.js';
 import { migrate } from './migrate.js';
@@ -9,7 +9,7 @@ import { createResolvers } from './resolvers/index.js';
 export const typeDefs = parse(readFileSync(new URL('../src/schema.graphql', import.meta.url), 'utf8'));
 
 /** Builds the user subgraph without listening; index.ts and tests call `listen`. */
-export function createUserSubgraph(options: { config: UserConfig; database: Database; log?: Logger }) {
+export function createUserSubgraph(options: { config: UserConfig; database: Database; log?: Logger; rateLimitStore?: RateLimitStore }) {
   return createSubgraph({
     name: 'user',
     typeDefs,
@@ -18,6 +18,7 @@ export function createUserSubgraph(options: { config: UserConfig; database: Data
     database: options.database,
     createLoaders,
     ...(options.log ? { log: options.log } : {}),
+    ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}),
   });
 }
 

@@ -1,4 +1,4 @@
-import { createTestDatabase, type TestDatabase } from '@suoke/platform/testing';
+import { createTestDatabase, gatewayHeaders, TEST_GATEWAY_SECRET, type TestDatabase } from '@suoke/platform/testing';
 import { createUserSubgraph, loadUserConfig, migrate } from '../src/server.js';
 
 export interface GqlError {
@@ -20,11 +20,11 @@ export interface UserHarness {
   close(): Promise<void>;
 }
 
-/** The user subgraph over HTTP on port 0, against a fresh migrated database. */
+/** The user subgraph over HTTP on port 0, against a fresh migrated database, called as the gateway calls it. */
 export async function startUserSubgraph(): Promise<UserHarness> {
   const testDb = await createTestDatabase('user');
   await migrate(testDb.database);
-  const subgraph = createUserSubgraph({ config: loadUserConfig({ LOG_LEVEL: 'silent', NODE_ENV: 'test' }), database: testDb.database });
+  const subgraph = createUserSubgraph({ config: loadUserConfig({ LOG_LEVEL: 'silent', NODE_ENV: 'test', GATEWAY_SECRET: TEST_GATEWAY_SECRET }), database: testDb.database });
   const { url } = await subgraph.listen(0);
   return {
     testDb,
@@ -32,7 +32,7 @@ export async function startUserSubgraph(): Promise<UserHarness> {
     async gql(query, variables, token) {
       const res = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        headers: { 'content-type': 'application/json', ...gatewayHeaders(), ...(token ? { authorization: `Bearer ${token}` } : {}) },
         body: JSON.stringify({ query, ...(variables ? { variables } : {}) }),
       });
       const body = (await res.json()) as { data?: any; errors?: GqlError[] };
@@ -50,7 +50,6 @@ export function codesByPath(errors: GqlError[] | undefined): Record<string, stri
   return Object.fromEntries((errors ?? []).map((e) => [(e.path ?? []).join('.'), e.extensions?.code ?? 'NO_CODE']));
 }
 
-// No `email` here: these mutations are anonymous requests and User.email is @authenticated (see accounts.test.ts).
 export const AUTH_FIELDS = 'accessToken refreshToken expiresIn user { id displayName locale roles }';
 
 export const REGISTER = `mutation($input: RegisterInput!) { register(input: $input) { ${AUTH_FIELDS} } }`;

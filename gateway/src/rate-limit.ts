@@ -1,0 +1,148 @@
+import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
+import {
+  getArgumentValues,
+  getDirectiveValues,
+  GraphQLError,
+  GraphQLIncludeDirective,
+  GraphQLSkipDirective,
+  Kind,
+  parse,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type SelectionSetNode,
+} from 'graphql';
+import {
+  DEFAULT_ROOT_RULE,
+  RATE_LIMITED,
+  rateLimitKeys,
+  rateLimitRules,
+  type Logger,
+  type RateBudget,
+  type RateLimitRule,
+  type RateLimitStore,
+} from '@suoke/platform';
+import type { GatewayContext } from './context.js';
+
+export type Rules = ReturnType<typeof rateLimitRules>;
+
+/** Reads the `@rateLimit` rules out of a composed supergraph (the API schema drops them). */
+export function rulesFromSupergraph(sdl: string): Rules {
+  return rateLimitRules(parse(sdl));
+}
+
+export interface RateLimitPluginOptions {
+  store: RateLimitStore;
+  /** The rules of the supergraph currently served. */
+  rules: () => Rules;
+  log: Logger;
+}
+
+/**
+ * Enforces the supergraph's `@rateLimit` rules on root fields before any
+ * subgraph fetch: one counter update per distinct key (all aliases of a field
+ * at once), a per-field budget handed to the subgraphs through the context,
+ * and, when no limited root field has room left, the whole operation refused
+ * with RATE_LIMITED, HTTP 429 and Retry-After — so a blocked client costs the
+ * subgraphs nothing.
+ */
+export function useRateLimits(options: RateLimitPluginOptions): ApolloServerPlugin<GatewayContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ operation, document, schema, request, contextValue }) {
+          if (!operation) return;
+          const rootType =
+            operation.operation === 'mutation' ? schema.getMutationType() : operation.operation === 'query' ? schema.getQueryType() : undefined;
+          if (!rootType) return;
+          const variables = request.variables ?? {};
+          const fragments = new Map<string, FragmentDefinitionNode>();
+          for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+          const rules = options.rules();
+          const identity = { userId: contextValue.user?.id, ip: contextValue.clientIp };
+
+          const groups = new Map<string, { coordinate: string; rule: RateLimitRule; keys: string[]; responseKeys: string[] }>();
+          for (const field of rootFields(operation.selectionSet, fragments, variables)) {
+            const name = field.name.value;
+            if (name.startsWith('__')) continue;
+            const definition = rootType.getFields()[name];
+            if (!definition) continue;
+            const coordinate = `${rootType.name}.${name}`;
+            const rule = rules.fields.get(coordinate) ?? rules.types.get(rootType.name) ?? DEFAULT_ROOT_RULE;
+            let args: Record<string, unknown> = {};
+            try {
+              args = getArgumentValues(definition, field, variables);
+            } catch {
+              // Invalid arguments fail in execution with their own error; count the call all the same.
+            }
+            const keys = rateLimitKeys(coordinate, rule, identity, args);
+            const id = `${coordinate}\n${keys.join('\n')}`;
+            const group = groups.get(id) ?? { coordinate, rule, keys, responseKeys: [] };
+            group.responseKeys.push(field.alias?.value ?? name);
+            groups.set(id, group);
+          }
+          if (groups.size === 0) return;
+
+          const budget: RateBudget = {};
+          let rejected = 0;
+          let total = 0;
+          let retryAfter = 0;
+          let message: string | undefined;
+          await Promise.all(
+            [...groups.values()].map(async (group) => {
+              const result = await options.store.consume(group.rule, group.keys, group.responseKeys.length);
+              const decisions = (budget[group.coordinate] ??= {});
+              group.responseKeys.forEach((key, i) => {
+                decisions[key] = i < result.allowed ? 0 : result.retryAfter;
+              });
+              total += group.responseKeys.length;
+              rejected += group.responseKeys.length - result.allowed;
+              if (result.allowed < group.responseKeys.length) {
+                retryAfter = Math.max(retryAfter, result.retryAfter);
+                message ??= group.rule.message;
+              }
+            }),
+          );
+          contextValue.rateBudget = budget;
+          if (rejected > 0 && rejected === total) {
+            options.log.info({ requestId: contextValue.requestId, retryAfter }, 'operation rejected by rate limit before fan-out');
+            throw new GraphQLError(message ?? `Too many requests: try again in ${retryAfter} s`, {
+              extensions: { code: RATE_LIMITED, retryAfter, http: { status: 429, headers: new HeaderMap([['retry-after', String(retryAfter)]]) } },
+            });
+          }
+        },
+      };
+    },
+  };
+}
+
+/** Root fields the operation will execute, through fragments, honouring @skip/@include. */
+function* rootFields(
+  selectionSet: SelectionSetNode,
+  fragments: Map<string, FragmentDefinitionNode>,
+  variables: Record<string, unknown>,
+  seen = new Set<string>(),
+): Generator<FieldNode> {
+  for (const selection of selectionSet.selections) {
+    if (!included(selection, variables)) continue;
+    if (selection.kind === Kind.FIELD) yield selection;
+    else if (selection.kind === Kind.INLINE_FRAGMENT) yield* rootFields(selection.selectionSet, fragments, variables, seen);
+    else {
+      const name = selection.name.value;
+      const fragment = fragments.get(name);
+      if (!fragment || seen.has(name)) continue;
+      seen.add(name);
+      yield* rootFields(fragment.selectionSet, fragments, variables, seen);
+    }
+  }
+}
+
+function included(node: { directives?: readonly unknown[] | undefined }, variables: Record<string, unknown>): boolean {
+  try {
+    const skip = getDirectiveValues(GraphQLSkipDirective, node as never, variables);
+    if (skip?.if === true) return false;
+    const include = getDirectiveValues(GraphQLIncludeDirective, node as never, variables);
+    return include?.if !== false;
+  } catch {
+    return true;
+  }
+}
