@@ -92,7 +92,7 @@ export function createGateway(options: GatewayOptions) {
       ApolloServerPluginDrainHttpServer({ httpServer: http.server, stopGracePeriodMillis: config.SHUTDOWN_GRACE_MS }),
       ...(production ? [ApolloServerPluginLandingPageDisabled()] : []),
       // Counted here only when subgraphs can trust the budget (the shared secret); otherwise each subgraph counts.
-      ...(config.GATEWAY_SECRET ? [useRateLimits({ store: rateLimitStore, rules: () => rules, log })] : []),
+      ...(config.GATEWAY_SECRET && config.RATE_LIMITS === 'on' ? [useRateLimits({ store: rateLimitStore, rules: () => rules, log })] : []),
     ],
   });
   apolloRef = apollo;

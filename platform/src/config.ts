@@ -38,6 +38,8 @@ export const baseEnv = z.object({
   REDIS_URL: optionalUrl,
   MAX_BODY_BYTES: z.coerce.number().int().positive().default(1_048_576),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(10_000),
+  /** `off` disables @rateLimit enforcement (benchmarks measure its cost with it). */
+  RATE_LIMITS: z.enum(['on', 'off']).default('on'),
 });
 
 /** Variables a subgraph with a database reads. */

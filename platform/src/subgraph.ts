@@ -69,13 +69,11 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
   const log = options.log ?? createLogger({ service: options.name, level: config.LOG_LEVEL, format: config.LOG_FORMAT, nodeEnv: config.NODE_ENV });
   const redis = options.rateLimitStore || !config.REDIS_URL ? undefined : createRedis(config.REDIS_URL, log);
   const rateLimitStore = options.rateLimitStore ?? new RateLimitStore(redis);
-  const schema = applyRateLimits(
-    buildSubgraphSchema({
-      typeDefs: withRateLimitDefaults(options.typeDefs),
-      resolvers: withAuthDirectives(options.typeDefs, options.resolvers) as never,
-    }),
-    rateLimitStore,
-  );
+  const built = buildSubgraphSchema({
+    typeDefs: withRateLimitDefaults(options.typeDefs),
+    resolvers: withAuthDirectives(options.typeDefs, options.resolvers) as never,
+  });
+  const schema = config.RATE_LIMITS === 'on' ? applyRateLimits(built, rateLimitStore) : built;
   // Forwarded client IP and rate budget are believed only from the gateway, which proves itself with the secret.
   const fromGateway = Boolean(config.GATEWAY_SECRET);
   const verify = createTokenVerifier({

@@ -1,0 +1,277 @@
+// Shared machinery of `npm run bench`: a stack of real processes in production
+// mode, load runs with autocannon, per-process CPU and RSS from /proc, Redis
+// command counts from INFO commandstats, and the results table.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { SignJWT } from 'jose';
+import postgres from 'postgres';
+import { migrateAll, seedAll } from '../scripts/services.mjs';
+import { readSupergraphConfig, repoRoot } from '../scripts/supergraph-config.mjs';
+
+export const benchDir = path.join(repoRoot, 'bench');
+export const JWT = { secret: randomBytes(32).toString('base64url'), issuer: 'suoke-life', audience: 'suoke-app' };
+export const GATEWAY_SECRET = randomBytes(24).toString('base64url');
+const CLK_TCK = 100;
+
+export function log(message) {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+/**
+ * A database for one stack: a fresh PostgreSQL database when DATABASE_URL is
+ * set, else a PGlite folder; migrated and seeded with `users` extra accounts.
+ */
+export async function prepareData({ users }) {
+  const env = { ...process.env, NODE_ENV: 'development', SEED_USERS: String(users), LOG_LEVEL: 'warn' };
+  let databaseUrl;
+  let pgliteDir;
+  if (process.env.DATABASE_URL) {
+    const name = `suoke_bench_${randomBytes(4).toString('hex')}`;
+    const admin = postgres(process.env.DATABASE_URL, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database "${name}"`);
+    await admin.end();
+    const url = new URL(process.env.DATABASE_URL);
+    url.pathname = `/${name}`;
+    databaseUrl = url.toString();
+    env.DATABASE_URL = databaseUrl;
+  } else {
+    pgliteDir = mkdtempSync(path.join(os.tmpdir(), 'suoke-bench-'));
+    env.PGLITE_DATA_DIR = pgliteDir;
+    delete env.DATABASE_URL;
+  }
+  await migrateAll(log, env);
+  await seedAll(log, env);
+  return {
+    databaseUrl,
+    pgliteDir,
+    async userIds() {
+      if (databaseUrl) {
+        const sql = postgres(databaseUrl, { max: 1 });
+        const rows = await sql`select id from "user".users order by created_at, id`;
+        await sql.end();
+        return rows.map((r) => r.id);
+      }
+      const { openDatabase } = await import('../scripts/services.mjs');
+      const database = await openDatabase('user', env);
+      const { sql } = await import('drizzle-orm');
+      const rows = await database.rows(sql`select id::text as id from "user".users order by created_at, id`);
+      await database.close();
+      return rows.map((r) => r.id);
+    },
+    async drop() {
+      if (!databaseUrl) return;
+      const admin = postgres(process.env.DATABASE_URL, { max: 1, onnotice: () => {} });
+      await admin.unsafe(`drop database if exists "${new URL(databaseUrl).pathname.slice(1)}" with (force)`);
+      await admin.end();
+    },
+  };
+}
+
+/** Subgraphs and gateway as separate processes, production mode, on free ports. */
+export async function startStack({ data, env: extra = {}, label }) {
+  const { subgraphs } = readSupergraphConfig();
+  const base = {
+    ...process.env,
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    LOG_FORMAT: 'json',
+    JWT_SECRET: JWT.secret,
+    GATEWAY_SECRET,
+    ...(data.databaseUrl ? { DATABASE_URL: data.databaseUrl } : {}),
+    ...extra,
+  };
+  const processes = {};
+  const urls = {};
+  for (const subgraph of subgraphs) {
+    const port = await freePort();
+    const env = { ...base, PORT: String(port) };
+    if (data.pgliteDir) env.PGLITE_DATA_DIR = path.join(data.pgliteDir, subgraph.name);
+    processes[subgraph.name] = spawnService(`${label}/${subgraph.name}`, `subgraphs/${subgraph.name}/dist/index.js`, env);
+    urls[subgraph.name] = `http://127.0.0.1:${port}`;
+    await waitReady(urls[subgraph.name]);
+  }
+  const gatewayPort = await freePort();
+  const overrides = Object.fromEntries(Object.entries(urls).map(([name, url]) => [`SUBGRAPH_${name.toUpperCase()}_URL`, `${url}/graphql`]));
+  processes.gateway = spawnService(`${label}/gateway`, 'gateway/dist/index.js', { ...base, ...overrides, GATEWAY_PORT: String(gatewayPort) });
+  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+  await waitReady(gatewayUrl);
+  return {
+    label,
+    gatewayUrl: `${gatewayUrl}/graphql`,
+    subgraphUrls: Object.fromEntries(Object.entries(urls).map(([name, url]) => [name, `${url}/graphql`])),
+    processes,
+    async stop() {
+      await Promise.all(Object.values(processes).map((child) => stopChild(child)));
+    },
+  };
+}
+
+function spawnService(label, script, env) {
+  const child = spawn(process.execPath, [path.join(repoRoot, script)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr.on('data', (chunk) => process.stderr.write(`[${label}] ${chunk}`));
+  return child;
+}
+
+async function waitReady(base, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(`${base}/health/ready`)).ok) return;
+    } catch {
+      // not yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${base} not ready within ${timeoutMs / 1000} s`);
+}
+
+function stopChild(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', resolve);
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+  });
+}
+
+/** utime + stime of a process, in seconds. */
+export function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+/** Peak resident set size (VmHWM) in MiB. */
+export function peakRssMiB(pid) {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : NaN;
+}
+
+export async function signTokens(userIds) {
+  const key = new TextEncoder().encode(JWT.secret);
+  return Promise.all(
+    userIds.map((id) =>
+      new SignJWT({ roles: ['USER'], scope: 'health:read health:write profile:read profile:write' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(id)
+        .setIssuer(JWT.issuer)
+        .setAudience(JWT.audience)
+        .setExpirationTime('2h')
+        .sign(key),
+    ),
+  );
+}
+
+/**
+ * One autocannon run against `url`, POSTing `body`, with `headersFor(i)` giving
+ * each request its headers (tokens rotated over many users). Returns the
+ * figures quoted in RESULTS.md plus CPU seconds used by each process.
+ */
+export async function load({ url, body, headersFor, connections = 50, duration, amount, processes = {} }) {
+  const cpuBefore = Object.fromEntries(Object.entries(processes).map(([name, child]) => [name, cpuSeconds(child.pid)]));
+  let i = 0;
+  const result = await autocannon({
+    url,
+    connections,
+    ...(amount ? { amount } : { duration }),
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (request) => ({
+          ...request,
+          headers: { 'content-type': 'application/json', ...headersFor(i++) },
+          body,
+        }),
+      },
+    ],
+  });
+  const cpu = Object.fromEntries(Object.entries(processes).map(([name, child]) => [name, cpuSeconds(child.pid) - cpuBefore[name]]));
+  const seconds = result.duration;
+  return {
+    requests: result.requests.total,
+    rps: result.requests.total / seconds,
+    p50: result.latency.p50,
+    p95: result.latency.p97_5 ?? result.latency.p95,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    cpu,
+    rpsPerGatewayCpu: cpu.gateway ? result.requests.total / cpu.gateway : undefined,
+  };
+}
+
+/** Total commands executed by Redis so far (INFO commandstats), for per-operation deltas. */
+export async function redisCommands(redis) {
+  const info = await redis.info('commandstats');
+  const byCommand = {};
+  let total = 0;
+  for (const line of info.split('\n')) {
+    const match = /^cmdstat_([^:]+):calls=(\d+)/.exec(line.trim());
+    if (match) {
+      byCommand[match[1]] = Number(match[2]);
+      total += Number(match[2]);
+    }
+  }
+  return { total, byCommand };
+}
+
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+export function round(value, digits = 2) {
+  return Number.isFinite(value) ? Number(value.toFixed(digits)) : value;
+}
+
+function gitCommit() {
+  try {
+    const head = readFileSync(path.join(repoRoot, '.git', 'HEAD'), 'utf8').trim();
+    if (!head.startsWith('ref:')) return head.slice(0, 12);
+    const ref = path.join(repoRoot, '.git', head.slice(5));
+    return existsSync(ref) ? readFileSync(ref, 'utf8').trim().slice(0, 12) : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function machine() {
+  return `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+}
+
+/**
+ * Writes bench/results/<scenario>.json and replaces the scenario's section of
+ * bench/RESULTS.md (between its markers) with `markdown`, headed by the
+ * command, commit, machine and date.
+ */
+export function record(scenario, command, summary, markdown) {
+  mkdirSync(path.join(benchDir, 'results'), { recursive: true });
+  const meta = { scenario, command, commit: gitCommit(), machine: machine(), date: new Date().toISOString(), database: process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite' };
+  writeFileSync(path.join(benchDir, 'results', `${scenario}.json`), `${JSON.stringify({ ...meta, ...summary }, null, 2)}\n`);
+  const file = path.join(benchDir, 'RESULTS.md');
+  const existing = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n\nEvery table is produced by the command above it; medians of interleaved runs, never single runs.\n';
+  const start = `<!-- scenario:${scenario} -->`;
+  const end = `<!-- /scenario:${scenario} -->`;
+  const section = `${start}\n## ${scenario}\n\n\`${command}\` — commit ${meta.commit}, ${meta.machine}, ${meta.database}, ${meta.date.slice(0, 10)}\n\n${markdown.trim()}\n${end}`;
+  const updated = existing.includes(start)
+    ? existing.replace(new RegExp(`${start}[\\s\\S]*?${end}`), section)
+    : `${existing.trimEnd()}\n\n${section}\n`;
+  writeFileSync(file, updated);
+}
