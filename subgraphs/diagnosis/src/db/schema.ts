@@ -1,0 +1,106 @@
+import { boolean, doublePrecision, integer, jsonb, pgSchema, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import type { AgentId } from '../service/agents.js';
+import type { ConstitutionCode } from '../service/constitutions.js';
+import type { Finding, Method } from '../service/findings.js';
+import type { InspectionInput } from '../service/inspection.js';
+import type { ListeningInput } from '../service/listening.js';
+import type { PalpationResult } from '../service/palpation.js';
+import type { ConstitutionScore } from '../service/scoring.js';
+import type { ReportScore } from '../service/synthesis.js';
+import type { SyndromeCode } from '../service/syndromes.js';
+
+/**
+ * The diagnosis subgraph's own Postgres schema; no other subgraph reads it.
+ * Mirrors migrations/, which are the source of truth.
+ */
+export const diagnosisSchema = pgSchema('diagnosis');
+
+const instant = (name: string) => timestamp(name, { withTimezone: true, mode: 'date', precision: 3 });
+
+export type ConsultationStatus = 'OPEN' | 'COMPLETED' | 'CANCELLED';
+
+export const questions = diagnosisSchema.table('questions', {
+  id: text('id').primaryKey(),
+  constitution: text('constitution').notNull().$type<ConstitutionCode>(),
+  position: integer('position').notNull(),
+  text: text('text').notNull(),
+  textEn: text('text_en').notNull(),
+  reverseScored: boolean('reverse_scored').notNull(),
+});
+
+export const consultations = diagnosisSchema.table('consultations', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  userId: uuid('user_id').notNull(),
+  agentId: text('agent_id').notNull().$type<AgentId>(),
+  status: text('status').notNull().$type<ConsultationStatus>(),
+  startedAt: instant('started_at').notNull().defaultNow(),
+  completedAt: instant('completed_at'),
+  cancelledAt: instant('cancelled_at'),
+});
+
+export const methodResults = diagnosisSchema.table(
+  'method_results',
+  {
+    consultationId: uuid('consultation_id').notNull(),
+    method: text('method').notNull().$type<Method>(),
+    input: jsonb('input').notNull().$type<unknown>(),
+    result: jsonb('result').notNull().$type<MethodResultData>(),
+    submittedAt: instant('submitted_at').notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.consultationId, table.method] })],
+);
+
+export const reports = diagnosisSchema.table('reports', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  consultationId: uuid('consultation_id').notNull(),
+  userId: uuid('user_id').notNull(),
+  primaryConstitution: text('primary_constitution').notNull().$type<ConstitutionCode>(),
+  secondaryConstitutions: text('secondary_constitutions').array().notNull().$type<ConstitutionCode[]>(),
+  scores: jsonb('scores').notNull().$type<ReportScore[]>(),
+  findings: jsonb('findings').notNull().$type<Finding[]>(),
+  suggestedSyndromes: text('suggested_syndromes').array().notNull().$type<SyndromeCode[]>(),
+  methods: text('methods').array().notNull().$type<Method[]>(),
+  confidence: doublePrecision('confidence').notNull(),
+  adviceSummary: text('advice_summary').notNull(),
+  adviceSummaryEn: text('advice_summary_en').notNull(),
+  createdAt: instant('created_at').notNull().defaultNow(),
+});
+
+/** What a `Consultation` resolves from. */
+export type ConsultationRow = typeof consultations.$inferSelect;
+
+/** What a `Question` resolves from. */
+export type QuestionRow = typeof questions.$inferSelect;
+
+/** What a `DiagnosisReport` resolves from. */
+export type ReportRow = typeof reports.$inferSelect;
+
+/** The stored result of each method (`method_results.result`). */
+export interface InquiryData {
+  scores: ConstitutionScore[];
+  primary: ConstitutionCode;
+  secondary: ConstitutionCode[];
+}
+export type InspectionData = InspectionInput & { findings: Finding[] };
+export type ListeningData = ListeningInput & { findings: Finding[] };
+export type PalpationData = PalpationResult;
+export type MethodResultData = InquiryData | InspectionData | ListeningData | PalpationData;
+
+/** A method's result as the GraphQL result types resolve it: the stored data and when it was submitted. */
+export type InquiryResultRow = InquiryData & { submittedAt: Date };
+export type InspectionResultRow = InspectionData & { submittedAt: Date };
+export type ListeningResultRow = ListeningData & { submittedAt: Date };
+export type PalpationResultRow = PalpationData & { submittedAt: Date };
+
+/** The results of one consultation, by method; absent methods were not performed. */
+export interface MethodResults {
+  INQUIRY?: InquiryResultRow;
+  INSPECTION?: InspectionResultRow;
+  LISTENING?: ListeningResultRow;
+  PALPATION?: PalpationResultRow;
+}
+
+/** A `User` as this subgraph knows it: only the key, from the entity representation. */
+export interface UserRef {
+  id: string;
+}

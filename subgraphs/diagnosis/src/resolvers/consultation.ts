@@ -1,0 +1,32 @@
+import { assertOwnerOr, unauthenticated } from '@suoke/platform';
+import type { ConsultationResolvers, DiagnosisReportResolvers } from '../generated/resolvers.js';
+import { READ_ANY } from './user.js';
+
+/**
+ * `Consultation`, also resolvable by other subgraphs. Every other path to a
+ * consultation is owner-checked already; here the check (which also refuses
+ * anonymous callers) runs per representation and asynchronously, so a
+ * refusal nulls that item only, never the whole `_entities` list.
+ */
+export const consultationResolvers: ConsultationResolvers = {
+  __resolveReference: async (reference, ctx) => {
+    if (!ctx.user) throw unauthenticated();
+    const row = await ctx.loaders.consultationById.load(reference.id);
+    if (!row) return null;
+    assertOwnerOr(ctx, row.userId, READ_ANY);
+    return row;
+  },
+  agent: (consultation) => ({ id: consultation.agentId }),
+  inquiry: async (consultation, _args, ctx) => (await ctx.loaders.methodResults.load(consultation.id)).INQUIRY ?? null,
+  inspection: async (consultation, _args, ctx) => (await ctx.loaders.methodResults.load(consultation.id)).INSPECTION ?? null,
+  listening: async (consultation, _args, ctx) => (await ctx.loaders.methodResults.load(consultation.id)).LISTENING ?? null,
+  palpation: async (consultation, _args, ctx) => (await ctx.loaders.methodResults.load(consultation.id)).PALPATION ?? null,
+  // Only a completed consultation has a report: the others need no lookup.
+  report: (consultation, _args, ctx) => (consultation.status === 'COMPLETED' ? ctx.loaders.reportByConsultation.load(consultation.id) : null),
+};
+
+export const reportResolvers: DiagnosisReportResolvers = {
+  primaryConstitution: (report) => ({ code: report.primaryConstitution }),
+  secondaryConstitutions: (report) => report.secondaryConstitutions.map((code) => ({ code })),
+  suggestedSyndromes: (report) => report.suggestedSyndromes.map((code) => ({ code })),
+};

@@ -1,0 +1,72 @@
+import { DateTime, forbidden, isUuid, unauthenticated } from '@suoke/platform';
+import type { Context } from '../context.js';
+import { consultationNotFound } from '../db/consultations.js';
+import type { Resolvers } from '../generated/resolvers.js';
+import {
+  cancelConsultation,
+  completeConsultation,
+  startConsultation,
+  submitInquiry,
+  submitInspection,
+  submitListening,
+  submitPulseRecording,
+} from '../service/consultations.js';
+import { consultationResolvers, reportResolvers } from './consultation.js';
+import { userResolvers } from './user.js';
+
+const round2 = (value: number) => Math.round(value * 100) / 100;
+const refs = (codes: readonly string[]) => codes.map((code) => ({ code }));
+
+/** Thin resolvers: rules live in service/, storage in db/, reads go through loaders. */
+export function createResolvers(): Resolvers {
+  return {
+    DateTime,
+    Query: {
+      constitutionQuestionnaire: (_parent, _args, ctx) => ctx.loaders.questionnaire(),
+      // Owner only, and the same NOT_FOUND for a foreign consultation as for none.
+      consultation: async (_parent, { id }, ctx) => {
+        const row = await ctx.loaders.consultationById.load(id);
+        if (!row || row.userId !== ctx.user?.id) throw consultationNotFound(id);
+        return row;
+      },
+    },
+    Mutation: {
+      // Always for the caller: there is no way to act on someone else's consultation.
+      startConsultation: (_parent, { input }, ctx) => startConsultation(ctx.database, callerId(ctx), input),
+      submitInquiry: (_parent, { input }, ctx) => submitInquiry(ctx.database, callerId(ctx), input),
+      submitInspection: (_parent, { input }, ctx) => submitInspection(ctx.database, callerId(ctx), input),
+      submitListening: (_parent, { input }, ctx) => submitListening(ctx.database, callerId(ctx), input),
+      submitPulseRecording: (_parent, { input }, ctx) => submitPulseRecording(ctx.database, callerId(ctx), input),
+      completeConsultation: (_parent, { id }, ctx) => completeConsultation(ctx.database, callerId(ctx), id),
+      cancelConsultation: (_parent, { id }, ctx) => cancelConsultation(ctx.database, callerId(ctx), id),
+    },
+    User: userResolvers,
+    Consultation: consultationResolvers,
+    DiagnosisReport: reportResolvers,
+    Question: { constitution: (question) => ({ code: question.constitution }) },
+    InquiryResult: {
+      primary: (inquiry) => ({ code: inquiry.primary }),
+      secondary: (inquiry) => refs(inquiry.secondary),
+    },
+    ConstitutionScore: {
+      constitution: (score) => ({ code: score.constitution }),
+      score: (score) => round2(score.score),
+    },
+    ReportScore: {
+      constitution: (score) => ({ code: score.constitution }),
+      inquiryScore: (score) => round2(score.inquiryScore),
+      score: (score) => round2(score.score),
+    },
+    Finding: {
+      constitutions: (finding) => refs(finding.constitutions),
+      syndromes: (finding) => refs(finding.syndromes),
+    },
+  };
+}
+
+function callerId(ctx: Context): string {
+  if (!ctx.user) throw unauthenticated();
+  // Consultations are keyed by the user service's UUIDs; any other subject owns none.
+  if (!isUuid(ctx.user.id)) throw forbidden('This account cannot hold consultations');
+  return ctx.user.id;
+}
