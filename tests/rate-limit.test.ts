@@ -19,6 +19,7 @@ describe('the supergraph carries the limits', () => {
     expect(supergraph).toMatch(/login\([\s\S]*?\): AuthPayload @join__field\(graph: USER\) @rateLimit\(limit: 5, duration: 60, alsoPer: "input.email"/);
     expect(supergraph).toMatch(/register\([\s\S]*?\): AuthPayload @join__field\(graph: USER\) @rateLimit\(limit: 3, duration: 3600\)/);
     expect(supergraph).toMatch(/recordObservations\([\s\S]*?@rateLimit\(limit: 60, duration: 60\)/);
+    expect(supergraph).toMatch(/search\([\s\S]*?\): \[SearchHit!\] @join__field\(graph: KNOWLEDGE\) @rateLimit\(limit: 120, duration: 60\)/);
   });
 });
 
