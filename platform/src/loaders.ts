@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import { isUuid } from './pagination.js';
 
 /**
  * A DataLoader whose batch function returns rows in any order; results are
@@ -31,4 +32,34 @@ export function keyedLoader<K, V, R = V>(
     },
     { cacheKeyFn: cacheKey },
   );
+}
+
+/**
+ * A DataLoader for composite keys (a page request, a window) whose batch query
+ * answers every key in one statement, tagging each row with the 1-based position
+ * (`ord`) of the key it answers — e.g. `unnest(...) with ordinality` joined
+ * laterally. Each key gets its rows in query order (empty when none); keys
+ * failing `canMatch` (say, an id that is no UUID) get an empty list without
+ * being sent. Identical keys (by JSON) are loaded once.
+ */
+export function positionalLoader<K, R>(
+  query: (keys: K[]) => Promise<Array<{ ord: number; row: R }>>,
+  canMatch: (key: K) => boolean = () => true,
+): DataLoader<K, R[], string> {
+  return new DataLoader<K, R[], string>(
+    async (keys) => {
+      const sent = keys.filter(canMatch);
+      if (sent.length === 0) return keys.map(() => []);
+      const results = new Map<K, R[]>(keys.map((key) => [key, []]));
+      for (const { ord, row } of await query(sent)) results.get(sent[ord - 1] as K)?.push(row);
+      return keys.map((key) => results.get(key) ?? []);
+    },
+    { cacheKeyFn: (key) => JSON.stringify(key) },
+  );
+}
+
+/** Runs `load` with only the ids that are UUIDs; none → no SQL at all. */
+export async function withUuids<R>(ids: readonly string[], load: (valid: string[]) => Promise<R[]>): Promise<R[]> {
+  const valid = ids.filter(isUuid);
+  return valid.length === 0 ? [] : load(valid);
 }
