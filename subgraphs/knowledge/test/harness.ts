@@ -1,54 +1,23 @@
 import { sql } from 'drizzle-orm';
-import { sqlStats, type Database } from '@suoke/platform';
-import { createTestDatabase } from '@suoke/platform/testing';
-import { createKnowledgeSubgraph, loadKnowledgeConfig, migrate, pgliteExtensions } from '../src/server.js';
+import type { Database } from '@suoke/platform';
+import { startTestSubgraph, type TestGraphQLResponse } from '@suoke/platform/testing';
+import { definition, migrate } from '../src/server.js';
 
-export interface GraphQLResponse<T = Record<string, unknown>> {
-  status: number;
-  data?: T | null;
-  errors?: Array<{ message: string; path?: (string | number)[]; extensions?: { code?: string; field?: string } }>;
-}
+export type GraphQLResponse<T = Record<string, unknown>> = TestGraphQLResponse<T>;
 
 /**
- * The knowledge subgraph on port 0 over a fresh database (PGlite in memory
- * with pg_trgm, or a new PostgreSQL database when DATABASE_URL is set),
- * migrated (so the content is loaded) and queried over HTTP, anonymously:
- * everything here is public.
+ * The knowledge subgraph on port 0 over a fresh database (with pg_trgm),
+ * migrated (so the content is loaded) and queried anonymously: everything here is public.
  */
 export async function startKnowledge() {
-  const testDatabase = await createTestDatabase('knowledge', pgliteExtensions);
-  const { database } = testDatabase;
-  const migrated = await migrate(database);
-  const subgraph = createKnowledgeSubgraph({ config: loadKnowledgeConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent' }), database });
-  const { url } = await subgraph.listen(0, '127.0.0.1');
-
-  async function gql<T = Record<string, any>>(query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<T>> {
-    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
-    return { status: response.status, ...((await response.json()) as Omit<GraphQLResponse<T>, 'status'>) };
-  }
-
-  /** Runs `fn` and returns how many SQL statements it sent (process-wide counter). */
-  async function countStatements<T>(fn: () => Promise<T>): Promise<{ result: T; statements: number }> {
-    const before = sqlStats.statements;
-    const result = await fn();
-    return { result, statements: sqlStats.statements - before };
-  }
-
+  const subgraph = await startTestSubgraph<Awaited<ReturnType<typeof migrate>>>(definition);
   return {
-    database,
-    url,
-    migrated,
-    gql,
-    countStatements,
+    ...subgraph,
     /** A query that must succeed: fails the test with the errors otherwise. */
     async data<T = Record<string, any>>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
-      const result = await gql<T>(query, variables);
+      const result = await subgraph.gql<T>(query, variables);
       if (result.errors) throw new Error(`unexpected errors: ${JSON.stringify(result.errors)}`);
       return result.data as T;
-    },
-    async close() {
-      await subgraph.stop();
-      await testDatabase.drop();
     },
   };
 }

@@ -1,5 +1,5 @@
-import { createTestDatabase, gatewayHeaders, TEST_GATEWAY_SECRET, type TestDatabase } from '@suoke/platform/testing';
-import { createUserSubgraph, loadUserConfig, migrate } from '../src/server.js';
+import { startTestSubgraph } from '@suoke/platform/testing';
+import { definition } from '../src/server.js';
 
 export interface GqlError {
   message: string;
@@ -13,37 +13,18 @@ export interface GqlResponse<T = Record<string, any>> {
   errors: GqlError[] | undefined;
 }
 
-export interface UserHarness {
-  testDb: TestDatabase;
-  url: string;
-  gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GqlResponse<T>>;
-  close(): Promise<void>;
-}
-
-/** The user subgraph over HTTP on port 0, against a fresh migrated database, called as the gateway calls it. */
-export async function startUserSubgraph(): Promise<UserHarness> {
-  const testDb = await createTestDatabase('user');
-  await migrate(testDb.database);
-  const subgraph = createUserSubgraph({ config: loadUserConfig({ LOG_LEVEL: 'silent', NODE_ENV: 'test', GATEWAY_SECRET: TEST_GATEWAY_SECRET }), database: testDb.database });
-  const { url } = await subgraph.listen(0);
+/** The user subgraph on port 0 over a fresh migrated database, called as the gateway calls it. */
+export async function startUserSubgraph() {
+  const subgraph = await startTestSubgraph(definition);
   return {
-    testDb,
-    url,
-    async gql(query, variables, token) {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...gatewayHeaders(), ...(token ? { authorization: `Bearer ${token}` } : {}) },
-        body: JSON.stringify({ query, ...(variables ? { variables } : {}) }),
-      });
-      const body = (await res.json()) as { data?: any; errors?: GqlError[] };
-      return { status: res.status, data: body.data, errors: body.errors };
-    },
-    async close() {
-      await subgraph.stop();
-      await testDb.drop();
-    },
+    ...subgraph,
+    testDb: subgraph.testDatabase,
+    gql: <T = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string) =>
+      subgraph.gql<T>(query, variables, token) as Promise<GqlResponse<T>>,
   };
 }
+
+export type UserHarness = Awaited<ReturnType<typeof startUserSubgraph>>;
 
 /** The codes of the errors, keyed by their path (`users`, `_entities.0.email`). */
 export function codesByPath(errors: GqlError[] | undefined): Record<string, string> {
