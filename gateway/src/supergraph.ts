@@ -45,7 +45,7 @@ export function supergraphFromFile(options: SupergraphFileOptions): SupergraphSd
       checking = checking.then(async () => {
         let next: string;
         try {
-          next = await readFile(options.file, 'utf8');
+          next = await readStable(options.file);
         } catch (error) {
           options.log.warn({ file: options.file, err: error }, 'supergraph file unreadable; keeping the current one');
           return;
@@ -96,6 +96,21 @@ export function supergraphFromFile(options: SupergraphFileOptions): SupergraphSd
       },
     };
   };
+}
+
+/**
+ * Reads the file until two reads 100 ms apart agree, so that a publisher that
+ * writes in place (rather than write-then-rename) is not judged half-written.
+ */
+async function readStable(file: string, attempts = 20): Promise<string> {
+  let previous = await readFile(file, 'utf8');
+  for (let i = 0; i < attempts; i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const current = await readFile(file, 'utf8');
+    if (current === previous && current.length > 0) return current;
+    previous = current;
+  }
+  return previous;
 }
 
 function hash(text: string): string {
