@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SubgraphDefinition } from '@suoke/platform';
@@ -47,8 +48,11 @@ export async function subgraphDefinitions(): Promise<SubgraphDefinition[]> {
  * DATABASE_URL is set), and the gateway on a free port routing to them.
  */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  // Chosen first, so that subgraphs calling back through the gateway (the agent's knowledge search) know where it is.
+  const gatewayPort = await freePort();
   const env = {
     NODE_ENV: 'test',
+    GATEWAY_URL: `http://127.0.0.1:${gatewayPort}/graphql`,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     LOG_FORMAT: 'json',
     // As `npm start` does: subgraphs trust the gateway's forwarded IP and rate budget.
@@ -79,7 +83,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     subgraphUrls,
     ...(options.onSupergraphUpdate ? { onSupergraphUpdate: options.onSupergraphUpdate } : {}),
   });
-  const gatewayUrl = (await gateway.listen(0, '127.0.0.1')).url;
+  const gatewayUrl = (await gateway.listen(gatewayPort, '127.0.0.1')).url;
 
   return {
     gatewayUrl,
@@ -104,6 +108,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 export function randomClientIp(): string {
   const part = () => Math.floor(Math.random() * 0xffff).toString(16);
   return `2001:db8:${part()}:${part()}::${part()}`;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
 }
 
 export async function post<T>(url: string, body: unknown, token?: string, headers: Record<string, string> = {}): Promise<GraphQLResponse<T>> {

@@ -1,0 +1,70 @@
+import { loadConfig, subgraphEnv, z, type SubgraphConfig } from '@suoke/platform';
+
+const url = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .pipe(z.string().url().optional())
+  .optional();
+const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+
+/**
+ * The agent subgraph's variables. The model provider is `openai-compatible`
+ * when LLM_PROVIDER says so, or when it is unset and LLM_BASE_URL is set;
+ * otherwise the offline responder, which needs no network to any model.
+ */
+const env = subgraphEnv(4004).extend({
+  LLM_PROVIDER: z.enum(['offline', 'openai-compatible']).optional(),
+  /** Base of an OpenAI-compatible API, e.g. `https://api.openai.com/v1` or `http://localhost:11434/v1` (Ollama). */
+  LLM_BASE_URL: url,
+  LLM_API_KEY: z.string().min(1).optional(),
+  LLM_MODEL: z.string().min(1).optional(),
+  /** Per attempt: a chat completion taking longer is aborted (and retried). */
+  LLM_TIMEOUT_MS: int(100, 600_000, 20_000),
+  /** Attempts per reply, the first included; only transient failures (network, timeout, 429, 5xx) are retried. */
+  LLM_MAX_ATTEMPTS: int(1, 10, 3),
+  /** Backoff before retry n is a random delay up to min(LLM_RETRY_MAX_MS, LLM_RETRY_BASE_MS × 2^(n−1)). */
+  LLM_RETRY_BASE_MS: int(1, 60_000, 250),
+  LLM_RETRY_MAX_MS: int(1, 120_000, 4_000),
+  /** Earlier messages of the conversation sent to the model as context. */
+  LLM_HISTORY_TURNS: int(0, 50, 8),
+  /** The breaker opens when this percentage of calls in the window failed (once BREAKER_VOLUME calls were made). */
+  BREAKER_ERROR_PERCENT: int(1, 100, 50),
+  BREAKER_VOLUME: int(1, 10_000, 5),
+  /** Rolling window over which failures are counted. */
+  BREAKER_WINDOW_MS: int(100, 3_600_000, 10_000),
+  /** How long an open breaker fails fast before letting one probe call through (half-open). */
+  BREAKER_RESET_MS: int(10, 3_600_000, 30_000),
+  /** How long a reply stays cached; 0 disables the reply cache. */
+  REPLY_CACHE_TTL_SECONDS: int(0, 30 * 86_400, 3_600),
+  /** Prefix of the reply cache's Redis keys: environments sharing a Redis keep apart with their own. */
+  REPLY_CACHE_PREFIX: z.string().min(1).max(100).default('suoke:agent:'),
+  /** Entries the in-memory cache keeps (Redis, with REDIS_URL, keeps what its TTLs allow). */
+  REPLY_CACHE_MAX_ENTRIES: int(1, 1_000_000, 5_000),
+  /** Where the offline responder searches the knowledge base (the gateway, with a service credential). */
+  GATEWAY_URL: z.string().trim().url().default('http://localhost:4000/graphql'),
+  /** A knowledge search taking longer is abandoned: the reply is given without citations. */
+  KNOWLEDGE_TIMEOUT_MS: int(50, 60_000, 3_000),
+});
+
+export type AgentConfig = SubgraphConfig &
+  Omit<z.infer<typeof env>, 'LLM_PROVIDER'> & {
+    /** Resolved: never undefined. */
+    LLM_PROVIDER: 'offline' | 'openai-compatible';
+  };
+
+export function loadAgentConfig(source: NodeJS.ProcessEnv = process.env): AgentConfig {
+  const config = loadConfig('agent', env, source, (c) => {
+    const problems: string[] = [];
+    const provider = c.LLM_PROVIDER ?? (c.LLM_BASE_URL ? 'openai-compatible' : 'offline');
+    if (provider === 'openai-compatible') {
+      if (!c.LLM_BASE_URL) problems.push('LLM_BASE_URL: required when LLM_PROVIDER=openai-compatible (received unset)');
+      if (!c.LLM_MODEL) problems.push('LLM_MODEL: required when LLM_PROVIDER=openai-compatible (received unset)');
+    }
+    if (c.LLM_RETRY_MAX_MS < c.LLM_RETRY_BASE_MS) {
+      problems.push(`LLM_RETRY_MAX_MS: must be at least LLM_RETRY_BASE_MS (${c.LLM_RETRY_BASE_MS}); received ${c.LLM_RETRY_MAX_MS}`);
+    }
+    return problems;
+  });
+  return { ...config, LLM_PROVIDER: config.LLM_PROVIDER ?? (config.LLM_BASE_URL ? 'openai-compatible' : 'offline') };
+}

@@ -1,0 +1,112 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'graphql';
+import {
+  createLogger,
+  createRedis,
+  createSubgraph,
+  RedisKeyValueCache,
+  type Database,
+  type Logger,
+  type RateLimitStore,
+  type SubgraphDefinition,
+} from '@suoke/platform';
+import { loadAgentConfig, type AgentConfig } from './config.js';
+import { createLoaders } from './loaders.js';
+import { migrate } from './migrate.js';
+import { offlineProvider } from './providers/offline.js';
+import { openAiCompatibleProvider } from './providers/openai.js';
+import type { ChatProvider } from './providers/types.js';
+import { createResolvers } from './resolvers/index.js';
+import { serviceCredential } from './service/credentials.js';
+import { gatewayKnowledgeSearch, type KnowledgeSearch } from './service/knowledge.js';
+import { ReplyService } from './service/replies.js';
+import { MemoryReplyCache, RedisReplyCache, type ReplyCache } from './service/reply-cache.js';
+import { ResilientCall, type BreakerPolicy } from './service/resilience.js';
+
+export const typeDefs = parse(readFileSync(new URL('../src/schema.graphql', import.meta.url), 'utf8'));
+
+export interface AgentSubgraphOptions {
+  config: AgentConfig;
+  database: Database;
+  log?: Logger;
+  rateLimitStore?: RateLimitStore;
+  /** Replaces the configured model provider (tests). */
+  primary?: ChatProvider;
+  /** Replaces the offline responder (tests). */
+  offline?: ChatProvider;
+  /** Replaces the gateway knowledge search (tests). */
+  knowledge?: KnowledgeSearch;
+}
+
+/** Builds the agent subgraph without listening; index.ts and tests call `listen`. */
+export function createAgentSubgraph(options: AgentSubgraphOptions) {
+  const { config } = options;
+  const log =
+    options.log ?? createLogger({ service: 'agent', level: config.LOG_LEVEL, format: config.LOG_FORMAT, nodeEnv: config.NODE_ENV, file: config.LOG_FILE });
+  const breaker: BreakerPolicy = {
+    errorThresholdPercentage: config.BREAKER_ERROR_PERCENT,
+    volumeThreshold: config.BREAKER_VOLUME,
+    windowMs: config.BREAKER_WINDOW_MS,
+    resetTimeoutMs: config.BREAKER_RESET_MS,
+  };
+  const offline = options.offline ?? offlineProvider();
+  const primary = options.primary ?? configuredProvider(config) ?? offline;
+  const modelCall =
+    primary.kind === 'OFFLINE'
+      ? undefined
+      : new ResilientCall(
+          'model-provider',
+          { attempts: config.LLM_MAX_ATTEMPTS, timeoutMs: config.LLM_TIMEOUT_MS, baseDelayMs: config.LLM_RETRY_BASE_MS, maxDelayMs: config.LLM_RETRY_MAX_MS },
+          breaker,
+          log,
+        );
+  // One attempt: a reply without citations beats a reply held up by retries against a sick gateway.
+  const knowledgeCall = new ResilientCall('knowledge-search', { attempts: 1, timeoutMs: config.KNOWLEDGE_TIMEOUT_MS, baseDelayMs: 1, maxDelayMs: 1 }, breaker, log);
+  const knowledge = options.knowledge ?? gatewayKnowledgeSearch({ url: config.GATEWAY_URL, token: serviceCredential(config), call: knowledgeCall, log });
+  const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, log) : undefined;
+  const cache: ReplyCache = redis
+    ? new RedisReplyCache(new RedisKeyValueCache(redis, log, config.REPLY_CACHE_PREFIX))
+    : new MemoryReplyCache(config.REPLY_CACHE_MAX_ENTRIES);
+  const replies = new ReplyService({ primary, offline, resilience: modelCall, knowledge, cache, cacheTtlSeconds: config.REPLY_CACHE_TTL_SECONDS, log });
+  log.info({ provider: primary.kind, cache: cache.kind, gateway: config.GATEWAY_URL }, 'agent replies configured');
+
+  const subgraph = createSubgraph({
+    name: 'agent',
+    typeDefs,
+    resolvers: createResolvers({ replies, historyTurns: config.LLM_HISTORY_TURNS }),
+    config,
+    database: options.database,
+    createLoaders,
+    log,
+    ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}),
+  });
+  return {
+    ...subgraph,
+    replies,
+    modelCall,
+    knowledgeCall,
+    async stop() {
+      await subgraph.stop();
+      modelCall?.shutdown();
+      knowledgeCall.shutdown();
+      redis?.disconnect();
+    },
+  };
+}
+
+export type AgentSubgraph = ReturnType<typeof createAgentSubgraph>;
+
+function configuredProvider(config: AgentConfig): ChatProvider | undefined {
+  if (config.LLM_PROVIDER !== 'openai-compatible' || !config.LLM_BASE_URL || !config.LLM_MODEL) return undefined;
+  return openAiCompatibleProvider({ baseUrl: config.LLM_BASE_URL, apiKey: config.LLM_API_KEY, model: config.LLM_MODEL });
+}
+
+/** How the dev runner, scripts and end-to-end tests start this subgraph. */
+export const definition: SubgraphDefinition<AgentConfig> = {
+  name: 'agent',
+  loadConfig: loadAgentConfig,
+  create: createAgentSubgraph,
+  migrate,
+};
+
+export { loadAgentConfig, migrate };

@@ -1,0 +1,67 @@
+import { badInput, type Database } from '@suoke/platform';
+import { storeReply, storeUserMessage } from '../db/conversations.js';
+import { knowledgeRef, type AgentRow, type ConversationRow, type KnowledgeRef, type MessageRow } from '../db/schema.js';
+import { agentKey } from '../loaders.js';
+import type { ReplyService } from './replies.js';
+
+/** The longest message accepted, in characters (Unicode code points) after trimming. */
+export const MAX_TEXT_CHARS = 2000;
+
+export interface SendMessageInput {
+  agentId: string;
+  text: string;
+  conversationId?: string | null | undefined;
+}
+
+/** What `sendMessage` resolves from. */
+export interface SendMessageResult {
+  conversation: ConversationRow;
+  message: MessageRow;
+  reply: MessageRow;
+  citations: KnowledgeRef[];
+}
+
+/** The trimmed text, or BAD_USER_INPUT naming `input.text` and what was received. */
+export function checkText(text: string): string {
+  const trimmed = text.trim();
+  const length = [...trimmed].length;
+  if (length === 0) throw badInput('text must contain 1–2000 characters after trimming; received an empty text', 'input.text');
+  if (length > MAX_TEXT_CHARS) throw badInput(`text must contain 1–2000 characters after trimming; received ${length}`, 'input.text');
+  return trimmed;
+}
+
+export function checkAgent(agents: readonly AgentRow[], agentId: string): AgentRow {
+  const agent = agents.find((a) => a.id === agentKey(agentId));
+  if (!agent) throw badInput(`agentId must be one of ${agents.map((a) => a.id).join(', ')}; received ${JSON.stringify(agentId)}`, 'input.agentId');
+  return agent;
+}
+
+/**
+ * A turn of a conversation: the input is checked, the user's message is
+ * committed (starting the conversation if needed), and only then is the agent
+ * asked, so that a reply that fails leaves the message stored. The reply is
+ * stored with its citations.
+ */
+export async function sendMessage(
+  deps: { database: Database; replies: ReplyService; agents: () => Promise<AgentRow[]>; historyTurns: number },
+  userId: string,
+  input: SendMessageInput,
+): Promise<SendMessageResult> {
+  const text = checkText(input.text);
+  const agent = checkAgent(await deps.agents(), input.agentId);
+  const stored = await storeUserMessage(deps.database, {
+    userId,
+    agentId: agent.id,
+    text,
+    conversationId: input.conversationId,
+    historyTurns: deps.historyTurns,
+  });
+  const outcome = await deps.replies.reply({ agent, question: text, history: stored.history });
+  const saved = await storeReply(deps.database, stored.conversation.id, {
+    text: outcome.text,
+    degraded: outcome.degraded,
+    provider: outcome.provider,
+    citations: outcome.citations,
+  });
+  return { conversation: saved.conversation, message: stored.message, reply: saved.message, citations: outcome.citations.map(knowledgeRef) };
+}

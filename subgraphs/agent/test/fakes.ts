@@ -1,0 +1,170 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * Local stand-ins for the services the agent subgraph calls: an
+ * OpenAI-compatible chat completions server and the gateway's `search`. Both
+ * listen on port 0 and count what they receive, so tests assert how many calls
+ * a behaviour cost, not only what came back.
+ */
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+function close(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+async function readJson(req: IncomingMessage): Promise<any> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+export interface ChatCompletionRequest {
+  model: string;
+  messages: Array<{ role: string; content: string }>;
+  authorization: string | undefined;
+}
+
+/** Pass to `failNext` for an HTTP 200 whose body is not a chat completion (not even JSON). */
+export const GARBAGE = -1;
+
+export interface FakeOpenAiOptions {
+  /** Delay before each answer (mean, when `jitterMs` is set). */
+  latencyMs?: number;
+  /** Uniform ± spread around latencyMs. */
+  jitterMs?: number;
+  /** Share of calls answered with HTTP 500, at random (0–1). */
+  failureRate?: number;
+}
+
+/**
+ * An OpenAI-compatible `/v1/chat/completions`. Failures are either scripted
+ * (`failNext(n, status)`: the next n calls fail with that status) or random at
+ * `failureRate`. The reply names the call number and echoes the question.
+ */
+export async function startFakeOpenAi(options: FakeOpenAiOptions = {}) {
+  const settings = { latencyMs: 0, jitterMs: 0, failureRate: 0, ...options };
+  const scripted: number[] = [];
+  const requests: ChatCompletionRequest[] = [];
+  const state = { calls: 0, inFlight: 0, maxInFlight: 0 };
+  const server = createServer(async (req, res) => {
+    if (req.method !== 'POST' || req.url !== '/v1/chat/completions') return send(res, 404, { error: { message: 'not found' } });
+    state.calls += 1;
+    state.inFlight += 1;
+    state.maxInFlight = Math.max(state.maxInFlight, state.inFlight);
+    const call = state.calls;
+    try {
+      // Decided on arrival: a call still sleeping when its caller gave up must not take a later call's scripted failure.
+      const status = scripted.length > 0 ? scripted.shift()! : Math.random() < settings.failureRate ? 500 : 200;
+      const delay = settings.latencyMs + (settings.jitterMs ? (Math.random() * 2 - 1) * settings.jitterMs : 0);
+      const body = await readJson(req);
+      requests.push({ model: body.model, messages: body.messages, authorization: req.headers.authorization });
+      if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+      if (status === GARBAGE) {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        return res.end('<html>a proxy’s error page</html>');
+      }
+      if (status !== 200) return send(res, status, { error: { message: `scripted failure ${status}`, type: 'fake' } });
+      const question = body.messages.at(-1)?.content ?? '';
+      send(res, 200, {
+        id: `chatcmpl-${call}`,
+        object: 'chat.completion',
+        model: body.model,
+        choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: `模型回答#${call}：${question}` } }],
+      });
+    } finally {
+      state.inFlight -= 1;
+    }
+  });
+  const url = await listen(server);
+  return {
+    /** The LLM_BASE_URL to configure. */
+    baseUrl: `${url}/v1`,
+    requests,
+    get calls() {
+      return state.calls;
+    },
+    get maxInFlight() {
+      return state.maxInFlight;
+    },
+    failNext(count: number, status = 503) {
+      for (let i = 0; i < count; i += 1) scripted.push(status);
+    },
+    set(next: FakeOpenAiOptions) {
+      Object.assign(settings, next);
+      scripted.length = 0;
+    },
+    close: () => close(server),
+  };
+}
+
+export type FakeOpenAi = Awaited<ReturnType<typeof startFakeOpenAi>>;
+
+/** A `search` hit as the gateway returns it for the agent's query. */
+export interface FakeHit {
+  score: number;
+  kind: 'CONSTITUTION' | 'HERB' | 'ACUPOINT' | 'SYNDROME' | 'ARTICLE';
+  item: Record<string, unknown> & { __typename: string };
+}
+
+/** What the knowledge base holds for the terms tests ask about. */
+export const KNOWLEDGE: Record<string, FakeHit[]> = {
+  气虚: [
+    { score: 1.0, kind: 'CONSTITUTION', item: { __typename: 'Constitution', code: 'QI_DEFICIENT', name: '气虚质', summary: '元气不足，以疲乏、气短、自汗为主要特征。' } },
+    { score: 0.62, kind: 'ARTICLE', item: { __typename: 'Article', id: 'qi-deficiency-care', title: '总是觉得累？气虚质的日常调养', summary: '气虚质怎么吃、怎么动、怎么睡。' } },
+  ],
+  睡眠: [{ score: 0.55, kind: 'ARTICLE', item: { __typename: 'Article', id: 'yin-deficiency-dryness', title: '口干、失眠、手心热：阴虚质的滋润之道', summary: '阴虚质的滋阴与睡眠。' } }],
+  黄芪: [{ score: 1.0, kind: 'HERB', item: { __typename: 'Herb', id: 'huangqi', name: '黄芪', actions: ['补气升阳', '固表止汗'] } }],
+  // Below the relevance threshold: a near spelling, never cited.
+  阳虚: [{ score: 0.2, kind: 'SYNDROME', item: { __typename: 'Syndrome', code: 'KIDNEY_YANG_DEFICIENCY', name: '肾阳虚证', treatmentPrinciple: '温补肾阳' } }],
+};
+
+/**
+ * The gateway as the agent sees it: answers the aliased `search` query from
+ * KNOWLEDGE and records each request's terms and Authorization header.
+ * `down()` makes it answer 503 as a gateway with no healthy subgraph would.
+ */
+export async function startFakeGateway() {
+  const requests: Array<{ terms: string[]; authorization: string | undefined; query: string }> = [];
+  let available = true;
+  const server = createServer(async (req, res) => {
+    const body = await readJson(req);
+    const variables = (body.variables ?? {}) as Record<string, string>;
+    requests.push({ terms: Object.values(variables), authorization: req.headers.authorization, query: body.query });
+    if (!available) return send(res, 503, { errors: [{ message: 'no healthy upstream' }] });
+    const data = Object.fromEntries(Object.entries(variables).map(([name, term]) => [`t${name.slice(1)}`, KNOWLEDGE[term] ?? []]));
+    send(res, 200, { data });
+  });
+  const url = await listen(server);
+  return {
+    url: `${url}/graphql`,
+    requests,
+    down() {
+      available = false;
+    },
+    up() {
+      available = true;
+    },
+    close: () => close(server),
+  };
+}
+
+export type FakeGateway = Awaited<ReturnType<typeof startFakeGateway>>;
+
+/** A port nothing listens on: connections are refused at once. */
+export async function closedPortUrl(): Promise<string> {
+  const server = createServer();
+  const url = await listen(server);
+  await close(server);
+  return `${url}/graphql`;
+}
