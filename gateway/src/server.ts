@@ -3,6 +3,7 @@ import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginInlineTrace } from '@apollo/server/plugin/inlineTrace';
 import {
   createErrorFormatter,
   createHttpServer,
@@ -13,6 +14,7 @@ import {
   RateLimitStore,
   redisReady,
   RedisKeyValueCache,
+  ServiceMetrics,
   userFromAuthorization,
   type Logger,
 } from '@suoke/platform';
@@ -20,6 +22,7 @@ import type { GatewayConfig } from './config.js';
 import type { GatewayContext } from './context.js';
 import { clientIp } from './client-ip.js';
 import { SuokeDataSource } from './datasource.js';
+import { subgraphFetchMetrics } from './metrics.js';
 import { rulesFromSupergraph, useRateLimits, type Rules } from './rate-limit.js';
 import { supergraphFromFile, type SupergraphFileOptions } from './supergraph.js';
 
@@ -34,12 +37,16 @@ export interface GatewayOptions {
 /**
  * The gateway: Apollo Gateway over the watched supergraph file, JWT verified at
  * the edge (a bad token never reaches planning), subgraph errors masked, Sandbox
- * in development only.
+ * in development only. In development Sandbox also gets the query plan
+ * (`Apollo-Query-Plan-Experimental: 1`) and the federated trace with per-field
+ * timings from every subgraph (`apollo-federation-include-trace: ftv1`); both
+ * are off in production, where /metrics and OpenTelemetry spans remain.
  */
 export function createGateway(options: GatewayOptions) {
   const { config } = options;
   const production = config.NODE_ENV === 'production';
-  const log = options.log ?? createLogger({ service: 'gateway', level: config.LOG_LEVEL, format: config.LOG_FORMAT, nodeEnv: config.NODE_ENV });
+  const log =
+    options.log ?? createLogger({ service: 'gateway', level: config.LOG_LEVEL, format: config.LOG_FORMAT, nodeEnv: config.NODE_ENV, file: config.LOG_FILE });
   const verify = createTokenVerifier({
     secret: config.JWT_SECRET ?? (production ? undefined : DEV_JWT_SECRET),
     jwksUrl: config.JWT_JWKS_URL,
@@ -47,6 +54,8 @@ export function createGateway(options: GatewayOptions) {
     audience: config.JWT_AUDIENCE,
   });
   const overrides = options.subgraphUrls ?? {};
+  const metrics = new ServiceMetrics('gateway');
+  const observeFetch = subgraphFetchMetrics(metrics);
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphFromFile({
       file: path.resolve(config.SUPERGRAPH_PATH),
@@ -54,11 +63,18 @@ export function createGateway(options: GatewayOptions) {
       pollMs: config.SUPERGRAPH_POLL_MS,
       ...(options.onSupergraphUpdate ? { onUpdate: options.onSupergraphUpdate } : {}),
     }),
-    buildService: ({ name, url }) => new SuokeDataSource({ url: overrides[name] ?? url ?? '', gatewaySecret: config.GATEWAY_SECRET }),
+    buildService: ({ name, url }) =>
+      new SuokeDataSource({ url: overrides[name] ?? url ?? '', name, gatewaySecret: config.GATEWAY_SECRET, observe: observeFetch }),
     logger: log,
+    // Decided by our configuration, not by the process's NODE_ENV (Apollo's default).
+    __exposeQueryPlanExperimental: !production,
+    // gateway.request / gateway.plan / gateway.fetch spans: no GraphQL document (it may
+    // hold literal input values) and no exception events (messages quote input).
+    telemetry: { includeDocument: false, recordExceptions: false },
   });
   const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, log) : undefined;
   const rateLimitStore = new RateLimitStore(redis);
+  metrics.watchRateLimits(rateLimitStore.stats);
   let rules: Rules = { fields: new Map(), types: new Map() };
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
     rules = rulesFromSupergraph(coreSupergraphSdl);
@@ -72,6 +88,8 @@ export function createGateway(options: GatewayOptions) {
     },
     log,
     maxBodyBytes: config.MAX_BODY_BYTES,
+    routes: { '/metrics': metrics.handler },
+    onGraphQLResponse: metrics.observeHttpResponse,
     ready: async () => started,
     context: async ({ req, requestId }) => {
       const authorization = req.headers.authorization;
@@ -81,6 +99,7 @@ export function createGateway(options: GatewayOptions) {
   });
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
+    logger: log,
     nodeEnv: config.NODE_ENV,
     introspection: !production,
     csrfPrevention: true,
@@ -90,7 +109,9 @@ export function createGateway(options: GatewayOptions) {
     ...(redis ? { cache: new RedisKeyValueCache(redis, log, 'suoke:gateway:') } : {}),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: http.server, stopGracePeriodMillis: config.SHUTDOWN_GRACE_MS }),
-      ...(production ? [ApolloServerPluginLandingPageDisabled()] : []),
+      // A client that sends `apollo-federation-include-trace: ftv1` (Sandbox) gets the query plan's trace with each subgraph's.
+      ...(production ? [ApolloServerPluginLandingPageDisabled()] : [ApolloServerPluginInlineTrace({ includeErrors: { masked: true } })]),
+      metrics.plugin<GatewayContext>(),
       // Counted here only when subgraphs can trust the budget (the shared secret); otherwise each subgraph counts.
       ...(config.GATEWAY_SECRET && config.RATE_LIMITS === 'on' ? [useRateLimits({ store: rateLimitStore, rules: () => rules, log })] : []),
     ],
@@ -101,6 +122,7 @@ export function createGateway(options: GatewayOptions) {
     apollo,
     gateway,
     log,
+    metrics,
     redis,
     rateLimitStore,
     async listen(port = config.GATEWAY_PORT, host?: string) {

@@ -25,6 +25,37 @@ const optionalUrl = z
   .pipe(z.string().url().optional())
   .optional();
 
+/**
+ * The standard OpenTelemetry variables this project honours (see telemetry/),
+ * validated with everything else so a typo fails the start instead of silently
+ * tracing nothing. Only the HTTP OTLP protocols are supported.
+ */
+const telemetryEnv = {
+  /** As the specification says: `true` (any case) disables the SDK, anything else leaves it on. */
+  OTEL_SDK_DISABLED: z
+    .string()
+    .optional()
+    .transform((v) => v?.trim().toLowerCase() === 'true'),
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
+  OTEL_TRACES_EXPORTER: z.enum(['otlp', 'console', 'none']).optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl,
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalUrl,
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/protobuf', 'http/json']).default('http/protobuf'),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum(['http/protobuf', 'http/json']).optional(),
+  OTEL_TRACES_SAMPLER: z
+    .enum(['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'])
+    .default('parentbased_always_on'),
+  /** The ratio for the *traceidratio samplers, 0–1 (default 1). */
+  OTEL_TRACES_SAMPLER_ARG: z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? undefined : Number(v)))
+    .pipe(z.number().min(0).max(1).optional()),
+  /** `off` keeps parse/validate/execute, DataLoader and SQL spans but no per-resolver spans. */
+  TRACE_RESOLVERS: z.enum(['on', 'off']).default('on'),
+};
+
 /** Variables every process (gateway and subgraphs) reads. */
 export const baseEnv = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -40,6 +71,9 @@ export const baseEnv = z.object({
   SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(10_000),
   /** `off` disables @rateLimit enforcement (benchmarks measure its cost with it). */
   RATE_LIMITS: z.enum(['on', 'off']).default('on'),
+  /** Appends JSON log lines to this file instead of writing to stdout (tests, local debugging). */
+  LOG_FILE: z.string().min(1).optional(),
+  ...telemetryEnv,
 });
 
 /** Variables a subgraph with a database reads. */

@@ -8,6 +8,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { countSqlStatement } from './request-context.js';
+import { observeDrizzleQueries, QUERY_OBSERVER, tracedStatement, type QueryObserver } from './telemetry/sql.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Db = PgDatabase<PgQueryResultHKT, any>;
@@ -22,6 +23,14 @@ export interface Database {
   exec(script: string, options?: { lockKey?: string }): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
+  /** Live figures for /metrics: statements sent, statements in flight, connections the pool may open. */
+  readonly stats: DatabaseStats;
+}
+
+export interface DatabaseStats {
+  statements: number;
+  inFlight: number;
+  readonly poolMax: number;
 }
 
 export interface DatabaseOptions {
@@ -36,11 +45,30 @@ export interface DatabaseOptions {
   pgliteExtensions?: Record<string, unknown>;
 }
 
-const countingLogger: DrizzleLogger = {
-  logQuery() {
-    countSqlStatement();
-  },
-};
+/**
+ * drizzle's logger is called once per statement sent: it feeds the per-request
+ * statement counter. It also carries the observer that the SQL-span hook looks
+ * for (telemetry/sql.ts): a span per statement on sampled requests, and the
+ * in-flight count behind the pool-use gauge.
+ */
+function observingLogger(stats: DatabaseStats): DrizzleLogger {
+  observeDrizzleQueries();
+  const observer: QueryObserver = async (statement, run) => {
+    stats.inFlight += 1;
+    try {
+      return await tracedStatement(statement, run);
+    } finally {
+      stats.inFlight -= 1;
+    }
+  };
+  return {
+    logQuery() {
+      stats.statements += 1;
+      countSqlStatement();
+    },
+    [QUERY_OBSERVER]: observer,
+  } as DrizzleLogger;
+}
 
 export async function createDatabase(options: DatabaseOptions): Promise<Database> {
   return options.url ? connectPostgres(options, options.url) : openPglite(options);
@@ -54,10 +82,12 @@ function connectPostgres(options: DatabaseOptions, url: string): Database {
     // Keep timestamps as strings in raw SQL so both drivers return the same shapes.
     types: { bigint: postgres.BigInt },
   });
-  const db = drizzlePostgres(client, { logger: countingLogger }) as unknown as Db;
+  const stats: DatabaseStats = { statements: 0, inFlight: 0, poolMax: options.poolMax ?? 10 };
+  const db = drizzlePostgres(client, { logger: observingLogger(stats) }) as unknown as Db;
   return {
     kind: 'postgres',
     db,
+    stats,
     async rows<T>(query: SQL) {
       return (await db.execute(query)) as unknown as T[];
     },
@@ -82,10 +112,13 @@ async function openPglite(options: DatabaseOptions): Promise<Database> {
   const client = await PGlite.create(dataDir, {
     ...(options.pgliteExtensions ? { extensions: options.pgliteExtensions as never } : {}),
   });
-  const db = drizzlePglite(client, { logger: countingLogger }) as unknown as Db;
+  // One embedded connection: statements queue behind each other.
+  const stats: DatabaseStats = { statements: 0, inFlight: 0, poolMax: 1 };
+  const db = drizzlePglite(client, { logger: observingLogger(stats) }) as unknown as Db;
   return {
     kind: 'pglite',
     db,
+    stats,
     async rows<T>(query: SQL) {
       const result = (await db.execute(query)) as unknown as { rows: T[] };
       return result.rows;

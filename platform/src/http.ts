@@ -23,6 +23,8 @@ export interface HttpAppOptions<TContext extends BaseContext> {
   guard?: (req: IncomingMessage) => { status: number; message: string; code: string } | undefined;
   /** Extra GET routes, e.g. /metrics or /.well-known/jwks.json. */
   routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void | Promise<void>>;
+  /** Called with the status of every /graphql response once sent (metrics). */
+  onGraphQLResponse?: (status: number) => void;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -64,6 +66,8 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpAppO
     }
     if (url.pathname !== '/graphql') return sendJsonError(res, 404, 'Not found', 'NOT_FOUND');
     stats.graphqlRequests += 1;
+    const onResponse = options.onGraphQLResponse;
+    if (onResponse) res.once('finish', () => onResponse(res.statusCode));
 
     const rejection = options.guard?.(req);
     if (rejection) return sendJsonError(res, rejection.status, rejection.message, rejection.code);

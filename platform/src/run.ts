@@ -4,6 +4,7 @@ import type { Logger } from './logger.js';
 import { stopOnSignals, type Subgraph, type SubgraphConfig } from './subgraph.js';
 import type { MigrationResult } from './migrate.js';
 import type { RateLimitStore } from './rate-limit.js';
+import { startTracing } from './telemetry/tracing.js';
 
 /**
  * Everything the dev runner, the scripts, the end-to-end harness and a
@@ -30,15 +31,22 @@ export function openSubgraphDatabase(definition: SubgraphDefinition, config: Sub
   });
 }
 
-/** A subgraph's process: validate config (or exit 1), open the database, listen, drain on SIGTERM. */
+/**
+ * A subgraph's process: validate config (or exit 1), start tracing (service
+ * name = subgraph name), open the database, listen, drain on SIGTERM. Its
+ * index.ts imports '@suoke/platform/telemetry/start' first, so that the
+ * libraries traced are loaded patched.
+ */
 export async function runSubgraph(definition: SubgraphDefinition): Promise<void> {
   const config = loadConfigOrExit(() => definition.loadConfig());
+  const tracing = await startTracing({ serviceName: definition.name, config });
   const database = await openSubgraphDatabase(definition, config);
   const subgraph = definition.create({ config, database });
   const { url } = await subgraph.listen(config.PORT);
-  subgraph.log.info({ url, database: database.kind }, `${definition.name} subgraph ready`);
+  subgraph.log.info({ url, database: database.kind, tracing: tracing.description }, `${definition.name} subgraph ready`);
   stopOnSignals(subgraph.log, async () => {
     await subgraph.stop();
     await database.close();
+    await tracing.shutdown();
   });
 }

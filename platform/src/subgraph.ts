@@ -12,6 +12,10 @@ import { createHttpServer } from './http.js';
 import { createRedis, redisReady } from './cache.js';
 import { applyRateLimits, CLIENT_IP_HEADER, decodeBudget, RATE_BUDGET_HEADER, RateLimitStore, withRateLimitDefaults, type RateLimitContext } from './rate-limit.js';
 import { createLogger, type Logger } from './logger.js';
+import { ServiceMetrics } from './metrics.js';
+import { instrumentLoaders } from './telemetry/loaders.js';
+import { explicitResolverCoordinates, traceResolvers } from './telemetry/resolvers.js';
+import { tracingActive } from './telemetry/tracing.js';
 
 /** The environment every subgraph reads; a subgraph extends it with its own variables. */
 export function subgraphEnv(defaultPort: number) {
@@ -48,6 +52,8 @@ export interface Subgraph<TLoaders> {
   schema: GraphQLSchema;
   apollo: ApolloServer<SubgraphContext<TLoaders>>;
   log: Logger;
+  /** This instance's Prometheus registry, served on GET /metrics. */
+  metrics: ServiceMetrics;
   /** Requests received on /graphql by this instance. */
   stats: { graphqlRequests: number };
   /** Starts Apollo and listens; port 0 picks a free port. */
@@ -66,7 +72,8 @@ export const GATEWAY_SECRET_HEADER = 'x-gateway-secret';
 export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Subgraph<TLoaders> {
   const { config, database } = options;
   const production = config.NODE_ENV === 'production';
-  const log = options.log ?? createLogger({ service: options.name, level: config.LOG_LEVEL, format: config.LOG_FORMAT, nodeEnv: config.NODE_ENV });
+  const log =
+    options.log ?? createLogger({ service: options.name, level: config.LOG_LEVEL, format: config.LOG_FORMAT, nodeEnv: config.NODE_ENV, file: config.LOG_FILE });
   const redis = options.rateLimitStore || !config.REDIS_URL ? undefined : createRedis(config.REDIS_URL, log);
   const rateLimitStore = options.rateLimitStore ?? new RateLimitStore(redis);
   const built = buildSubgraphSchema({
@@ -74,6 +81,13 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
     resolvers: withAuthDirectives(options.typeDefs, options.resolvers) as never,
   });
   const schema = config.RATE_LIMITS === 'on' ? applyRateLimits(built, rateLimitStore) : built;
+  // Resolver spans only where a tracer provider is registered (startTracing), and
+  // only around resolvers the subgraph wrote: property reads cost nothing.
+  const tracing = tracingActive();
+  if (tracing && config.TRACE_RESOLVERS === 'on') traceResolvers(schema, explicitResolverCoordinates(options.resolvers));
+  const metrics = new ServiceMetrics(options.name);
+  metrics.watchRateLimits(rateLimitStore.stats);
+  if (database.stats) metrics.watchDatabase(database.stats);
   // Forwarded client IP and rate budget are believed only from the gateway, which proves itself with the secret.
   const fromGateway = Boolean(config.GATEWAY_SECRET);
   const verify = createTokenVerifier({
@@ -90,6 +104,8 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
     },
     log,
     maxBodyBytes: config.MAX_BODY_BYTES,
+    routes: { '/metrics': metrics.handler },
+    onGraphQLResponse: metrics.observeHttpResponse,
     ready: async () => {
       await database.ping();
       return true;
@@ -102,11 +118,13 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
         identity: { userId: user?.id, ip: forwardedIp ?? req.socket.remoteAddress ?? 'unknown' },
         budget: fromGateway ? decodeBudget(header(req.headers[RATE_BUDGET_HEADER])) : undefined,
       };
-      return { requestId, user, database, loaders: options.createLoaders(database, user), log, rateLimit };
+      const loaders = instrumentLoaders(options.createLoaders(database, user), { observe: metrics.observeLoaderBatch, spans: tracing });
+      return { requestId, user, database, loaders, log, rateLimit };
     },
   });
   const apollo = new ApolloServer<SubgraphContext<TLoaders>>({
     schema,
+    logger: log,
     nodeEnv: config.NODE_ENV,
     introspection: !production,
     csrfPrevention: true,
@@ -118,6 +136,7 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
       // Federated (ftv1) traces serve Sandbox's per-field timings in development;
       // in production they would wrap every resolver for nothing.
       ...(production ? [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()] : []),
+      metrics.plugin<SubgraphContext<TLoaders>>(),
       ...(options.plugins ?? []),
     ],
   });
@@ -129,6 +148,7 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
     schema,
     apollo,
     log,
+    metrics,
     stats: http.stats,
     async listen(port = config.PORT, host) {
       if (!started) {

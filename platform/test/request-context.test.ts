@@ -26,3 +26,22 @@ describe('request scope and SQL statement counting', () => {
     expect(currentRequestScope()).toBeUndefined();
   });
 });
+
+describe('request scope inside the trace context (tracing on)', () => {
+  it('keeps one scope per request across awaits, with one AsyncLocalStorage for both', async () => {
+    const { AsyncLocalStorageContextManager } = await import('@opentelemetry/context-async-hooks');
+    const { context } = await import('@opentelemetry/api');
+    const { keepRequestScopeInTraceContext } = await import('../src/request-context.js');
+    const manager = new AsyncLocalStorageContextManager().enable();
+    context.setGlobalContextManager(manager);
+    keepRequestScopeInTraceContext();
+    const a = { requestId: 'a', sqlStatements: 0 };
+    await runInRequestScope(a, async () => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      countSqlStatement();
+      expect(currentRequestScope()).toBe(a);
+    });
+    expect(a.sqlStatements).toBe(1);
+    expect(currentRequestScope()).toBeUndefined();
+  });
+});

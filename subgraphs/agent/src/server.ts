@@ -42,7 +42,7 @@ export interface AgentSubgraphOptions {
 export function createAgentSubgraph(options: AgentSubgraphOptions) {
   const { config } = options;
   const log =
-    options.log ?? createLogger({ service: 'agent', level: config.LOG_LEVEL, format: config.LOG_FORMAT, nodeEnv: config.NODE_ENV });
+    options.log ?? createLogger({ service: 'agent', level: config.LOG_LEVEL, format: config.LOG_FORMAT, nodeEnv: config.NODE_ENV, file: config.LOG_FILE });
   const breaker: BreakerPolicy = {
     errorThresholdPercentage: config.BREAKER_ERROR_PERCENT,
     volumeThreshold: config.BREAKER_VOLUME,

@@ -1,0 +1,196 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { DatabaseStats } from './db.js';
+import { isPublicCode } from './errors.js';
+
+/** What watchBreaker reads, at each scrape. */
+export interface WatchedBreaker {
+  readonly name: string;
+  readonly state: 'closed' | 'half-open' | 'open';
+  readonly stats: { readonly rejectedOpen: number };
+}
+const BREAKER_STATES = { closed: 0, 'half-open': 1, open: 2 } as const;
+
+/** Seconds; covers a cached field (ms) to a slow cross-subgraph operation. */
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const BATCH_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000];
+/** Distinct operation names kept as label values; later ones are counted as `(other)`. */
+const MAX_OPERATION_NAMES = 200;
+
+/**
+ * One Prometheus registry per service (so several services in one test process
+ * keep their figures apart), served on GET /metrics. Every series carries
+ * `service`. Metric names are the contract with deploy/observability's
+ * dashboard (tests/metrics.test.ts checks it).
+ */
+export class ServiceMetrics {
+  readonly registry = new Registry();
+  readonly service: string;
+  private readonly operations = new Set<string>();
+  private readonly requests: Counter<'operation'>;
+  private readonly requestErrors: Counter<'operation'>;
+  private readonly duration: Histogram<'operation'>;
+  private readonly errors: Counter<'code'>;
+  private readonly httpResponses: Counter<'status'>;
+  private readonly batchSize: Histogram<'loader'>;
+  private readonly breakers = new Map<string, WatchedBreaker>();
+
+  constructor(service: string, options: { defaultMetrics?: boolean } = {}) {
+    this.service = service;
+    this.registry.setDefaultLabels({ service });
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    const registers = [this.registry];
+    this.requests = new Counter({ name: 'suoke_graphql_requests_total', help: 'GraphQL operations executed, by operation name', labelNames: ['operation'], registers });
+    this.requestErrors = new Counter({
+      name: 'suoke_graphql_request_errors_total',
+      help: 'GraphQL operations whose response carried at least one error, by operation name',
+      labelNames: ['operation'],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'suoke_graphql_request_duration_seconds',
+      help: 'Time from receiving a GraphQL operation to sending its response, by operation name',
+      labelNames: ['operation'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.errors = new Counter({
+      name: 'suoke_graphql_errors_total',
+      help: 'GraphQL errors sent to clients (resolver errors included), by extensions.code',
+      labelNames: ['code'],
+      registers,
+    });
+    this.httpResponses = new Counter({
+      name: 'suoke_http_responses_total',
+      help: 'Responses to /graphql by HTTP status (401 and 413 are answered before any operation runs)',
+      labelNames: ['status'],
+      registers,
+    });
+    this.batchSize = new Histogram({
+      name: 'suoke_dataloader_batch_size',
+      help: 'Keys per DataLoader batch (each batch is one SQL statement), by loader',
+      labelNames: ['loader'],
+      buckets: BATCH_BUCKETS,
+      registers,
+    });
+    // Declared in every service so dashboards can query it; samples only where breakers are watched.
+    const breakers = this.breakers;
+    new Gauge({
+      name: 'suoke_circuit_breaker_state',
+      help: 'Circuit breaker state by breaker: 0 closed, 1 half-open (one probe let through), 2 open (failing fast)',
+      labelNames: ['breaker'],
+      registers,
+      collect() {
+        for (const [name, breaker] of breakers) this.set({ breaker: name }, BREAKER_STATES[breaker.state]);
+      },
+    });
+    new Counter({
+      name: 'suoke_circuit_breaker_rejections_total',
+      help: 'Calls refused at once because their circuit breaker was open, by breaker',
+      labelNames: ['breaker'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [name, breaker] of breakers) this.inc({ breaker: name }, breaker.stats.rejectedOpen);
+      },
+    });
+  }
+
+  /** Reports a circuit breaker's state and fast failures (e.g. the agent subgraph's ResilientCall). */
+  watchBreaker(breaker: WatchedBreaker): void {
+    this.breakers.set(breaker.name, breaker);
+  }
+
+  /** GET /metrics, in Prometheus text format. */
+  readonly handler = async (_req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const body = await this.registry.metrics();
+    res.writeHead(200, { 'content-type': this.registry.contentType, 'cache-control': 'no-store' });
+    res.end(body);
+  };
+
+  observeLoaderBatch = (loader: string, size: number): void => {
+    this.batchSize.observe({ loader }, size);
+  };
+
+  observeHttpResponse = (status: number): void => {
+    this.httpResponses.inc({ status: String(status) });
+  };
+
+  /** Operation names as label values, bounded: clients choose them. */
+  operationLabel(name: string | null | undefined): string {
+    if (!name) return '(anonymous)';
+    if (this.operations.has(name)) return name;
+    if (this.operations.size >= MAX_OPERATION_NAMES || name.length > 100) return '(other)';
+    this.operations.add(name);
+    return name;
+  }
+
+  /** Apollo Server plugin: requests, errors and duration per operation; errors per code. */
+  plugin<TContext extends BaseContext>(): ApolloServerPlugin<TContext> {
+    return {
+      requestDidStart: async () => {
+        const started = performance.now();
+        let failed = false;
+        return {
+          didEncounterErrors: async ({ errors }) => {
+            failed = true;
+            for (const error of errors) {
+              const code = error.extensions?.code;
+              this.errors.inc({ code: isPublicCode(code) ? code : 'INTERNAL_SERVER_ERROR' });
+            }
+          },
+          willSendResponse: async ({ operationName, request }) => {
+            const operation = this.operationLabel(operationName ?? request.operationName);
+            this.requests.inc({ operation });
+            if (failed) this.requestErrors.inc({ operation });
+            this.duration.observe({ operation }, (performance.now() - started) / 1000);
+          },
+        };
+      },
+    };
+  }
+
+  /** Pool use: statements in flight against the connections the pool may open. */
+  watchDatabase(stats: DatabaseStats): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'suoke_db_pool_max_connections',
+      help: 'Connections the database pool may open (1 for embedded PGlite)',
+      registers,
+      collect() {
+        this.set(stats.poolMax);
+      },
+    });
+    new Gauge({
+      name: 'suoke_db_statements_in_flight',
+      help: 'SQL statements sent and not yet answered; above the pool size they queue for a connection',
+      registers,
+      collect() {
+        this.set(stats.inFlight);
+      },
+    });
+    new Counter({
+      name: 'suoke_db_statements_total',
+      help: 'SQL statements sent',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(stats.statements);
+      },
+    });
+  }
+
+  /** Requests refused by @rateLimit in this process (read from the store's own counters). */
+  watchRateLimits(stats: { rejected: number }): void {
+    new Counter({
+      name: 'suoke_rate_limit_rejections_total',
+      help: 'Field calls refused by @rateLimit where the counters were consumed (the gateway, or a subgraph called directly)',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(stats.rejected);
+      },
+    });
+  }
+}

@@ -1,0 +1,292 @@
+// One client operation through the gateway gives one trace, from the gateway's
+// HTTP span down to each subgraph's SQL statements, linked parent to child.
+//
+// Only telemetry modules are imported statically: the instrumentations must be
+// enabled before graphql, http and ioredis load, as `@suoke/platform/telemetry/start`
+// does first thing in every index.ts. The stack is imported after that.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SpanKind } from '@opentelemetry/api';
+import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-node';
+import { enableInstrumentation } from '../platform/src/telemetry/instrument.js';
+import { flushTracing, platformTracer, startTracing } from '../platform/src/telemetry/tracing.js';
+import type { GraphQLResponse, Stack } from './harness.js';
+
+const exporter = new InMemorySpanExporter();
+const PASSWORD = 'tracing-test-password-Zq81';
+const EMAIL = `trace.${Date.now()}@example.com`;
+/** A value that appears nowhere else: if any span recorded parameters, it would show. */
+const WEIGHT = 173.25;
+
+let stack: Stack;
+let token: string;
+
+const REGISTER = `mutation($input: RegisterInput!) { register(input: $input) { accessToken refreshToken user { id } } }`;
+const RECORD = `mutation($input: [ObservationInput!]!) { recordObservations(input: $input) { inserted } }`;
+
+/**
+ * The subgraphs the home operation touches, each with the named field whose
+ * resolver span must hold an SQL span, and a table its statement reads.
+ */
+const touched = [
+  { subgraph: 'user', resolver: 'Query.me', table: '"user"."users"' },
+  { subgraph: 'health', resolver: 'User.healthSummary', table: 'observations' },
+  { subgraph: 'diagnosis', resolver: 'User.consultations', table: 'consultations' },
+];
+const HOME = 'query Home { me { displayName healthSummary(days: 7) { type count } consultations(first: 5) { edges { node { id } } } } }';
+/** user and health only. */
+const HOME_TWO = 'query Home { me { displayName healthSummary(days: 7) { type count } } }';
+
+beforeAll(async () => {
+  enableInstrumentation();
+  await startTracing({
+    serviceName: 'suoke-test',
+    config: { OTEL_SDK_DISABLED: false, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_TRACES_SAMPLER: 'parentbased_always_on' },
+    spanProcessors: [new SimpleSpanProcessor(exporter)],
+  });
+  const { startStack } = await import('./harness.js');
+  stack = await startStack();
+
+  const registered = await stack.query(REGISTER, { input: { email: EMAIL, password: PASSWORD, displayName: 'Trace' } });
+  expect(registered.errors).toBeUndefined();
+  token = registered.data?.register.accessToken;
+  const recorded = await stack.query(
+    RECORD,
+    { input: [{ externalId: 'w-1', type: 'WEIGHT', value: WEIGHT, recordedAt: new Date(Date.now() - 3_600_000).toISOString() }] },
+    token,
+  );
+  expect(recorded.errors).toBeUndefined();
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+/** Runs one operation and returns the spans of its trace, once the gateway's HTTP span has ended. */
+async function traced(run: () => Promise<GraphQLResponse<Record<string, any>>>): Promise<{ response: GraphQLResponse<Record<string, any>>; spans: ReadableSpan[] }> {
+  await flushTracing();
+  exporter.reset();
+  const response = await run();
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    await flushTracing();
+    const spans = exporter.getFinishedSpans();
+    const gatewayServer = spans.find((s) => s.kind === SpanKind.SERVER && portOf(s) === port(stack.gatewayUrl));
+    if (gatewayServer || Date.now() > deadline) return { response, spans };
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function port(url: string): number {
+  return Number(new URL(url).port);
+}
+
+function portOf(span: ReadableSpan): number | undefined {
+  const value = span.attributes['server.port'] ?? span.attributes['net.host.port'];
+  return value === undefined ? undefined : Number(value);
+}
+
+function parentOf(span: ReadableSpan, spans: ReadableSpan[]): ReadableSpan | undefined {
+  const id = span.parentSpanContext?.spanId;
+  return id ? spans.find((s) => s.spanContext().spanId === id) : undefined;
+}
+
+function childrenOf(span: ReadableSpan, spans: ReadableSpan[]): ReadableSpan[] {
+  return spans.filter((s) => s.parentSpanContext?.spanId === span.spanContext().spanId);
+}
+
+function only(spans: ReadableSpan[], what: string): ReadableSpan {
+  expect(spans, what).toHaveLength(1);
+  return spans[0]!;
+}
+
+describe('one trace per client operation', () => {
+  it('links gateway.request → gateway.fetch → subgraph HTTP span → execute → resolver → (DataLoader batch) → SQL', async () => {
+    const { response, spans } = await traced(() => stack.query(HOME, {}, token));
+    expect(response.errors).toBeUndefined();
+    expect(response.data?.me.healthSummary).toEqual([{ type: 'WEIGHT', count: 1 }]);
+    expect(response.data?.me.consultations.edges).toEqual([]);
+
+    expect(new Set(spans.map((s) => s.spanContext().traceId)).size).toBe(1);
+
+    const root = only(
+      spans.filter((s) => !parentOf(s, spans)),
+      'one root span',
+    );
+    expect(root.kind).toBe(SpanKind.SERVER);
+    expect(portOf(root)).toBe(port(stack.gatewayUrl));
+    const request = only(
+      childrenOf(root, spans).filter((s) => s.name === 'gateway.request'),
+      'gateway.request under the gateway HTTP span',
+    );
+    only(
+      childrenOf(request, spans).filter((s) => s.name === 'gateway.plan'),
+      'gateway.plan under gateway.request',
+    );
+    const execute = only(
+      childrenOf(request, spans).filter((s) => s.name === 'gateway.execute'),
+      'gateway.execute',
+    );
+    const fetches = childrenOf(execute, spans).filter((s) => s.name === 'gateway.fetch');
+    expect(fetches.map((f) => f.attributes.service).sort()).toEqual(touched.map((t) => t.subgraph).sort());
+
+    for (const { subgraph, resolver, table } of touched) {
+      const fetch = only(
+        fetches.filter((f) => f.attributes.service === subgraph),
+        `gateway.fetch ${subgraph}`,
+      );
+      const client = only(
+        childrenOf(fetch, spans).filter((s) => s.kind === SpanKind.CLIENT),
+        `HTTP client span of the ${subgraph} fetch`,
+      );
+      const server = only(
+        childrenOf(client, spans).filter((s) => s.kind === SpanKind.SERVER),
+        `${subgraph} HTTP server span`,
+      );
+      // The traceparent reached the right process: the server span is the subgraph's own port.
+      expect(portOf(server)).toBe(port(stack.subgraphUrls[subgraph]!));
+      const executeSpan = only(
+        childrenOf(server, spans).filter((s) => s.name.startsWith('query')),
+        `${subgraph} graphql execute span`,
+      );
+      const resolverSpan = only(
+        childrenOf(executeSpan, spans).filter((s) => s.name === resolver),
+        `${resolver} resolver span`,
+      );
+      expect(resolverSpan.attributes['graphql.field.coordinate']).toBe(resolver);
+
+      const sql = spans.filter((s) => s.attributes['db.system'] === 'postgresql' && String(s.attributes['db.statement']).includes(table));
+      expect(sql.length, `SQL on ${table}`).toBeGreaterThan(0);
+      for (const statement of sql) {
+        // These resolvers read through a DataLoader: the statement's parent is the
+        // batch, and the batch's parent the resolver whose load() started it.
+        const batch = parentOf(statement, spans)!;
+        expect(batch.name).toMatch(/^dataloader\.batch \w+$/);
+        expect(batch.attributes['dataloader.batch_size']).toBe(1);
+        expect(parentOf(batch, spans)?.spanContext().spanId, `${statement.name} on ${table} belongs to ${resolver}`).toBe(resolverSpan.spanContext().spanId);
+        expect(statement.kind).toBe(SpanKind.CLIENT);
+        expect(String(statement.attributes['db.statement'])).toMatch(/\$1/);
+      }
+    }
+    // Default (property-read) resolvers get no span: User.displayName is one.
+    expect(spans.some((s) => s.name === 'User.displayName')).toBe(false);
+  });
+
+  it('records no parameter values, passwords, tokens or e-mail addresses in any span', async () => {
+    const { spans } = await traced(async () => {
+      const login = await stack.query(`mutation($input: LoginInput!) { login(input: $input) { accessToken } }`, { input: { email: EMAIL, password: PASSWORD } });
+      expect(login.errors).toBeUndefined();
+      return stack.query(`query { me { observations(first: 5) { edges { node { value } } } } }`, {}, token);
+    });
+    expect(spans.some((s) => s.attributes['db.system'] === 'postgresql')).toBe(true);
+    const recorded = JSON.stringify(spans.map((s) => ({ name: s.name, attributes: s.attributes, events: s.events, status: s.status })));
+    for (const secret of [String(WEIGHT), PASSWORD, EMAIL, token]) expect(recorded).not.toContain(secret);
+  });
+
+  it('continues a client trace and follows its sampling decision', async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const sampled = await traced(() => stack.query(HOME_TWO, {}, token, { traceparent: `00-${traceId}-1111111111111111-01` }));
+    expect(new Set(sampled.spans.map((s) => s.spanContext().traceId))).toEqual(new Set([traceId]));
+    expect(sampled.spans.some((s) => s.name === 'User.healthSummary')).toBe(true);
+
+    // flags 00: the client did not sample; parent-based sampling means nobody records anything.
+    exporter.reset();
+    const unsampled = await stack.query(HOME_TWO, {}, token, { traceparent: `00-${'e'.repeat(32)}-2222222222222222-00` });
+    expect(unsampled.errors).toBeUndefined();
+    expect(unsampled.data?.me.displayName).toBe('Trace');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await flushTracing();
+    expect(exporter.getFinishedSpans()).toEqual([]);
+  });
+
+  it('records a failing resolver by its error code, not its message', async () => {
+    const { response, spans } = await traced(() =>
+      stack.query(RECORD, { input: [{ externalId: 'w-bad', type: 'WEIGHT', value: 987.65, recordedAt: new Date().toISOString() }] }, token),
+    );
+    expect(response.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const failed = spans.find((s) => s.name === 'Mutation.recordObservations');
+    expect(failed?.status).toEqual({ code: 2, message: 'BAD_USER_INPUT' });
+    expect(JSON.stringify(spans.map((s) => [s.attributes, s.events, s.status]))).not.toContain('987.65');
+  });
+});
+
+describe('outgoing calls from a subgraph', () => {
+  it('pass the trace on through fetch (a subgraph calling an outside API, e.g. a model provider)', async () => {
+    const { createServer } = await import('node:http');
+    let received: string | undefined;
+    const server = createServer((req, res) => {
+      received = req.headers.traceparent as string | undefined;
+      res.end('{}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port: providerPort } = server.address() as { port: number };
+    try {
+      exporter.reset();
+      const outer = await platformTracer.startActiveSpan('resolver calling a provider', async (span) => {
+        await (await fetch(`http://127.0.0.1:${providerPort}/v1/chat`, { method: 'POST', body: '{}' })).text();
+        span.end();
+        return span.spanContext();
+      });
+      await flushTracing();
+      const client = exporter.getFinishedSpans().find((s) => s.kind === SpanKind.CLIENT);
+      expect(client?.parentSpanContext?.spanId).toBe(outer.spanId);
+      expect(received).toBe(`00-${outer.traceId}-${client?.spanContext().spanId}-01`);
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('Sandbox in development', () => {
+  it('returns the query plan when asked with Apollo-Query-Plan-Experimental', async () => {
+    const response = await stack.query(HOME_TWO, {}, token, { 'apollo-query-plan-experimental': '1' });
+    const plan = (response as { extensions?: { __queryPlanExperimental?: unknown } }).extensions?.__queryPlanExperimental;
+    expect(typeof plan).toBe('string');
+    expect(plan).toMatch(/Fetch\(service: "user"\)/);
+    expect(plan).toMatch(/Fetch\(service: "health"\)/);
+  });
+
+  it('returns a federated trace (ftv1) with each subgraph’s per-field timings when asked', async () => {
+    const { Trace } = await import('@apollo/usage-reporting-protobuf');
+    const response = await stack.query(HOME_TWO, {}, token, { 'apollo-federation-include-trace': 'ftv1' });
+    const ftv1 = (response as { extensions?: { ftv1?: string } }).extensions?.ftv1;
+    expect(typeof ftv1).toBe('string');
+    const trace = Trace.decode(Buffer.from(ftv1!, 'base64'));
+    const fetches: { serviceName: string; fields: string[] }[] = [];
+    const visit = (node: unknown): void => {
+      if (!node || typeof node !== 'object') return;
+      const n = node as Record<string, unknown>;
+      const fetch = n.fetch as { serviceName?: string; trace?: { root?: unknown } } | undefined;
+      if (fetch?.serviceName) fetches.push({ serviceName: fetch.serviceName, fields: fieldNames(fetch.trace?.root) });
+      for (const value of Object.values(n)) if (value && typeof value === 'object') visit(value);
+    };
+    visit(trace.queryPlan);
+    expect(fetches.map((f) => f.serviceName).sort()).toEqual(['health', 'user']);
+    expect(fetches.find((f) => f.serviceName === 'health')?.fields).toContain('healthSummary');
+  });
+});
+
+function fieldNames(node: unknown, out: string[] = []): string[] {
+  if (!node || typeof node !== 'object') return out;
+  const n = node as { responseName?: string; child?: unknown[] };
+  if (n.responseName) out.push(n.responseName);
+  for (const child of n.child ?? []) fieldNames(child, out);
+  return out;
+}
+
+describe('Sandbox in production', () => {
+  let production: Stack;
+  beforeAll(async () => {
+    const { startStack } = await import('./harness.js');
+    const secret = 'tracing-production-secret-0123456789abcdef';
+    production = await startStack({ gatewayEnv: { NODE_ENV: 'production', JWT_SECRET: secret }, subgraphEnv: { JWT_SECRET: secret } });
+  });
+  afterAll(async () => {
+    await production?.stop();
+  });
+
+  it('exposes neither the query plan nor ftv1 traces', async () => {
+    const response = await production.query(HOME_TWO, {}, undefined, { 'apollo-query-plan-experimental': '1', 'apollo-federation-include-trace': 'ftv1' });
+    expect(response.errors).toBeUndefined();
+    expect((response as { extensions?: unknown }).extensions).toBeUndefined();
+  });
+});
