@@ -1,9 +1,9 @@
-import { and, asc, count, gt, eq, or } from 'drizzle-orm';
 import { DateTime, decodeTimeIdCursor, hasScope, pageSize, toConnection, unauthenticated } from '@suoke/platform';
 import type { Context } from '../context.js';
-import { users, type UserRow } from '../db/schema.js';
+import type { UserRow } from '../db/schema.js';
 import type { Resolvers } from '../generated/resolvers.js';
 import { Accounts } from '../service/accounts.js';
+import { countUsers, selectUserPage } from '../service/directory.js';
 import type { UserConfig } from '../config.js';
 
 /** Marks the user row of a sign-in payload as the caller's own account. */
@@ -22,14 +22,12 @@ export function createResolvers(config: UserConfig): Resolvers {
       me: (_parent, _args, ctx) => (ctx.user ? ctx.loaders.userById.load(ctx.user.id) : null),
       users: async (_parent, args, ctx) => {
         const first = pageSize(args.first);
-        const after = decodeTimeIdCursor(args.after);
-        const where = after ? or(gt(users.createdAt, after.at), and(eq(users.createdAt, after.at), gt(users.id, after.id))) : undefined;
-        const rows = await ctx.database.db.select().from(users).where(where).orderBy(asc(users.createdAt), asc(users.id)).limit(first + 1);
+        const rows = await selectUserPage(ctx.database, first + 1, decodeTimeIdCursor(args.after));
         for (const row of rows) ctx.loaders.userById.prime(row.id, row);
         return {
           ...toConnection(rows, first, (row: UserRow) => [row.createdAt.toISOString(), row.id]),
           // Counted only when the client selects totalCount (the default resolver calls functions).
-          totalCount: (async () => (await ctx.database.db.select({ n: count() }).from(users))[0]?.n ?? 0) as unknown as number,
+          totalCount: (() => countUsers(ctx.database)) as unknown as number,
         };
       },
     },
