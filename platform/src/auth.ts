@@ -111,6 +111,23 @@ export async function signAccessToken(user: { id: string; roles: readonly string
     .sign(new TextEncoder().encode(options.secret));
 }
 
+/**
+ * A service's own access token: subject `service:<name>`, role `SERVICE`, and
+ * exactly the scopes given: never a user's. A subgraph that calls another
+ * through the gateway asks only for the operations it performs.
+ */
+export async function signServiceToken(service: { name: string; scopes: readonly string[] }, options: SignOptions): Promise<string> {
+  return new SignJWT({ roles: ['SERVICE'], scope: [...service.scopes].sort().join(' ') })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(`service:${service.name}`)
+    .setIssuer(options.issuer)
+    .setAudience(options.audience)
+    .setIssuedAt()
+    .setJti(randomUUID())
+    .setExpirationTime(Math.floor(Date.now() / 1000) + options.ttlSeconds)
+    .sign(new TextEncoder().encode(options.secret));
+}
+
 export function hasScope(user: AuthUser | undefined, scope: string): boolean {
   return user?.scopes.includes(scope) ?? false;
 }

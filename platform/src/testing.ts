@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
-import { signAccessToken } from './auth.js';
+import { signAccessToken, signServiceToken } from './auth.js';
 import { baseEnv, DEV_JWT_SECRET } from './config.js';
 import { createDatabase, type Database } from './db.js';
 import { sqlStats } from './request-context.js';
@@ -63,6 +63,11 @@ export function testToken(user: { id: string; roles?: string[] }, options: { ttl
   );
 }
 
+/** Signs a service token (`service:<name>`, exactly `scopes`) as a subgraph calling through the gateway would. */
+export function testServiceToken(name: string, scopes: readonly string[]): Promise<string> {
+  return signServiceToken({ name, scopes }, { ...testJwt, ttlSeconds: 300 });
+}
+
 /** The shared secret test subgraphs are configured with when a test calls them as the gateway would. */
 export const TEST_GATEWAY_SECRET = 'test-gateway-secret-0123456789';
 
@@ -91,12 +96,19 @@ export interface TestGraphQLResponse<T> {
  * the context, authentication and rate limits are built from the request as in
  * production. `env` adds to the test configuration.
  */
-export async function startTestSubgraph<M = unknown>(definition: SubgraphDefinition, options: { env?: Record<string, string> } = {}) {
+export async function startTestSubgraph<M = unknown>(
+  definition: SubgraphDefinition,
+  options: {
+    env?: Record<string, string>;
+    /** More options for the subgraph's `create` (test doubles it accepts, such as replaced providers). */
+    createOptions?: Record<string, unknown>;
+  } = {},
+) {
   const testDatabase = await createTestDatabase(definition.name, definition.pgliteExtensions);
   const { database } = testDatabase;
   const migrated = (await definition.migrate(database)) as M;
   const config = definition.loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', GATEWAY_SECRET: TEST_GATEWAY_SECRET, ...options.env });
-  const subgraph = definition.create({ config, database });
+  const subgraph = definition.create({ ...options.createOptions, config, database });
   const { url } = await subgraph.listen(0, '127.0.0.1');
 
   async function gql<T = Record<string, any>>(query: string, variables: Record<string, unknown> = {}, caller?: TestCaller): Promise<TestGraphQLResponse<T>> {
@@ -109,6 +121,7 @@ export async function startTestSubgraph<M = unknown>(definition: SubgraphDefinit
   return {
     testDatabase,
     database,
+    subgraph,
     url,
     migrated,
     gql,

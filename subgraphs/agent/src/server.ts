@@ -4,6 +4,7 @@ import {
   createLogger,
   createRedis,
   createSubgraph,
+  gatewayClient,
   RedisKeyValueCache,
   type Database,
   type Logger,
@@ -18,6 +19,7 @@ import { openAiCompatibleProvider } from './providers/openai.js';
 import type { ChatProvider } from './providers/types.js';
 import { createResolvers } from './resolvers/index.js';
 import { serviceCredential } from './service/credentials.js';
+import { ExplanationService, gatewayReportKnowledge, type KnowledgeLookup } from './service/explanations.js';
 import { gatewayKnowledgeSearch, type KnowledgeSearch } from './service/knowledge.js';
 import { ReplyService } from './service/replies.js';
 import { MemoryReplyCache, RedisReplyCache, type ReplyCache } from './service/reply-cache.js';
@@ -36,6 +38,8 @@ export interface AgentSubgraphOptions {
   offline?: ChatProvider;
   /** Replaces the gateway knowledge search (tests). */
   knowledge?: KnowledgeSearch;
+  /** Replaces the gateway lookup of a report's constitutions and syndromes (tests). */
+  reportKnowledge?: KnowledgeLookup;
 }
 
 /** Builds the agent subgraph without listening; index.ts and tests call `listen`. */
@@ -62,7 +66,12 @@ export function createAgentSubgraph(options: AgentSubgraphOptions) {
         );
   // One attempt: a reply without citations beats a reply held up by retries against a sick gateway.
   const knowledgeCall = new ResilientCall('knowledge-search', { attempts: 1, timeoutMs: config.KNOWLEDGE_TIMEOUT_MS, baseDelayMs: 1, maxDelayMs: 1 }, breaker, log);
-  const knowledge = options.knowledge ?? gatewayKnowledgeSearch({ url: config.GATEWAY_URL, token: serviceCredential(config), call: knowledgeCall, log });
+  const credential = serviceCredential(config);
+  const knowledge = options.knowledge ?? gatewayKnowledgeSearch({ url: config.GATEWAY_URL, token: credential, call: knowledgeCall, log });
+  const explanations = new ExplanationService({
+    database: options.database,
+    knowledge: options.reportKnowledge ?? gatewayReportKnowledge(gatewayClient({ url: config.GATEWAY_URL, token: credential, timeoutMs: config.KNOWLEDGE_TIMEOUT_MS })),
+  });
   const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, log) : undefined;
   const cache: ReplyCache = redis
     ? new RedisReplyCache(new RedisKeyValueCache(redis, log, config.REPLY_CACHE_PREFIX))
@@ -73,13 +82,15 @@ export function createAgentSubgraph(options: AgentSubgraphOptions) {
   const subgraph = createSubgraph({
     name: 'agent',
     typeDefs,
-    resolvers: createResolvers({ replies, historyTurns: config.LLM_HISTORY_TURNS }),
+    resolvers: createResolvers({ replies, explanations, historyTurns: config.LLM_HISTORY_TURNS }),
     config,
     database: options.database,
     createLoaders,
     log,
     ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}),
   });
+  if (modelCall) subgraph.metrics.watchBreaker(modelCall);
+  subgraph.metrics.watchBreaker(knowledgeCall);
   return {
     ...subgraph,
     replies,

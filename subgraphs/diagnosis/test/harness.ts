@@ -1,15 +1,65 @@
 import { sql } from 'drizzle-orm';
-import type { Database } from '@suoke/platform';
+import { ServiceCallError, type Database } from '@suoke/platform';
 import { startTestSubgraph, type TestGraphQLResponse } from '@suoke/platform/testing';
+import type { SagaStepName } from '../src/db/schema.js';
+import type { SagaStep, StepCall } from '../src/service/saga.js';
 import { definition } from '../src/server.js';
 
 export type GraphQLResponse<T = Record<string, unknown>> = TestGraphQLResponse<T>;
 
 export type Caller = { id: string; roles?: string[] } | undefined;
 
-/** The diagnosis subgraph on port 0 over a fresh database, called over HTTP as the gateway calls it. */
-export function startDiagnosis() {
-  return startTestSubgraph(definition);
+/**
+ * The diagnosis subgraph on port 0 over a fresh database, called over HTTP as
+ * the gateway calls it. The report saga's steps are test doubles (succeeding
+ * unless told otherwise): the agent and user subgraphs are not running here.
+ */
+export function startDiagnosis(options: { steps?: SagaStep[]; env?: Record<string, string> } = {}) {
+  return startTestSubgraph(definition, {
+    env: { SAGA_SWEEP_MS: '0', SAGA_RETRY_BASE_MS: '1', ...options.env },
+    createOptions: { sagaSteps: options.steps ?? fakeSteps().steps },
+  });
+}
+
+export interface StepCallRecord {
+  step: SagaStepName;
+  action: 'run' | 'compensate';
+  key: string;
+  reportId: string;
+}
+
+type Behaviour = (call: StepCall) => Promise<unknown>;
+
+/**
+ * Saga steps that record every call in order. A step runs `behaviour[step]`
+ * when set (throw to fail, never resolve to hang) and succeeds otherwise;
+ * compensations likewise with `compensation[step]`. Both maps are read at
+ * call time, so a test can change them between consultations.
+ */
+export function fakeSteps() {
+  const calls: StepCallRecord[] = [];
+  const behaviour: Partial<Record<SagaStepName, Behaviour>> = {};
+  const compensation: Partial<Record<SagaStepName, Behaviour>> = {};
+  const step = (name: SagaStepName): SagaStep => ({
+    name,
+    failureReason: `${name} failed`,
+    run: async (call) => {
+      calls.push({ step: name, action: 'run', key: call.key, reportId: call.report.id });
+      const act = behaviour[name];
+      return act ? act(call) : { ok: name };
+    },
+    compensate: async (call) => {
+      calls.push({ step: name, action: 'compensate', key: call.key, reportId: call.report.id });
+      const act = compensation[name];
+      if (act) await act(call);
+    },
+  });
+  return { calls, behaviour, compensation, steps: [step('EXPLAIN'), step('NOTIFY')] };
+}
+
+/** A failure the saga classifies as the given kind (see classifyStepError). */
+export function stepError(transient: boolean, message = transient ? 'connection reset' : 'refused'): ServiceCallError {
+  return new ServiceCallError(message, { transient, code: transient ? undefined : 'BAD_USER_INPUT' });
 }
 
 export type Diagnosis = Awaited<ReturnType<typeof startDiagnosis>>;

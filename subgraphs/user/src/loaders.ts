@@ -1,6 +1,7 @@
 import { inArray } from 'drizzle-orm';
-import { isUuid, keyedLoader, type Database } from '@suoke/platform';
-import { users, type UserRow } from './db/schema.js';
+import { isUuid, keyedLoader, positionalLoader, type Database } from '@suoke/platform';
+import { selectNotificationPages, type NotificationPageQuery } from './db/notifications.js';
+import { users, type NotificationRow, type UserRow } from './db/schema.js';
 
 /** Per-request loaders: one SQL statement per batch, results aligned with keys. */
 export function createLoaders(database: Database) {
@@ -13,6 +14,10 @@ export function createLoaders(database: Database) {
       },
       (row) => row.id,
       { missing: null },
+    ),
+    notificationPage: positionalLoader<NotificationPageQuery, NotificationRow>(
+      (queries) => selectNotificationPages(database, queries),
+      (query) => isUuid(query.userId),
     ),
   };
 }

@@ -103,3 +103,13 @@ export function knowledgeRef(citation: CitationRef): KnowledgeRef {
       return { __typename: 'Article', id: citation.key };
   }
 }
+
+export const reportExplanations = agentSchema.table('report_explanations', {
+  key: text('key').primaryKey(),
+  userId: uuid('user_id'),
+  reportId: uuid('report_id'),
+  conversationId: uuid('conversation_id'),
+  messageId: uuid('message_id'),
+  createdAt: instant('created_at').notNull().defaultNow(),
+  retractedAt: instant('retracted_at'),
+});

@@ -3,12 +3,15 @@ import type { Context } from '../context.js';
 import { conversationNotFound } from '../db/conversations.js';
 import type { Resolvers } from '../generated/resolvers.js';
 import { sendMessage } from '../service/chat.js';
+import type { ExplanationService } from '../service/explanations.js';
 import type { ReplyService } from '../service/replies.js';
 import { conversationResolvers, messageResolvers } from './conversation.js';
 import { userResolvers } from './user.js';
 
 export interface ResolverDeps {
   replies: ReplyService;
+  /** The consultation follow-up saga's step: explanations of diagnosis reports. */
+  explanations: ExplanationService;
   /** Earlier messages given to the provider as context. */
   historyTurns: number;
 }
@@ -31,6 +34,9 @@ export function createResolvers(deps: ResolverDeps): Resolvers {
       // Always for the caller: there is no way to write into someone else's conversation.
       sendMessage: (_parent, { input }, ctx) =>
         sendMessage({ database: ctx.database, replies: deps.replies, agents: ctx.loaders.agents, historyTurns: deps.historyTurns }, callerId(ctx), input),
+      // Scope `reports:explain` (checked by the platform from the SDL): the saga's service credential only.
+      explainReport: (_parent, { input }, _ctx) => deps.explanations.explain(input),
+      retractReportExplanation: (_parent, { key }) => deps.explanations.retract(key),
     },
     User: userResolvers,
     Agent: {

@@ -4,7 +4,7 @@ import type { AgentId } from '../service/agents.js';
 import type { Method } from '../service/findings.js';
 import type { ReportContent } from '../service/synthesis.js';
 import { toMethodResults } from './queries.js';
-import { consultations, methodResults, reports, type ConsultationRow, type ConsultationStatus, type MethodResultData, type MethodResults } from './schema.js';
+import { consultations, methodResults, reports, reportSagas, type ReportRow, type ConsultationRow, type ConsultationStatus, type MethodResultData, type MethodResults } from './schema.js';
 
 /** A drizzle transaction, as `database.db.transaction` passes it. */
 export type Tx = Parameters<Parameters<Database['db']['transaction']>[0]>[0];
@@ -66,8 +66,12 @@ export async function loadMethodResults(tx: Tx, consultationId: string): Promise
   return toMethodResults(rows);
 }
 
-export async function insertReport(tx: Tx, consultation: ConsultationRow, content: ReportContent): Promise<void> {
-  await tx.insert(reports).values({ consultationId: consultation.id, userId: consultation.userId, ...content });
+/** Stores the report as PENDING with its follow-up saga, which publishes it (see service/saga.ts). */
+export async function insertReport(tx: Tx, consultation: ConsultationRow, content: ReportContent): Promise<ReportRow> {
+  const [report] = await tx.insert(reports).values({ consultationId: consultation.id, userId: consultation.userId, ...content, status: 'PENDING' }).returning();
+  if (!report) throw new Error('report insert returned no row');
+  await tx.insert(reportSagas).values({ reportId: report.id, userId: report.userId, attempt: 1, state: 'RUNNING' });
+  return report;
 }
 
 /** Moves an open consultation to COMPLETED or CANCELLED, stamping the matching time. */

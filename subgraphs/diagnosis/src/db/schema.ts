@@ -64,7 +64,43 @@ export const reports = diagnosisSchema.table('reports', {
   adviceSummary: text('advice_summary').notNull(),
   adviceSummaryEn: text('advice_summary_en').notNull(),
   createdAt: instant('created_at').notNull().defaultNow(),
+  status: text('status').notNull().$type<ReportStatus>(),
+  statusReason: text('status_reason'),
 });
+
+export type ReportStatus = 'PENDING' | 'PUBLISHED' | 'FAILED';
+export type SagaState = 'RUNNING' | 'COMPENSATING' | 'PUBLISHED' | 'FAILED';
+export type SagaStepName = 'EXPLAIN' | 'NOTIFY';
+export type SagaStepStatus = 'STARTED' | 'DONE' | 'COMPENSATED';
+
+export const reportSagas = diagnosisSchema.table('report_sagas', {
+  reportId: uuid('report_id').primaryKey(),
+  userId: uuid('user_id').notNull(),
+  attempt: integer('attempt').notNull(),
+  state: text('state').notNull().$type<SagaState>(),
+  reason: text('reason'),
+  leaseUntil: instant('lease_until'),
+  leaseToken: uuid('lease_token'),
+  createdAt: instant('created_at').notNull().defaultNow(),
+  updatedAt: instant('updated_at').notNull().defaultNow(),
+});
+
+export const reportSagaSteps = diagnosisSchema.table(
+  'report_saga_steps',
+  {
+    reportId: uuid('report_id').notNull(),
+    attempt: integer('attempt').notNull(),
+    step: text('step').notNull().$type<SagaStepName>(),
+    status: text('status').notNull().$type<SagaStepStatus>(),
+    result: jsonb('result').$type<unknown>(),
+    error: text('error'),
+    updatedAt: instant('updated_at').notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.reportId, table.attempt, table.step] })],
+);
+
+export type SagaRow = typeof reportSagas.$inferSelect;
+export type SagaStepRow = typeof reportSagaSteps.$inferSelect;
 
 /** What a `Consultation` resolves from. */
 export type ConsultationRow = typeof consultations.$inferSelect;

@@ -5,20 +5,29 @@ import type { Resolvers } from '../generated/resolvers.js';
 import {
   cancelConsultation,
   completeConsultation,
+  retryReport,
   startConsultation,
   submitInquiry,
   submitInspection,
   submitListening,
   submitPulseRecording,
 } from '../service/consultations.js';
+import type { ReportSaga } from '../service/saga.js';
 import { consultationResolvers, reportResolvers } from './consultation.js';
 import { userResolvers } from './user.js';
 
 const round2 = (value: number) => Math.round(value * 100) / 100;
 const refs = (codes: readonly string[]) => codes.map((code) => ({ code }));
 
+export interface ResolverDeps {
+  /** The consultation follow-up saga that publishes reports. */
+  saga: ReportSaga;
+  /** How long a mutation that starts the saga waits for it before answering. */
+  sagaWaitMs: number;
+}
+
 /** Thin resolvers: rules live in service/, storage in db/, reads go through loaders. */
-export function createResolvers(): Resolvers {
+export function createResolvers(deps: ResolverDeps): Resolvers {
   return {
     DateTime,
     Query: {
@@ -37,7 +46,8 @@ export function createResolvers(): Resolvers {
       submitInspection: (_parent, { input }, ctx) => submitInspection(ctx.database, callerId(ctx), input),
       submitListening: (_parent, { input }, ctx) => submitListening(ctx.database, callerId(ctx), input),
       submitPulseRecording: (_parent, { input }, ctx) => submitPulseRecording(ctx.database, callerId(ctx), input),
-      completeConsultation: (_parent, { id }, ctx) => completeConsultation(ctx.database, callerId(ctx), id),
+      completeConsultation: (_parent, { id }, ctx) => completeConsultation(ctx.database, deps.saga, deps.sagaWaitMs, callerId(ctx), id),
+      retryReport: (_parent, { id }, ctx) => retryReport(ctx.database, deps.saga, deps.sagaWaitMs, callerId(ctx), id),
       cancelConsultation: (_parent, { id }, ctx) => cancelConsultation(ctx.database, callerId(ctx), id),
     },
     User: userResolvers,

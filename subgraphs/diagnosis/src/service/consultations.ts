@@ -8,12 +8,14 @@ import {
   withOpenConsultation,
 } from '../db/consultations.js';
 import { selectQuestions } from '../db/queries.js';
-import type { ConsultationRow } from '../db/schema.js';
+import { restartSaga, selectReport } from '../db/saga.js';
+import type { ConsultationRow, ReportRow } from '../db/schema.js';
 import { checkAgentId } from './agents.js';
 import { inspect, type InspectionInput } from './inspection.js';
 import { listen, type ListeningInput } from './listening.js';
 import { palpate, type PulseRecordingInput } from './palpation.js';
 import { reportFromResults } from './report.js';
+import type { ReportSaga } from './saga.js';
 import { scoreInquiry, type AnswerInput } from './scoring.js';
 
 /**
@@ -76,13 +78,33 @@ export function submitPulseRecording(database: Database, userId: string, input: 
   });
 }
 
-/** Combines the results into a report and completes the consultation, in one transaction. */
-export function completeConsultation(database: Database, userId: string, id: string): Promise<ConsultationRow> {
-  return withOpenConsultation(database, userId, id, 'completeConsultation', async (tx, consultation) => {
-    const content = reportFromResults(await loadMethodResults(tx, consultation.id), consultation.id);
-    await insertReport(tx, consultation, content);
-    return closeConsultation(tx, consultation.id, 'COMPLETED');
+/**
+ * Combines the results into a PENDING report with its follow-up saga and
+ * completes the consultation, in one transaction; then drives the saga for up
+ * to `waitMs`, so that the answer usually shows the report PUBLISHED (or
+ * FAILED). A saga still running then goes on after the answer.
+ */
+export async function completeConsultation(database: Database, saga: ReportSaga, waitMs: number, userId: string, id: string): Promise<ConsultationRow> {
+  const { consultation, report } = await withOpenConsultation(database, userId, id, 'completeConsultation', async (tx, open) => {
+    const content = reportFromResults(await loadMethodResults(tx, open.id), open.id);
+    const stored = await insertReport(tx, open, content);
+    return { consultation: await closeConsultation(tx, open.id, 'COMPLETED'), report: stored };
   });
+  await settle(saga.run(report.id), waitMs);
+  return consultation;
+}
+
+/** A FAILED report of the caller's goes back to PENDING and its saga runs again (waiting as `completeConsultation` does). */
+export async function retryReport(database: Database, saga: ReportSaga, waitMs: number, userId: string, reportId: string): Promise<ReportRow> {
+  const report = await restartSaga(database, userId, reportId);
+  await settle(saga.run(report.id), waitMs);
+  return (await selectReport(database, report.id)) ?? report;
+}
+
+function settle(run: Promise<void>, waitMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)));
+  return Promise.race([run, waited]).finally(() => clearTimeout(timer));
 }
 
 export function cancelConsultation(database: Database, userId: string, id: string): Promise<ConsultationRow> {

@@ -26,3 +26,32 @@ export const refreshTokens = userSchema.table('refresh_tokens', {
 });
 
 export type UserRow = typeof users.$inferSelect;
+
+export type NotificationKind = 'REPORT_READY';
+
+const instant = (name: string) => timestamp(name, { withTimezone: true, mode: 'date', precision: 3 });
+
+export const notifications = userSchema.table('notifications', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  key: text('key').notNull(),
+  userId: uuid('user_id'),
+  kind: text('kind').$type<NotificationKind>(),
+  title: text('title'),
+  body: text('body'),
+  reportId: uuid('report_id'),
+  createdAt: instant('created_at').notNull().defaultNow(),
+  readAt: instant('read_at'),
+  retractedAt: instant('retracted_at'),
+});
+
+/** A notification as `Notification` resolves it: posted, never retracted. */
+export interface NotificationRow {
+  id: string;
+  userId: string;
+  kind: NotificationKind;
+  title: string;
+  body: string;
+  reportId: string | null;
+  createdAt: Date;
+  readAt: Date | null;
+}

@@ -1,9 +1,10 @@
-import { DateTime, decodeTimeIdCursor, hasScope, pageSize, toConnection, unauthenticated } from '@suoke/platform';
+import { DateTime, decodeTimeIdCursor, forbidden, hasScope, pageSize, toConnection, unauthenticated } from '@suoke/platform';
 import type { Context } from '../context.js';
-import type { UserRow } from '../db/schema.js';
+import type { NotificationRow, UserRow } from '../db/schema.js';
 import type { Resolvers } from '../generated/resolvers.js';
 import { Accounts } from '../service/accounts.js';
 import { countUsers, selectUserPage } from '../service/directory.js';
+import { markNotificationRead, postNotification, retractNotification } from '../service/notifications.js';
 import type { UserConfig } from '../config.js';
 
 /** Marks the user row of a sign-in payload as the caller's own account. */
@@ -40,6 +41,13 @@ export function createResolvers(config: UserConfig): Resolvers {
         if (!ctx.user) throw unauthenticated();
         return accounts(ctx).updateProfile(ctx.user.id, input);
       },
+      markNotificationRead: (_parent, { id }, ctx) => {
+        if (!ctx.user) throw unauthenticated();
+        return markNotificationRead(ctx.database, ctx.user.id, id);
+      },
+      // Scope `notifications:write` (checked by the platform from the SDL): service credentials only.
+      postNotification: (_parent, { input }, ctx) => postNotification(ctx.database, input),
+      retractNotification: (_parent, { key }, ctx) => retractNotification(ctx.database, key),
     },
     User: {
       __resolveReference: (reference, ctx) => ctx.loaders.userById.load(reference.id),
@@ -47,6 +55,13 @@ export function createResolvers(config: UserConfig): Resolvers {
       // their own sign-in, which carries no token yet) and admins see it.
       email: (user, _args, ctx) =>
         VIEWER in user || ctx.user?.id === user.id || hasScope(ctx.user, 'users:read') ? user.email : null,
+      // The account holder's inbox: not even admins read it.
+      notifications: async (user, args, ctx) => {
+        if (ctx.user?.id !== user.id) throw forbidden();
+        const first = pageSize(args.first);
+        const rows = await ctx.loaders.notificationPage.load({ userId: user.id, limit: first + 1, after: decodeTimeIdCursor(args.after) ?? null });
+        return toConnection(rows, first, (row: NotificationRow) => [row.createdAt.toISOString(), row.id]);
+      },
     },
   };
 }
