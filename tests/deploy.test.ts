@@ -1,0 +1,450 @@
+// Consistency of what ships: docker-compose.yml, the Dockerfiles, deploy/postgres
+// and deploy/k8s against supergraph.yaml and the services' own config modules.
+// Nothing here runs Docker or a cluster. Variables are learned by calling each
+// service's real config loader (the one its container runs): what it reads,
+// what it refuses without, and which defaults point at localhost.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { ConfigError } from '@suoke/platform';
+import { readSupergraphConfig } from '../scripts/supergraph-config.mjs';
+
+type Env = Record<string, string | undefined>;
+type Load = (env: Env) => unknown;
+interface Service {
+  name: string;
+  /** Package folder, relative to the root. */
+  dir: string;
+  port: number;
+  /** Variable that carries the port. */
+  portVar: 'PORT' | 'GATEWAY_PORT';
+  load: Load;
+}
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const read = (file: string) => readFileSync(path.join(root, file), 'utf8');
+const subgraphs = readSupergraphConfig().subgraphs.map((s) => ({ ...s, url: new URL(s.routingUrl) }));
+const GATEWAY_PORT = 4000;
+/** Read by Apollo Gateway itself, not by our config module. */
+const READ_BY_LIBRARIES = new Set(['APOLLO_TELEMETRY_DISABLED']);
+const SECRET_NAME = /SECRET|PASSWORD|API_KEY|(^|_)TOKEN$/;
+
+const services: Service[] = [];
+beforeAll(async () => {
+  const gateway = await import('../gateway/src/config.js');
+  services.push({ name: 'gateway', dir: 'gateway', port: GATEWAY_PORT, portVar: 'GATEWAY_PORT', load: gateway.loadGatewayConfig });
+  for (const s of subgraphs) {
+    const { definition } = await import(/* @vite-ignore */ path.join(root, 'subgraphs', s.name, 'src/server.ts'));
+    services.push({ name: s.name, dir: `subgraphs/${s.name}`, port: s.url.port ? Number(s.url.port) : 80, portVar: 'PORT', load: definition.loadConfig });
+  }
+}, 120_000);
+
+// ---- what a config loader reads and requires ----
+
+function problemsOf(load: Load, env: Env): string[] {
+  try {
+    load(env);
+    return [];
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+}
+
+/** Every variable the loader looks at (a recording proxy: cannot drift from the zod schemas). */
+function variablesRead(load: Load): Set<string> {
+  const seen = new Set<string>();
+  const env = new Proxy({ NODE_ENV: 'development' } as Env, {
+    get(target, key) {
+      if (typeof key === 'string' && /^[A-Z][A-Z0-9_]*$/.test(key)) seen.add(key);
+      return Reflect.get(target, key);
+    },
+  });
+  problemsOf(load, env);
+  return seen;
+}
+
+/** Groups of variables of which one must be set, as the loader reports them when the environment is empty. */
+function requiredGroups(load: Load, nodeEnv: string): string[][] {
+  return problemsOf(load, { NODE_ENV: nodeEnv }).map((problem) => problem.split(':')[0]!.split(/\s+or\s+/).map((name) => name.trim()));
+}
+
+/** Variables whose default points at this machine: right for `npm start`, wrong in a container. */
+function localhostDefaults(load: Load): string[] {
+  const config = load({ NODE_ENV: 'development' }) as Record<string, unknown>;
+  return Object.entries(config)
+    .filter(([, value]) => typeof value === 'string' && /\/\/(localhost|127\.0\.0\.1)\b/.test(value))
+    .map(([name]) => name);
+}
+
+/** Problems of one container environment against its service's loader. */
+function envProblems(service: Service, env: Env, where: string): string[] {
+  const out: string[] = [];
+  const reads = variablesRead(service.load);
+  for (const name of Object.keys(env)) {
+    const known = reads.has(name) || READ_BY_LIBRARIES.has(name) || (service.name === 'gateway' && /^SUBGRAPH_[A-Z0-9_]+_URL$/.test(name));
+    if (!known) out.push(`${where}: sets ${name}, which ${service.name} never reads`);
+  }
+  for (const group of [...requiredGroups(service.load, 'development'), ...requiredGroups(service.load, 'production')]) {
+    if (!group.some((name) => env[name])) out.push(`${where}: ${group.join(' or ')} is required by ${service.name} and not set`);
+  }
+  for (const name of localhostDefaults(service.load)) {
+    if (!env[name] || /\/\/(localhost|127\.0\.0\.1)\b/.test(env[name]!)) out.push(`${where}: ${name} defaults to localhost; set it to a service name`);
+  }
+  for (const problem of problemsOf(service.load, env)) out.push(`${where}: ${service.name} refuses this environment: ${problem}`);
+  if (env[service.portVar] !== String(service.port)) out.push(`${where}: ${service.portVar} is ${env[service.portVar]}, expected ${service.port}`);
+  return out;
+}
+
+// ---- docker-compose.yml ----
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const compose: any = YAML.parse(read('docker-compose.yml'), { merge: true });
+const OPERATOR_PROVIDED = 'provided-by-the-operator-0123456789abcdef';
+
+/** Compose interpolation: ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR}, $$. */
+function interpolate(value: string, host: Env): string {
+  return value.replace(/\$\$|\$\{([A-Z0-9_]+)(?:(:?[-?])([^}]*))?\}/g, (match, name: string, op: string | undefined, arg: string) => {
+    if (match === '$$') return '$';
+    const given = host[name];
+    if (op?.endsWith('?')) return given || OPERATOR_PROVIDED;
+    if (op === ':-') return given || arg;
+    if (op === '-') return given ?? arg;
+    return given ?? '';
+  });
+}
+
+function composeEnv(service: string, host: Env = {}): Env {
+  const raw = compose.services[service]?.environment ?? {};
+  const pairs: [string, string][] = Array.isArray(raw) ? raw.map((e: string) => e.split(/=(.*)/s).slice(0, 2) as [string, string]) : Object.entries(raw).map(([k, v]) => [k, String(v)]);
+  return Object.fromEntries(pairs.map(([k, v]) => [k, interpolate(v, host)]));
+}
+
+function composeHealthPort(service: string): number | undefined {
+  const test = compose.services[service]?.healthcheck?.test;
+  const text = Array.isArray(test) ? test.join(' ') : String(test ?? '');
+  const match = /:(\d+)\/health\/ready/.exec(text);
+  return match ? Number(match[1]) : undefined;
+}
+
+// ---- Dockerfiles ----
+
+function finalStage(dockerfile: string): string {
+  return dockerfile.split(/^FROM\s/m).at(-1)!;
+}
+
+// ---- deploy/k8s ----
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Manifest = any;
+const k8sDir = 'deploy/k8s';
+const kustomization = YAML.parse(read(`${k8sDir}/kustomization.yaml`));
+const manifests: Manifest[] = (kustomization.resources as string[]).flatMap((file) =>
+  YAML.parseAllDocuments(read(`${k8sDir}/${file}`)).map((doc) => doc.toJS()).filter(Boolean),
+);
+const find = (kind: string, name: string) => manifests.find((m) => m.kind === kind && m.metadata?.name === name);
+const matches = (selector: Record<string, string> = {}, labels: Record<string, string> = {}) =>
+  Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+function secretPlaceholder(key: string): string {
+  if (key === 'DATABASE_URL') return 'postgres://placeholder:placeholder@postgres.invalid:5432/suoke';
+  if (key.endsWith('_URL')) return 'redis://placeholder.invalid:6379';
+  return 'k8s-secret-placeholder-0123456789abcdef0123';
+}
+
+/** A container's environment as the kubelet would build it; Secrets are not committed, so their values are placeholders. */
+function containerEnv(container: Manifest, where: string, out: string[]): Env {
+  const env: Env = {};
+  for (const from of container.envFrom ?? []) {
+    const map = from.configMapRef && find('ConfigMap', from.configMapRef.name);
+    if (from.configMapRef && !map) out.push(`${where}: envFrom ConfigMap ${from.configMapRef.name} is not in the manifests`);
+    Object.assign(env, map?.data ?? {});
+    if (from.secretRef) out.push(`${where}: envFrom secretRef hides which keys a Secret must hold; use env secretKeyRef`);
+  }
+  for (const item of container.env ?? []) {
+    const secret = item.valueFrom?.secretKeyRef;
+    const mapRef = item.valueFrom?.configMapKeyRef;
+    if (secret) {
+      if (!secret.optional) env[item.name] = secretPlaceholder(secret.key);
+    } else if (mapRef) env[item.name] = find('ConfigMap', mapRef.name)?.data?.[mapRef.key];
+    else env[item.name] = item.value === undefined ? undefined : String(item.value);
+    if (SECRET_NAME.test(item.name) && !secret) out.push(`${where}: ${item.name} must come from a Secret (secretKeyRef), not a literal`);
+  }
+  return env;
+}
+
+const portOf = (container: Manifest, port: number | string) =>
+  typeof port === 'number' ? port : container.ports?.find((p: { name?: string }) => p.name === port)?.containerPort;
+
+// ---- deploy/postgres ----
+
+const rolesScript = read('deploy/postgres/subgraph-roles.psql');
+const rolesHook = read('deploy/postgres/10-subgraph-roles.sh');
+/** The schema a subgraph migrates into: the second argument of runMigrations in its src/migrate.ts. */
+const schemaOf = (name: string) => /runMigrations\(\s*\w+\s*,\s*'([^']+)'/.exec(read(`subgraphs/${name}/src/migrate.ts`))?.[1];
+const ownerOf = (schema: string) => new RegExp(`create schema if not exists "${schema}" authorization (\\w+)`, 'i').exec(rolesScript)?.[1];
+
+describe('deployment files agree with supergraph.yaml and the services', () => {
+  it('learns each service’s variables from its config loader (so the checks below are not vacuous)', () => {
+    expect(services.map((s) => s.name)).toEqual(['gateway', ...subgraphs.map((s) => s.name)]);
+    for (const service of services) {
+      const reads = variablesRead(service.load);
+      expect([...reads]).toEqual(expect.arrayContaining([service.portVar, 'NODE_ENV', 'JWT_SECRET', 'GATEWAY_SECRET', 'REDIS_URL']));
+      if (service.name !== 'gateway') expect(reads).toContain('DATABASE_URL');
+      expect(requiredGroups(service.load, 'production').flat()).toEqual(expect.arrayContaining(['JWT_SECRET', 'GATEWAY_SECRET']));
+    }
+  });
+
+  it('every subgraph in supergraph.yaml has a compose service, a Dockerfile and Kubernetes Deployment, Service, HPA and PDB', () => {
+    const missing: string[] = [];
+    for (const { name } of services) {
+      if (!compose.services?.[name]) missing.push(`docker-compose.yml: service ${name}`);
+      for (const kind of ['Deployment', 'Service', 'HorizontalPodAutoscaler', 'PodDisruptionBudget']) {
+        if (!find(kind, name)) missing.push(`${k8sDir}: ${kind} ${name}`);
+      }
+    }
+    const listed = new Set<string>(kustomization.resources);
+    for (const file of readdirSync(path.join(root, k8sDir)).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')) {
+      if (!listed.has(file)) missing.push(`${k8sDir}/kustomization.yaml: resources does not list ${file}`);
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it('compose: build contexts and Dockerfiles exist; ports, URLs, health checks and depends_on agree', () => {
+    const problems: string[] = [];
+    for (const [name, service] of Object.entries<Manifest>(compose.services)) {
+      if (!service.build) continue;
+      const context = path.join(root, service.build.context ?? service.build);
+      if (!existsSync(context)) problems.push(`${name}: build context ${service.build.context} does not exist`);
+      if (!existsSync(path.join(context, service.build.dockerfile ?? 'Dockerfile'))) problems.push(`${name}: ${service.build.dockerfile} does not exist`);
+      for (const [dep, how] of Object.entries<Manifest>(service.depends_on ?? {})) {
+        const target = compose.services[dep];
+        if (!target) problems.push(`${name}: depends_on ${dep}, which is not a service`);
+        else if (how?.condition === 'service_healthy' && !target.healthcheck) problems.push(`${name}: waits for ${dep} to be healthy, which has no healthcheck`);
+      }
+    }
+    const gatewayEnv = composeEnv('gateway');
+    for (const service of services) {
+      const s = compose.services[service.name];
+      if (composeHealthPort(service.name) !== service.port) problems.push(`${service.name}: healthcheck probes port ${composeHealthPort(service.name)}, expected ${service.port}`);
+      if (service.name === 'gateway') continue;
+      const routing = subgraphs.find((x) => x.name === service.name)!.url;
+      const url = gatewayEnv[`SUBGRAPH_${service.name.toUpperCase()}_URL`];
+      const expected = `${routing.protocol}//${service.name}:${service.port}${routing.pathname}`;
+      if (url !== expected) problems.push(`gateway: SUBGRAPH_${service.name.toUpperCase()}_URL is ${url}, expected ${expected}`);
+      if (compose.services.gateway.depends_on?.[service.name]?.condition !== 'service_healthy') problems.push(`gateway: should wait for ${service.name} to be healthy`);
+      for (const store of ['postgres', 'redis']) {
+        if (s.depends_on?.[store]?.condition !== 'service_healthy') problems.push(`${service.name}: should wait for ${store} to be healthy`);
+      }
+      if (!String(s.command ?? '').includes(`deploy/migrate.mjs ${service.name}`)) problems.push(`${service.name}: does not apply its migrations before starting`);
+    }
+    const prometheus = read('deploy/observability/prometheus.yml');
+    for (const service of services) {
+      if (!prometheus.includes(`'${service.name}:${service.port}'`)) problems.push(`prometheus.yml: no target ${service.name}:${service.port}`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('compose: every service environment satisfies its config loader, in development and in production', () => {
+    const problems = services.flatMap((service) => [
+      ...envProblems(service, composeEnv(service.name), `compose ${service.name}`),
+      ...envProblems(service, composeEnv(service.name, { NODE_ENV: 'production' }), `compose ${service.name} (NODE_ENV=production)`),
+    ]);
+    expect(problems).toEqual([]);
+  });
+
+  it('compose: no secret is committed (only ${VAR:?…} or clearly dev-only fallbacks)', () => {
+    const problems: string[] = [];
+    for (const [name, service] of Object.entries<Manifest>(compose.services)) {
+      for (const [key, value] of Object.entries<string>(service.environment ?? {})) {
+        const secretValue = SECRET_NAME.test(key) ? String(value) : /\/\/[^:/]+:([^@]+)@/.exec(String(value))?.[1];
+        if (secretValue === undefined) continue;
+        const fallback = /^\$\{[A-Z0-9_]+(?::?-([^}]*))?(?::\?[^}]*)?\}$/.exec(secretValue);
+        if (!fallback) problems.push(`${name}.${key}: a literal secret; use \${VAR:?…} or \${VAR:-dev-only-…}`);
+        else if (fallback[1] !== undefined && !/dev-only/.test(fallback[1])) problems.push(`${name}.${key}: fallback "${fallback[1]}" does not say dev-only`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('each Dockerfile is multi-stage, runs as non-root, checks /health/ready, exposes its port and copies only its package and the platform', () => {
+    const problems: string[] = [];
+    for (const service of services) {
+      const file = `${service.dir}/Dockerfile`;
+      const text = read(file);
+      const last = finalStage(text);
+      if ((text.match(/^FROM\s/gm) ?? []).length < 2) problems.push(`${file}: not multi-stage`);
+      const user = /^USER\s+(\S+)/m.exec(last)?.[1];
+      if (!user || /^(root|0)(:|$)/.test(user)) problems.push(`${file}: final stage runs as ${user ?? 'root (no USER)'}`);
+      if (!/^HEALTHCHECK\b[\s\S]*?\/health\/ready/m.test(last)) problems.push(`${file}: no HEALTHCHECK on /health/ready`);
+      if (!new RegExp(`^EXPOSE\\s+${service.port}\\b`, 'm').test(last)) problems.push(`${file}: does not EXPOSE ${service.port}`);
+      if (!new RegExp(`^ENV\\b.*\\b${service.portVar}=${service.port}\\b`, 'm').test(last)) problems.push(`${file}: ENV ${service.portVar}=${service.port} missing (the HEALTHCHECK reads it)`);
+      if (!new RegExp(`^CMD .*"${service.dir}/dist/index\\.js"`, 'm').test(last) || !existsSync(path.join(root, service.dir, 'src/index.ts'))) problems.push(`${file}: CMD does not run ${service.dir}/dist/index.js`);
+      if (!new RegExp(`^RUN npm run build -w ${service.dir}$`, 'm').test(text)) problems.push(`${file}: does not run the package's own build`);
+      const allowed = ['package.json', 'package-lock.json', 'tsconfig.base.json', 'codegen.ts', 'platform/', `${service.dir}/`, 'deploy/migrate.mjs', ...(service.name === 'gateway' ? ['schema/supergraph.graphql'] : [])];
+      for (const [, args] of text.matchAll(/^COPY\s+(?!--from)(.+)$/gm)) {
+        const sources = args!.trim().split(/\s+/).filter((a) => !a.startsWith('--')).slice(0, -1);
+        for (const source of sources) {
+          if (!allowed.some((a) => source === a || (a.endsWith('/') && source.startsWith(a)))) problems.push(`${file}: copies ${source} from the context`);
+        }
+      }
+      if (service.name !== 'gateway') {
+        // Resolver types are generated (src/generated is never in the context): the build must run codegen.
+        const build = JSON.parse(read(`${service.dir}/package.json`)).scripts?.build ?? '';
+        if (!/graphql-codegen/.test(build)) problems.push(`${service.dir}/package.json: build does not run graphql-codegen`);
+        if (!/^COPY .*\bcodegen\.ts\b/m.test(text)) problems.push(`${file}: codegen.ts is not copied for the build`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('each package stands alone: build, start, test and migrate scripts', () => {
+    const problems: string[] = [];
+    for (const service of services) {
+      const scripts = JSON.parse(read(`${service.dir}/package.json`)).scripts ?? {};
+      const wanted = service.name === 'gateway' ? ['build', 'start', 'test'] : ['build', 'start', 'test', 'migrate'];
+      for (const name of wanted) if (!scripts[name]) problems.push(`${service.dir}/package.json: no "${name}" script`);
+      if (scripts.test && !scripts.test.includes(`${service.dir}/`)) problems.push(`${service.dir}/package.json: test does not select ${service.dir}/ alone`);
+      if (scripts.migrate && !scripts.migrate.includes(`deploy/migrate.mjs ${service.name}`)) problems.push(`${service.dir}/package.json: migrate does not run deploy/migrate.mjs ${service.name}`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('k8s: Deployment, Service, HPA and PDB of each service select the same pods and agree on the port, probes and security context', () => {
+    const problems: string[] = [];
+    for (const service of services) {
+      const where = `${k8sDir} ${service.name}`;
+      const deployment = find('Deployment', service.name);
+      const pod = deployment?.spec?.template;
+      const labels = pod?.metadata?.labels;
+      const container = pod?.spec?.containers?.find((c: Manifest) => c.name === service.name);
+      if (!container) {
+        problems.push(`${where}: Deployment has no container named ${service.name}`);
+        continue;
+      }
+      if (!matches(deployment.spec.selector?.matchLabels, labels)) problems.push(`${where}: Deployment selector does not match its pods`);
+      if (!container.ports?.some((p: Manifest) => p.containerPort === service.port)) problems.push(`${where}: containerPort is not ${service.port}`);
+      for (const [probe, pathname] of [['readinessProbe', '/health/ready'], ['livenessProbe', '/health/live']] as const) {
+        const get = container[probe]?.httpGet;
+        if (get?.path !== pathname || portOf(container, get?.port) !== service.port) problems.push(`${where}: ${probe} should GET ${pathname} on ${service.port}`);
+      }
+      if (!container.resources?.requests?.cpu || !container.resources?.requests?.memory || !container.resources?.limits?.memory) problems.push(`${where}: resources need cpu and memory requests and a memory limit`);
+      const uid = /^USER\s+(\d+)/m.exec(finalStage(read(`${service.dir}/Dockerfile`)))?.[1];
+      const podSecurity = pod.spec.securityContext ?? {};
+      if (podSecurity.runAsNonRoot !== true || String(podSecurity.runAsUser) !== uid) problems.push(`${where}: pod must set runAsNonRoot and runAsUser ${uid} (the image's USER)`);
+      for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) {
+        if (c.securityContext?.allowPrivilegeEscalation !== false) problems.push(`${where}: container ${c.name} allows privilege escalation`);
+      }
+      const svc = find('Service', service.name);
+      if (!matches(svc?.spec?.selector, labels)) problems.push(`${where}: Service selector does not match the pods`);
+      const svcPort = svc?.spec?.ports?.find((p: Manifest) => p.port === service.port);
+      if (!svcPort || portOf(container, svcPort.targetPort ?? svcPort.port) !== service.port) problems.push(`${where}: Service does not forward ${service.port} to the container's ${service.port}`);
+      const hpa = find('HorizontalPodAutoscaler', service.name);
+      if (hpa?.spec?.scaleTargetRef?.kind !== 'Deployment' || hpa.spec.scaleTargetRef.name !== service.name) problems.push(`${where}: HPA does not scale Deployment ${service.name}`);
+      if (!(hpa?.spec?.minReplicas >= 2) || !(hpa.spec.maxReplicas >= hpa.spec.minReplicas)) problems.push(`${where}: HPA needs minReplicas ≥ 2 (a replica may always be down) and maxReplicas ≥ minReplicas`);
+      if (deployment.spec.replicas !== undefined) problems.push(`${where}: Deployment sets replicas, which every apply would reset under the HPA`);
+      const pdb = find('PodDisruptionBudget', service.name);
+      if (!matches(pdb?.spec?.selector?.matchLabels, labels)) problems.push(`${where}: PDB selector does not match the pods`);
+      if (pdb?.spec?.minAvailable !== undefined && !(pdb.spec.minAvailable < hpa?.spec?.minReplicas)) problems.push(`${where}: PDB minAvailable ≥ HPA minReplicas blocks every node drain`);
+      if (service.name !== 'gateway' && !pod.spec.initContainers?.some((c: Manifest) => c.command?.join(' ').includes(`deploy/migrate.mjs ${service.name}`))) problems.push(`${where}: no init container applies the migrations`);
+    }
+    if (manifests.some((m) => m.kind === 'Secret')) problems.push(`${k8sDir}: a Secret is committed`);
+    expect(problems).toEqual([]);
+  });
+
+  it('k8s: every container environment satisfies its config loader; the gateway routes to the Services', () => {
+    const problems: string[] = [];
+    for (const service of services) {
+      const pod = find('Deployment', service.name)?.spec?.template?.spec ?? {};
+      for (const container of [...(pod.initContainers ?? []), ...(pod.containers ?? [])]) {
+        const where = `${k8sDir} ${service.name}/${container.name}`;
+        problems.push(...envProblems(service, containerEnv(container, where, problems), where));
+      }
+    }
+    const gateway = find('Deployment', 'gateway')?.spec?.template?.spec?.containers?.find((c: Manifest) => c.name === 'gateway');
+    const env = containerEnv(gateway ?? {}, 'gateway', problems);
+    for (const s of subgraphs) {
+      const url = env[`SUBGRAPH_${s.name.toUpperCase()}_URL`];
+      const parsed = url ? new URL(url) : undefined;
+      const target = parsed && find('Service', parsed.hostname);
+      const port = services.find((x) => x.name === s.name)!.port;
+      if (!target || Number(parsed!.port) !== port || parsed!.pathname !== s.url.pathname || !target.spec.ports.some((p: Manifest) => p.port === port)) {
+        problems.push(`gateway: SUBGRAPH_${s.name.toUpperCase()}_URL is ${url}, expected http://<the ${s.name} Service>:${port}${s.url.pathname}`);
+      }
+    }
+    // Each subgraph connects as its own role: one Secret per subgraph, the same in its init and main containers.
+    const dbSecrets = subgraphs.map((s) => {
+      const pod = find('Deployment', s.name)?.spec?.template?.spec ?? {};
+      const refs = new Set(
+        [...(pod.initContainers ?? []), ...(pod.containers ?? [])].map((c: Manifest) => {
+          const ref = c.env?.find((e: Manifest) => e.name === 'DATABASE_URL')?.valueFrom?.secretKeyRef;
+          return ref ? `${ref.name}/${ref.key}` : 'none';
+        }),
+      );
+      if (refs.size !== 1) problems.push(`${k8sDir} ${s.name}: containers read DATABASE_URL from different Secrets: ${[...refs].join(', ')}`);
+      return [...refs][0];
+    });
+    if (new Set(dbSecrets).size !== dbSecrets.length) problems.push(`DATABASE_URL Secrets are shared between subgraphs: ${dbSecrets.join(', ')}`);
+    expect(problems).toEqual([]);
+  });
+
+  it('k8s: the supergraph ConfigMap is mounted at the folder of the SUPERGRAPH_PATH the gateway watches', () => {
+    const pod = find('Deployment', 'gateway').spec.template.spec;
+    const container = pod.containers.find((c: Manifest) => c.name === 'gateway');
+    const file = container.env.find((e: Manifest) => e.name === 'SUPERGRAPH_PATH')?.value as string;
+    const mount = container.volumeMounts?.find((m: Manifest) => m.mountPath.replace(/\/$/, '') === path.posix.dirname(file));
+    // A subPath mount is a copy that the kubelet never updates: the gateway would never see a publish.
+    expect(mount, `a volume mounted at ${path.posix.dirname(file)}`).toBeDefined();
+    expect(mount.subPath).toBeUndefined();
+    const volume = pod.volumes.find((v: Manifest) => v.name === mount.name);
+    const generator = (kustomization.configMapGenerator ?? []).find((g: Manifest) => g.name === volume?.configMap?.name);
+    expect(generator, `configMapGenerator ${volume?.configMap?.name}`).toBeDefined();
+    // A hashed name would change the Deployment, so each publish would restart every gateway instead of hot-swapping.
+    expect(generator.options?.disableNameSuffixHash).toBe(true);
+    const entry = (generator.files as string[]).map((f) => f.split('=')).find(([key]) => key === path.posix.basename(file));
+    expect(entry, `a ${path.posix.basename(file)} key`).toBeDefined();
+    expect(path.resolve(root, k8sDir, entry![1]!)).toBe(path.join(root, 'schema', 'supergraph.graphql'));
+  });
+
+  it('postgres: a login role per subgraph owns that subgraph’s schema, with no rights on any other; compose connects as it', () => {
+    const problems: string[] = [];
+    const owners = new Map<string, string>();
+    const postgres = compose.services.postgres;
+    if (!(postgres.volumes ?? []).some((v: string) => /^\.\/deploy\/postgres:\/docker-entrypoint-initdb\.d\b/.test(v))) problems.push('compose postgres: deploy/postgres is not mounted at /docker-entrypoint-initdb.d');
+    if (!/-f \/docker-entrypoint-initdb\.d\/subgraph-roles\.psql/.test(rolesHook)) problems.push('10-subgraph-roles.sh does not run subgraph-roles.psql');
+    for (const s of subgraphs) {
+      const schema = schemaOf(s.name);
+      const role = schema ? ownerOf(schema) : undefined;
+      if (!schema || !role) {
+        problems.push(`${s.name}: no role owns schema "${schema}" in subgraph-roles.psql`);
+        continue;
+      }
+      owners.set(schema, role);
+      if (!new RegExp(`'create role ${role}'`).test(rolesScript) || !new RegExp(`alter role ${role} with login\\b`).test(rolesScript)) problems.push(`${s.name}: role ${role} is not created as a login role`);
+      const variable = new RegExp(`-v ${s.name}_password="\\$\\{([A-Z0-9_]+)`).exec(rolesHook)?.[1];
+      if (!variable || !new RegExp(`password :'${s.name}_password'`).test(rolesScript)) problems.push(`${s.name}: the password of ${role} is not passed from the environment`);
+      else if (!(variable in (postgres.environment ?? {}))) problems.push(`compose postgres: ${variable} is not set`);
+      const raw = compose.services[s.name]?.environment?.DATABASE_URL ?? '';
+      const url = new URL(interpolate(raw, {}));
+      if (url.username !== role) problems.push(`compose ${s.name}: DATABASE_URL connects as ${url.username}, not ${role}`);
+      if (variable && !raw.includes(`\${${variable}`)) problems.push(`compose ${s.name}: DATABASE_URL does not use ${variable}, the password postgres was given`);
+    }
+    if (new Set(owners.values()).size !== owners.size) problems.push(`one role owns several schemas: ${[...owners].join(', ')}`);
+    for (const [, privileges, schema, role] of rolesScript.matchAll(/grant (.+?) on (?:all \w+ in )?schema "?(\w+)"? to (\w+)/gi)) {
+      if (schema !== 'public' && owners.get(schema!) !== role) problems.push(`${role} is granted ${privileges} on schema ${schema}, which is not its own`);
+      if (schema === 'public' && /create|all/i.test(privileges!)) problems.push(`${role} may create in schema public`);
+    }
+    // Extensions a migration creates must exist before it runs (a subgraph role cannot create them in public).
+    for (const s of subgraphs) {
+      const dir = path.join(root, 'subgraphs', s.name, 'src/db/migrations');
+      for (const file of existsSync(dir) ? readdirSync(dir) : []) {
+        for (const [, extension] of readFileSync(path.join(dir, file), 'utf8').matchAll(/create extension if not exists (\w+)/gi)) {
+          if (!new RegExp(`^create extension if not exists ${extension}\\b`, 'm').test(rolesScript)) problems.push(`${s.name}/${file} needs extension ${extension}; subgraph-roles.psql does not create it`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+});
