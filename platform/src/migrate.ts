@@ -28,7 +28,13 @@ export async function runMigrations(database: Database, schema: string, dir: str
   const table = `"${schema}"."_migrations"`;
   const lockKey = `suoke:migrate:${schema}`;
   await database.exec(
-    `create schema if not exists "${schema}";
+    // Only when missing: a role that owns its schema but may not create schemas
+    // (deploy/postgres gives each subgraph such a role) still migrates.
+    `do $$ begin
+       if not exists (select 1 from pg_namespace where nspname = '${schema}') then
+         execute 'create schema "${schema}"';
+       end if;
+     end $$;
      create table if not exists ${table} (
        name text primary key,
        checksum text not null,
