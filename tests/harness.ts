@@ -23,7 +23,21 @@ export interface Stack {
   query<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
   /** GraphQL requests the subgraphs have received so far (the gateway's fetches). */
   subgraphFetches(): number;
+  /** Every instance of each subgraph (several with `replicas`), to stop and start again. */
+  instances: Record<string, SubgraphInstance[]>;
   stop(): Promise<void>;
+}
+
+/** One running copy of a subgraph, on its own port, sharing the subgraph's database with its siblings. */
+export interface SubgraphInstance {
+  readonly url: string;
+  readonly running: boolean;
+  /** GraphQL requests it has received, across restarts. */
+  requests(): number;
+  /** Drains and stops it, as SIGTERM does: the port refuses connections afterwards. */
+  stop(): Promise<void>;
+  /** A fresh server on the same port (a restarted process). */
+  start(): Promise<void>;
 }
 
 export interface StackOptions {
@@ -32,6 +46,10 @@ export interface StackOptions {
   /** Extra subgraph environment (e.g. GATEWAY_SECRET). */
   subgraphEnv?: Record<string, string>;
   onSupergraphUpdate?: (outcome: { accepted: boolean; hash: string; error?: string }) => void;
+  /** Instances per subgraph (default 1); the gateway gets their URLs as one comma-separated list. */
+  replicas?: Record<string, number>;
+  /** The URL the gateway is given for a subgraph instead of its instances' (e.g. a server that hangs). */
+  gatewaySubgraphUrls?: Record<string, string>;
 }
 
 /** Every subgraph named in supergraph.yaml, through the `definition` its server.ts exports. */
@@ -62,14 +80,23 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   const databases: Record<string, TestDatabase> = {};
   const subgraphUrls: Record<string, string> = {};
+  const gatewayUrls: Record<string, string> = {};
+  const instances: Record<string, SubgraphInstance[]> = {};
   const running: { stop(): Promise<void>; stats: { graphqlRequests: number } }[] = [];
   for (const definition of await subgraphDefinitions()) {
     const testDb = await createTestDatabase(definition.name, definition.pgliteExtensions);
     databases[definition.name] = testDb;
     await definition.migrate(testDb.database);
-    const subgraph = definition.create({ config: definition.loadConfig(env), database: testDb.database });
-    subgraphUrls[definition.name] = (await subgraph.listen(0, '127.0.0.1')).url;
-    running.push(subgraph);
+    const config = definition.loadConfig(env);
+    const copies: SubgraphInstance[] = [];
+    for (let i = 0; i < (options.replicas?.[definition.name] ?? 1); i += 1) {
+      const instance = await startInstance(definition, config, testDb.database);
+      copies.push(instance);
+      running.push({ stop: () => instance.stop(), stats: { get graphqlRequests() { return instance.requests(); } } });
+    }
+    instances[definition.name] = copies;
+    subgraphUrls[definition.name] = copies[0]!.url;
+    gatewayUrls[definition.name] = options.gatewaySubgraphUrls?.[definition.name] ?? copies.map((c) => c.url).join(',');
   }
   const gateway = createGateway({
     config: loadGatewayConfig({
@@ -80,7 +107,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       TRUSTED_PROXY_HOPS: '1',
       ...options.gatewayEnv,
     }),
-    subgraphUrls,
+    subgraphUrls: gatewayUrls,
     ...(options.onSupergraphUpdate ? { onSupergraphUpdate: options.onSupergraphUpdate } : {}),
   });
   const gatewayUrl = (await gateway.listen(gatewayPort, '127.0.0.1')).url;
@@ -91,12 +118,75 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     databases,
     query: (query, variables, token, headers) => post(gatewayUrl, { query, variables }, token, headers),
     subgraphFetches: () => running.reduce((sum, s) => sum + s.stats.graphqlRequests, 0),
+    instances,
     async stop() {
       await gateway.stop();
       await Promise.all(running.map((s) => s.stop()));
       await Promise.all(Object.values(databases).map((d) => d.drop()));
     },
   };
+}
+
+async function startInstance(
+  definition: SubgraphDefinition,
+  config: ReturnType<SubgraphDefinition['loadConfig']>,
+  database: TestDatabase['database'],
+): Promise<SubgraphInstance> {
+  let current = definition.create({ config, database });
+  const url = (await current.listen(0, '127.0.0.1')).url;
+  const port = Number(new URL(url).port);
+  let earlier = 0;
+  let up = true;
+  return {
+    url,
+    get running() {
+      return up;
+    },
+    requests: () => earlier + current.stats.graphqlRequests,
+    async stop() {
+      if (!up) return;
+      up = false;
+      await current.stop();
+    },
+    async start() {
+      if (up) return;
+      earlier += current.stats.graphqlRequests;
+      current = definition.create({ config, database });
+      await current.listen(port, '127.0.0.1');
+      up = true;
+    },
+  };
+}
+
+export interface LoadResult {
+  requests: number;
+  failures: number;
+  /** The first few failures, described. */
+  failed: string[];
+}
+
+/**
+ * A steady load owned by a test: `concurrency` callers each send, wait for the
+ * answer, pause `pauseMs`, and send again until `durationMs` has passed (a
+ * bounded loop, lean on CPU). `send` resolves to a failure description, or
+ * undefined for a good answer.
+ */
+export async function loadLoop(options: { durationMs: number; concurrency: number; pauseMs: number; send: () => Promise<string | undefined> }): Promise<LoadResult> {
+  const result: LoadResult = { requests: 0, failures: 0, failed: [] };
+  const end = Date.now() + options.durationMs;
+  const caller = async () => {
+    while (Date.now() < end) {
+      result.requests += 1;
+      const problem = await options.send().catch((error: unknown) => `threw: ${error instanceof Error ? error.message : String(error)}`);
+      if (problem !== undefined) {
+        result.failures += 1;
+        if (result.failed.length < 10) result.failed.push(problem);
+      }
+      await new Promise((resolve) => setTimeout(resolve, options.pauseMs));
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency }, caller));
+  return result;
 }
 
 /**

@@ -60,16 +60,16 @@ describe('through the gateway', () => {
     expect(codes(await stack.query(`mutation { ${LOGIN('login')} }`))).toEqual(['UNAUTHENTICATED']);
   });
 
-  it('counts 20 aliased calls in one operation as 20; the other fields still resolve', async () => {
+  it('counts 12 aliased calls in one operation as 12 (the alias limit is 15); the other fields still resolve', async () => {
     const ip = { 'x-forwarded-for': randomClientIp() };
-    const aliases = Array.from({ length: 20 }, (_, i) => LOGIN(`a${i}`)).join('\n');
+    const aliases = Array.from({ length: 12 }, (_, i) => LOGIN(`a${i}`)).join('\n');
     const response = await stack.query(`mutation { ${aliases} logout(refreshToken: "not-a-token") }`, {}, undefined, ip);
     expect(response.status).toBe(200);
     const byCode = codes(response).reduce<Record<string, number>>((acc, code) => ({ ...acc, [code]: (acc[code] ?? 0) + 1 }), {});
-    expect(byCode).toEqual({ UNAUTHENTICATED: 5, RATE_LIMITED: 15 });
+    expect(byCode).toEqual({ UNAUTHENTICATED: 5, RATE_LIMITED: 7 });
     expect(response.data?.logout).toBe(false);
     const limited = response.errors!.filter((e) => e.extensions?.code === 'RATE_LIMITED').map((e) => e.path?.[0]);
-    expect(limited).toEqual(Array.from({ length: 15 }, (_, i) => `a${i + 5}`));
+    expect(limited).toEqual(Array.from({ length: 7 }, (_, i) => `a${i + 5}`));
   });
 
   it('keys signed-in callers by user: user B is unaffected by user A on the same IP', async () => {

@@ -8,12 +8,50 @@ const env = baseEnv.extend({
   SUPERGRAPH_POLL_MS: z.coerce.number().int().min(100).default(2_000),
   /** Reverse proxies in front of the gateway whose X-Forwarded-For entries are believed. */
   TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
+  // Subgraph fetches (fetcher.ts, balancer.ts, breaker.ts). Per subgraph: SUBGRAPH_<NAME>_TIMEOUT_MS, SUBGRAPH_<NAME>_MAX_IN_FLIGHT.
+  /** Budget of one subgraph fetch, retry included; the request is aborted when it runs out. */
+  SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(50).max(300_000).default(10_000),
+  /** Fetches to one subgraph at once; a fetch beyond it fails at once with SERVICE_UNAVAILABLE. */
+  SUBGRAPH_MAX_IN_FLIGHT: z.coerce.number().int().min(1).default(512),
+  /** Keep-alive connections per subgraph instance; more requests wait for one (within the budget). */
+  SUBGRAPH_CONNECTIONS: z.coerce.number().int().min(1).max(1_024).default(64),
+  /** Failure percentage within 10 s that opens a subgraph's circuit breaker. */
+  SUBGRAPH_BREAKER_ERROR_PERCENT: z.coerce.number().int().min(1).max(100).default(50),
+  /** Fetches within the window before the breaker may open. */
+  SUBGRAPH_BREAKER_VOLUME: z.coerce.number().int().min(1).default(10),
+  /** How long an open breaker fails fast before one probe fetch goes through. */
+  SUBGRAPH_BREAKER_RESET_MS: z.coerce.number().int().min(100).default(5_000),
+  /** First ejection of an unreachable or unready instance; doubles on each repeat up to SUBGRAPH_EJECT_MAX_MS. */
+  SUBGRAPH_EJECT_MS: z.coerce.number().int().min(50).default(1_000),
+  SUBGRAPH_EJECT_MAX_MS: z.coerce.number().int().min(50).default(10_000),
+  /** Readiness checks (GET /health/ready) of each instance of a subgraph with several; 0 turns them off. */
+  SUBGRAPH_READINESS_INTERVAL_MS: z.coerce.number().int().min(0).default(5_000),
+  // Operation shape limits (security.ts), each checked before any subgraph fetch.
+  /** Field nesting, fragments flattened: `{ me { id } }` is 2. */
+  QUERY_MAX_DEPTH: z.coerce.number().int().min(1).default(12),
+  /** Aliased fields per operation (`__typename` excepted). */
+  QUERY_MAX_ALIASES: z.coerce.number().int().min(0).default(15),
+  /** Directive uses per operation. */
+  QUERY_MAX_DIRECTIVES: z.coerce.number().int().min(0).default(10),
+  /** Lexical tokens per document (comments excepted). */
+  QUERY_MAX_TOKENS: z.coerce.number().int().min(100).default(1_000),
+  /** Estimated fields resolved: each field once per item of the lists around it. */
+  QUERY_MAX_COST: z.coerce.number().int().min(1).default(5_000),
+  /** Largest `first` argument, literal or variable (connections serve at most 100). */
+  QUERY_MAX_FIRST: z.coerce.number().int().min(1).default(100),
+  /** Items the cost assumes for a list without `first`, and for an absent `first`. */
+  QUERY_LIST_SIZE: z.coerce.number().int().min(1).default(20),
 });
 
-export type GatewayConfig = z.infer<typeof env>;
+export type GatewayConfig = z.infer<typeof env> & {
+  /** SUBGRAPH_<NAME>_TIMEOUT_MS and SUBGRAPH_<NAME>_MAX_IN_FLIGHT, by lower-case subgraph name. */
+  SUBGRAPH_OVERRIDES?: Record<string, { timeoutMs?: number; maxInFlight?: number }>;
+};
 
 export function loadGatewayConfig(source: NodeJS.ProcessEnv = process.env): GatewayConfig {
-  return loadConfig('gateway', env, source);
+  const overrides = perSubgraphOverrides(source);
+  const config = loadConfig('gateway', env, source, () => overrides.problems);
+  return { ...config, SUBGRAPH_OVERRIDES: overrides.values };
 }
 
 /**
@@ -28,4 +66,28 @@ export function subgraphUrlOverrides(source: NodeJS.ProcessEnv = process.env): R
     if (match?.[1] && value) overrides[match[1].toLowerCase()] = value;
   }
   return overrides;
+}
+
+const PER_SUBGRAPH = [
+  { pattern: /^SUBGRAPH_([A-Z0-9_]+)_TIMEOUT_MS$/, key: 'timeoutMs', min: 50, max: 300_000 },
+  { pattern: /^SUBGRAPH_([A-Z0-9_]+)_MAX_IN_FLIGHT$/, key: 'maxInFlight', min: 1, max: Number.MAX_SAFE_INTEGER },
+] as const;
+
+/** Per-subgraph fetch settings (SUBGRAPH_AGENT_TIMEOUT_MS=60000), each problem listed with the others. */
+function perSubgraphOverrides(source: NodeJS.ProcessEnv) {
+  const values: NonNullable<GatewayConfig['SUBGRAPH_OVERRIDES']> = {};
+  const problems: string[] = [];
+  for (const [name, value] of Object.entries(source)) {
+    for (const { pattern, key, min, max } of PER_SUBGRAPH) {
+      const subgraph = pattern.exec(name)?.[1]?.toLowerCase();
+      if (!subgraph || value === undefined) continue;
+      const number = Number(value);
+      if (!Number.isInteger(number) || number < min || number > max) {
+        problems.push(`${name}: must be an integer from ${min} to ${max} (received ${JSON.stringify(value)})`);
+        continue;
+      }
+      (values[subgraph] ??= {})[key] = number;
+    }
+  }
+  return { values, problems };
 }

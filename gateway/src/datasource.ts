@@ -1,30 +1,63 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import { CLIENT_IP_HEADER, encodeBudget, GATEWAY_SECRET_HEADER, RATE_BUDGET_HEADER } from '@suoke/platform';
+import { CLIENT_IP_HEADER, encodeBudget, GATEWAY_SECRET_HEADER, RATE_BUDGET_HEADER, type Logger } from '@suoke/platform';
+import { GraphQLError } from 'graphql';
 import type { GatewayContext } from './context.js';
+import { fetchShape, missingFieldErrors } from './fetch-shape.js';
+import { RETRY_SAFE_HEADER, SubgraphFetchError, type SubgraphClient } from './fetcher.js';
 import type { FetchObserver } from './metrics.js';
+
+/**
+ * The code of a field left out because its subgraph could not answer (timeout,
+ * unreachable, breaker open, overloaded, 5xx). The message says no more than
+ * that; the reason, subgraph and instance are logged with the request id.
+ */
+export const SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE';
+const UNAVAILABLE_MESSAGE = 'A service this field depends on is unavailable; try again later';
+
+type ProcessResult = ReturnType<RemoteGraphQLDataSource['process']>;
 
 /**
  * Subgraph fetches carry the caller's own token (subgraphs verify it again;
  * no bare identity header is ever sent), the request id, and the gateway's
  * shared secret when one is configured. The W3C `traceparent` header is added
- * by the HTTP instrumentation, from the active `gateway.fetch` span.
+ * by the undici instrumentation, from the active `gateway.fetch` span.
+ *
+ * With a `client` (fetcher.ts) the fetch is balanced over the subgraph's
+ * instances, bounded in time and in flight, and guarded by a circuit breaker.
+ * A fetch that fails becomes a response carrying one error per missing field,
+ * with its path, so that the client gets every healthy field and knows which
+ * ones are missing.
  */
 export class SuokeDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   private readonly gatewaySecret: string | undefined;
   private readonly subgraph: string;
   private readonly observe: FetchObserver | undefined;
+  private readonly log: Logger | undefined;
+  private readonly markRetrySafe: boolean;
 
-  constructor(config: { url: string; name?: string; gatewaySecret?: string | undefined; observe?: FetchObserver }) {
-    super({ url: config.url });
+  constructor(config: {
+    url: string;
+    name?: string;
+    gatewaySecret?: string | undefined;
+    observe?: FetchObserver;
+    client?: SubgraphClient;
+    log?: Logger;
+  }) {
+    super(config.client ? { url: config.url, fetcher: config.client.fetcher } : { url: config.url });
     this.gatewaySecret = config.gatewaySecret;
     this.subgraph = config.name ?? config.url;
     this.observe = config.observe;
+    this.log = config.log;
+    // The marker is for our fetcher, which removes it; never put it on the wire.
+    this.markRetrySafe = Boolean(config.client);
   }
 
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
     const headers = request.http?.headers;
     if (!headers) return;
     if (this.gatewaySecret) headers.set(GATEWAY_SECRET_HEADER, this.gatewaySecret);
+    // Only a query may be sent twice (to another instance, when the first could not take it).
+    if (this.markRetrySafe && request.query && fetchShape(request.query).operation === 'query') headers.set(RETRY_SAFE_HEADER, '1');
     // Health checks and schema loading run without a request context.
     if (!('requestId' in context)) return;
     if (context.authorization) headers.set('authorization', context.authorization);
@@ -36,19 +69,40 @@ export class SuokeDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     }
   }
 
-  /** Times each fetch made for a client operation (metrics). */
-  override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): ReturnType<RemoteGraphQLDataSource['process']> {
-    const observe = this.observe;
-    // Health checks and schema loading are not client traffic.
-    if (!observe || (options.kind as string) !== 'incoming operation') return super.process(options);
+  /** Times each fetch made for a client operation (metrics); a failed one answers for its missing fields. */
+  override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): ProcessResult {
+    // Health checks and schema loading are not client traffic: their failures are thrown as Apollo expects.
+    if ((options.kind as string) !== 'incoming operation') return super.process(options);
     const started = performance.now();
     try {
       const response = await super.process(options);
-      observe(this.subgraph, (performance.now() - started) / 1000, response.errors?.length ? 'graphql_errors' : 'ok');
+      this.observe?.(this.subgraph, (performance.now() - started) / 1000, response.errors?.length ? 'graphql_errors' : 'ok');
       return response;
     } catch (error) {
-      observe(this.subgraph, (performance.now() - started) / 1000, 'failed');
-      throw error;
+      this.observe?.(this.subgraph, (performance.now() - started) / 1000, 'failed');
+      return { errors: this.failedFetchErrors(options, error) };
     }
+  }
+
+  private failedFetchErrors(options: GraphQLDataSourceProcessOptions<GatewayContext>, error: unknown) {
+    const { request, context } = options;
+    const requestId = 'requestId' in context ? context.requestId : undefined;
+    let client: { message: string; extensions: Record<string, unknown> };
+    if (error instanceof SubgraphFetchError) {
+      // The breaker's fast answers repeat what its opening already logged.
+      const level = error.reason === 'circuit_open' ? 'debug' : 'warn';
+      this.log?.[level]({ subgraph: this.subgraph, reason: error.reason, ...error.detail, cause: undefined, err: error.detail.cause, requestId }, 'subgraph fetch failed');
+      client = { message: UNAVAILABLE_MESSAGE, extensions: { code: SERVICE_UNAVAILABLE } };
+    } else {
+      // A non-2xx answer (Apollo's errorFromResponse) or an unreadable body.
+      this.log?.warn({ subgraph: this.subgraph, err: error, requestId }, 'subgraph answer unusable');
+      const code = error instanceof GraphQLError ? error.extensions.code : undefined;
+      client =
+        code === 'UNAUTHENTICATED' || code === 'FORBIDDEN'
+          ? { message: (error as GraphQLError).message, extensions: { code } }
+          : { message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+    }
+    const representations = request.variables?.representations;
+    return missingFieldErrors(fetchShape(request.query ?? ''), Array.isArray(representations) ? representations.length : 0, client);
   }
 }

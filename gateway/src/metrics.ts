@@ -1,4 +1,4 @@
-import { Counter, Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import type { ServiceMetrics } from '@suoke/platform';
 
 export type FetchOutcome = 'ok' | 'graphql_errors' | 'failed';
@@ -32,5 +32,63 @@ export function subgraphFetchMetrics(metrics: ServiceMetrics): FetchObserver {
     fetches.inc({ subgraph });
     duration.observe({ subgraph }, seconds);
     if (outcome !== 'ok') errors.inc({ subgraph, kind: outcome });
+  };
+}
+
+/** What the resilience gauges read at each scrape. */
+export interface ClientSnapshot {
+  readonly name: string;
+  readonly inFlight: number;
+  readonly balancer: { readonly instances: readonly { readonly ejected: boolean }[] };
+}
+
+/**
+ * The fetch path's own figures: why fetches failed (`reason`: timeout,
+ * unreachable, connection_lost, http_5xx, circuit_open, overloaded), how many
+ * were retried on another instance, fetches in flight, and instances admitted
+ * or ejected per subgraph. Breaker states are on suoke_circuit_breaker_state
+ * (ServiceMetrics.watchBreaker), as `subgraph:<name>`.
+ */
+export function subgraphClientMetrics(metrics: ServiceMetrics, clients: () => Iterable<ClientSnapshot>) {
+  const registers = [metrics.registry];
+  const failures = new Counter({
+    name: 'suoke_subgraph_fetch_failures_total',
+    help: 'Subgraph fetches that got no usable answer, by reason (timeout, unreachable, connection_lost, http_5xx, circuit_open, overloaded)',
+    labelNames: ['subgraph', 'reason'],
+    registers,
+  });
+  const retries = new Counter({
+    name: 'suoke_subgraph_fetch_retries_total',
+    help: 'Query fetches sent a second time (another instance) after the first could not be delivered, by the first failure',
+    labelNames: ['subgraph', 'reason'],
+    registers,
+  });
+  new Gauge({
+    name: 'suoke_subgraph_in_flight',
+    help: 'Fetches to each subgraph under way',
+    labelNames: ['subgraph'],
+    registers,
+    collect() {
+      this.reset();
+      for (const client of clients()) this.inc({ subgraph: client.name }, client.inFlight);
+    },
+  });
+  new Gauge({
+    name: 'suoke_subgraph_instances',
+    help: 'Instances of each subgraph, admitted or ejected by the balancer',
+    labelNames: ['subgraph', 'state'],
+    registers,
+    collect() {
+      this.reset();
+      for (const client of clients()) {
+        const ejected = client.balancer.instances.filter((i) => i.ejected).length;
+        this.inc({ subgraph: client.name, state: 'admitted' }, client.balancer.instances.length - ejected);
+        this.inc({ subgraph: client.name, state: 'ejected' }, ejected);
+      }
+    },
+  });
+  return {
+    failure: (subgraph: string, reason: string) => failures.inc({ subgraph, reason }),
+    retry: (subgraph: string, reason: string) => retries.inc({ subgraph, reason }),
   };
 }

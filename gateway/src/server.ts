@@ -22,8 +22,11 @@ import type { GatewayConfig } from './config.js';
 import type { GatewayContext } from './context.js';
 import { clientIp } from './client-ip.js';
 import { SuokeDataSource } from './datasource.js';
-import { subgraphFetchMetrics } from './metrics.js';
+import { clientSettingsFromConfig, SubgraphClients } from './fetcher.js';
+import { subgraphClientMetrics, subgraphFetchMetrics } from './metrics.js';
 import { rulesFromSupergraph, useRateLimits, type Rules } from './rate-limit.js';
+import { gatewayErrorFormatter } from './error-format.js';
+import { queryLimitsFromConfig, useQueryLimits } from './security.js';
 import { supergraphFromFile, type SupergraphFileOptions } from './supergraph.js';
 
 export interface GatewayOptions {
@@ -56,6 +59,13 @@ export function createGateway(options: GatewayOptions) {
   const overrides = options.subgraphUrls ?? {};
   const metrics = new ServiceMetrics('gateway');
   const observeFetch = subgraphFetchMetrics(metrics);
+  // Pools, balancers and breakers per subgraph, shared by the data sources of every supergraph version.
+  const subgraphClients: SubgraphClients = new SubgraphClients(
+    (name) => clientSettingsFromConfig(config, name),
+    log,
+    subgraphClientMetrics(metrics, () => subgraphClients.all()),
+    (client) => metrics.watchBreaker(client.breaker),
+  );
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphFromFile({
       file: path.resolve(config.SUPERGRAPH_PATH),
@@ -63,8 +73,12 @@ export function createGateway(options: GatewayOptions) {
       pollMs: config.SUPERGRAPH_POLL_MS,
       ...(options.onSupergraphUpdate ? { onUpdate: options.onSupergraphUpdate } : {}),
     }),
-    buildService: ({ name, url }) =>
-      new SuokeDataSource({ url: overrides[name] ?? url ?? '', name, gatewaySecret: config.GATEWAY_SECRET, observe: observeFetch }),
+    buildService: ({ name, url }) => {
+      // One instance or several, comma-separated: SUBGRAPH_<NAME>_URL, else the supergraph's routing URL.
+      const routing = overrides[name] ?? url ?? '';
+      const client = subgraphClients.get(name, routing);
+      return new SuokeDataSource({ url: client.urls[0]!, name, gatewaySecret: config.GATEWAY_SECRET, observe: observeFetch, client, log });
+    },
     logger: log,
     // Decided by our configuration, not by the process's NODE_ENV (Apollo's default).
     __exposeQueryPlanExperimental: !production,
@@ -97,6 +111,7 @@ export function createGateway(options: GatewayOptions) {
       return { requestId, user, authorization: user ? authorization : undefined, clientIp: clientIp(req, config.TRUSTED_PROXY_HOPS) };
     },
   });
+  const queryGuard = useQueryLimits<GatewayContext>(queryLimitsFromConfig(config));
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     logger: log,
@@ -105,13 +120,18 @@ export function createGateway(options: GatewayOptions) {
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
-    formatError: createErrorFormatter(log),
+    formatError: gatewayErrorFormatter(createErrorFormatter(log), { production }),
+    // Depth, aliases, directives, tokens, cost and `first`: hostile shapes never reach planning.
+    validationRules: queryGuard.validationRules,
+    parseOptions: queryGuard.parseOptions,
     ...(redis ? { cache: new RedisKeyValueCache(redis, log, 'suoke:gateway:') } : {}),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: http.server, stopGracePeriodMillis: config.SHUTDOWN_GRACE_MS }),
       // A client that sends `apollo-federation-include-trace: ftv1` (Sandbox) gets the query plan's trace with each subgraph's.
       ...(production ? [ApolloServerPluginLandingPageDisabled()] : [ApolloServerPluginInlineTrace({ includeErrors: { masked: true } })]),
       metrics.plugin<GatewayContext>(),
+      // Before the rate limiter: an operation over a limit is answered as such.
+      queryGuard.plugin,
       // Counted here only when subgraphs can trust the budget (the shared secret); otherwise each subgraph counts.
       ...(config.GATEWAY_SECRET && config.RATE_LIMITS === 'on' ? [useRateLimits({ store: rateLimitStore, rules: () => rules, log })] : []),
     ],
@@ -138,6 +158,7 @@ export function createGateway(options: GatewayOptions) {
       http.beginDrain();
       if (started) await apollo.stop();
       else http.server.close();
+      await subgraphClients.close();
       redis?.disconnect();
     },
   };

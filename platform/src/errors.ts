@@ -22,6 +22,8 @@ const PASSTHROUGH_CODES = new Set<string>([
   'PERSISTED_QUERY_NOT_SUPPORTED',
   'OPERATION_RESOLUTION_FAILURE',
   'RATE_LIMITED',
+  // The gateway's answer for a field whose subgraph is down, slow or behind an open breaker (its message is generic).
+  'SERVICE_UNAVAILABLE',
 ]);
 
 /** Extension keys (besides `code`) that carry client-facing detail. */
