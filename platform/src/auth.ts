@@ -24,7 +24,7 @@ export type Role = (typeof Role)[keyof typeof Role];
 const ROLE_SCOPES: Record<Role, string[]> = {
   USER: ['profile:read', 'profile:write', 'health:read', 'health:write'],
   CLINICIAN: ['health:read:any'],
-  ADMIN: ['users:read', 'health:read:any'],
+  ADMIN: ['users:read', 'health:read:any', 'audit:read'],
 };
 
 export function scopesForRoles(roles: readonly string[]): string[] {

@@ -3,7 +3,8 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import type { DocumentNode, GraphQLSchema } from 'graphql';
+import { Kind, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { auditPlugin, AuditCollector, currentTraceId, type AuditPluginOptions } from './audit.js';
 import { createTokenVerifier, userFromAuthorization, withAuthDirectives, type AuthUser } from './auth.js';
 import { baseEnv, databaseEnv, DEV_JWT_SECRET, portSchema, type BaseConfig, type DatabaseConfig } from './config.js';
 import type { Database } from './db.js';
@@ -30,6 +31,8 @@ export interface SubgraphContext<TLoaders> extends RateLimitContext {
   loaders: TLoaders;
   database: Database;
   log: Logger;
+  /** What this request read, wrote and was refused; written once when the response is sent (subgraphs with `audit`). */
+  audit: AuditCollector;
 }
 
 export interface SubgraphOptions<TLoaders> {
@@ -45,6 +48,13 @@ export interface SubgraphOptions<TLoaders> {
   plugins?: ApolloServerPlugin<SubgraphContext<TLoaders>>[];
   /** Counters for @rateLimit; by default Redis when REDIS_URL is set, memory otherwise. */
   rateLimitStore?: RateLimitStore;
+  /**
+   * For subgraphs holding health data: write each request's audit events to
+   * `<schema>.audit_events` (see audit.ts). Default: on, with the schema named
+   * after the subgraph, when the SDL defines `AuditEvent` (a subgraph that
+   * serves an audit log keeps one); off otherwise.
+   */
+  audit?: Omit<AuditPluginOptions, 'log'> | false;
 }
 
 export interface Subgraph<TLoaders> {
@@ -85,6 +95,7 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
   // only around resolvers the subgraph wrote: property reads cost nothing.
   const tracing = tracingActive();
   if (tracing && config.TRACE_RESOLVERS === 'on') traceResolvers(schema, explicitResolverCoordinates(options.resolvers));
+  const audit = options.audit ?? (definesType(options.typeDefs, 'AuditEvent') ? { schema: options.name } : false);
   const metrics = new ServiceMetrics(options.name);
   metrics.watchRateLimits(rateLimitStore.stats);
   if (database.stats) metrics.watchDatabase(database.stats);
@@ -119,7 +130,8 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
         budget: fromGateway ? decodeBudget(header(req.headers[RATE_BUDGET_HEADER])) : undefined,
       };
       const loaders = instrumentLoaders(options.createLoaders(database, user), { observe: metrics.observeLoaderBatch, spans: tracing });
-      return { requestId, user, database, loaders, log, rateLimit };
+      const audit = new AuditCollector(user, requestId, currentTraceId(req.headers.traceparent));
+      return { requestId, user, database, loaders, log, rateLimit, audit };
     },
   });
   const apollo = new ApolloServer<SubgraphContext<TLoaders>>({
@@ -137,6 +149,7 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
       // in production they would wrap every resolver for nothing.
       ...(production ? [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()] : []),
       metrics.plugin<SubgraphContext<TLoaders>>(),
+      ...(audit ? [auditPlugin<SubgraphContext<TLoaders>>({ ...audit, log })] : []),
       ...(options.plugins ?? []),
     ],
   });
@@ -166,6 +179,10 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
       redis?.disconnect();
     },
   };
+}
+
+function definesType(typeDefs: DocumentNode, name: string): boolean {
+  return typeDefs.definitions.some((def) => def.kind === Kind.OBJECT_TYPE_DEFINITION && def.name.value === name);
 }
 
 function header(value: string | string[] | undefined): string | undefined {

@@ -98,10 +98,11 @@ describe('scopesForRoles', () => {
     expect(scopes).not.toContain('users:read');
   });
 
-  it('gives ADMIN the USER scopes plus users:read and health:read:any', () => {
+  it('gives ADMIN the USER scopes plus users:read, health:read:any and audit:read', () => {
     const scopes = scopesForRoles(['ADMIN']);
-    expect(scopes).toEqual(expect.arrayContaining(['profile:read', 'health:read', 'users:read', 'health:read:any']));
-    expect(scopes).toHaveLength(6);
+    // audit:read: the PHI subgraphs' audit log queries (platform/src/audit.ts).
+    expect(scopes).toEqual(expect.arrayContaining(['profile:read', 'health:read', 'users:read', 'health:read:any', 'audit:read']));
+    expect(scopes).toHaveLength(7);
   });
 
   it('ignores unknown roles', () => {

@@ -52,15 +52,16 @@ describe('batching', () => {
     const twenty = await readUsers(20);
     console.info(`_entities User → conversations → messages statements: 2 users → ${two}, 20 users → ${twenty}`);
     expect(twenty).toBe(two);
-    // conversation pages, message pages.
-    expect(two).toBe(2);
+    // conversation pages, message pages, and the audit INSERT (one per request, whatever the number of ids; tests/audit.test.ts).
+    expect(two).toBe(3);
   });
 
   it('adds one statement for the agents of every conversation, whatever their number', async () => {
     const query = USERS.replace('node { messages', 'node { agent { id name } messages');
     const two = await readUsers(2, query);
     const twenty = await readUsers(20, query);
-    expect([two, twenty]).toEqual([3, 3]);
+    // conversation pages, agents, message pages, and the audit INSERT.
+    expect([two, twenty]).toEqual([4, 4]);
   });
 
   it('resolves 2 and 20 Conversation references with one statement per loader', async () => {
@@ -83,8 +84,8 @@ describe('batching', () => {
       expect(result.data!._entities.every((c) => c?.messages.edges.length === 2)).toBe(true);
       counts.push(statements);
     }
-    // conversations by id, agents by id, message pages.
-    expect(counts).toEqual([3, 3]);
+    // conversations by id, agents by id, message pages, and the audit INSERT.
+    expect(counts).toEqual([4, 4]);
   });
 
   it('sends no SQL for representations whose id is not a UUID', async () => {

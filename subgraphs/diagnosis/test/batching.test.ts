@@ -59,8 +59,8 @@ describe('batching', () => {
     const twenty = await readUsers(20);
     console.info(`_entities User statements: 2 users → ${two}, 20 users → ${twenty}`);
     expect(twenty).toBe(two);
-    // consultation pages, reports by consultation, latest report by user.
-    expect(two).toBe(3);
+    // consultation pages, reports by consultation, latest report by user, and the audit INSERT (one per request, whatever the number of ids; tests/audit.test.ts).
+    expect(two).toBe(4);
   });
 
   it('resolves 2 and 20 Consultation references with one statement per loader', async () => {
@@ -84,8 +84,8 @@ describe('batching', () => {
       counts.push(statements);
     }
     console.info(`_entities Consultation statements: 2 → ${counts[0]}, 20 → ${counts[1]}`);
-    // consultations by id, method results, reports.
-    expect(counts).toEqual([3, 3]);
+    // consultations by id, method results, reports, and the audit INSERT (Consultation and DiagnosisReport events in one statement).
+    expect(counts).toEqual([4, 4]);
   });
 
   it('sends no SQL for representations whose id is not a UUID', async () => {

@@ -24,6 +24,7 @@ export const conversationResolvers: ConversationResolvers = {
     const row = await ctx.loaders.conversationById.load(reference.id);
     if (!row) return null;
     assertOwnerOr(ctx, row.userId, READ_ANY);
+    ctx.audit.record({ action: 'READ', resource: 'Conversation', ids: [row.id] });
     return row;
   },
   agent: async (conversation, _args, ctx) => {
@@ -35,7 +36,9 @@ export const conversationResolvers: ConversationResolvers = {
   messages: async (conversation, args, ctx) => {
     const first = pageSize(args.first);
     const rows = await ctx.loaders.messagePage.load({ conversationId: conversation.id, limit: first + 1, afterSeq: afterSeq(args.after) });
-    return toConnection(rows, first, (row: MessageRow) => [row.seq]);
+    const page = toConnection(rows, first, (row: MessageRow) => [row.seq]);
+    ctx.audit.record({ action: 'READ', resource: 'Message', ids: page.edges.map((edge) => edge.node.id) });
+    return page;
   },
 };
 

@@ -1,4 +1,4 @@
-import { DateTime, forbidden, isUuid, unauthenticated } from '@suoke/platform';
+import { auditEventsPage, DateTime, forbidden, isUuid, unauthenticated } from '@suoke/platform';
 import type { Context } from '../context.js';
 import { conversationNotFound } from '../db/conversations.js';
 import type { Resolvers } from '../generated/resolvers.js';
@@ -26,17 +26,39 @@ export function createResolvers(deps: ResolverDeps): Resolvers {
       // Owner only, and the same NOT_FOUND for a foreign conversation as for none.
       conversation: async (_parent, { id }, ctx) => {
         const row = await ctx.loaders.conversationById.load(id);
+        // The client sees NOT_FOUND either way; the audit log keeps the attempt on someone else's record.
+        if (row && row.userId !== ctx.user?.id) ctx.audit.deny({ resource: 'Conversation', ids: [row.id], reason: 'NOT_OWNER' });
         if (!row || row.userId !== ctx.user?.id) throw conversationNotFound(id);
+        ctx.audit.record({ action: 'READ', resource: 'Conversation', ids: [row.id] });
         return row;
       },
+      agentAuditEvents: (_parent, args, ctx) => auditEventsPage(ctx, 'agent', args),
     },
     Mutation: {
       // Always for the caller: there is no way to write into someone else's conversation.
-      sendMessage: (_parent, { input }, ctx) =>
-        sendMessage({ database: ctx.database, replies: deps.replies, agents: ctx.loaders.agents, historyTurns: deps.historyTurns }, callerId(ctx), input),
+      sendMessage: async (_parent, { input }, ctx) => {
+        const sent = await sendMessage(
+          { database: ctx.database, replies: deps.replies, agents: ctx.loaders.agents, historyTurns: deps.historyTurns },
+          callerId(ctx),
+          input,
+        );
+        ctx.audit.record({ action: 'WRITE', resource: 'Conversation', ids: [sent.conversation.id] });
+        ctx.audit.record({ action: 'WRITE', resource: 'Message', ids: [sent.message.id, sent.reply.id] });
+        return sent;
+      },
       // Scope `reports:explain` (checked by the platform from the SDL): the saga's service credential only.
-      explainReport: (_parent, { input }, _ctx) => deps.explanations.explain(input),
-      retractReportExplanation: (_parent, { key }) => deps.explanations.retract(key),
+      explainReport: async (_parent, { input }, ctx) => {
+        const explanation = await deps.explanations.explain(input);
+        ctx.audit.record({ action: 'WRITE', resource: 'Conversation', ids: [explanation.conversationId] });
+        ctx.audit.record({ action: 'WRITE', resource: 'Message', ids: [explanation.messageId] });
+        return explanation;
+      },
+      retractReportExplanation: async (_parent, { key }, ctx) => {
+        const retracted = await deps.explanations.retract(key);
+        // What was removed is known by its key only: the saga's idempotency key, which holds no health data.
+        ctx.audit.record({ action: 'WRITE', resource: 'ReportExplanation', ids: [key] });
+        return retracted;
+      },
     },
     User: userResolvers,
     Agent: {

@@ -19,6 +19,8 @@ export const userResolvers: UserResolvers = {
     const first = pageSize(args.first);
     const after = decodeTimeIdCursor(args.after) ?? null;
     const rows = await ctx.loaders.conversationPage.load({ userId: user.id.toLowerCase(), limit: first + 1, after });
-    return toConnection(rows, first, (row: ConversationRow) => [row.updatedAt.toISOString(), row.id]);
+    const page = toConnection(rows, first, (row: ConversationRow) => [row.updatedAt.toISOString(), row.id]);
+    ctx.audit.record({ action: 'READ', resource: 'Conversation', ids: page.edges.map((edge) => edge.node.id) });
+    return page;
   },
 };

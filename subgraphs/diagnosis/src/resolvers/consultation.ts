@@ -14,6 +14,7 @@ export const consultationResolvers: ConsultationResolvers = {
     const row = await ctx.loaders.consultationById.load(reference.id);
     if (!row) return null;
     assertOwnerOr(ctx, row.userId, READ_ANY);
+    ctx.audit.record({ action: 'READ', resource: 'Consultation', ids: [row.id] });
     return row;
   },
   agent: (consultation) => ({ id: consultation.agentId }),
@@ -22,7 +23,12 @@ export const consultationResolvers: ConsultationResolvers = {
   listening: async (consultation, _args, ctx) => (await ctx.loaders.methodResults.load(consultation.id)).LISTENING ?? null,
   palpation: async (consultation, _args, ctx) => (await ctx.loaders.methodResults.load(consultation.id)).PALPATION ?? null,
   // Only a completed consultation has a report: the others need no lookup.
-  report: (consultation, _args, ctx) => (consultation.status === 'COMPLETED' ? ctx.loaders.reportByConsultation.load(consultation.id) : null),
+  report: async (consultation, _args, ctx) => {
+    if (consultation.status !== 'COMPLETED') return null;
+    const report = await ctx.loaders.reportByConsultation.load(consultation.id);
+    if (report) ctx.audit.record({ action: 'READ', resource: 'DiagnosisReport', ids: [report.id] });
+    return report;
+  },
 };
 
 export const reportResolvers: DiagnosisReportResolvers = {

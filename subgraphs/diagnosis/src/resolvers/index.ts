@@ -1,5 +1,6 @@
-import { DateTime, forbidden, isUuid, unauthenticated } from '@suoke/platform';
+import { auditEventsPage, DateTime, forbidden, isUuid, unauthenticated } from '@suoke/platform';
 import type { Context } from '../context.js';
+import type { ConsultationRow } from '../db/schema.js';
 import { consultationNotFound } from '../db/consultations.js';
 import type { Resolvers } from '../generated/resolvers.js';
 import {
@@ -35,20 +36,29 @@ export function createResolvers(deps: ResolverDeps): Resolvers {
       // Owner only, and the same NOT_FOUND for a foreign consultation as for none.
       consultation: async (_parent, { id }, ctx) => {
         const row = await ctx.loaders.consultationById.load(id);
+        // The client sees NOT_FOUND either way; the audit log keeps the attempt on someone else's record.
+        if (row && row.userId !== ctx.user?.id) ctx.audit.deny({ resource: 'Consultation', ids: [row.id], reason: 'NOT_OWNER' });
         if (!row || row.userId !== ctx.user?.id) throw consultationNotFound(id);
+        ctx.audit.record({ action: 'READ', resource: 'Consultation', ids: [row.id] });
         return row;
       },
+      diagnosisAuditEvents: (_parent, args, ctx) => auditEventsPage(ctx, 'diagnosis', args),
     },
     Mutation: {
       // Always for the caller: there is no way to act on someone else's consultation.
-      startConsultation: (_parent, { input }, ctx) => startConsultation(ctx.database, callerId(ctx), input),
-      submitInquiry: (_parent, { input }, ctx) => submitInquiry(ctx.database, callerId(ctx), input),
-      submitInspection: (_parent, { input }, ctx) => submitInspection(ctx.database, callerId(ctx), input),
-      submitListening: (_parent, { input }, ctx) => submitListening(ctx.database, callerId(ctx), input),
-      submitPulseRecording: (_parent, { input }, ctx) => submitPulseRecording(ctx.database, callerId(ctx), input),
-      completeConsultation: (_parent, { id }, ctx) => completeConsultation(ctx.database, deps.saga, deps.sagaWaitMs, callerId(ctx), id),
-      retryReport: (_parent, { id }, ctx) => retryReport(ctx.database, deps.saga, deps.sagaWaitMs, callerId(ctx), id),
-      cancelConsultation: (_parent, { id }, ctx) => cancelConsultation(ctx.database, callerId(ctx), id),
+      startConsultation: async (_parent, { input }, ctx) => written(ctx, await startConsultation(ctx.database, callerId(ctx), input)),
+      submitInquiry: async (_parent, { input }, ctx) => written(ctx, await submitInquiry(ctx.database, callerId(ctx), input)),
+      submitInspection: async (_parent, { input }, ctx) => written(ctx, await submitInspection(ctx.database, callerId(ctx), input)),
+      submitListening: async (_parent, { input }, ctx) => written(ctx, await submitListening(ctx.database, callerId(ctx), input)),
+      submitPulseRecording: async (_parent, { input }, ctx) => written(ctx, await submitPulseRecording(ctx.database, callerId(ctx), input)),
+      completeConsultation: async (_parent, { id }, ctx) =>
+        written(ctx, await completeConsultation(ctx.database, deps.saga, deps.sagaWaitMs, callerId(ctx), id)),
+      retryReport: async (_parent, { id }, ctx) => {
+        const report = await retryReport(ctx.database, deps.saga, deps.sagaWaitMs, callerId(ctx), id);
+        ctx.audit.record({ action: 'WRITE', resource: 'DiagnosisReport', ids: [report.id] });
+        return report;
+      },
+      cancelConsultation: async (_parent, { id }, ctx) => written(ctx, await cancelConsultation(ctx.database, callerId(ctx), id)),
     },
     User: userResolvers,
     Consultation: consultationResolvers,
@@ -72,6 +82,12 @@ export function createResolvers(deps: ResolverDeps): Resolvers {
       syndromes: (finding) => refs(finding.syndromes),
     },
   };
+}
+
+/** Audits a consultation a mutation changed (its report, when completing, is audited when read). */
+function written(ctx: Context, row: ConsultationRow): ConsultationRow {
+  ctx.audit.record({ action: 'WRITE', resource: 'Consultation', ids: [row.id] });
+  return row;
 }
 
 function callerId(ctx: Context): string {

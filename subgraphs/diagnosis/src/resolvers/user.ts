@@ -19,11 +19,15 @@ export const userResolvers: UserResolvers = {
     const first = pageSize(args.first);
     const after = decodeTimeIdCursor(args.after) ?? null;
     const rows = await ctx.loaders.consultationPage.load({ userId: user.id.toLowerCase(), limit: first + 1, after });
-    return toConnection(rows, first, (row: ConsultationRow) => [row.startedAt.toISOString(), row.id]);
+    const page = toConnection(rows, first, (row: ConsultationRow) => [row.startedAt.toISOString(), row.id]);
+    ctx.audit.record({ action: 'READ', resource: 'Consultation', ids: page.edges.map((edge) => edge.node.id) });
+    return page;
   },
 
-  latestReport: (user, _args, ctx) => {
+  latestReport: async (user, _args, ctx) => {
     assertOwnerOr(ctx, user.id, READ_ANY);
-    return ctx.loaders.latestReportByUser.load(user.id);
+    const report = await ctx.loaders.latestReportByUser.load(user.id);
+    if (report) ctx.audit.record({ action: 'READ', resource: 'DiagnosisReport', ids: [report.id] });
+    return report;
   },
 };

@@ -16,6 +16,7 @@ export const observationResolvers: ObservationResolvers = {
     const row = await ctx.loaders.observationById.load(reference.id);
     if (!row) return null;
     assertOwnerOr(ctx, row.userId, READ_ANY);
+    ctx.audit.record({ action: 'READ', resource: 'Observation', ids: [row.id] });
     return row;
   },
   unit: (observation) => unitOf(observation.type),
@@ -25,6 +26,8 @@ export const healthProfileResolvers: HealthProfileResolvers = {
   // The profile's id is its user's id, so the check needs no lookup.
   __resolveReference: async (reference, ctx) => {
     assertOwnerOr(ctx, reference.id, READ_ANY);
-    return ctx.loaders.profileByUserId.load(reference.id);
+    const profile = await ctx.loaders.profileByUserId.load(reference.id);
+    if (profile) ctx.audit.record({ action: 'READ', resource: 'HealthProfile', ids: [profile.userId] });
+    return profile;
   },
 };

@@ -1,4 +1,4 @@
-import { DateTime, forbidden, unauthenticated, isUuid } from '@suoke/platform';
+import { auditEventsPage, DateTime, forbidden, unauthenticated, isUuid } from '@suoke/platform';
 import type { Context } from '../context.js';
 import type { Resolvers } from '../generated/resolvers.js';
 import { recordObservations } from '../service/ingest.js';
@@ -11,13 +11,21 @@ import { userResolvers } from './user.js';
 export function createResolvers(): Resolvers {
   return {
     DateTime,
+    Query: {
+      healthAuditEvents: (_parent, args, ctx) => auditEventsPage(ctx, 'health', args),
+    },
     Mutation: {
       // Always for the caller: there is no way to record for someone else.
       recordObservations: async (_parent, { input }, ctx) => {
         const { inserted, duplicates } = await recordObservations(ctx.database, callerId(ctx), input);
+        ctx.audit.record({ action: 'WRITE', resource: 'Observation', ids: inserted.map((row) => row.id) });
         return { inserted: inserted.length, duplicates, observations: inserted };
       },
-      updateHealthProfile: (_parent, { input }, ctx) => saveProfile(ctx.database, callerId(ctx), input),
+      updateHealthProfile: async (_parent, { input }, ctx) => {
+        const profile = await saveProfile(ctx.database, callerId(ctx), input);
+        ctx.audit.record({ action: 'WRITE', resource: 'HealthProfile', ids: [profile.userId] });
+        return profile;
+      },
     },
     User: userResolvers,
     Observation: observationResolvers,

@@ -16,24 +16,31 @@ export const userResolvers: UserResolvers = {
   // The user subgraph owns users: nothing to look up, the key is all we need.
   __resolveReference: (reference) => ({ id: reference.id }),
 
-  healthProfile: (user, _args, ctx) => {
+  healthProfile: async (user, _args, ctx) => {
     assertOwnerOr(ctx, user.id, READ_ANY);
-    return ctx.loaders.profileByUserId.load(user.id);
+    const profile = await ctx.loaders.profileByUserId.load(user.id);
+    if (profile) ctx.audit.record({ action: 'READ', resource: 'HealthProfile', ids: [profile.userId] });
+    return profile;
   },
 
   observations: async (user, args, ctx) => {
     assertOwnerOr(ctx, user.id, READ_ANY);
     const query = pageQuery(user.id, args);
     const rows = await ctx.loaders.observationPage.load(query);
-    return toConnection(rows, query.limit - 1, (row: PageRow) => [row.recordedAtKey, row.id]);
+    const page = toConnection(rows, query.limit - 1, (row: PageRow) => [row.recordedAtKey, row.id]);
+    ctx.audit.record({ action: 'READ', resource: 'Observation', ids: page.edges.map((edge) => edge.node.id) });
+    return page;
   },
 
-  healthSummary: (user, { days }, ctx) => {
+  healthSummary: async (user, { days }, ctx) => {
     assertOwnerOr(ctx, user.id, READ_ANY);
     if (!Number.isInteger(days) || days < SUMMARY_DAYS.min || days > SUMMARY_DAYS.max) {
       throw badInput(`days must be an integer from ${SUMMARY_DAYS.min} to ${SUMMARY_DAYS.max}; received ${days}`, 'days');
     }
-    return ctx.loaders.summary.load({ userId: user.id.toLowerCase(), days });
+    const stats = await ctx.loaders.summary.load({ userId: user.id.toLowerCase(), days });
+    // Statistics have no ids of their own: the record is the user's series (none disclosed when empty).
+    if (stats.length > 0) ctx.audit.record({ action: 'READ', resource: 'ObservationStat', ids: [user.id.toLowerCase()] });
+    return stats;
   },
 };
 
