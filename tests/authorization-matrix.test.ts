@@ -1,0 +1,351 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GATEWAY_SECRET_HEADER } from '@suoke/platform';
+import { testToken } from '@suoke/platform/testing';
+import { syntheticPulse } from '../subgraphs/diagnosis/src/service/synthetic-pulse.js';
+import { codes, post, randomClientIp, repoRoot, startStack, type GraphQLResponse, type Stack } from './harness.js';
+import { collectValues, countRecords, findValues, phiModel, probes, PHI_SUBGRAPHS, type Probe } from './phi.js';
+
+// Issue 8, "Authorization matrix": every field and entity that carries health,
+// diagnosis or conversation data × {anonymous, another user, expired token,
+// forged identity header, direct subgraph call without the secret} returns 0
+// records — through root fields, relationships and `_entities`. What is PHI
+// and how to reach it is enumerated from the composed supergraph (tests/phi.ts),
+// so a new PHI field or type is probed without touching this file.
+
+const SECRET = 'authz-matrix-gateway-secret-0123456789';
+const SUPERGRAPH = readFileSync(path.join(repoRoot, 'schema', 'supergraph.graphql'), 'utf8');
+const model = phiModel(SUPERGRAPH);
+
+describe('the PHI enumeration', () => {
+  it('finds the health, diagnosis and conversation data in the supergraph', () => {
+    console.log(`PHI coordinates (${model.coordinates.length}), over ${model.types.length} types:\n  ${model.coordinates.join('\n  ')}`);
+    console.log(`public types (not PHI): ${model.publicTypes.join(', ')}`);
+    // Sanity minimum: a broken enumeration must not shrink the matrix silently.
+    expect(model.coordinates.length).toBeGreaterThanOrEqual(120);
+    expect(model.types.length).toBeGreaterThanOrEqual(20);
+    for (const anchor of ['Observation', 'HealthProfile', 'ObservationStat', 'Consultation', 'DiagnosisReport', 'Conversation', 'Message', 'Notification']) {
+      expect(model.types, anchor).toContain(anchor);
+    }
+    for (const seed of ['User.observations', 'User.healthProfile', 'User.healthSummary', 'User.consultations', 'User.latestReport', 'User.conversations', 'User.notifications']) {
+      expect(model.seeds, seed).toContain(seed);
+    }
+    expect(model.rootFields).toEqual(expect.arrayContaining(['Query.consultation', 'Query.conversation']));
+    for (const reference of ['Constitution', 'Herb', 'Acupoint', 'Syndrome', 'Article', 'Agent', 'Question']) {
+      expect(model.types, reference).not.toContain(reference);
+    }
+  });
+
+  it('picks up a PHI field or type added later, and probes it through the gateway and _entities', () => {
+    const changed = SUPERGRAPH.replace(
+      /(type User\n(?: {2}@join__type[^\n]*\n)+\{\n)/,
+      '$1  sleepDiary(first: Int): ObservationConnection @join__field(graph: HEALTH) @authenticated\n',
+    )
+      .replace(/(type Consultation\n(?: {2}@join__type[^\n]*\n)+\{\n)/, '$1  prescription: Prescription\n')
+      .concat('\ntype Prescription\n  @join__type(graph: DIAGNOSIS)\n{\n  note: String!\n  herbs: [Herb!]!\n}\n');
+    const grown = phiModel(changed);
+    expect(grown.coordinates).toEqual(expect.arrayContaining(['User.sleepDiary', 'Consultation.prescription', 'Prescription.note', 'Prescription.herbs']));
+    const idFor = () => randomUUID();
+    const gateway = probes(grown, 'gateway', { idFor });
+    expect(gateway.map((p) => p.path)).toContain('Query.me > User.sleepDiary');
+    expect(gateway.filter((p) => p.node === 'Prescription').length).toBeGreaterThanOrEqual(2);
+    expect(probes(grown, 'health', { idFor }).map((p) => p.path)).toContain('Query._entities(User) > User.sleepDiary');
+    expect(probes(grown, 'diagnosis', { idFor }).map((p) => p.path)).toContain('Query._entities(Consultation) > Consultation.prescription');
+  });
+});
+
+// ---------------------------------------------------------------------------
+
+const PASSWORD = 'victim-password-correct-horse';
+const identityHeaders = (id: string): Record<string, string> => ({
+  'x-user-id': id,
+  'x-suoke-user': JSON.stringify({ id, roles: ['ADMIN'], scopes: ['health:read:any', 'users:read'] }),
+  'x-suoke-user-id': id,
+  'x-user': id,
+  'x-forwarded-user': id,
+  'x-authenticated-userid': id,
+  'x-remote-user': id,
+  'remote-user': id,
+});
+
+interface Caller {
+  name: string;
+  token?: string;
+  headers: Record<string, string>;
+}
+
+let stack: Stack;
+let victim: { id: string; token: string };
+let attacker: { id: string; token: string };
+const victimIds: Record<string, string> = {};
+/** Strings and numbers that identify the victim's data, gathered from what the victim was given. */
+const victimValues = new Set<string>();
+
+async function gql(token: string | undefined, query: string, variables: Record<string, unknown> = {}) {
+  const response = await stack.query(query, variables, token);
+  expect(response.errors, `${query.slice(0, 80)}: ${JSON.stringify(response.errors)}`).toBeUndefined();
+  return response.data as Record<string, any>;
+}
+
+async function register(name: string) {
+  const data = await gql(undefined, 'mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }', {
+    input: { email: `${name}-${randomUUID()}@example.com`, password: PASSWORD, displayName: `${name}-display` },
+  });
+  return { id: data.register.user.id as string, token: data.register.accessToken as string };
+}
+
+/** The victim's records: observations, a profile, a completed consultation (its saga writes a conversation and a notification), a chat. */
+async function seedVictim() {
+  const recorded = await gql(victim.token, 'mutation($input: [ObservationInput!]!) { recordObservations(input: $input) { inserted observations { id } } }', {
+    input: [
+      { externalId: 'victim-w-1', type: 'WEIGHT', value: 58.37, recordedAt: new Date(Date.now() - 3_600_000).toISOString(), source: 'victim-scale-7f3a' },
+      { externalId: 'victim-bp-1', type: 'BLOOD_PRESSURE', value: 131.5, diastolic: 87.5, recordedAt: new Date(Date.now() - 60_000).toISOString(), source: 'victim-cuff-19c2' },
+    ],
+  });
+  expect(recorded.recordObservations.inserted).toBe(2);
+  victimIds.Observation = recorded.recordObservations.observations[0].id;
+  await gql(victim.token, 'mutation($input: UpdateHealthProfileInput!) { updateHealthProfile(input: $input) { id } }', {
+    input: { sex: 'FEMALE', birthDate: '1987-03-14', heightCm: 163.7, bloodType: 'AB_NEGATIVE', conditions: ['victim-condition-hypothyroidism'] },
+  });
+  victimIds.User = victim.id;
+  victimIds.HealthProfile = victim.id;
+
+  const questions = (await gql(undefined, '{ constitutionQuestionnaire { id reverseScored constitution { code } } }')).constitutionQuestionnaire as {
+    id: string;
+    reverseScored: boolean;
+    constitution: { code: string };
+  }[];
+  const cancelled = await gql(victim.token, 'mutation { startConsultation(input: { agentId: "laoke" }) { id } }');
+  await gql(victim.token, 'mutation($id: ID!) { cancelConsultation(id: $id) { id } }', { id: cancelled.startConsultation.id });
+  const started = await gql(victim.token, 'mutation { startConsultation(input: { agentId: "xiaoai" }) { id } }');
+  const consultationId = started.startConsultation.id as string;
+  victimIds.Consultation = consultationId;
+  const answers = questions.map((q) => ({
+    questionId: q.id,
+    value: q.constitution.code === 'YANG_DEFICIENT' ? 5 : q.constitution.code === 'BALANCED' ? (q.reverseScored ? 4 : 2) : 1,
+  }));
+  await gql(victim.token, 'mutation($input: SubmitInquiryInput!) { submitInquiry(input: $input) { id } }', { input: { consultationId, answers } });
+  await gql(victim.token, 'mutation($input: SubmitInspectionInput!) { submitInspection(input: $input) { id } }', {
+    input: {
+      consultationId,
+      tongue: { bodyColour: 'PALE', coatingColour: 'WHITE', coatingThickness: 'THIN', moisture: 'WET', teethMarks: true, cracks: false, swollen: true },
+      complexion: 'PALE',
+    },
+  });
+  await gql(victim.token, 'mutation($input: SubmitListeningInput!) { submitListening(input: $input) { id } }', {
+    input: { consultationId, voiceVolume: 'LOW', breathless: true, cough: 'NONE', odour: 'NONE' },
+  });
+  const { samples } = syntheticPulse({ sampleRate: 100, seconds: 20, bpm: 54, noise: 0.05, wander: 0.1, amplitude: 0.6, seed: 7 });
+  await gql(victim.token, 'mutation($input: SubmitPulseRecordingInput!) { submitPulseRecording(input: $input) { id } }', {
+    input: { consultationId, sampleRate: 100, samples: samples.map((v) => Number(v.toFixed(4))) },
+  });
+  const completed = await gql(victim.token, 'mutation($id: ID!) { completeConsultation(id: $id) { report { id status } } }', { id: consultationId });
+  victimIds.DiagnosisReport = completed.completeConsultation.report.id;
+  // The saga publishes shortly after when it did not finish within the answer's wait.
+  for (let i = 0; i < 60; i += 1) {
+    const me = await gql(victim.token, '{ me { latestReport { status } notifications(first: 5) { edges { node { id } } } conversations(first: 5) { edges { node { id } } } } }');
+    if (me.me.latestReport?.status === 'PUBLISHED' && me.me.notifications.edges.length > 0 && me.me.conversations.edges.length > 0) break;
+    expect(me.me.latestReport?.status, 'the follow-up saga').not.toBe('FAILED');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+
+  const sent = await gql(victim.token, 'mutation($input: SendMessageInput!) { sendMessage(input: $input) { conversation { id } message { id } reply { id } } }', {
+    input: { agentId: 'laoke', text: '这是受害者的私密消息 victim-private-note-4b1e：我的血压 131.5/87.5 是否偏高？' },
+  });
+  victimIds.Conversation = sent.sendMessage.conversation.id;
+  victimIds.Message = sent.sendMessage.message.id;
+  for (const id of Object.values(victimIds)) if (id !== victim.id) victimValues.add(id);
+  for (const value of ['58.37', '131.5', '87.5', '163.7', 'victim-scale-7f3a', 'victim-cuff-19c2', 'victim-condition-hypothyroidism', 'victim-private-note-4b1e', '1987-03-14']) {
+    victimValues.add(value);
+  }
+}
+
+const targets = ['gateway', ...Object.keys(model.graphNames).map((g) => model.graphNames[g]!).sort()];
+let probeSets: Record<string, Probe[]> = {};
+const recordTypes = new Set(model.types.filter((t) => !t.endsWith('Connection')));
+const phiTypes = new Set(model.types);
+
+beforeAll(async () => {
+  const started = Date.now();
+  stack = await startStack({ gatewayEnv: { GATEWAY_SECRET: SECRET }, subgraphEnv: { GATEWAY_SECRET: SECRET } });
+  victim = await register('victim');
+  attacker = await register('attacker');
+  await seedVictim();
+  probeSets = Object.fromEntries(targets.map((t) => [t, probes(model, t, { idFor: (type) => victimIds[type] })]));
+  console.log(`stack up and victim seeded in ${Date.now() - started} ms; victim ids ${JSON.stringify(victimIds)}`);
+}, 300_000);
+afterAll(async () => {
+  await stack?.stop();
+});
+
+/** Runs `tasks` a few at a time: the machine is shared. */
+async function pool<T>(tasks: (() => Promise<T>)[], size = 4): Promise<T[]> {
+  const results: T[] = new Array(tasks.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: size }, async () => {
+      while (next < tasks.length) {
+        const index = next++;
+        results[index] = await tasks[index]!();
+      }
+    }),
+  );
+  return results;
+}
+
+function send(target: string, probe: Probe, caller: Caller, withSecret: boolean): Promise<GraphQLResponse<Record<string, unknown>>> {
+  if (target === 'gateway') return stack.query(probe.query, {}, caller.token, caller.headers);
+  const headers = { ...caller.headers, ...(withSecret ? { [GATEWAY_SECRET_HEADER]: SECRET, 'x-suoke-client-ip': randomClientIp() } : {}) };
+  return post(stack.subgraphUrls[target]!, { query: probe.query }, caller.token, headers);
+}
+
+interface Cell {
+  probe: Probe;
+  caller: string;
+  problems: string[];
+}
+
+/** 0 records of any PHI type, and none of the victim's values anywhere (an id the caller sent itself may be echoed in an error). */
+function inspect(probe: Probe, caller: Caller, response: GraphQLResponse<Record<string, unknown>>): string[] {
+  const problems: string[] = [];
+  const records = countRecords(response.data, recordTypes);
+  if (records > 0) problems.push(`${records} record(s) returned: ${JSON.stringify(response.data).slice(0, 300)}`);
+  const inData = findValues(response.data ?? null, victimValues);
+  if (inData.length) problems.push(`victim values in data: ${inData.join(', ')}`);
+  const sent = `${probe.query} ${JSON.stringify(caller.headers)}`;
+  const inErrors = findValues(response.errors ?? [], [...victimValues].filter((v) => !sent.includes(v)));
+  if (inErrors.length) problems.push(`victim values in errors: ${inErrors.join(', ')}`);
+  if (response.status >= 500) problems.push(`HTTP ${response.status}`);
+  return problems;
+}
+
+describe('authorization matrix', () => {
+  it('the victim reads every probed path (the probes reach real data), and no other caller gets any of it', async () => {
+    const expired = await testToken({ id: victim.id }, { ttlSeconds: -60 });
+    const admin = await testToken({ id: randomUUID(), roles: ['ADMIN'] });
+    const hostile: Caller[] = [
+      { name: 'anonymous', headers: {} },
+      { name: 'another user', token: attacker.token, headers: {} },
+      { name: "victim's expired token", token: expired, headers: {} },
+      { name: 'forged identity headers, no token', headers: identityHeaders(victim.id) },
+      { name: "forged identity headers, another user's token", token: attacker.token, headers: identityHeaders(victim.id) },
+    ];
+    const noSecret: Caller[] = [
+      { name: 'no secret, no token', headers: {} },
+      { name: "no secret, victim's valid token", token: victim.token, headers: {} },
+      { name: 'no secret, forged identity headers', headers: identityHeaders(victim.id) },
+      { name: "wrong secret, victim's valid token", token: victim.token, headers: { [GATEWAY_SECRET_HEADER]: `${SECRET}-not` } },
+    ];
+    const owner: Caller = { name: 'victim', token: victim.token, headers: {} };
+
+    // 1. Controls: the victim (or, on an operator's path, an admin) gets records of each probe's node type.
+    const verified = new Map<string, Set<string>>(); // coordinate → path classes verified with data
+    const unverified: string[] = [];
+    const classOf = (probe: Probe) =>
+      probe.target === 'gateway' ? (probe.path.includes(' > ') ? 'gateway relationship' : 'gateway root field') : probe.entry === 'entities' ? '_entities' : 'subgraph root';
+    const controls: { probe: Probe; response: GraphQLResponse<Record<string, unknown>> }[] = [];
+    const readable = targets.flatMap((target) => probeSets[target]!.filter((p) => p.entry !== 'gateway-entities').map((probe) => ({ target, probe })));
+    await pool(
+      readable.map(({ target, probe }) => async () => {
+        let response = await send(target, probe, owner, true);
+        let found = countRecords(response.data, new Set([probe.node]));
+        // Some paths are an operator's (`users`, the audit log): an admin reads them.
+        if (found === 0) {
+          response = await send(target, probe, { name: 'admin', token: admin, headers: {} }, true);
+          found = countRecords(response.data, new Set([probe.node]));
+        }
+        if (found === 0) {
+          unverified.push(`${target}: ${probe.path} → ${probe.node}: ${JSON.stringify(response.errors ?? response.data).slice(0, 200)}`);
+          return;
+        }
+        collectValues(response.data, phiTypes, victimValues);
+        controls.push({ probe, response });
+        for (const coordinate of probe.coordinates) {
+          const classes = verified.get(coordinate) ?? new Set<string>();
+          classes.add(classOf(probe));
+          verified.set(coordinate, classes);
+        }
+      }),
+    );
+    console.log(`unverified probes (no data for the victim nor an admin on this path: still probed below):\n  ${unverified.join('\n  ') || '(none)'}`);
+    // A type's name (an audit event's record type, say) is schema, not the victim's data.
+    for (const value of victimValues) if (model.schema.getType(value)) victimValues.delete(value);
+    console.log(`victim values searched for: ${victimValues.size}`);
+    // Every coordinate is read with data through the gateway, and through `_entities` when an entity leads to it. A
+    // probe may go unread (only the account holder reads notifications, and never through `users`) when what it
+    // selects is read on another path.
+    const throughEntities = new Set(targets.flatMap((t) => probeSets[t]!.filter((p) => p.entry === 'entities').flatMap((p) => p.coordinates)));
+    for (const coordinate of model.coordinates) {
+      const classes = verified.get(coordinate) ?? new Set();
+      expect([...classes].some((c) => c.startsWith('gateway')), `${coordinate} read by the victim or an admin through the gateway`).toBe(true);
+      if (throughEntities.has(coordinate)) expect(classes.has('_entities'), `${coordinate} read by the victim through _entities`).toBe(true);
+    }
+    expect(victimValues.size).toBeGreaterThanOrEqual(50);
+    // The detector itself: what the victim was given, seen as another caller's answer, is a leak on every path.
+    const missed = controls.filter(({ probe, response }) => inspect(probe, owner, response).length === 0).map(({ probe }) => `${probe.target}: ${probe.path}`);
+    expect(missed).toEqual([]);
+
+    // 2. The matrix.
+    const jobs: (() => Promise<Cell>)[] = [];
+    let cells = 0;
+    const cellsByCaller: Record<string, number> = {};
+    const cellsByClass: Record<string, number> = {};
+    const schedule = (target: string, probe: Probe, caller: Caller, withSecret: boolean, check: (r: GraphQLResponse<Record<string, unknown>>) => string[]) => {
+      const name = target === 'gateway' ? caller.name : withSecret ? `${caller.name} (as the gateway, with the secret)` : caller.name;
+      const size = Math.max(probe.coordinates.length, 1);
+      cells += size;
+      cellsByCaller[name] = (cellsByCaller[name] ?? 0) + size;
+      const cls = probe.entry === 'gateway-entities' ? 'gateway _entities' : classOf(probe);
+      cellsByClass[cls] = (cellsByClass[cls] ?? 0) + size;
+      jobs.push(async () => {
+        const response = await send(target, probe, caller, withSecret);
+        return { probe, caller: name, problems: [...inspect(probe, caller, response), ...check(response)] };
+      });
+    };
+    const none = () => [];
+    const refusedWithoutSecret = (r: GraphQLResponse<Record<string, unknown>>) =>
+      r.status === 401 && codes(r).join() === 'UNAUTHENTICATED' ? [] : [`expected 401 UNAUTHENTICATED without the secret, got ${r.status} ${codes(r).join()}`];
+    // Not in the public graph: a validation failure (or, for a token the gateway refuses outright, 401 before validation).
+    const notInGraph = (r: GraphQLResponse<Record<string, unknown>>) =>
+      (r.status === 400 && codes(r).join() === 'GRAPHQL_VALIDATION_FAILED') || (r.status === 401 && codes(r).join() === 'UNAUTHENTICATED')
+        ? []
+        : [`_entities through the gateway: expected 400 GRAPHQL_VALIDATION_FAILED, got ${r.status} ${codes(r).join()}`];
+    for (const target of targets) {
+      for (const probe of probeSets[target]!) {
+        if (target === 'gateway') {
+          for (const caller of probe.entry === 'gateway-entities' ? [...hostile, owner] : hostile) {
+            schedule(target, probe, caller, false, probe.entry === 'gateway-entities' ? notInGraph : none);
+          }
+        } else {
+          for (const caller of hostile) schedule(target, probe, caller, true, none);
+          for (const caller of noSecret) schedule(target, probe, caller, false, refusedWithoutSecret);
+        }
+      }
+    }
+    const started = Date.now();
+    const results = await pool(jobs);
+    const leaks = results.filter((r) => r.problems.length > 0);
+    const probeCount = targets.reduce((n, t) => n + probeSets[t]!.length, 0);
+    console.log(
+      [
+        `authorization matrix: ${model.coordinates.length} PHI coordinates, ${probeCount} probe paths (${targets.map((t) => `${t} ${probeSets[t]!.length}`).join(', ')}),`,
+        `  ${jobs.length} requests, ${cells} cells (coordinate × path × caller) in ${Date.now() - started} ms`,
+        `  by path: ${JSON.stringify(cellsByClass)}`,
+        `  by caller: ${JSON.stringify(cellsByCaller)}`,
+        `  leaks: ${leaks.length}`,
+      ].join('\n'),
+    );
+    for (const leak of leaks.slice(0, 30)) console.log(`LEAK ${leak.probe.target} ${leak.probe.path} → ${leak.probe.node} as ${leak.caller}: ${leak.problems.join('; ')}`);
+    expect(jobs.length).toBeGreaterThan(1000);
+    expect(leaks.map((l) => `${l.probe.target} ${l.probe.path} as ${l.caller}: ${l.problems.join('; ')}`)).toEqual([]);
+  }, 900_000);
+
+  it('covers every PHI subgraph directly, and every PHI coordinate on some path', () => {
+    for (const name of PHI_SUBGRAPHS) expect(probeSets[name]!.filter((p) => p.entry === 'entities').length, name).toBeGreaterThan(0);
+    const probed = new Set(targets.flatMap((t) => probeSets[t]!.flatMap((p) => p.coordinates)));
+    expect(model.coordinates.filter((c) => !probed.has(c))).toEqual([]);
+  });
+});
+
