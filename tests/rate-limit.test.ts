@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, createRedis, RateLimitStore } from '@suoke/platform';
-import { createTestDatabase, gatewayHeaders, TEST_GATEWAY_SECRET, testToken, type TestDatabase } from '@suoke/platform/testing';
+import { createTestDatabase, gatewayHeaders, TEST_GATEWAY_SECRET, testServiceToken, testToken, type TestDatabase } from '@suoke/platform/testing';
 import { definition as user } from '../subgraphs/user/src/server.js';
 import { codes, post, randomClientIp, repoRoot, startStack, type Stack } from './harness.js';
 
@@ -82,6 +82,20 @@ describe('through the gateway', () => {
     const other = await stack.query(record(0), {}, b, ip);
     expect(other.errors).toBeUndefined();
     expect(other.data?.recordObservations.inserted).toBe(1);
+  });
+
+  it('does not count the platform’s own services: their calls come from user requests that were counted', async () => {
+    // register allows 3 per hour per caller; a service token is never refused, at the gateway or in the subgraph.
+    const service = await testServiceToken('agent', []);
+    const ip = { 'x-forwarded-for': randomClientIp() };
+    const register = (i: number) => `r${i}: register(input: { email: "svc-${i}-${crypto.randomUUID()}@example.com", password: "service-exempt-2026", displayName: "S${i}" }) { user { id } }`;
+    const response = await stack.query(`mutation { ${[0, 1, 2, 3, 4].map(register).join(' ')} }`, {}, service, ip);
+    expect(response.status).toBe(200);
+    expect(codes(response)).toEqual([]);
+    expect(Object.values(response.data ?? {}).filter(Boolean)).toHaveLength(5);
+    // The same from an anonymous client on that IP: the fourth is refused.
+    const anonymous = await stack.query(`mutation { ${[5, 6, 7, 8].map(register).join(' ')} }`, {}, undefined, ip);
+    expect(codes(anonymous)).toEqual(['RATE_LIMITED']);
   });
 });
 

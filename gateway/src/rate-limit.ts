@@ -13,6 +13,7 @@ import {
 } from 'graphql';
 import {
   DEFAULT_ROOT_RULE,
+  isServiceSubject,
   RATE_LIMITED,
   rateLimitKeys,
   rateLimitRules,
@@ -50,7 +51,8 @@ export function useRateLimits(options: RateLimitPluginOptions): ApolloServerPlug
     async requestDidStart() {
       return {
         async didResolveOperation({ operation, document, schema, request, contextValue }) {
-          if (!operation) return;
+          // The platform's own services (the agent's searches, the report saga) are limited upstream, by the user request behind them.
+          if (!operation || isServiceSubject(contextValue.user?.id)) return;
           const rootType =
             operation.operation === 'mutation' ? schema.getMutationType() : operation.operation === 'query' ? schema.getQueryType() : undefined;
           if (!rootType) return;

@@ -128,6 +128,17 @@ export async function signServiceToken(service: { name: string; scopes: readonly
     .sign(new TextEncoder().encode(options.secret));
 }
 
+/**
+ * Whether a caller is one of the platform's own services (a `signServiceToken`
+ * subject). Only a holder of the signing key can mint one, and every service
+ * call is caused by a user's request that was itself limited, so services are
+ * not rate-limited a second time: the agent's knowledge searches for many users
+ * would otherwise share one caller's budget.
+ */
+export function isServiceSubject(id: string | undefined): boolean {
+  return id?.startsWith('service:') ?? false;
+}
+
 export function hasScope(user: AuthUser | undefined, scope: string): boolean {
   return user?.scopes.includes(scope) ?? false;
 }

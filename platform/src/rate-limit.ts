@@ -3,6 +3,7 @@ import { GraphQLError, Kind, parse, type DocumentNode, type GraphQLResolveInfo, 
 import { rateLimitDirective } from 'graphql-rate-limit-directive';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract, type RateLimiterRes } from 'rate-limiter-flexible';
+import { isServiceSubject } from './auth.js';
 
 /**
  * Rate limits declared in SDL with `@rateLimit`, enforced by the gateway before
@@ -172,6 +173,7 @@ export function applyRateLimits(schema: GraphQLSchema, store: RateLimitStore): G
   const { rateLimitDirectiveTransformer } = rateLimitDirective<RateLimitContext & Record<string, unknown>>({
     name: 'rateLimit',
     pointsCalculator: (directiveArgs, _source, _args, ctx, info) => {
+      if (isServiceSubject(ctx.rateLimit?.identity.userId)) return 0;
       const decided = ctx.rateLimit?.budget?.[coordinateOf(info)];
       const key = String(info.path.key);
       if (decided && key in decided) {

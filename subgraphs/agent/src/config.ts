@@ -21,6 +21,12 @@ const env = subgraphEnv(4004).extend({
   LLM_MODEL: z.string().min(1).optional(),
   /** Per attempt: a chat completion taking longer is aborted (and retried). */
   LLM_TIMEOUT_MS: int(100, 600_000, 20_000),
+  /**
+   * The whole budget of producing a reply (knowledge search, the model's attempts and backoff); when it runs out the
+   * offline responder answers, marked degraded. Keep it under the gateway's SUBGRAPH_AGENT_TIMEOUT_MS (by default
+   * SUBGRAPH_TIMEOUT_MS, 10 s) less the time to store the messages. 0: no deadline.
+   */
+  LLM_DEADLINE_MS: int(0, 600_000, 8_000),
   /** Attempts per reply, the first included; only transient failures (network, timeout, 429, 5xx) are retried. */
   LLM_MAX_ATTEMPTS: int(1, 10, 3),
   /** Backoff before retry n is a random delay up to min(LLM_RETRY_MAX_MS, LLM_RETRY_BASE_MS × 2^(n−1)). */

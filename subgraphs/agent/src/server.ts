@@ -76,7 +76,16 @@ export function createAgentSubgraph(options: AgentSubgraphOptions) {
   const cache: ReplyCache = redis
     ? new RedisReplyCache(new RedisKeyValueCache(redis, log, config.REPLY_CACHE_PREFIX))
     : new MemoryReplyCache(config.REPLY_CACHE_MAX_ENTRIES);
-  const replies = new ReplyService({ primary, offline, resilience: modelCall, knowledge, cache, cacheTtlSeconds: config.REPLY_CACHE_TTL_SECONDS, log });
+  const replies = new ReplyService({
+    primary,
+    offline,
+    resilience: modelCall,
+    knowledge,
+    cache,
+    cacheTtlSeconds: config.REPLY_CACHE_TTL_SECONDS,
+    deadlineMs: config.LLM_DEADLINE_MS,
+    log,
+  });
   log.info({ provider: primary.kind, cache: cache.kind, gateway: config.GATEWAY_URL }, 'agent replies configured');
 
   const subgraph = createSubgraph({

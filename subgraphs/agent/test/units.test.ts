@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, createLogger } from '@suoke/platform';
 import { loadAgentConfig } from '../src/config.js';
-import { ProviderError } from '../src/providers/types.js';
+import type { AgentRow } from '../src/db/schema.js';
+import { offlineProvider } from '../src/providers/offline.js';
+import { ProviderError, type ChatProvider } from '../src/providers/types.js';
 import { analyse } from '../src/service/intents.js';
+import type { KnowledgeSearch } from '../src/service/knowledge.js';
+import { ReplyService } from '../src/service/replies.js';
 import { MemoryReplyCache, normaliseQuestion, replyCacheKey } from '../src/service/reply-cache.js';
 import { backoffDelay, isTransient, ResilientCall } from '../src/service/resilience.js';
 import { SingleFlight } from '../src/service/single-flight.js';
@@ -86,7 +90,7 @@ describe('ResilientCall', () => {
     n = 0;
     await expect(call.call(async () => (++n, Promise.reject(new ProviderError('503', { transient: true }))))).rejects.toThrow('503');
     expect(n).toBe(4);
-    expect(call.stats).toEqual({ attempts: 8, retries: 5, rejectedOpen: 0 });
+    expect(call.stats).toEqual({ attempts: 8, retries: 5, rejectedOpen: 0, outOfTime: 0 });
     call.shutdown();
   });
 
@@ -103,6 +107,125 @@ describe('ResilientCall', () => {
     ).rejects.toThrow('timed out');
     expect(Date.now() - started).toBeLessThan(1_000);
     call.shutdown();
+  });
+});
+
+describe('ResilientCall with a deadline', () => {
+  const breaker = { errorThresholdPercentage: 50, volumeThreshold: 1_000, windowMs: 10_000, resetTimeoutMs: 1_000 };
+  const transient = () => new ProviderError('503', { status: 503, transient: true });
+
+  it('starts no retry that could not begin before the deadline, and says so in its stats', async () => {
+    // A clock the test moves: each failed attempt takes 400 ms, backoff sleeps advance it too.
+    let now = 0;
+    const call = new ResilientCall(
+      'unit',
+      { attempts: 10, timeoutMs: 5_000, baseDelayMs: 1, maxDelayMs: 2 },
+      breaker,
+      log,
+      async (ms) => void (now += ms),
+      () => now,
+    );
+    let n = 0;
+    const attempt = async () => {
+      n += 1;
+      now += 400;
+      throw transient();
+    };
+    await expect(call.call(attempt, { deadline: 1_000 })).rejects.toThrow('503');
+    // Attempts at about 0, 400 and 800 ms; after the third (≈ 1200 ms) the deadline has passed: 3 of the 10 allowed.
+    expect(n).toBe(3);
+    expect(call.stats).toEqual({ attempts: 3, retries: 2, rejectedOpen: 0, outOfTime: 1 });
+    // Without a deadline the same failures use every attempt.
+    n = 0;
+    await expect(call.call(attempt)).rejects.toThrow('503');
+    expect(n).toBe(10);
+    call.shutdown();
+  });
+
+  it('cuts an attempt to what is left of the deadline, not its own longer timeout', async () => {
+    const call = new ResilientCall('unit', { attempts: 3, timeoutMs: 5_000, baseDelayMs: 1, maxDelayMs: 2 }, breaker, log);
+    let n = 0;
+    const hang = (signal: AbortSignal) =>
+      new Promise<string>((_resolve, reject) => {
+        n += 1;
+        signal.addEventListener('abort', () => reject(new ProviderError('the model provider did not answer in time', { transient: true, cause: signal.reason })));
+      });
+    const started = Date.now();
+    await expect(call.call(hang, { deadline: started + 100 })).rejects.toThrow('did not answer in time');
+    const elapsed = Date.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(90);
+    expect(elapsed).toBeLessThan(1_000);
+    // The first attempt used the whole budget; no retry was started after it.
+    expect(n).toBe(1);
+    expect(call.stats.outOfTime).toBe(1);
+    // A deadline already past makes no call at all.
+    await expect(call.call(hang, { deadline: Date.now() - 1 })).rejects.toThrow('deadline had passed');
+    expect(n).toBe(1);
+    call.shutdown();
+  });
+});
+
+describe('ReplyService deadline', () => {
+  const agent: AgentRow = { id: 'xiaoai', position: 1, name: '小艾', nameEn: 'XiaoAI', role: 'HEALTH_ASSISTANT', description: '健康助手', capabilities: [] };
+  const knowledge: KnowledgeSearch = { search: async () => ({ reachable: true, hits: [] }) };
+
+  function service(model: ChatProvider, deadlineMs?: number) {
+    const resilience = new ResilientCall(
+      'model-provider',
+      { attempts: 3, timeoutMs: 20_000, baseDelayMs: 1, maxDelayMs: 2 },
+      { errorThresholdPercentage: 50, volumeThreshold: 1_000, windowMs: 10_000, resetTimeoutMs: 1_000 },
+      log,
+    );
+    const replies = new ReplyService({ primary: model, offline: offlineProvider(), resilience, knowledge, cache: new MemoryReplyCache(10), cacheTtlSeconds: 60, deadlineMs, log });
+    return { replies, resilience };
+  }
+
+  it('answers with the offline responder, degraded, when the model cannot answer before the deadline', async () => {
+    let calls = 0;
+    const hanging: ChatProvider = {
+      kind: 'OPENAI_COMPATIBLE',
+      usesHistory: true,
+      cacheIdentity: 'hanging',
+      reply: (_request, signal) =>
+        new Promise((_resolve, reject) => {
+          calls += 1;
+          signal.addEventListener('abort', () => reject(new ProviderError('the model provider did not answer in time', { transient: true })));
+        }),
+    };
+    const { replies, resilience } = service(hanging, 150);
+    const started = Date.now();
+    const outcome = await replies.reply({ agent, question: '我总是觉得累', history: [] });
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(outcome).toMatchObject({ provider: 'OFFLINE', degraded: true, cached: false });
+    expect(outcome.text).toContain('离线模式');
+    // One attempt used the budget (its own timeout is 20 s); the stand-in was not cached.
+    expect(calls).toBe(1);
+    expect(replies.stats).toMatchObject({ produced: 1, fallbacks: 1, cacheHits: 0 });
+    await replies.reply({ agent, question: '我总是觉得累', history: [] });
+    expect(calls).toBe(2);
+    resilience.shutdown();
+  });
+
+  it('leaves a model that answers in time alone, and 0 turns the deadline off', async () => {
+    const slow: ChatProvider = {
+      kind: 'OPENAI_COMPATIBLE',
+      usesHistory: true,
+      cacheIdentity: 'slow',
+      reply: (_request, signal) =>
+        new Promise((resolve, reject) => {
+          const timer = setTimeout(() => resolve('模型回答'), 200);
+          signal.addEventListener('abort', () => (clearTimeout(timer), reject(new ProviderError('timeout', { transient: true }))));
+        }),
+    };
+    for (const deadlineMs of [1_000, 0]) {
+      const { replies, resilience } = service(slow, deadlineMs);
+      await expect(replies.reply({ agent, question: '黄芪有什么功效', history: [] })).resolves.toMatchObject({ text: '模型回答', provider: 'OPENAI_COMPATIBLE', degraded: false });
+      resilience.shutdown();
+    }
+    // 150 ms is too short for it.
+    const { replies, resilience } = service(slow, 150);
+    await expect(replies.reply({ agent, question: '黄芪有什么功效', history: [] })).resolves.toMatchObject({ provider: 'OFFLINE', degraded: true });
+    resilience.shutdown();
   });
 });
 
@@ -153,6 +276,9 @@ describe('loadAgentConfig', () => {
     expect(loadAgentConfig({}).LLM_PROVIDER).toBe('offline');
     expect(loadAgentConfig({ LLM_BASE_URL: 'http://127.0.0.1:11434/v1', LLM_MODEL: 'qwen2.5' }).LLM_PROVIDER).toBe('openai-compatible');
     expect(loadAgentConfig({}).GATEWAY_URL).toBe('http://localhost:4000/graphql');
+    // Within the gateway's default 10 s subgraph timeout.
+    expect(loadAgentConfig({}).LLM_DEADLINE_MS).toBe(8_000);
+    expect(loadAgentConfig({ LLM_DEADLINE_MS: '0' }).LLM_DEADLINE_MS).toBe(0);
   });
 
   it('reports every problem at once, never showing the API key', () => {

@@ -30,8 +30,18 @@ export interface ReplyServiceOptions {
   cache: ReplyCache;
   /** 0 disables caching. */
   cacheTtlSeconds: number;
+  /**
+   * How long producing a reply may take — the knowledge search, then the model's attempts and backoff — before
+   * the offline responder answers instead (degraded). Keep it under the gateway's timeout for this subgraph
+   * (SUBGRAPH_AGENT_TIMEOUT_MS, by default SUBGRAPH_TIMEOUT_MS = 10 s) less the time to store the messages: a
+   * reply the gateway has stopped waiting for reaches nobody. 0: no deadline. Default DEFAULT_REPLY_DEADLINE_MS.
+   */
+  deadlineMs?: number | undefined;
   log: Logger;
 }
+
+/** 8 s: within the gateway's default 10 s subgraph timeout, with room to store the messages. */
+export const DEFAULT_REPLY_DEADLINE_MS = 8_000;
 
 export interface ReplyStats {
   /** Replies produced (not served from the cache). */
@@ -46,9 +56,10 @@ export interface ReplyStats {
  * one computation (single-flight, keyed like the cache); a cached reply is
  * served without asking anyone; otherwise the knowledge base is searched for
  * the question's terms, the primary provider answers (through timeout, retries
- * and breaker), and if it fails the offline responder stands in and the reply
- * is marked degraded. Only complete replies are cached: a degraded one would
- * outlive the outage that caused it.
+ * and breaker, within the reply's deadline), and if it fails or runs out of
+ * time the offline responder stands in and the reply is marked degraded.
+ * Only complete replies are cached: a degraded one would outlive the outage
+ * that caused it.
  */
 export class ReplyService {
   readonly stats: ReplyStats = { produced: 0, cacheHits: 0, fallbacks: 0 };
@@ -88,6 +99,8 @@ export class ReplyService {
 
   private async produce(request: Omit<ChatRequest, 'knowledge'>): Promise<ReplyOutcome> {
     const { primary, offline, resilience, log } = this.options;
+    const deadlineMs = this.options.deadlineMs ?? DEFAULT_REPLY_DEADLINE_MS;
+    const deadline = deadlineMs > 0 ? Date.now() + deadlineMs : undefined;
     this.stats.produced += 1;
     const knowledge = await this.search(request.agent.id, request.question);
     const chat: ChatRequest = { ...request, knowledge };
@@ -97,7 +110,7 @@ export class ReplyService {
       return { text: await primary.reply(chat, AbortSignal.timeout(10_000)), provider: primary.kind, degraded: degradedKnowledge, citations, cached: false };
     }
     try {
-      const text = await resilience.call((signal) => primary.reply(chat, signal));
+      const text = await resilience.call((signal) => primary.reply(chat, signal), { deadline });
       return { text, provider: primary.kind, degraded: degradedKnowledge, citations, cached: false };
     } catch (error) {
       this.stats.fallbacks += 1;

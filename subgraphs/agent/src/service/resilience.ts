@@ -46,6 +46,17 @@ export interface CallStats {
   retries: number;
   /** Calls refused at once because the breaker was open. */
   rejectedOpen: number;
+  /** Calls given up after a transient failure because their deadline left no time for another attempt. */
+  outOfTime: number;
+}
+
+export interface CallOptions {
+  /**
+   * When the whole call, retries and backoff included, must have settled (epoch ms, as `Date.now()`): each
+   * attempt is aborted when it passes, and no retry starts that could not begin before it. Without one, the
+   * call may take `attempts × timeoutMs` plus backoff.
+   */
+  deadline?: number | undefined;
 }
 
 /**
@@ -54,9 +65,12 @@ export interface CallStats {
  * attempt, so a sick provider opens it quickly; once open, calls fail at once
  * with BreakerOpenError (never retried) until `resetTimeoutMs` has passed, when
  * one probe call goes through (half-open) and its outcome closes or reopens it.
+ * A call may carry a deadline, so that its caller can still answer in time
+ * (the gateway gives up on a subgraph after its own timeout): attempts are cut
+ * to it and no retry starts past it.
  */
 export class ResilientCall {
-  readonly stats: CallStats = { attempts: 0, retries: 0, rejectedOpen: 0 };
+  readonly stats: CallStats = { attempts: 0, retries: 0, rejectedOpen: 0, outOfTime: 0 };
   private readonly breaker: CircuitBreaker<[(signal: AbortSignal) => Promise<unknown>, AbortSignal], unknown>;
 
   constructor(
@@ -65,6 +79,7 @@ export class ResilientCall {
     breaker: BreakerPolicy,
     log: Logger,
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    private readonly now: () => number = Date.now,
   ) {
     this.breaker = new CircuitBreaker(
       (call: (signal: AbortSignal) => Promise<unknown>, signal: AbortSignal) => {
@@ -94,18 +109,27 @@ export class ResilientCall {
     return this.breaker.halfOpen ? 'half-open' : 'closed';
   }
 
-  async call<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  async call<T>(fn: (signal: AbortSignal) => Promise<T>, options: CallOptions = {}): Promise<T> {
+    const deadline = options.deadline ?? Infinity;
     for (let retry = 1; ; retry += 1) {
+      const left = deadline - this.now();
+      if (left <= 0) throw new ProviderError(`the ${this.name} call was not made: its deadline had passed`, { transient: true });
       try {
-        return (await this.breaker.fire(fn as (signal: AbortSignal) => Promise<unknown>, AbortSignal.timeout(this.retry.timeoutMs))) as T;
+        // An attempt cut short by the deadline counts as a failure like any timeout: a provider that hangs must open the breaker.
+        return (await this.breaker.fire(fn as (signal: AbortSignal) => Promise<unknown>, AbortSignal.timeout(Math.min(this.retry.timeoutMs, left)))) as T;
       } catch (error) {
         if ((error as { code?: unknown }).code === 'EOPENBREAKER') {
           this.stats.rejectedOpen += 1;
           throw new BreakerOpenError(this.name);
         }
         if (retry >= this.retry.attempts || !isTransient(error)) throw error;
+        const delay = backoffDelay(retry, this.retry, (error as ProviderError).retryAfterSeconds);
+        if (this.now() + delay >= deadline) {
+          this.stats.outOfTime += 1;
+          throw error;
+        }
         this.stats.retries += 1;
-        await this.sleep(backoffDelay(retry, this.retry, (error as ProviderError).retryAfterSeconds));
+        await this.sleep(delay);
       }
     }
   }
