@@ -86,6 +86,8 @@ export async function prepareData({ users }) {
 /** Subgraphs and gateway as separate processes, production mode, on free ports. */
 export async function startStack({ data, env: extra = {}, label }) {
   const { subgraphs } = readSupergraphConfig();
+  // Chosen first, so that subgraphs calling back through the gateway (the agent's knowledge search) know where it is.
+  const gatewayPort = await freePort();
   const base = {
     ...process.env,
     NODE_ENV: 'production',
@@ -93,24 +95,30 @@ export async function startStack({ data, env: extra = {}, label }) {
     LOG_FORMAT: 'json',
     JWT_SECRET: JWT.secret,
     GATEWAY_SECRET,
+    GATEWAY_URL: `http://127.0.0.1:${gatewayPort}/graphql`,
     ...(data.databaseUrl ? { DATABASE_URL: data.databaseUrl } : {}),
     ...extra,
   };
   const processes = {};
   const urls = {};
-  for (const subgraph of subgraphs) {
-    const port = await freePort();
-    const env = { ...base, PORT: String(port) };
-    if (data.pgliteDir) env.PGLITE_DATA_DIR = path.join(data.pgliteDir, subgraph.name);
-    processes[subgraph.name] = spawnService(`${label}/${subgraph.name}`, `subgraphs/${subgraph.name}/dist/index.js`, env);
-    urls[subgraph.name] = `http://127.0.0.1:${port}`;
-    await waitReady(urls[subgraph.name]);
-  }
-  const gatewayPort = await freePort();
-  const overrides = Object.fromEntries(Object.entries(urls).map(([name, url]) => [`SUBGRAPH_${name.toUpperCase()}_URL`, `${url}/graphql`]));
-  processes.gateway = spawnService(`${label}/gateway`, 'gateway/dist/index.js', { ...base, ...overrides, GATEWAY_PORT: String(gatewayPort) });
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-  await waitReady(gatewayUrl);
+  try {
+    for (const subgraph of subgraphs) {
+      const port = await freePort();
+      const env = { ...base, PORT: String(port) };
+      if (data.pgliteDir) env.PGLITE_DATA_DIR = path.join(data.pgliteDir, subgraph.name);
+      processes[subgraph.name] = spawnService(`${label}/${subgraph.name}`, `subgraphs/${subgraph.name}/dist/index.js`, env);
+      urls[subgraph.name] = `http://127.0.0.1:${port}`;
+      await waitReady(urls[subgraph.name]);
+    }
+    const overrides = Object.fromEntries(Object.entries(urls).map(([name, url]) => [`SUBGRAPH_${name.toUpperCase()}_URL`, `${url}/graphql`]));
+    processes.gateway = spawnService(`${label}/gateway`, 'gateway/dist/index.js', { ...base, ...overrides, GATEWAY_PORT: String(gatewayPort) });
+    await waitReady(gatewayUrl);
+  } catch (error) {
+    // A stack that did not start leaves no processes behind.
+    await Promise.all(Object.values(processes).map((child) => stopChild(child)));
+    throw error;
+  }
   return {
     label,
     gatewayUrl: `${gatewayUrl}/graphql`,

@@ -1,0 +1,173 @@
+// A stand-in for a slow, sometimes failing OpenAI-compatible model provider, for
+// the agent scenario. Same idea as subgraphs/agent/test/fakes.ts (which bench
+// does not import: it is TypeScript for vitest), plus a latency distribution,
+// connection resets and the bookkeeping the scenario reports from.
+import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+
+/**
+ * A pseudo-random generator with a seed (mulberry32), so that runs draw the
+ * same latencies and failures in the same order of arrival.
+ */
+export function seededRandom(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A standard normal draw (Box–Muller). */
+function gaussian(random) {
+  const u = Math.max(random(), Number.EPSILON);
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
+}
+
+/**
+ * Latency samplers with the given mean and standard deviation (ms).
+ * - lognormal: right-skewed and never negative, the usual shape of model latency;
+ * - normal: clamped at 1 ms (so keep sd well under the mean);
+ * - exponential: sd is the mean by definition (sdMs is ignored).
+ */
+export function latencySampler({ distribution, meanMs, sdMs }, random) {
+  switch (distribution) {
+    case 'lognormal': {
+      const sigma2 = Math.log(1 + (sdMs / meanMs) ** 2);
+      const mu = Math.log(meanMs) - sigma2 / 2;
+      return () => Math.exp(mu + Math.sqrt(sigma2) * gaussian(random));
+    }
+    case 'normal':
+      return () => Math.max(1, meanMs + sdMs * gaussian(random));
+    case 'exponential':
+      return () => -meanMs * Math.log(Math.max(random(), Number.EPSILON));
+    default:
+      throw new Error(`distribution must be lognormal, normal or exponential; received ${JSON.stringify(distribution)}`);
+  }
+}
+
+/**
+ * POST /v1/chat/completions. Each call, decided on arrival:
+ * - with probability `failureRate` it fails: half of failures answer HTTP 500,
+ *   502 or 503, half reset the connection, either after a uniform fraction of
+ *   the latency drawn (a provider fails part-way, not only at once);
+ * - otherwise it answers after the drawn latency, with a reply that ends in
+ *   `[call:n]`, so that the client can tell which provider call a reply came
+ *   from (and so whether it was shared or cached).
+ * Counts what happened, for the report.
+ */
+export async function startFakeLlm({ meanMs = 3000, sdMs = 1000, distribution = 'lognormal', failureRate = 0.05, seed = 42 } = {}) {
+  const random = seededRandom(seed);
+  const sample = latencySampler({ distribution, meanMs, sdMs }, random);
+  const stats = newStats();
+  /** call number → when its successful answer was sent (performance.now()). */
+  const answeredAt = new Map();
+  /** Bodies of calls that failed, until they are sent again. */
+  const failedBodies = new Set();
+  const server = createServer((req, res) => {
+    if (req.method !== 'POST' || req.url !== '/v1/chat/completions') {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      return res.end('{"error":{"message":"not found"}}');
+    }
+    const call = ++stats.calls;
+    stats.inFlight += 1;
+    stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight);
+    const latency = sample();
+    const failure = random() < failureRate ? (random() < 0.5 ? 'status' : 'reset') : undefined;
+    const failAfter = random() * latency;
+    const status = [500, 502, 503][Math.floor(random() * 3)];
+    let finished = false;
+    const done = () => {
+      if (finished) return;
+      finished = true;
+      stats.inFlight -= 1;
+    };
+    let digest;
+    res.on('close', () => {
+      if (!res.writableEnded && !finished) {
+        // The agent gave up waiting (its timeout): a retry may follow.
+        stats.abandoned += 1;
+        if (digest) failedBodies.add(digest);
+      }
+      done();
+    });
+    const chunks = [];
+    req.on('data', (chunk) => chunks.push(chunk));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      digest = createHash('sha1').update(raw).digest('hex');
+      // The body of a call that failed, again: the agent retrying it.
+      if (failedBodies.delete(digest)) stats.retries += 1;
+      let body;
+      try {
+        body = JSON.parse(raw.toString('utf8'));
+      } catch {
+        res.writeHead(400, { 'content-type': 'application/json' });
+        return res.end('{"error":{"message":"body is not JSON"}}');
+      }
+      if (failure === 'reset') {
+        setTimeout(() => {
+          stats.resets += 1;
+          failedBodies.add(digest);
+          req.socket.destroy();
+          done();
+        }, failAfter);
+        return;
+      }
+      if (failure === 'status') {
+        setTimeout(() => {
+          stats.statusFailures += 1;
+          failedBodies.add(digest);
+          res.writeHead(status, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ error: { message: `fake provider failure ${status}`, type: 'server_error' } }));
+          done();
+        }, failAfter);
+        return;
+      }
+      setTimeout(() => {
+        if (res.destroyed) return;
+        const question = body.messages?.at(-1)?.content ?? '';
+        const content = `（模拟模型回答）关于“${String(question).slice(0, 80)}”：建议规律作息、清淡饮食、适度运动；症状持续或加重请及时就医。[call:${call}]`;
+        stats.succeeded += 1;
+        stats.latencySumMs += latency;
+        answeredAt.set(call, performance.now());
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            id: `chatcmpl-${call}`,
+            object: 'chat.completion',
+            model: body.model,
+            choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content } }],
+            usage: { prompt_tokens: 100, completion_tokens: 60, total_tokens: 160 },
+          }),
+        );
+        done();
+      }, latency);
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  return {
+    baseUrl: `http://127.0.0.1:${port}/v1`,
+    settings: { meanMs, sdMs: distribution === 'exponential' ? meanMs : sdMs, distribution, failureRate },
+    /** What it received and how it answered. */
+    stats,
+    answeredAt,
+    close() {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+function newStats() {
+  return { calls: 0, succeeded: 0, statusFailures: 0, resets: 0, abandoned: 0, retries: 0, inFlight: 0, maxInFlight: 0, latencySumMs: 0 };
+}
+
+/** The provider call a reply came from, from its `[call:n]` marker. */
+export function callOf(text) {
+  const match = /\[call:(\d+)\]\s*$/.exec(text ?? '');
+  return match ? Number(match[1]) : undefined;
+}
