@@ -25,5 +25,11 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent', NODE_ENV: 'test' },
+    // postgres.js can write to a socket it has just lost when PostgreSQL is killed under it
+    // (tests/postgres-restart.test.ts does so on purpose); the client reconnects, and that test
+    // checks every stored row. Any other unhandled error still fails the run.
+    onUnhandledError(error) {
+      if (error.message === "Cannot read properties of null (reading 'write')" && /postgres[\\/]src[\\/]connection\.js/.test(error.stack ?? '')) return false;
+    },
   },
 });
