@@ -5,9 +5,9 @@
 // enabled before graphql, http and ioredis load, as `@suoke/platform/telemetry/start`
 // does first thing in every index.ts. The stack is imported after that.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SpanKind } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, SpanKind, trace, TraceFlags } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-node';
-import { enableInstrumentation } from '../platform/src/telemetry/instrument.js';
+import { enableInstrumentation, instrumentationState } from '../platform/src/telemetry/instrument.js';
 import { flushTracing, platformTracer, startTracing } from '../platform/src/telemetry/tracing.js';
 import type { GraphQLResponse, Stack } from './harness.js';
 
@@ -100,7 +100,7 @@ function only(spans: ReadableSpan[], what: string): ReadableSpan {
 }
 
 describe('one trace per client operation', () => {
-  it('links gateway.request → gateway.fetch → subgraph HTTP span → execute → resolver → (DataLoader batch) → SQL', async () => {
+  it('links gateway.request → gateway.fetch → subgraph HTTP server span → execute → resolver → (DataLoader batch) → SQL', async () => {
     const { response, spans } = await traced(() => stack.query(HOME, {}, token));
     expect(response.errors).toBeUndefined();
     expect(response.data?.me.healthSummary).toEqual([{ type: 'WEIGHT', count: 1 }]);
@@ -134,16 +134,16 @@ describe('one trace per client operation', () => {
         fetches.filter((f) => f.attributes.service === subgraph),
         `gateway.fetch ${subgraph}`,
       );
-      const client = only(
-        childrenOf(fetch, spans).filter((s) => s.kind === SpanKind.CLIENT),
-        `HTTP client span of the ${subgraph} fetch`,
-      );
+      // gateway.fetch stands for the HTTP call itself: its context travels in the
+      // traceparent header, with no client span in between.
+      expect(childrenOf(fetch, spans).filter((s) => s.kind === SpanKind.CLIENT)).toEqual([]);
       const server = only(
-        childrenOf(client, spans).filter((s) => s.kind === SpanKind.SERVER),
-        `${subgraph} HTTP server span`,
+        childrenOf(fetch, spans).filter((s) => s.kind === SpanKind.SERVER),
+        `${subgraph} HTTP server span under its gateway.fetch`,
       );
       // The traceparent reached the right process: the server span is the subgraph's own port.
       expect(portOf(server)).toBe(port(stack.subgraphUrls[subgraph]!));
+      expect(server.attributes).toMatchObject({ 'http.request.method': 'POST', 'http.route': '/graphql', 'http.response.status_code': 200 });
       const executeSpan = only(
         childrenOf(server, spans).filter((s) => s.name.startsWith('query')),
         `${subgraph} graphql execute span`,
@@ -188,14 +188,36 @@ describe('one trace per client operation', () => {
     expect(new Set(sampled.spans.map((s) => s.spanContext().traceId))).toEqual(new Set([traceId]));
     expect(sampled.spans.some((s) => s.name === 'User.healthSummary')).toBe(true);
 
-    // flags 00: the client did not sample; parent-based sampling means nobody records anything.
-    exporter.reset();
-    const unsampled = await stack.query(HOME_TWO, {}, token, { traceparent: `00-${'e'.repeat(32)}-2222222222222222-00` });
-    expect(unsampled.errors).toBeUndefined();
-    expect(unsampled.data?.me.displayName).toBe('Trace');
+    // flags 00: the client did not sample; parent-based sampling means nobody records
+    // anything, and the gateway passes the decision on (same trace id, flags 00) so
+    // that no subgraph starts a trace of its own.
+    const unsampledTraceId = 'e'.repeat(32);
+    const received = await traceparentsReceived(async () => {
+      exporter.reset();
+      const unsampled = await stack.query(HOME_TWO, {}, token, { traceparent: `00-${unsampledTraceId}-2222222222222222-00` });
+      expect(unsampled.errors).toBeUndefined();
+      expect(unsampled.data?.me.displayName).toBe('Trace');
+    });
+    const bySubgraph = received.filter((r) => r.port !== port(stack.gatewayUrl));
+    expect(bySubgraph.map((r) => r.port).sort()).toEqual(['user', 'health'].map((name) => port(stack.subgraphUrls[name]!)).sort());
+    for (const { traceparent } of bySubgraph) expect(traceparent).toMatch(new RegExp(`^00-${unsampledTraceId}-[0-9a-f]{16}-00$`));
     await new Promise((resolve) => setTimeout(resolve, 200));
     await flushTracing();
     expect(exporter.getFinishedSpans()).toEqual([]);
+  });
+
+  it('creates no span for probes and scrapes', async () => {
+    exporter.reset();
+    const base = new URL(stack.gatewayUrl);
+    expect((await fetch(new URL('/health/ready', base))).status).toBe(200);
+    expect((await fetch(new URL('/metrics', base))).status).toBe(200);
+    await flushTracing();
+    expect(exporter.getFinishedSpans()).toEqual([]);
+  });
+
+  it('routes unsampled work around every library instrumentation (they keep the originals platform calls)', () => {
+    // Server spans on http and https servers; http(s).request/get, graphql parse/validate/execute, ioredis sendCommand.
+    expect(instrumentationState()).toEqual({ enabled: true, serverSpans: 2, routed: 8 });
   });
 
   it('records a failing resolver by its error code, not its message', async () => {
@@ -208,6 +230,24 @@ describe('one trace per client operation', () => {
     expect(JSON.stringify(spans.map((s) => [s.attributes, s.events, s.status]))).not.toContain('987.65');
   });
 });
+
+/** The `traceparent` of every GraphQL request the in-process servers receive while `run` runs, with the receiving port. */
+async function traceparentsReceived(run: () => Promise<void>): Promise<{ port: number; traceparent: string | undefined }[]> {
+  const { Server } = await import('node:http');
+  const emit = Server.prototype.emit;
+  const received: { port: number; traceparent: string | undefined }[] = [];
+  Server.prototype.emit = function (this: InstanceType<typeof Server>, event: string | symbol, ...args: unknown[]) {
+    const req = args[0] as import('node:http').IncomingMessage;
+    if (event === 'request' && req.url?.startsWith('/graphql')) received.push({ port: req.socket.localPort!, traceparent: req.headers.traceparent as string | undefined });
+    return emit.call(this, event, ...args);
+  } as typeof emit;
+  try {
+    await run();
+  } finally {
+    Server.prototype.emit = emit;
+  }
+  return received;
+}
 
 describe('outgoing calls from a subgraph', () => {
   it('pass the trace on through fetch (a subgraph calling an outside API, e.g. a model provider)', async () => {
@@ -222,7 +262,7 @@ describe('outgoing calls from a subgraph', () => {
     try {
       exporter.reset();
       const outer = await platformTracer.startActiveSpan('resolver calling a provider', async (span) => {
-        await (await fetch(`http://127.0.0.1:${providerPort}/v1/chat`, { method: 'POST', body: '{}' })).text();
+        await (await fetch(`http://127.0.0.1:${providerPort}/v1/chat?key=secret`, { method: 'POST', body: '{}' })).text();
         span.end();
         return span.spanContext();
       });
@@ -230,6 +270,44 @@ describe('outgoing calls from a subgraph', () => {
       const client = exporter.getFinishedSpans().find((s) => s.kind === SpanKind.CLIENT);
       expect(client?.parentSpanContext?.spanId).toBe(outer.spanId);
       expect(received).toBe(`00-${outer.traceId}-${client?.spanContext().spanId}-01`);
+      expect(client?.attributes).toMatchObject({
+        'http.request.method': 'POST',
+        'server.address': '127.0.0.1',
+        'server.port': providerPort,
+        'url.full': `http://127.0.0.1:${providerPort}/v1/chat`,
+        'http.response.status_code': 200,
+      });
+    } finally {
+      server.close();
+    }
+  });
+
+  it('pass an unsampled decision on without recording anything, through fetch and node:http alike', async () => {
+    const http = await import('node:http');
+    const received: (string | undefined)[] = [];
+    const server = http.createServer((req, res) => {
+      received.push(req.headers.traceparent as string | undefined);
+      res.end('{}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port: providerPort } = server.address() as { port: number };
+    const unsampled = trace.setSpanContext(ROOT_CONTEXT, { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: TraceFlags.NONE });
+    try {
+      exporter.reset();
+      await context.with(unsampled, async () => {
+        await (await fetch(`http://127.0.0.1:${providerPort}/v1/chat`, { method: 'POST', body: '{}' })).text();
+        await new Promise<void>((resolve, reject) => {
+          const request = http.request({ host: '127.0.0.1', port: providerPort, path: '/v1/chat', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+            res.resume();
+            res.on('end', resolve);
+          });
+          request.on('error', reject);
+          request.end('{}');
+        });
+      });
+      await flushTracing();
+      expect(received).toEqual([`00-${'a'.repeat(32)}-${'b'.repeat(16)}-00`, `00-${'a'.repeat(32)}-${'b'.repeat(16)}-00`]);
+      expect(exporter.getFinishedSpans()).toEqual([]);
     } finally {
       server.close();
     }

@@ -1,20 +1,37 @@
 import { describe, expect, it } from 'vitest';
-import { ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-node';
+import { ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
+import { AlwaysOnSampler, InMemorySpanExporter, ParentBasedSampler, SimpleSpanProcessor, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-node';
 import { baseEnv, ConfigError, loadConfig } from '../src/config.js';
 import { safeErrorSerializer } from '../src/logger.js';
 import { explicitResolverCoordinates } from '../src/telemetry/resolvers.js';
+import { ParentBasedTracerProvider } from '../src/telemetry/provider.js';
 import { operationOf } from '../src/telemetry/sql.js';
-import { exporterFrom, otlpTracesEndpoint, samplerFrom } from '../src/telemetry/tracing.js';
+import { batchDefaults, exporterFrom, otlpTracesEndpoint, samplerFrom, startTracing, tracesExported, tracingActive } from '../src/telemetry/tracing.js';
 
 const telemetry = (env: Record<string, string>) => loadConfig('svc', baseEnv, env);
 
 describe('tracing configuration (standard OTEL_* variables)', () => {
-  it('defaults: SDK on, parent-based always-on sampling, no exporter without an endpoint', async () => {
+  it('defaults: parent-based always-on sampling, no exporter without an endpoint, and then no tracing at all', async () => {
     const config = telemetry({});
     expect(config.OTEL_SDK_DISABLED).toBe(false);
     expect(config.OTEL_TRACES_SAMPLER).toBe('parentbased_always_on');
     expect((await exporterFrom(config)).name).toBe('none');
+    expect(tracesExported(config)).toBe(false);
+    // Nothing registered: no provider, so no resolver wrappers or spans either.
+    const tracing = await startTracing({ serviceName: 'svc', config });
+    expect(tracing.enabled).toBe(false);
+    expect(tracingActive()).toBe(false);
     expect(telemetry({ OTEL_SDK_DISABLED: 'TRUE' }).OTEL_SDK_DISABLED).toBe(true);
+  });
+
+  it('traces only when spans go somewhere: an OTLP endpoint, or an exporter named explicitly', () => {
+    expect(tracesExported(telemetry({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://jaeger:4318' }))).toBe(true);
+    expect(tracesExported(telemetry({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://jaeger:4318/v1/traces' }))).toBe(true);
+    expect(tracesExported(telemetry({ OTEL_EXPORTER_OTLP_ENDPOINT: '' }))).toBe(false);
+    expect(tracesExported(telemetry({ OTEL_TRACES_EXPORTER: 'console' }))).toBe(true);
+    expect(tracesExported(telemetry({ OTEL_TRACES_EXPORTER: 'otlp' }))).toBe(true);
+    expect(tracesExported(telemetry({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://jaeger:4318', OTEL_TRACES_EXPORTER: 'none' }))).toBe(false);
+    expect(tracesExported(telemetry({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://jaeger:4318', OTEL_SDK_DISABLED: 'true' }))).toBe(false);
   });
 
   it('exports OTLP http/protobuf to <endpoint>/v1/traces when OTEL_EXPORTER_OTLP_ENDPOINT is set, http/json on request', async () => {
@@ -39,12 +56,47 @@ describe('tracing configuration (standard OTEL_* variables)', () => {
     }
   });
 
+  it('exports in batches of 128 spans unless OTEL_BSP_MAX_EXPORT_BATCH_SIZE says otherwise', () => {
+    expect(batchDefaults({})).toEqual({ maxExportBatchSize: 128 });
+    expect(batchDefaults({ OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '512' })).toEqual({});
+  });
+
   it('builds the sampler the variables name', () => {
     const sampler = samplerFrom('parentbased_traceidratio', 0.1);
     expect(sampler).toBeInstanceOf(ParentBasedSampler);
     expect(sampler.toString()).toContain('TraceIdRatioBased{0.1}');
     expect(samplerFrom('traceidratio', 0.25)).toBeInstanceOf(TraceIdRatioBasedSampler);
     expect(telemetry({ OTEL_TRACES_SAMPLER_ARG: '' }).OTEL_TRACES_SAMPLER_ARG).toBeUndefined();
+  });
+});
+
+describe('children of unsampled spans', () => {
+  const unsampled = trace.setSpanContext(ROOT_CONTEXT, { traceId: 'c'.repeat(32), spanId: 'd'.repeat(16), traceFlags: TraceFlags.NONE, isRemote: true });
+  const sampled = trace.setSpanContext(ROOT_CONTEXT, { traceId: 'c'.repeat(32), spanId: 'd'.repeat(16), traceFlags: TraceFlags.SAMPLED, isRemote: true });
+  const setup = (parentBased: boolean) => {
+    const exporter = new InMemorySpanExporter();
+    const sampler = parentBased ? new ParentBasedSampler({ root: new AlwaysOnSampler() }) : new AlwaysOnSampler();
+    const provider = new ParentBasedTracerProvider({ sampler, spanProcessors: [new SimpleSpanProcessor(exporter)] }, parentBased);
+    return { exporter, tracer: provider.getTracer('test') };
+  };
+
+  it('with a parent-based sampler, carry the parent’s context without going through the SDK', () => {
+    const { exporter, tracer } = setup(true);
+    const child = tracer.startSpan('child', {}, unsampled);
+    expect(child.isRecording()).toBe(false);
+    expect(child.spanContext()).toMatchObject({ traceId: 'c'.repeat(32), spanId: 'd'.repeat(16), traceFlags: TraceFlags.NONE });
+    expect(tracer.startActiveSpan('active', {}, unsampled, (span) => [span.isRecording(), span.spanContext().spanId])).toEqual([false, 'd'.repeat(16)]);
+    // Sampled parents, new roots: the SDK as usual.
+    tracer.startSpan('sampled child', {}, sampled).end();
+    tracer.startSpan('root', { root: true }, unsampled).end();
+    child.end();
+    expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(['sampled child', 'root']);
+  });
+
+  it('with any other sampler, leave the decision to the SDK', () => {
+    const { exporter, tracer } = setup(false);
+    tracer.startSpan('child', {}, unsampled).end();
+    expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(['child']);
   });
 });
 

@@ -5,7 +5,6 @@ import {
   AlwaysOnSampler,
   BatchSpanProcessor,
   ConsoleSpanExporter,
-  NodeTracerProvider,
   ParentBasedSampler,
   TraceIdRatioBasedSampler,
   type Sampler,
@@ -13,6 +12,7 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-node';
 import { keepRequestScopeInTraceContext } from '../request-context.js';
+import { ParentBasedTracerProvider } from './provider.js';
 
 /** The OTEL_* settings (validated by platform's baseEnv) that tracing reads. */
 export interface TracingConfig {
@@ -36,7 +36,7 @@ export interface TracingOptions {
 }
 
 export interface Tracing {
-  /** False when OTEL_SDK_DISABLED=true: nothing is traced and nothing costs. */
+  /** False when nothing would receive spans (see tracesExported) or OTEL_SDK_DISABLED=true: nothing is traced and nothing costs. */
   readonly enabled: boolean;
   /** What was set up, for the start-up log line. */
   readonly description: { exporter: string; endpoint?: string | undefined; sampler: string; serviceName: string };
@@ -45,7 +45,7 @@ export interface Tracing {
 }
 
 interface State {
-  provider?: NodeTracerProvider;
+  provider?: ParentBasedTracerProvider;
   tracing?: Tracing;
 }
 const STATE = Symbol.for('suoke.telemetry.tracing');
@@ -55,12 +55,20 @@ function state(): State {
 }
 
 /**
- * Registers the process's tracer provider: service name, the standard sampler
- * variables (parent-based by default, so a subgraph follows the gateway's
- * decision carried in `traceparent`), and the exporter: OTLP over HTTP when
- * an OTLP endpoint is set (`http/protobuf`, or `http/json` through
- * OTEL_EXPORTER_OTLP_PROTOCOL), nothing otherwise (spans are still created,
- * so logs carry trace ids). OTEL_TRACES_EXPORTER=none|console|otlp overrides.
+ * Registers the process's tracer provider when something will receive its
+ * spans: an OTLP endpoint (OTEL_EXPORTER_OTLP_ENDPOINT or
+ * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT; `http/protobuf`, or `http/json` through
+ * OTEL_EXPORTER_OTLP_PROTOCOL), OTEL_TRACES_EXPORTER=otlp|console, or span
+ * processors passed in (tests' in-memory exporter). Otherwise — and with
+ * OTEL_SDK_DISABLED=true — nothing is registered and tracing costs nothing
+ * (`@suoke/platform/telemetry/start` applies the same rule, `tracesExported`,
+ * to the instrumentations).
+ *
+ * The sampler comes from the standard variables (parent-based by default, so a
+ * subgraph follows the gateway's decision carried in `traceparent`). Each
+ * request's HTTP server span is sampled before anything else runs
+ * (http-server.ts); unsampled requests then skip the library instrumentations
+ * (unsampled.ts) and, with a parent-based sampler, the SDK (provider.ts).
  *
  * The instrumentations must already be enabled (`@suoke/platform/telemetry/start`
  * imported first); if they are not, they are enabled here, too late for
@@ -71,7 +79,7 @@ export async function startTracing(options: TracingOptions): Promise<Tracing> {
   if (current.tracing) return current.tracing;
   const { config } = options;
   const serviceName = config.OTEL_SERVICE_NAME ?? options.serviceName;
-  if (config.OTEL_SDK_DISABLED) {
+  if (config.OTEL_SDK_DISABLED || (!options.spanProcessors && !tracesExported(config))) {
     current.tracing = { enabled: false, description: { exporter: 'none', sampler: 'off', serviceName }, shutdown: async () => {} };
     return current.tracing;
   }
@@ -79,12 +87,15 @@ export async function startTracing(options: TracingOptions): Promise<Tracing> {
   if (!instrumentationEnabled()) enableInstrumentation();
 
   const exporter = options.spanProcessors ? { name: 'custom' } : await exporterFrom(config);
-  const processors = options.spanProcessors ?? (exporter.instance ? [new BatchSpanProcessor(exporter.instance)] : []);
-  const provider = new NodeTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': serviceName }),
-    sampler: samplerFrom(config.OTEL_TRACES_SAMPLER, config.OTEL_TRACES_SAMPLER_ARG),
-    spanProcessors: processors,
-  });
+  const processors = options.spanProcessors ?? (exporter.instance ? [new BatchSpanProcessor(exporter.instance, batchDefaults(process.env))] : []);
+  const provider = new ParentBasedTracerProvider(
+    {
+      resource: resourceFromAttributes({ 'service.name': serviceName }),
+      sampler: samplerFrom(config.OTEL_TRACES_SAMPLER, config.OTEL_TRACES_SAMPLER_ARG),
+      spanProcessors: processors,
+    },
+    config.OTEL_TRACES_SAMPLER.startsWith('parentbased_'),
+  );
   provider.register();
   keepRequestScopeInTraceContext();
   current.provider = provider;
@@ -101,6 +112,36 @@ export async function startTracing(options: TracingOptions): Promise<Tracing> {
     },
   };
   return current.tracing;
+}
+
+/**
+ * Whether this process's spans go anywhere: the rule startTracing and
+ * `@suoke/platform/telemetry/start` share. OTEL_TRACES_EXPORTER decides when set
+ * (`none`: no; `otlp`, `console`: yes); otherwise an OTLP endpoint must be set.
+ * Tests pass their in-memory exporter to startTracing instead.
+ */
+export function tracesExported(
+  config: Pick<TracingConfig, 'OTEL_SDK_DISABLED' | 'OTEL_TRACES_EXPORTER' | 'OTEL_EXPORTER_OTLP_ENDPOINT' | 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'>,
+): boolean {
+  if (config.OTEL_SDK_DISABLED) return false;
+  if (config.OTEL_TRACES_EXPORTER) return config.OTEL_TRACES_EXPORTER !== 'none';
+  return otlpTracesEndpoint(config) !== undefined;
+}
+
+/**
+ * The batch processor's batch size when OTEL_BSP_MAX_EXPORT_BATCH_SIZE is not
+ * set (set, the SDK reads it itself): 128 spans instead of 512. Under load a
+ * batch then leaves the process within a fraction of a second, so the
+ * young-generation collector frees its spans instead of copying them into the
+ * old generation (the gateway's scavenges took several times longer at 100 %
+ * sampling with 512); when idle, the SDK's 5-second schedule still applies, so
+ * nothing changes at low rates. Not the schedule: exporting every 200 ms cost
+ * more than it saved at low rates and 10 % sampling (a fixed cost per export
+ * request). bench/RESULTS.md, tracing, has the runs; the differences are
+ * within this machine's noise.
+ */
+export function batchDefaults(env: NodeJS.ProcessEnv): { maxExportBatchSize?: number } {
+  return env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE?.trim() ? {} : { maxExportBatchSize: 128 };
 }
 
 /** Whether a tracer provider is registered in this process (spans can be sampled). */
