@@ -26,6 +26,8 @@ const env = baseEnv.extend({
   SUBGRAPH_EJECT_MAX_MS: z.coerce.number().int().min(50).default(10_000),
   /** Readiness checks (GET /health/ready) of each instance of a subgraph with several; 0 turns them off. */
   SUBGRAPH_READINESS_INTERVAL_MS: z.coerce.number().int().min(0).default(5_000),
+  /** Identical query fetches in flight at once (same document, variables, token and budget) share one exchange. */
+  SUBGRAPH_DEDUPLICATE: z.enum(['on', 'off']).default('on'),
   // Operation shape limits (security.ts), each checked before any subgraph fetch.
   /** Field nesting, fragments flattened: `{ me { id } }` is 2. */
   QUERY_MAX_DEPTH: z.coerce.number().int().min(1).default(12),

@@ -60,6 +60,8 @@ export interface SubgraphClientSettings {
   ejectMaxMs: number;
   /** Readiness checks of every instance of a subgraph with several; 0 turns them off. */
   readinessIntervalMs: number;
+  /** Identical query fetches in flight at once share one exchange (see SubgraphClient.fetch). */
+  deduplicate: boolean;
 }
 
 /** One subgraph's settings from the gateway configuration, its SUBGRAPH_<NAME>_* overrides applied. */
@@ -78,13 +80,19 @@ export function clientSettingsFromConfig(config: GatewayConfig, subgraph: string
     ejectBaseMs: config.SUBGRAPH_EJECT_MS,
     ejectMaxMs: Math.max(config.SUBGRAPH_EJECT_MS, config.SUBGRAPH_EJECT_MAX_MS),
     readinessIntervalMs: config.SUBGRAPH_READINESS_INTERVAL_MS,
+    deduplicate: config.SUBGRAPH_DEDUPLICATE === 'on',
   };
 }
 
 export interface FetchEvents {
   failure(subgraph: string, reason: FailureReason): void;
   retry(subgraph: string, reason: FailureReason): void;
+  /** A fetch answered by an identical one already in flight: nothing more was sent. */
+  deduplicated?(subgraph: string): void;
 }
+
+/** Headers that differ between identical fetches without changing the answer: left out of the deduplication key. */
+const PER_REQUEST_HEADERS = new Set(['x-request-id', 'traceparent', 'tracestate', 'baggage']);
 
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
 
@@ -106,6 +114,8 @@ export class SubgraphClient {
   readonly breaker: SubgraphBreaker;
   inFlight = 0;
   readonly fetcher: Fetcher = (_url, init) => this.fetch(init);
+  /** Query fetches in flight by deduplication key (method, body and every header that can change the answer). */
+  private readonly shared = new Map<string, Promise<FetcherResponse>>();
   /** Each instance's connection pool and request path. */
   private readonly targets = new Map<Instance, { pool: Pool; path: string }>();
   private readonly readiness: NodeJS.Timeout | undefined;
@@ -152,16 +162,48 @@ export class SubgraphClient {
     }
   }
 
-  /** The `fetcher` of RemoteGraphQLDataSource: the URL it passes is ignored, the balancer picks. */
+  /**
+   * The `fetcher` of RemoteGraphQLDataSource: the URL it passes is ignored, the
+   * balancer picks.
+   *
+   * In-flight deduplication: a query fetch identical to one already under way —
+   * same body (document and variables) and same headers, so the same caller's
+   * token, rate budget and client address; only the request id and trace
+   * headers may differ — sends nothing and gets its own copy of that fetch's
+   * answer or failure. Mutations are never shared. The shared exchange is the
+   * first request's: the subgraph logs and audits it under that request id.
+   */
   async fetch(init: FetcherRequestInit = {}): Promise<FetcherResponse> {
     const { [RETRY_SAFE_HEADER]: retrySafe, ...headers } = init.headers ?? {};
+    if (!this.settings.deduplicate || retrySafe !== '1' || typeof init.body !== 'string') return this.fetchOnce(init, headers, retrySafe === '1');
+    const key = deduplicationKey(init.method ?? 'POST', init.body, headers);
+    const pending = this.shared.get(key);
+    if (pending) {
+      this.events?.deduplicated?.(this.name);
+      try {
+        return (await pending).clone();
+      } catch (error) {
+        if (error instanceof SubgraphFetchError) this.events?.failure(this.name, error.reason);
+        throw error;
+      }
+    }
+    const leader = this.fetchOnce(init, headers, true);
+    this.shared.set(key, leader);
+    try {
+      return await leader;
+    } finally {
+      this.shared.delete(key);
+    }
+  }
+
+  private async fetchOnce(init: FetcherRequestInit, headers: Record<string, string>, retrySafe: boolean): Promise<FetcherResponse> {
     try {
       if (this.inFlight >= this.settings.maxInFlight) {
         throw new SubgraphFetchError(this.name, 'overloaded', `${this.inFlight} fetches in flight (limit ${this.settings.maxInFlight}); not sent`);
       }
       this.inFlight += 1;
       try {
-        return await this.breaker.fire(() => this.exchange(init.method ?? 'POST', headers, init.body, retrySafe === '1'));
+        return await this.breaker.fire(() => this.exchange(init.method ?? 'POST', headers, init.body, retrySafe));
       } finally {
         this.inFlight -= 1;
       }
@@ -247,6 +289,15 @@ export class SubgraphClient {
       this.balancer.release(instance, outcome);
     }
   }
+}
+
+function deduplicationKey(method: string, body: string, headers: Record<string, string>): string {
+  const names = Object.keys(headers)
+    .filter((name) => !PER_REQUEST_HEADERS.has(name.toLowerCase()))
+    .sort();
+  let key = `${method}\n${body}`;
+  for (const name of names) key += `\n${name.toLowerCase()}:${headers[name]}`;
+  return key;
 }
 
 function classify(subgraph: string, instance: Instance, error: SendError, deadline: Deadline): SubgraphFetchError {

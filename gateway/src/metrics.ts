@@ -14,7 +14,7 @@ export type FetchObserver = (subgraph: string, seconds: number, outcome: FetchOu
  */
 export function subgraphFetchMetrics(metrics: ServiceMetrics): FetchObserver {
   const registers = [metrics.registry];
-  const fetches = new Counter({ name: 'suoke_subgraph_fetches_total', help: 'Fetches sent to each subgraph', labelNames: ['subgraph'], registers });
+  const fetches = new Counter({ name: 'suoke_subgraph_fetches_total', help: 'Fetches made to each subgraph for client operations (those answered by an identical fetch in flight included)', labelNames: ['subgraph'], registers });
   const errors = new Counter({
     name: 'suoke_subgraph_fetch_errors_total',
     help: 'Subgraph fetches that failed (kind=failed) or returned GraphQL errors (kind=graphql_errors)',
@@ -63,6 +63,12 @@ export function subgraphClientMetrics(metrics: ServiceMetrics, clients: () => It
     labelNames: ['subgraph', 'reason'],
     registers,
   });
+  const deduplicated = new Counter({
+    name: 'suoke_subgraph_fetches_deduplicated_total',
+    help: 'Query fetches answered by an identical fetch already in flight (same document, variables, token and budget): nothing more was sent',
+    labelNames: ['subgraph'],
+    registers,
+  });
   new Gauge({
     name: 'suoke_subgraph_in_flight',
     help: 'Fetches to each subgraph under way',
@@ -90,5 +96,6 @@ export function subgraphClientMetrics(metrics: ServiceMetrics, clients: () => It
   return {
     failure: (subgraph: string, reason: string) => failures.inc({ subgraph, reason }),
     retry: (subgraph: string, reason: string) => retries.inc({ subgraph, reason }),
+    deduplicated: (subgraph: string) => deduplicated.inc({ subgraph }),
   };
 }

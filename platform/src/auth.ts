@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { defaultFieldResolver, type DocumentNode, type GraphQLFieldResolver, Kind, type DirectiveNode, type ValueNode } from 'graphql';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
+import { LRUCache } from 'lru-cache';
 import { forbidden, unauthenticated } from './errors.js';
 
 /** The caller as the token describes it. Subgraphs never take identity from any other header. */
@@ -44,12 +45,30 @@ export interface JwtOptions {
 
 export type TokenVerifier = (token: string) => Promise<AuthUser>;
 
+/** Seconds of clock skew allowed on `exp` (and `nbf`), at verification and in the cache. */
+const CLOCK_TOLERANCE_S = 5;
+
+export interface TokenCacheOptions {
+  /** Verified tokens remembered (least recently used dropped first); 0 turns the cache off. */
+  max?: number;
+  /** Longest a verified token is believed without checking its signature again (a JWKS key withdrawn takes effect within it). */
+  ttlMs?: number;
+}
+
 /**
  * Verifies access tokens with jose, pinning the algorithm family (so `alg: none`
  * and algorithm confusion fail), the issuer, the audience and the expiry.
  * Every failure is the same UNAUTHENTICATED error: the reason goes to logs only.
+ *
+ * A token that verified is remembered, by its exact text, until it expires or
+ * for `ttlMs` (60 s) at most, whichever comes first: every request carries its
+ * caller's token to the gateway and to each subgraph it touches, and the
+ * signature check (WebCrypto HMAC or RSA, one promise job each) was the largest
+ * single cost of an authenticated request in the gateway's profile. Only
+ * successes are kept, a remembered token still fails once its `exp` has passed,
+ * and each caller gets its own copy of the identity.
  */
-export function createTokenVerifier(options: JwtOptions): TokenVerifier {
+export function createTokenVerifier(options: JwtOptions, cacheOptions: TokenCacheOptions = {}): TokenVerifier {
   let key: Uint8Array | JWTVerifyGetKey;
   let algorithms: string[];
   if (options.jwksUrl) {
@@ -61,18 +80,33 @@ export function createTokenVerifier(options: JwtOptions): TokenVerifier {
   } else {
     throw new Error('createTokenVerifier: a JWT secret or a JWKS URL is required');
   }
+  const max = cacheOptions.max ?? 10_000;
+  const ttlMs = cacheOptions.ttlMs ?? 60_000;
+  const verified = max > 0 && ttlMs > 0 ? new LRUCache<string, { user: AuthUser; expiresAtMs: number }>({ max, ttl: ttlMs, ttlAutopurge: false }) : undefined;
+  const copy = (user: AuthUser): AuthUser => ({ id: user.id, roles: [...user.roles], scopes: [...user.scopes] });
+
   return async (token) => {
+    const known = verified?.get(token);
+    if (known) {
+      if (Date.now() <= known.expiresAtMs) return copy(known.user);
+      verified!.delete(token);
+      throw unauthenticated('The access token has expired');
+    }
     try {
       const { payload } = await jwtVerify(token, key as Uint8Array, {
         issuer: options.issuer,
         audience: options.audience,
         algorithms,
         requiredClaims: ['sub', 'exp'],
-        clockTolerance: 5,
+        clockTolerance: CLOCK_TOLERANCE_S,
       });
       const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [];
       const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
-      return { id: String(payload.sub), roles, scopes };
+      const user: AuthUser = { id: String(payload.sub), roles, scopes };
+      const expiresAtMs = (Number(payload.exp) + CLOCK_TOLERANCE_S) * 1000;
+      const remaining = expiresAtMs - Date.now();
+      if (verified && remaining > 0) verified.set(token, { user: copy(user), expiresAtMs }, { ttl: Math.min(ttlMs, remaining) });
+      return user;
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw unauthenticated('The access token has expired');
       throw unauthenticated('The access token is invalid');

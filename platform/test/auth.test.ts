@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { assertOwnerOr, createTokenVerifier, scopesForRoles, signAccessToken, userFromAuthorization } from '../src/auth.js';
 
 const jwt = { secret: 'unit-test-secret-that-is-long-enough-0123', issuer: 'suoke-life', audience: 'suoke-app' };
@@ -20,6 +20,10 @@ async function rejection(promise: Promise<unknown>): Promise<GraphQLError> {
 }
 
 describe('createTokenVerifier', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('accepts a token from signAccessToken and returns id, roles and scopes', async () => {
     const user = await verify(await sign({}, { id: 'u-42', roles: ['USER', 'ADMIN'] }));
     expect(user.id).toBe('u-42');
@@ -61,6 +65,44 @@ describe('createTokenVerifier', () => {
 
   it('rejects something that is not a JWT', async () => {
     expect((await rejection(verify('not.a.jwt'))).extensions.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('returns each caller its own copy of a remembered identity', async () => {
+    const token = await sign({}, { id: 'u-7', roles: ['USER'] });
+    const first = await verify(token);
+    first.roles.push('ADMIN');
+    first.scopes.push('audit:read');
+    const second = await verify(token);
+    expect(second.roles).toEqual(['USER']);
+    expect(second.scopes).not.toContain('audit:read');
+  });
+
+  it('refuses a remembered token once its exp has passed (clock tolerance 5 s)', async () => {
+    const fresh = createTokenVerifier(jwt);
+    const token = await sign({ ttlSeconds: 30 });
+    expect((await fresh(token)).id).toBe('u-1');
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + 20_000);
+    expect((await fresh(token)).id).toBe('u-1');
+    vi.setSystemTime(Date.now() + 16_000);
+    const error = await rejection(fresh(token));
+    expect(error.extensions.code).toBe('UNAUTHENTICATED');
+    expect(error.message).toMatch(/expired/);
+  });
+
+  it('checks a signature once per token: remembers successes only', async () => {
+    const checks = vi.spyOn(globalThis.crypto.subtle, 'verify');
+    const remembering = createTokenVerifier(jwt);
+    const forgetting = createTokenVerifier(jwt, { max: 0 });
+    const token = await sign({}, { id: 'u-9', roles: ['USER'] });
+    const forged = `${token.slice(0, token.lastIndexOf('.'))}.${'A'.repeat(43)}`;
+    for (let i = 0; i < 3; i += 1) expect((await remembering(token)).id).toBe('u-9');
+    expect(checks).toHaveBeenCalledTimes(1);
+    for (let i = 0; i < 3; i += 1) expect((await forgetting(token)).id).toBe('u-9');
+    expect(checks).toHaveBeenCalledTimes(4);
+    for (let i = 0; i < 2; i += 1) expect((await rejection(remembering(forged))).extensions.code).toBe('UNAUTHENTICATED');
+    expect(checks).toHaveBeenCalledTimes(6);
+    checks.mockRestore();
   });
 
   it('requires a secret or a JWKS URL', () => {
