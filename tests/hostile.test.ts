@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway, loadGatewayConfig } from '../gateway/src/server.js';
 import { readSupergraphConfig } from '../scripts/supergraph-config.mjs';
@@ -195,6 +196,63 @@ describe('hostile operations through the gateway', () => {
   it('suggests field names outside production (Sandbox users want them)', async () => {
     const response = await stack.query('{ mee { id } }');
     expect(response.errors?.[0]?.message).toMatch(/Did you mean "me"\?/);
+  });
+
+  describe('input a subgraph refuses: BAD_USER_INPUT through the gateway, nothing stored', () => {
+    const RECORD = 'mutation($input: [ObservationInput!]!) { recordObservations(input: $input) { inserted duplicates } }';
+    let token: string;
+    let userId: string;
+    const at = new Date(Date.now() - 3_600_000).toISOString();
+    const stored = async () => {
+      const rows = await stack.databases.health!.database.rows<{ n: number }>(sql`select count(*)::int as n from health.observations where user_id = ${userId}`);
+      return rows[0]!.n;
+    };
+
+    beforeAll(async () => {
+      const registered = await stack.query(
+        'mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }',
+        { input: { email: 'nul.tester@example.com', password: 'correct-horse-battery', displayName: 'NUL' } },
+      );
+      expect(registered.errors).toBeUndefined();
+      token = registered.data?.register.accessToken;
+      userId = registered.data?.register.user.id;
+    });
+
+    it.each([
+      ['source in a variable', { input: [{ externalId: 'nul-ok', type: 'STEPS', value: 10, recordedAt: at }, { externalId: 'nul-2', type: 'STEPS', value: 20, recordedAt: at, source: 'watch\u0000' }] }, /NUL character \(U\+0000\); received one in \$input\[1\]\.source/],
+      ['externalId in a variable', { input: [{ externalId: 'nul\u0000', type: 'STEPS', value: 10, recordedAt: at }] }, /received one in \$input\[0\]\.externalId/],
+    ])('U+0000 in %s: BAD_USER_INPUT, not INTERNAL, and no observation stored', async (_case, variables, message) => {
+      const response = await stack.query(RECORD, variables, token);
+      expect(codes(response)).toEqual(['BAD_USER_INPUT']);
+      expect(response.errors![0]!.message).toMatch(message);
+      expect(response.errors![0]!.message).not.toMatch(INTERNALS);
+      expect(response.data?.recordObservations ?? null).toBeNull();
+      expect(await stored()).toBe(0);
+    });
+
+    it('U+0000 in a literal argument is refused the same way', async () => {
+      const response = await stack.query(`mutation { recordObservations(input: [{ externalId: "lit\\u0000", type: STEPS, value: 1, recordedAt: "${at}" }]) { inserted } }`, {}, token);
+      expect(codes(response)).toEqual(['BAD_USER_INPUT']);
+      expect(response.errors![0]!.message).toMatch(/received one in recordObservations\.input\[0\]\.externalId/);
+      expect(await stored()).toBe(0);
+    });
+
+    it('a DateTime variable sent as "" (opaque to the gateway, refused by the subgraph with HTTP 400) is BAD_USER_INPUT with a clear message', async () => {
+      const response = await stack.query(RECORD, { input: [{ externalId: 'dt-1', type: 'STEPS', value: 10, recordedAt: '' }] }, token);
+      expect(response.status).toBe(200);
+      expect(codes(response)).toEqual(['BAD_USER_INPUT']);
+      expect(response.errors![0]!.message).toMatch(/recordedAt.*DateTime|DateTime.*recordedAt/);
+      expect(response.errors![0]!.message).not.toMatch(INTERNALS);
+      expect(JSON.stringify(response)).not.toMatch(/stacktrace|serviceName|127\.0\.0\.1/);
+      expect(await stored()).toBe(0);
+    });
+
+    it('the same batches without the bad values are stored (the checks above can fail)', async () => {
+      const response = await stack.query(RECORD, { input: [{ externalId: 'fine-1', type: 'STEPS', value: 10, recordedAt: at, source: 'watch' }] }, token);
+      expect(response.errors).toBeUndefined();
+      expect(response.data?.recordObservations).toEqual({ inserted: 1, duplicates: 0 });
+      expect(await stored()).toBe(1);
+    });
   });
 });
 

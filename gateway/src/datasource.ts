@@ -79,12 +79,19 @@ export class SuokeDataSource extends RemoteGraphQLDataSource<GatewayContext> {
       this.observe?.(this.subgraph, (performance.now() - started) / 1000, response.errors?.length ? 'graphql_errors' : 'ok');
       return response;
     } catch (error) {
-      this.observe?.(this.subgraph, (performance.now() - started) / 1000, 'failed');
-      return { errors: this.failedFetchErrors(options, error) };
+      // A refusal of the client's input is an answer with errors, not a failed fetch (a 401/403 is the gateway's secret: failed).
+      const refusal = clientErrorFromResponse(error);
+      const outcome = refusal?.extensions.code === 'BAD_USER_INPUT' ? 'graphql_errors' : 'failed';
+      this.observe?.(this.subgraph, (performance.now() - started) / 1000, outcome);
+      return { errors: this.failedFetchErrors(options, error, refusal) };
     }
   }
 
-  private failedFetchErrors(options: GraphQLDataSourceProcessOptions<GatewayContext>, error: unknown) {
+  private failedFetchErrors(
+    options: GraphQLDataSourceProcessOptions<GatewayContext>,
+    error: unknown,
+    refusal: { message: string; extensions: Record<string, unknown> } | undefined,
+  ) {
     const { request, context } = options;
     const requestId = 'requestId' in context ? context.requestId : undefined;
     let client: { message: string; extensions: Record<string, unknown> };
@@ -95,14 +102,64 @@ export class SuokeDataSource extends RemoteGraphQLDataSource<GatewayContext> {
       client = { message: UNAVAILABLE_MESSAGE, extensions: { code: SERVICE_UNAVAILABLE } };
     } else {
       // A non-2xx answer (Apollo's errorFromResponse) or an unreadable body.
-      this.log?.warn({ subgraph: this.subgraph, err: error, requestId }, 'subgraph answer unusable');
-      const code = error instanceof GraphQLError ? error.extensions.code : undefined;
-      client =
-        code === 'UNAUTHENTICATED' || code === 'FORBIDDEN'
-          ? { message: (error as GraphQLError).message, extensions: { code } }
-          : { message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+      if (refusal) {
+        this.log?.info({ subgraph: this.subgraph, code: refusal.extensions.code, requestId }, 'subgraph refused the request');
+        client = refusal;
+      } else {
+        this.log?.warn({ subgraph: this.subgraph, err: error, requestId }, 'subgraph answer unusable');
+        client = { message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+      }
     }
     const representations = request.variables?.representations;
     return missingFieldErrors(fetchShape(request.query ?? ''), Array.isArray(representations) ? representations.length : 0, client);
   }
+}
+
+/**
+ * The code a subgraph's 4xx answer may hand to the client with its message:
+ * the client's input is at fault, not the gateway. (A 401 or 403 from a
+ * subgraph is its secret guard: the message speaks of the gateway, not the
+ * client, so only the code passes.)
+ */
+const CLIENT_ERROR_CODES = new Set(['BAD_USER_INPUT']);
+const MAX_MESSAGE_LENGTH = 500;
+
+/**
+ * The client's share of a subgraph's 4xx answer (Apollo's errorFromResponse
+ * keeps its status and parsed body in `extensions.response`): a variable the
+ * subgraph could not coerce (a custom scalar the gateway treats as opaque,
+ * e.g. `DateTime` sent as ""), or input it refused before running
+ * (U+0000), is answered with HTTP 400 and BAD_USER_INPUT. Only a well-formed
+ * GraphQL error with one of the client codes passes, with its message and
+ * `field`; anything else (HTML, a proxy's page, a code the gateway should
+ * never have provoked) is undefined, for the caller's generic error. 401 and
+ * 403 keep their code, with a generic message.
+ */
+export function clientErrorFromResponse(error: unknown): { message: string; extensions: Record<string, unknown> } | undefined {
+  if (!(error instanceof GraphQLError)) return undefined;
+  const response = error.extensions.response as { status?: unknown; body?: unknown } | undefined;
+  const status = response?.status;
+  if (typeof status !== 'number' || status < 400 || status >= 500) return undefined;
+  const first = firstGraphQLError(response?.body);
+  const code = first?.extensions?.code;
+  if (first && typeof code === 'string' && CLIENT_ERROR_CODES.has(code)) {
+    const field = first.extensions?.field;
+    return {
+      message: first.message.length > MAX_MESSAGE_LENGTH ? `${first.message.slice(0, MAX_MESSAGE_LENGTH)}…` : first.message,
+      extensions: { code, ...(typeof field === 'string' && field.length <= MAX_MESSAGE_LENGTH ? { field } : {}) },
+    };
+  }
+  if (status === 401) return { message: 'Authentication is required for this field', extensions: { code: 'UNAUTHENTICATED' } };
+  if (status === 403) return { message: 'You are not allowed to access this data', extensions: { code: 'FORBIDDEN' } };
+  return undefined;
+}
+
+function firstGraphQLError(body: unknown): { message: string; extensions?: Record<string, unknown> } | undefined {
+  if (body === null || typeof body !== 'object') return undefined;
+  const errors = (body as { errors?: unknown }).errors;
+  if (!Array.isArray(errors) || errors.length === 0) return undefined;
+  const first = errors[0] as { message?: unknown; extensions?: unknown } | null;
+  if (!first || typeof first.message !== 'string' || first.message === '') return undefined;
+  const extensions = first.extensions !== null && typeof first.extensions === 'object' ? (first.extensions as Record<string, unknown>) : undefined;
+  return { message: first.message, ...(extensions ? { extensions } : {}) };
 }

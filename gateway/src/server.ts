@@ -155,7 +155,9 @@ export function createGateway(options: GatewayOptions) {
       return { port: bound, url: `http://${host ?? 'localhost'}:${bound}/graphql` };
     },
     async stop() {
+      // Readiness first: /health/ready answers 503 at once; requests are still answered for SHUTDOWN_DELAY_MS.
       http.beginDrain();
+      if (started && config.SHUTDOWN_DELAY_MS > 0) await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DELAY_MS));
       if (started) await apollo.stop();
       else http.server.close();
       await subgraphClients.close();

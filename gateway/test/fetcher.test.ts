@@ -14,6 +14,8 @@ const settings = (overrides: Partial<SubgraphClientSettings> = {}): SubgraphClie
   ejectBaseMs: 60_000,
   ejectMaxMs: 60_000,
   readinessIntervalMs: 0,
+  // Each test counts the fetches it sends: sharing is tested in dedup.test.ts.
+  deduplicate: false,
   ...overrides,
 });
 
@@ -224,6 +226,26 @@ describe('SubgraphClient: budget, in-flight bound and breaker', () => {
       expect(broken.hits).toBe(hits + 1);
     } finally {
       await broken.close();
+    }
+  });
+
+  it('a 400 (a variable the subgraph refused) is the client\'s fault: sent once, no retry, no trip, no ejection', async () => {
+    const refusingInput = await answering(400);
+    try {
+      const c = client([refusingInput.url, good.url], { breaker: { errorThresholdPercentage: 50, volumeThreshold: 2, windowMs: 10_000, resetTimeoutMs: 300 } });
+      const goodHits = good.hits;
+      for (let i = 0; i < 6; i += 1) {
+        steer(c, refusingInput.url);
+        expect((await c.fetch(QUERY)).status).toBe(400);
+      }
+      expect(refusingInput.hits).toBe(6);
+      expect(good.hits).toBe(goodHits);
+      expect(c.breaker.state).toBe('closed');
+      const instance = c.balancer.instances.find((i) => i.url === refusingInput.url)!;
+      expect(instance.ejected).toBe(false);
+      expect(instance.consecutiveFailures).toBe(0);
+    } finally {
+      await refusingInput.close();
     }
   });
 

@@ -69,6 +69,12 @@ export const baseEnv = z.object({
   REDIS_URL: optionalUrl,
   MAX_BODY_BYTES: z.coerce.number().int().positive().default(1_048_576),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(10_000),
+  /**
+   * After SIGTERM, how long /health/ready answers 503 while requests are still
+   * accepted and answered, before the server closes (balancers and the gateway's readiness
+   * checks stop sending first). 0 in development; with Kubernetes the preStop pause covers it.
+   */
+  SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).default(0),
   /** `off` disables @rateLimit enforcement (benchmarks measure its cost with it). */
   RATE_LIMITS: z.enum(['on', 'off']).default('on'),
   /** Appends JSON log lines to this file instead of writing to stdout (tests, local debugging). */

@@ -7,6 +7,8 @@ export * from './http.js';
 export * from './loaders.js';
 export * from './logger.js';
 export * from './migrate.js';
+export * from './nul-guard.js';
+export * from './process-guard.js';
 export * from './pagination.js';
 export * from './request-context.js';
 export * from './scalars.js';

@@ -3,6 +3,7 @@ import { createDatabase, type Database } from './db.js';
 import type { Logger } from './logger.js';
 import { stopOnSignals, type Subgraph, type SubgraphConfig } from './subgraph.js';
 import type { MigrationResult } from './migrate.js';
+import { installProcessGuard } from './process-guard.js';
 import type { RateLimitStore } from './rate-limit.js';
 import { startTracing } from './telemetry/tracing.js';
 
@@ -33,7 +34,8 @@ export function openSubgraphDatabase(definition: SubgraphDefinition, config: Sub
 
 /**
  * A subgraph's process: validate config (or exit 1), start tracing (service
- * name = subgraph name), open the database, listen, drain on SIGTERM. Its
+ * name = subgraph name), open the database, survive postgres.js's known
+ * lost-socket TypeError (process-guard.ts), listen, drain on SIGTERM. Its
  * index.ts imports '@suoke/platform/telemetry/start' first, so that the
  * libraries traced are loaded patched.
  */
@@ -42,6 +44,7 @@ export async function runSubgraph(definition: SubgraphDefinition): Promise<void>
   const tracing = await startTracing({ serviceName: definition.name, config });
   const database = await openSubgraphDatabase(definition, config);
   const subgraph = definition.create({ config, database });
+  installProcessGuard({ log: subgraph.log });
   const { url } = await subgraph.listen(config.PORT);
   subgraph.log.info({ url, database: database.kind, tracing: tracing.description }, `${definition.name} subgraph ready`);
   stopOnSignals(subgraph.log, async () => {

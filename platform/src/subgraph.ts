@@ -13,6 +13,7 @@ import { createHttpServer } from './http.js';
 import { createRedis, redisReady } from './cache.js';
 import { applyRateLimits, CLIENT_IP_HEADER, decodeBudget, RATE_BUDGET_HEADER, RateLimitStore, withRateLimitDefaults, type RateLimitContext } from './rate-limit.js';
 import { createLogger, type Logger } from './logger.js';
+import { refuseNulCharacters } from './nul-guard.js';
 import { ServiceMetrics } from './metrics.js';
 import { instrumentLoaders } from './telemetry/loaders.js';
 import { explicitResolverCoordinates, traceResolvers } from './telemetry/resolvers.js';
@@ -68,7 +69,11 @@ export interface Subgraph<TLoaders> {
   stats: { graphqlRequests: number };
   /** Starts Apollo and listens; port 0 picks a free port. */
   listen(port?: number, host?: string): Promise<{ port: number; url: string }>;
-  /** Stops accepting, lets in-flight requests finish (up to SHUTDOWN_GRACE_MS), then stops Apollo. */
+  /**
+   * Answers 503 on /health/ready at once, keeps answering requests for
+   * SHUTDOWN_DELAY_MS, then stops accepting, lets in-flight requests finish
+   * (up to SHUTDOWN_GRACE_MS) and stops Apollo.
+   */
   stop(): Promise<void>;
 }
 
@@ -148,6 +153,8 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
       // Federated (ftv1) traces serve Sandbox's per-field timings in development;
       // in production they would wrap every resolver for nothing.
       ...(production ? [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()] : []),
+      // PostgreSQL text cannot hold U+0000: such input is refused before any resolver writes.
+      refuseNulCharacters<SubgraphContext<TLoaders>>(),
       metrics.plugin<SubgraphContext<TLoaders>>(),
       ...(audit ? [auditPlugin<SubgraphContext<TLoaders>>({ ...audit, log })] : []),
       ...(options.plugins ?? []),
@@ -173,7 +180,9 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
       return { port: bound, url: `http://${host ?? 'localhost'}:${bound}/graphql` };
     },
     async stop() {
+      // Readiness first: /health/ready answers 503 at once; requests are still answered for SHUTDOWN_DELAY_MS.
       http.beginDrain();
+      if (started && config.SHUTDOWN_DELAY_MS > 0) await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DELAY_MS));
       if (started) await apollo.stop();
       else http.server.close();
       redis?.disconnect();

@@ -53,6 +53,36 @@ describe('graceful stop', () => {
   });
 });
 
+describe('readiness-first drain (SHUTDOWN_DELAY_MS)', () => {
+  it('answers 503 on /health/ready at once, keeps answering requests for the delay, then closes', async () => {
+    const delayed = loadConfig('lifecycle-test', subgraphEnv(0), { NODE_ENV: 'test', LOG_LEVEL: 'silent', SHUTDOWN_DELAY_MS: '600' });
+    expect(delayed.SHUTDOWN_DELAY_MS).toBe(600);
+    const subgraph = createSubgraph({ name: 'lifecycle', typeDefs, resolvers, config: delayed, database: testDb.database, createLoaders: () => ({}), log });
+    const { port } = await subgraph.listen(0, '127.0.0.1');
+    const base = `http://127.0.0.1:${port}`;
+    expect((await fetch(`${base}/health/ready`)).status).toBe(200);
+    const began = performance.now();
+    let stoppedAt = 0;
+    const stopped = subgraph.stop().then(() => (stoppedAt = performance.now()));
+    const ready = await fetch(`${base}/health/ready`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toEqual({ status: 'draining' });
+    // Still accepting and answering, new connections included, while the balancers catch up.
+    const during = await fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', connection: 'close' }, body: JSON.stringify({ query: '{ fast }' }) });
+    expect(during.status).toBe(200);
+    expect(await during.json()).toEqual({ data: { fast: 'ok' } });
+    expect(stoppedAt).toBe(0);
+    await stopped;
+    expect(stoppedAt - began).toBeGreaterThanOrEqual(590);
+    await expect(query(base, '{ fast }')).rejects.toThrow();
+  });
+
+  it('defaults to 0: without it, stop closes at once', () => {
+    expect(config.SHUTDOWN_DELAY_MS).toBe(0);
+    expect(() => loadConfig('lifecycle-test', subgraphEnv(0), { SHUTDOWN_DELAY_MS: '-1' })).toThrow(/SHUTDOWN_DELAY_MS/);
+  });
+});
+
 describe('readiness', () => {
   it('is 503 while the database does not answer, live all the same', async () => {
     let up = false;
