@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import http from 'node:http';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,10 +36,13 @@ export async function freePort() {
 
 /**
  * A database for one stack: a fresh PostgreSQL database when DATABASE_URL is
- * set, else a PGlite folder; migrated and seeded with `users` extra accounts.
+ * set, else a PGlite folder; migrated and seeded with `users` extra accounts,
+ * each with `days` of observations (default: the seed's week).
  */
-export async function prepareData({ users }) {
+export async function prepareData({ users, days }) {
   const env = { ...process.env, NODE_ENV: 'development', SEED_USERS: String(users), LOG_LEVEL: 'warn' };
+  if (days !== undefined) env.SEED_DAYS = String(days);
+  else delete env.SEED_DAYS;
   let databaseUrl;
   let pgliteDir;
   if (process.env.DATABASE_URL) {
@@ -55,8 +59,10 @@ export async function prepareData({ users }) {
     env.PGLITE_DATA_DIR = pgliteDir;
     delete env.DATABASE_URL;
   }
+  const seedStart = Date.now();
   await migrateAll(log, env);
   await seedAll(log, env);
+  log(`data: ${users} users × ${days ?? 7} days migrated and seeded in ${((Date.now() - seedStart) / 1000).toFixed(1)} s`);
   return {
     databaseUrl,
     pgliteDir,
@@ -83,11 +89,12 @@ export async function prepareData({ users }) {
   };
 }
 
-/** Subgraphs and gateway as separate processes, production mode, on free ports. */
-export async function startStack({ data, env: extra = {}, label }) {
+/**
+ * The five subgraphs as separate processes, production mode, on free ports;
+ * `gatewayPort` is where the subgraphs that call back through the gateway find it.
+ */
+export async function startSubgraphs({ data, env: extra = {}, label, gatewayPort }) {
   const { subgraphs } = readSupergraphConfig();
-  // Chosen first, so that subgraphs calling back through the gateway (the agent's knowledge search) know where it is.
-  const gatewayPort = await freePort();
   const base = {
     ...process.env,
     NODE_ENV: 'production',
@@ -101,7 +108,6 @@ export async function startStack({ data, env: extra = {}, label }) {
   };
   const processes = {};
   const urls = {};
-  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   try {
     for (const subgraph of subgraphs) {
       const port = await freePort();
@@ -111,6 +117,20 @@ export async function startStack({ data, env: extra = {}, label }) {
       urls[subgraph.name] = `http://127.0.0.1:${port}`;
       await waitReady(urls[subgraph.name]);
     }
+  } catch (error) {
+    await Promise.all(Object.values(processes).map((child) => stopChild(child)));
+    throw error;
+  }
+  return { base, processes, urls, stop: () => Promise.all(Object.values(processes).map((child) => stopChild(child))) };
+}
+
+/** Subgraphs and gateway as separate processes, production mode, on free ports. */
+export async function startStack({ data, env: extra = {}, label }) {
+  // Chosen first, so that subgraphs calling back through the gateway (the agent's knowledge search) know where it is.
+  const gatewayPort = await freePort();
+  const { base, processes, urls } = await startSubgraphs({ data, env: extra, label, gatewayPort });
+  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+  try {
     const overrides = Object.fromEntries(Object.entries(urls).map(([name, url]) => [`SUBGRAPH_${name.toUpperCase()}_URL`, `${url}/graphql`]));
     processes.gateway = spawnService(`${label}/gateway`, 'gateway/dist/index.js', { ...base, ...overrides, GATEWAY_PORT: String(gatewayPort) });
     await waitReady(gatewayUrl);
@@ -130,17 +150,17 @@ export async function startStack({ data, env: extra = {}, label }) {
   };
 }
 
-function spawnService(label, script, env) {
-  const child = spawn(process.execPath, [path.join(repoRoot, script)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+export function spawnService(label, script, env, args = []) {
+  const child = spawn(process.execPath, [path.join(repoRoot, script), ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   child.stderr.on('data', (chunk) => process.stderr.write(`[${label}] ${chunk}`));
   return child;
 }
 
-async function waitReady(base, timeoutMs = 30_000) {
+export async function waitReady(base, timeoutMs = 30_000, route = '/health/ready') {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {
-      if ((await fetch(`${base}/health/ready`)).ok) return;
+      if ((await fetch(`${base}${route}`)).ok) return;
     } catch {
       // not yet
     }
@@ -149,13 +169,36 @@ async function waitReady(base, timeoutMs = 30_000) {
   throw new Error(`${base} not ready within ${timeoutMs / 1000} s`);
 }
 
-function stopChild(child) {
+export function stopChild(child) {
   return new Promise((resolve) => {
     if (child.exitCode !== null) return resolve();
     child.once('exit', resolve);
     child.kill('SIGTERM');
     setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
   });
+}
+
+/** An OTLP/HTTP endpoint that accepts and discards, counting what it received. */
+export async function otlpSink() {
+  const port = await freePort();
+  const received = { requests: 0, bytes: 0 };
+  const server = http.createServer((req, res) => {
+    req.on('data', (chunk) => {
+      received.bytes += chunk.length;
+    });
+    req.on('end', () => {
+      received.requests += 1;
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' });
+      res.end();
+    });
+  });
+  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${port}`, received, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+/** `list` rotated left by `round`: interleaved runs take turns in a different order each round. */
+export function rotated(list, round) {
+  return list.map((_, i) => list[(i + round) % list.length]);
 }
 
 /** utime + stime of a process, in seconds. */
@@ -191,7 +234,7 @@ export async function signTokens(userIds) {
  * each request its headers (tokens rotated over many users). Returns the
  * figures quoted in RESULTS.md plus CPU seconds used by each process.
  */
-export async function load({ url, body, headersFor, connections = 50, duration, amount, processes = {} }) {
+export async function load({ url, body, headersFor, connections = 50, duration, amount, processes = {}, onResponse }) {
   const cpuBefore = Object.fromEntries(Object.entries(processes).map(([name, child]) => [name, cpuSeconds(child.pid)]));
   let i = 0;
   const result = await autocannon({
@@ -206,6 +249,8 @@ export async function load({ url, body, headersFor, connections = 50, duration, 
           headers: { 'content-type': 'application/json', ...headersFor(i++) },
           body,
         }),
+        // (status, body): e.g. to count GraphQL errors inside 200 responses.
+        ...(onResponse ? { onResponse } : {}),
       },
     ],
   });
@@ -270,6 +315,11 @@ export function machine() {
  * command, commit, machine and date.
  */
 export function record(scenario, command, summary, markdown) {
+  // Smoke runs (--quick, CI) check the harness only: they never touch RESULTS.md or results/*.json.
+  if (summary?.quick || /(^|\s)--quick(\s|$)/.test(command)) {
+    log(`${scenario}: quick run, nothing recorded`);
+    return;
+  }
   mkdirSync(path.join(benchDir, 'results'), { recursive: true });
   const meta = { scenario, command, commit: gitCommit(), machine: machine(), date: new Date().toISOString(), database: process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite' };
   writeFileSync(path.join(benchDir, 'results', `${scenario}.json`), `${JSON.stringify({ ...meta, ...summary }, null, 2)}\n`);

@@ -14,13 +14,17 @@ if (unknown.length > 0) {
   console.error(`unknown scenario ${unknown.join(', ')}; known: ${Object.keys(scenarios).join(', ')}`);
   process.exit(2);
 }
-let failed = false;
+const failed = [];
 for (const name of chosen) {
+  const started = Date.now();
   try {
     await scenarios[name]({ quick, command: `npm run bench -- ${name}${quick ? ' --quick' : ''}` });
+    console.error(`[bench] ${name} passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   } catch (error) {
-    failed = true;
+    failed.push(name);
     console.error(`[bench] ${name} failed: ${error.stack ?? error}`);
   }
 }
-process.exit(failed ? 1 : 0);
+// Every scenario runs even after one fails; any failure makes the whole run fail (CI's smoke step).
+if (failed.length > 0) console.error(`[bench] FAILED: ${failed.join(', ')} (${failed.length} of ${chosen.length} scenarios)`);
+process.exit(failed.length > 0 ? 1 : 0);

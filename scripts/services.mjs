@@ -55,6 +55,11 @@ export async function seedAll(log = console.log, env = process.env) {
   if (!Number.isInteger(extraUsers) || extraUsers < 0 || extraUsers > 100_000) {
     throw new Error(`SEED_USERS must be an integer from 0 to 100000; received ${JSON.stringify(env.SEED_USERS)}`);
   }
+  // Days of history for the seeds that take `days` (health's observations); unset leaves each seed's default (a week).
+  const days = env.SEED_DAYS === undefined || env.SEED_DAYS === '' ? undefined : Number(env.SEED_DAYS);
+  if (days !== undefined && (!Number.isInteger(days) || days < 1 || days > 366)) {
+    throw new Error(`SEED_DAYS must be an integer from 1 to 366; received ${JSON.stringify(env.SEED_DAYS)}`);
+  }
   const userDb = await openDatabase('user', env);
   let users;
   try {
@@ -71,8 +76,9 @@ export async function seedAll(log = console.log, env = process.env) {
       const module = await subgraphModule(name, 'seed');
       const seed = module[`seed${name[0].toUpperCase()}${name.slice(1)}`];
       if (typeof seed !== 'function') continue;
-      const result = await seed(database, { userIds: demoAndExtras });
-      log(`seed ${name}: ${typeof result === 'object' ? JSON.stringify(result) : 'done'}`);
+      const started = Date.now();
+      const result = await seed(database, { userIds: demoAndExtras, ...(days === undefined ? {} : { days }) });
+      log(`seed ${name}: ${typeof result === 'object' ? JSON.stringify(result) : 'done'} in ${Date.now() - started} ms`);
     } finally {
       await database.close();
     }

@@ -1,10 +1,18 @@
 import { agent } from './agent.mjs';
+import { gateways } from './gateways.mjs';
+import { auth } from './auth.mjs';
+import { batching } from './batching.mjs';
+import { overhead } from './overhead.mjs';
 import { rateLimit } from './rate-limit.mjs';
 import { tracing } from './tracing.mjs';
 
 /** Scenario name → runner({ quick, command }). */
 export const scenarios = {
+  auth, // S1
+  batching, // S3
+  overhead, // S4
   agent,
+  gateways,
   'rate-limit': rateLimit,
   tracing,
 };

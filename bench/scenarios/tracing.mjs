@@ -17,31 +17,12 @@
 //                request of each, compared within each round. The steadier figure.
 // CPU is utime + stime from /proc of every process of the stack (gateway and five
 // subgraphs, all threads), not PostgreSQL's or Redis's.
-import { createServer } from 'node:http';
 import autocannon from 'autocannon';
-import { cpuSeconds, freePort, log, median, prepareData, record, round, signTokens, startStack } from '../lib.mjs';
+import { cpuSeconds, log, median, otlpSink, prepareData, record, round, signTokens, startStack } from '../lib.mjs';
 
 const HOME = 'query Home { me { displayName healthSummary(days: 7) { type count average latest } consultations(first: 5) { edges { node { id status } } } } }';
 // Inherited by every stack (startStack passes the bench's environment on): the variants set their own.
 const OTEL_INHERITED = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_TRACES_EXPORTER', 'OTEL_SDK_DISABLED', 'OTEL_TRACES_SAMPLER', 'OTEL_TRACES_SAMPLER_ARG'];
-
-/** An OTLP/HTTP endpoint that accepts and discards, counting what it received. */
-async function otlpSink() {
-  const port = await freePort();
-  const received = { requests: 0, bytes: 0 };
-  const server = createServer((req, res) => {
-    req.on('data', (chunk) => {
-      received.bytes += chunk.length;
-    });
-    req.on('end', () => {
-      received.requests += 1;
-      res.writeHead(200, { 'content-type': 'application/x-protobuf' });
-      res.end();
-    });
-  });
-  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${port}`, received, close: () => new Promise((resolve) => server.close(resolve)) };
-}
 
 /** One load run against a stack: closed loop (`connections`) or open loop (`rate` requests per second overall). */
 async function run(stack, { body, headersFor, duration, connections, rate }) {
