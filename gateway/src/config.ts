@@ -6,6 +6,11 @@ const env = baseEnv.extend({
   SUPERGRAPH_PATH: z.string().min(1).default('schema/supergraph.graphql'),
   /** Safety-net poll of the supergraph file, in addition to file-system events. */
   SUPERGRAPH_POLL_MS: z.coerce.number().int().min(100).default(2_000),
+  /**
+   * Gateway processes sharing GATEWAY_PORT (node:cluster): a primary forks this many workers and
+   * sums their /metrics. 1 (the default) is a single process; more spread one machine's cores.
+   */
+  GATEWAY_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   /** Reverse proxies in front of the gateway whose X-Forwarded-For entries are believed. */
   TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   // Subgraph fetches (fetcher.ts, balancer.ts, breaker.ts). Per subgraph: SUBGRAPH_<NAME>_TIMEOUT_MS, SUBGRAPH_<NAME>_MAX_IN_FLIGHT.
@@ -13,8 +18,12 @@ const env = baseEnv.extend({
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(50).max(300_000).default(10_000),
   /** Fetches to one subgraph at once; a fetch beyond it fails at once with SERVICE_UNAVAILABLE. */
   SUBGRAPH_MAX_IN_FLIGHT: z.coerce.number().int().min(1).default(512),
-  /** Keep-alive connections per subgraph instance; more requests wait for one (within the budget). */
-  SUBGRAPH_CONNECTIONS: z.coerce.number().int().min(1).max(1_024).default(64),
+  /**
+   * Keep-alive connections per subgraph instance, opened as needed; more requests wait for one
+   * (within the budget). Each request holds one for its whole duration, so a subgraph whose
+   * answers take seconds (the agent's model replies) needs as many as requests in flight.
+   */
+  SUBGRAPH_CONNECTIONS: z.coerce.number().int().min(1).max(1_024).default(256),
   /** Failure percentage within 10 s that opens a subgraph's circuit breaker. */
   SUBGRAPH_BREAKER_ERROR_PERCENT: z.coerce.number().int().min(1).max(100).default(50),
   /** Fetches within the window before the breaker may open. */
@@ -47,7 +56,7 @@ const env = baseEnv.extend({
 
 export type GatewayConfig = z.infer<typeof env> & {
   /** SUBGRAPH_<NAME>_TIMEOUT_MS and SUBGRAPH_<NAME>_MAX_IN_FLIGHT, by lower-case subgraph name. */
-  SUBGRAPH_OVERRIDES?: Record<string, { timeoutMs?: number; maxInFlight?: number }>;
+  SUBGRAPH_OVERRIDES?: Record<string, { timeoutMs?: number; maxInFlight?: number; connections?: number }>;
 };
 
 export function loadGatewayConfig(source: NodeJS.ProcessEnv = process.env): GatewayConfig {
@@ -73,6 +82,7 @@ export function subgraphUrlOverrides(source: NodeJS.ProcessEnv = process.env): R
 const PER_SUBGRAPH = [
   { pattern: /^SUBGRAPH_([A-Z0-9_]+)_TIMEOUT_MS$/, key: 'timeoutMs', min: 50, max: 300_000 },
   { pattern: /^SUBGRAPH_([A-Z0-9_]+)_MAX_IN_FLIGHT$/, key: 'maxInFlight', min: 1, max: Number.MAX_SAFE_INTEGER },
+  { pattern: /^SUBGRAPH_([A-Z0-9_]+)_CONNECTIONS$/, key: 'connections', min: 1, max: 1_024 },
 ] as const;
 
 /** Per-subgraph fetch settings (SUBGRAPH_AGENT_TIMEOUT_MS=60000), each problem listed with the others. */

@@ -70,7 +70,7 @@ export function clientSettingsFromConfig(config: GatewayConfig, subgraph: string
   return {
     timeoutMs: own.timeoutMs ?? config.SUBGRAPH_TIMEOUT_MS,
     maxInFlight: own.maxInFlight ?? config.SUBGRAPH_MAX_IN_FLIGHT,
-    connections: config.SUBGRAPH_CONNECTIONS,
+    connections: own.connections ?? config.SUBGRAPH_CONNECTIONS,
     breaker: {
       errorThresholdPercentage: config.SUBGRAPH_BREAKER_ERROR_PERCENT,
       volumeThreshold: config.SUBGRAPH_BREAKER_VOLUME,

@@ -1,18 +1,25 @@
 // First: patches http, graphql and ioredis before anything below loads them.
 import '@suoke/platform/telemetry/start';
-import { loadConfigOrExit, startTracing, stopOnSignals } from '@suoke/platform';
+import { createLogger, loadConfigOrExit, startTracing, stopOnSignals } from '@suoke/platform';
+import { isClusterPrimary, runPrimary } from './cluster.js';
 import { loadGatewayConfig, subgraphUrlOverrides } from './config.js';
 import { createGateway } from './server.js';
 
 const config = loadConfigOrExit(() => loadGatewayConfig());
-const tracing = await startTracing({ serviceName: 'gateway', config });
-const gateway = createGateway({ config, subgraphUrls: subgraphUrlOverrides() });
-const { url } = await gateway.listen(config.GATEWAY_PORT);
-gateway.log.info(
-  { url, sandbox: config.NODE_ENV === 'production' ? undefined : url, redis: Boolean(config.REDIS_URL), tracing: tracing.description },
-  'gateway ready',
-);
-stopOnSignals(gateway.log, async () => {
-  await gateway.stop();
-  await tracing.shutdown();
-});
+if (isClusterPrimary(config.GATEWAY_WORKERS)) {
+  // GATEWAY_WORKERS > 1: this process only keeps the workers (each runs the branch below) running.
+  const log = createLogger({ service: 'gateway', level: config.LOG_LEVEL, format: config.LOG_FORMAT, nodeEnv: config.NODE_ENV, file: config.LOG_FILE });
+  runPrimary({ workers: config.GATEWAY_WORKERS, log, stopTimeoutMs: config.SHUTDOWN_DELAY_MS + config.SHUTDOWN_GRACE_MS + 5_000 });
+} else {
+  const tracing = await startTracing({ serviceName: 'gateway', config });
+  const gateway = createGateway({ config, subgraphUrls: subgraphUrlOverrides() });
+  const { url } = await gateway.listen(config.GATEWAY_PORT);
+  gateway.log.info(
+    { url, sandbox: config.NODE_ENV === 'production' ? undefined : url, redis: Boolean(config.REDIS_URL), tracing: tracing.description },
+    'gateway ready',
+  );
+  stopOnSignals(gateway.log, async () => {
+    await gateway.stop();
+    await tracing.shutdown();
+  });
+}

@@ -84,6 +84,8 @@ export function subgraphClientMetrics(metrics: ServiceMetrics, clients: () => It
     help: 'Instances of each subgraph, admitted or ejected by the balancer',
     labelNames: ['subgraph', 'state'],
     registers,
+    // Each worker of a clustered gateway balances on its own: the scrape shows the most ejected, not a sum.
+    aggregator: 'max',
     collect() {
       this.reset();
       for (const client of clients()) {

@@ -21,6 +21,7 @@ import {
 import type { GatewayConfig } from './config.js';
 import type { GatewayContext } from './context.js';
 import { clientIp } from './client-ip.js';
+import { metricsHandler } from './cluster.js';
 import { SuokeDataSource } from './datasource.js';
 import { clientSettingsFromConfig, SubgraphClients } from './fetcher.js';
 import { subgraphClientMetrics, subgraphFetchMetrics } from './metrics.js';
@@ -66,6 +67,10 @@ export function createGateway(options: GatewayOptions) {
     subgraphClientMetrics(metrics, () => subgraphClients.all()),
     (client) => metrics.watchBreaker(client.breaker),
   );
+  // Apollo Gateway (2.10+) sends anonymous usage metrics to Apollo, after probing cloud metadata
+  // endpoints, unless APOLLO_TELEMETRY_DISABLED is set: a health platform sends nothing nobody asked
+  // for, so it is off unless the operator sets the variable (to false) themselves.
+  process.env.APOLLO_TELEMETRY_DISABLED ??= 'true';
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphFromFile({
       file: path.resolve(config.SUPERGRAPH_PATH),
@@ -102,7 +107,7 @@ export function createGateway(options: GatewayOptions) {
     },
     log,
     maxBodyBytes: config.MAX_BODY_BYTES,
-    routes: { '/metrics': metrics.handler },
+    routes: { '/metrics': metricsHandler(metrics) },
     onGraphQLResponse: metrics.observeHttpResponse,
     ready: async () => started,
     context: async ({ req, requestId }) => {

@@ -81,6 +81,8 @@ export class ServiceMetrics {
       help: 'Circuit breaker state by breaker: 0 closed, 1 half-open (one probe let through), 2 open (failing fast)',
       labelNames: ['breaker'],
       registers,
+      // A gateway running several workers (one breaker each) reports the worst state, not a sum.
+      aggregator: 'max',
       collect() {
         for (const [name, breaker] of breakers) this.set({ breaker: name }, BREAKER_STATES[breaker.state]);
       },
