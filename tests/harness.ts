@@ -1,8 +1,7 @@
-import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SubgraphDefinition } from '@suoke/platform';
-import { createTestDatabase, type TestDatabase } from '@suoke/platform/testing';
+import { createTestDatabase, freePort, type TestDatabase } from '@suoke/platform/testing';
 import { createGateway, loadGatewayConfig } from '../gateway/src/server.js';
 import { readSupergraphConfig } from '../scripts/supergraph-config.mjs';
 
@@ -200,16 +199,6 @@ export function randomClientIp(): string {
   return `2001:db8:${part()}:${part()}::${part()}`;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 export async function post<T>(url: string, body: unknown, token?: string, headers: Record<string, string> = {}): Promise<GraphQLResponse<T>> {
   const response = await fetch(url, {

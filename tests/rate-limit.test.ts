@@ -1,10 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, createRedis, RateLimitStore } from '@suoke/platform';
-import { createTestDatabase, gatewayHeaders, TEST_GATEWAY_SECRET, testServiceToken, testToken, type TestDatabase } from '@suoke/platform/testing';
+import { createTestDatabase, freePort, gatewayHeaders, TEST_GATEWAY_SECRET, testServiceToken, testToken, type TestDatabase } from '@suoke/platform/testing';
 import { definition as user } from '../subgraphs/user/src/server.js';
 import { codes, post, randomClientIp, repoRoot, startStack, type Stack } from './harness.js';
 
@@ -148,16 +147,6 @@ describe('subgraph replicas sharing one Redis', () => {
   });
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 function startRedis(port: number): Promise<ChildProcess> {
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });

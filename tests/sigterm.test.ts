@@ -3,9 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatewayHeaders, TEST_GATEWAY_SECRET } from '@suoke/platform/testing';
+import { freePort, gatewayHeaders, TEST_GATEWAY_SECRET } from '@suoke/platform/testing';
 import { randomClientIp, repoRoot } from './harness.js';
-import { freePort } from './private-postgres.js';
 
 // Issue 8, failing parts (d): SIGTERM to a subgraph and to the gateway under a
 // steady load, on the compiled entry points run as separate processes (as

@@ -94,6 +94,21 @@ function childrenOf(span: ReadableSpan, spans: ReadableSpan[]): ReadableSpan[] {
   return spans.filter((s) => s.parentSpanContext?.spanId === span.spanContext().spanId);
 }
 
+/** The trace as an indented tree (name, service port, duration), printed by the main test for humans reading the run. */
+function renderTree(spans: ReadableSpan[]): string {
+  const lines: string[] = [];
+  const startOf = (s: ReadableSpan) => s.startTime[0] * 1e9 + s.startTime[1];
+  const walk = (span: ReadableSpan, depth: number) => {
+    const ms = span.duration[0] * 1e3 + span.duration[1] / 1e6;
+    const where = portOf(span) !== undefined ? ` :${portOf(span)}` : '';
+    const statement = typeof span.attributes['db.statement'] === 'string' ? ` — ${String(span.attributes['db.statement']).slice(0, 80)}` : '';
+    lines.push(`${'  '.repeat(depth)}${span.name}${where} (${ms.toFixed(1)} ms)${statement}`);
+    for (const child of childrenOf(span, spans).sort((a, b) => startOf(a) - startOf(b))) walk(child, depth + 1);
+  };
+  for (const root of spans.filter((s) => !parentOf(s, spans))) walk(root, 0);
+  return lines.join('\n');
+}
+
 function only(spans: ReadableSpan[], what: string): ReadableSpan {
   expect(spans, what).toHaveLength(1);
   return spans[0]!;
@@ -107,6 +122,7 @@ describe('one trace per client operation', () => {
     expect(response.data?.me.consultations.edges).toEqual([]);
 
     expect(new Set(spans.map((s) => s.spanContext().traceId)).size).toBe(1);
+    console.log(`span tree of ${HOME} (${spans.length} spans):\n${renderTree(spans)}`);
 
     const root = only(
       spans.filter((s) => !parentOf(s, spans)),

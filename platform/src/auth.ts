@@ -134,15 +134,7 @@ export interface SignOptions {
 
 /** Issues an HS256 access token carrying the user's roles and the scopes they grant. */
 export async function signAccessToken(user: { id: string; roles: readonly string[] }, options: SignOptions): Promise<string> {
-  return new SignJWT({ roles: [...user.roles], scope: scopesForRoles(user.roles).join(' ') })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setSubject(user.id)
-    .setIssuer(options.issuer)
-    .setAudience(options.audience)
-    .setIssuedAt()
-    .setJti(randomUUID())
-    .setExpirationTime(Math.floor(Date.now() / 1000) + options.ttlSeconds)
-    .sign(new TextEncoder().encode(options.secret));
+  return signToken(user.id, [...user.roles], scopesForRoles(user.roles), options);
 }
 
 /**
@@ -151,9 +143,13 @@ export async function signAccessToken(user: { id: string; roles: readonly string
  * through the gateway asks only for the operations it performs.
  */
 export async function signServiceToken(service: { name: string; scopes: readonly string[] }, options: SignOptions): Promise<string> {
-  return new SignJWT({ roles: ['SERVICE'], scope: [...service.scopes].sort().join(' ') })
+  return signToken(`service:${service.name}`, ['SERVICE'], [...service.scopes].sort(), options);
+}
+
+function signToken(subject: string, roles: string[], scopes: readonly string[], options: SignOptions): Promise<string> {
+  return new SignJWT({ roles, scope: scopes.join(' ') })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setSubject(`service:${service.name}`)
+    .setSubject(subject)
     .setIssuer(options.issuer)
     .setAudience(options.audience)
     .setIssuedAt()

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import postgres from 'postgres';
 import { signAccessToken, signServiceToken } from './auth.js';
 import { baseEnv, DEV_JWT_SECRET } from './config.js';
@@ -69,6 +70,18 @@ export function testServiceToken(name: string, scopes: readonly string[]): Promi
 }
 
 /** The shared secret test subgraphs are configured with when a test calls them as the gateway would. */
+/** A TCP port free on 127.0.0.1 right now (for a process the test starts on it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
 export const TEST_GATEWAY_SECRET = 'test-gateway-secret-0123456789';
 
 /**
