@@ -3,7 +3,7 @@
 // command counts from INFO commandstats, and the results table.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import http from 'node:http';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -201,17 +201,50 @@ export function rotated(list, round) {
   return list.map((_, i) => list[(i + round) % list.length]);
 }
 
-/** utime + stime of a process, in seconds. */
-export function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+/** The process and its descendants (a clustered gateway's workers), from /proc. */
+function processTree(pid) {
+  const parents = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i += 1) for (const [child, parent] of parents) if (parent === tree[i]) tree.push(child);
+  return tree;
 }
 
-/** Peak resident set size (VmHWM) in MiB. */
+function ownCpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  } catch {
+    return 0;
+  }
+}
+
+/** utime + stime of a process and its live descendants, in seconds. */
+export function cpuSeconds(pid) {
+  return processTree(pid).reduce((sum, p) => sum + ownCpuSeconds(p), 0);
+}
+
+/** Peak resident set size (VmHWM) in MiB: summed over the process and its descendants (an upper bound for several). */
 export function peakRssMiB(pid) {
-  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) / 1024 : NaN;
+  let kB = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      if (match) kB += Number(match[1]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return kB > 0 ? kB / 1024 : NaN;
 }
 
 export async function signTokens(userIds) {

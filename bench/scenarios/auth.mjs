@@ -19,6 +19,9 @@ export async function auth({ quick, command }) {
   const runs = quick ? 1 : 3;
   const warmup = quick ? 1 : 15;
   const users = quick ? 50 : 1000;
+  // GATEWAY_WORKERS from the environment (default 1): on a 2-core machine two workers lost to one
+  // (1290 against 1492 req/s achieved; bench/RESULTS.md, Tuning), the cores being already full.
+  const workers = Number(process.env.GATEWAY_WORKERS ?? 1);
   const data = await prepareData({ users, days: quick ? 7 : 30 });
   let stack;
   try {
@@ -32,7 +35,7 @@ export async function auth({ quick, command }) {
         ? `Rate limits on: ${rate} req/s over ${tokens.length} users is ${round(perUserPerWindow, 0)} requests per user per ${DEFAULT_RATE_LIMIT.duration} s, under \`me\`'s default limit of ${DEFAULT_RATE_LIMIT.limit}, so none is rejected by design.`
         : `**Rate limits on: ${rate} req/s over ${tokens.length} users is ${round(perUserPerWindow, 0)} requests per user per ${DEFAULT_RATE_LIMIT.duration} s, over \`me\`'s default limit of ${DEFAULT_RATE_LIMIT.limit}: the limits reject part of this traffic (counted as non-2xx).**`;
     log(limitNote.replaceAll('*', ''));
-    stack = await startStack({ data, label: 'auth' });
+    stack = await startStack({ data, label: 'auth', env: { GATEWAY_WORKERS: String(workers) } });
     const probe = await (await fetch(stack.gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...headersFor(0) }, body: QUERY })).json();
     if (probe.errors || !probe.data?.me?.id) throw new Error(`me failed: ${JSON.stringify(probe).slice(0, 300)}`);
     await loadRun({ url: stack.gatewayUrl, body: QUERY, headersFor, connections: Math.min(connections, 100), duration: warmup, rate });
@@ -47,6 +50,7 @@ export async function auth({ quick, command }) {
     const names = Object.keys(results[0].cpu);
     const summary = {
       rate,
+      gatewayWorkers: workers,
       connections,
       duration,
       users: tokens.length,
@@ -70,7 +74,7 @@ export async function auth({ quick, command }) {
     };
     summary.targets = targets;
     const table = `
-\`{ me { id displayName roles } }\` through the gateway at a fixed ${rate} req/s (autocannon \`overallRate\`) over ${connections} connections for ${duration} s, tokens rotated over ${tokens.length} seeded users (${quick ? 7 : 30} days of observations each), governance on (JWT, rate limits in ${process.env.REDIS_URL ? 'Redis' : 'memory'}, security plugins, tracing default); ${runs} runs after ${warmup} s of warm-up, medians. Latency is every response's own time, exactly (not autocannon's millisecond buckets).
+\`{ me { id displayName roles } }\` through the gateway at a fixed ${rate} req/s (autocannon \`overallRate\`) over ${connections} connections for ${duration} s, the gateway as ${workers === 1 ? 'one process' : `a primary and ${workers} workers (\`GATEWAY_WORKERS=${workers}\`; CPU and peak RSS below are summed over them)`}, tokens rotated over ${tokens.length} seeded users (${quick ? 7 : 30} days of observations each), governance on (JWT, rate limits in ${process.env.REDIS_URL ? 'Redis' : 'memory'}, security plugins, tracing default); ${runs} runs after ${warmup} s of warm-up, medians. Latency is every response's own time, exactly (not autocannon's millisecond buckets).
 
 | figure | median | runs | target | |
 |---|---|---|---|---|
