@@ -262,43 +262,70 @@ export async function signTokens(userIds) {
   );
 }
 
+/** Percentile (nearest rank) of an ascending array. */
+export function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+export function latencyStats(latencies) {
+  const sorted = Float64Array.from(latencies).sort();
+  const sum = sorted.reduce((s, x) => s + x, 0);
+  return {
+    average: round(sum / sorted.length, 3),
+    p50: round(percentile(sorted, 50), 3),
+    p95: round(percentile(sorted, 95), 3),
+    p99: round(percentile(sorted, 99), 3),
+    max: round(sorted[sorted.length - 1], 3),
+  };
+}
+
 /**
  * One autocannon run against `url`, POSTing `body`, with `headersFor(i)` giving
- * each request its headers (tokens rotated over many users). Returns the
- * figures quoted in RESULTS.md plus CPU seconds used by each process.
+ * each request its headers (tokens rotated over many users): closed loop
+ * (`connections`), at a fixed overall rate (`rate` requests/s), or for a fixed
+ * `amount` of requests. Latency figures are exact, from every response's own
+ * time (autocannon's summary has whole-millisecond buckets and no p95); CPU is
+ * utime + stime from /proc per process (workers included) plus this process's
+ * own (`bench`: autocannon shares the machine); peak RSS per process.
+ * `errors` counts autocannon's connection errors, timeouts included.
  */
-export async function load({ url, body, headersFor, connections = 50, duration, amount, processes = {}, onResponse }) {
+export async function load({ url, body, headersFor, connections = 50, duration, amount, rate, timeout = 10, processes = {}, onResponse }) {
   const cpuBefore = Object.fromEntries(Object.entries(processes).map(([name, child]) => [name, cpuSeconds(child.pid)]));
+  const benchBefore = process.cpuUsage();
+  const latencies = [];
   let i = 0;
-  const result = await autocannon({
+  const instance = autocannon({
     url,
     connections,
+    timeout,
     ...(amount ? { amount } : { duration }),
+    ...(rate ? { overallRate: rate } : {}),
     requests: [
       {
         method: 'POST',
-        setupRequest: (request) => ({
-          ...request,
-          headers: { 'content-type': 'application/json', ...headersFor(i++) },
-          body,
-        }),
+        setupRequest: (request) => ({ ...request, headers: { 'content-type': 'application/json', ...headersFor(i++) }, body }),
         // (status, body): e.g. to count GraphQL errors inside 200 responses.
         ...(onResponse ? { onResponse } : {}),
       },
     ],
   });
+  instance.on('response', (_client, _status, _bytes, responseTime) => latencies.push(responseTime));
+  const result = await instance;
+  const bench = process.cpuUsage(benchBefore);
   const cpu = Object.fromEntries(Object.entries(processes).map(([name, child]) => [name, cpuSeconds(child.pid) - cpuBefore[name]]));
-  const seconds = result.duration;
+  const requests = result.requests.total;
   return {
-    requests: result.requests.total,
-    rps: result.requests.total / seconds,
-    p50: result.latency.p50,
-    p95: result.latency.p97_5 ?? result.latency.p95,
-    p99: result.latency.p99,
-    errors: result.errors + result.timeouts,
+    requests,
+    rps: requests / result.duration,
+    ...latencyStats(latencies),
+    errors: result.errors,
+    timeouts: result.timeouts,
     non2xx: result.non2xx,
     cpu,
-    rpsPerGatewayCpu: cpu.gateway ? result.requests.total / cpu.gateway : undefined,
+    benchCpu: (bench.user + bench.system) / 1e6,
+    peakRss: Object.fromEntries(Object.entries(processes).map(([name, child]) => [name, peakRssMiB(child.pid)])),
+    rpsPerGatewayCpu: cpu.gateway ? requests / cpu.gateway : undefined,
   };
 }
 

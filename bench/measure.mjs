@@ -1,64 +1,17 @@
 // Measurement helpers for the S1, S3 and S4 scenarios (auth, batching, overhead):
-// exact latency percentiles from every response (autocannon's own summary has
-// whole-millisecond buckets and no p95), CPU of each stack process and of the
-// bench process itself (autocannon shares this 2-core machine), and the
-// platform's SQL statement counter summed over the subgraphs' /metrics.
+// load runs rounded for their tables (lib.mjs `load` does the measuring),
+// one-at-a-time timing for comparing two endpoints, and the platform's SQL
+// statement counter summed over the subgraphs' /metrics.
 import http from 'node:http';
-import autocannon from 'autocannon';
-import { cpuSeconds, peakRssMiB, round } from './lib.mjs';
+import { latencyStats, load, round } from './lib.mjs';
 
-/** Percentile (nearest rank) of an ascending array. */
-export function percentile(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
-
-export function latencyStats(latencies) {
-  const sorted = Float64Array.from(latencies).sort();
-  const sum = sorted.reduce((s, x) => s + x, 0);
-  return {
-    average: round(sum / sorted.length, 3),
-    p50: round(percentile(sorted, 50), 3),
-    p95: round(percentile(sorted, 95), 3),
-    p99: round(percentile(sorted, 99), 3),
-    max: round(sorted[sorted.length - 1], 3),
-  };
-}
-
-/**
- * One autocannon run POSTing `body` with per-request headers, closed loop
- * (`connections`) or at a fixed overall rate (`rate` requests/s). Latency is
- * every response's own duration; CPU is utime + stime from /proc.
- */
-export async function loadRun({ url, body, headersFor, connections, duration, rate, timeout = 10, processes = {} }) {
-  const cpuBefore = Object.fromEntries(Object.entries(processes).map(([name, child]) => [name, cpuSeconds(child.pid)]));
-  const benchBefore = process.cpuUsage();
-  const latencies = [];
-  let i = 0;
-  const instance = autocannon({
-    url,
-    connections,
-    duration,
-    timeout,
-    ...(rate ? { overallRate: rate } : {}),
-    requests: [{ method: 'POST', setupRequest: (request) => ({ ...request, headers: { 'content-type': 'application/json', ...headersFor(i++) }, body }) }],
-  });
-  instance.on('response', (_client, _status, _bytes, responseTime) => latencies.push(responseTime));
-  const result = await instance;
-  const bench = process.cpuUsage(benchBefore);
-  const cpu = Object.fromEntries(Object.entries(processes).map(([name, child]) => [name, round(cpuSeconds(child.pid) - cpuBefore[name], 2)]));
-  cpu.bench = round((bench.user + bench.system) / 1e6, 2);
-  const peakRss = Object.fromEntries(Object.entries(processes).map(([name, child]) => [name, round(peakRssMiB(child.pid), 0)]));
-  return {
-    requests: result.requests.total,
-    rps: round(result.requests.total / result.duration, 1),
-    ...latencyStats(latencies),
-    errors: result.errors,
-    timeouts: result.timeouts,
-    non2xx: result.non2xx,
-    cpu,
-    peakRss,
-  };
+/** One autocannon run, its CPU, bench CPU and peak RSS rounded as the S1/S3 tables quote them. */
+export async function loadRun(options) {
+  const result = await load(options);
+  const cpu = Object.fromEntries(Object.entries(result.cpu).map(([name, seconds]) => [name, round(seconds, 2)]));
+  cpu.bench = round(result.benchCpu, 2);
+  const peakRss = Object.fromEntries(Object.entries(result.peakRss).map(([name, mib]) => [name, round(mib, 0)]));
+  return { ...result, rps: round(result.rps, 1), cpu, peakRss };
 }
 
 /**

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { callOf, latencySampler, seededRandom, startFakeLlm } from '../fake-llm.mjs';
-import { cpuSeconds, log, median, prepareData, record, round, signTokens, startStack } from '../lib.mjs';
+import { cpuSeconds, log, median, percentile, prepareData, record, round, signTokens, startStack } from '../lib.mjs';
 
 const MUTATION = `mutation Ask($input: SendMessageInput!) {
   sendMessage(input: $input) {
@@ -128,12 +128,6 @@ async function drive({ url, requests, concurrency, tokenFor }) {
   };
   await Promise.all(Array.from({ length: concurrency }, client));
   return { results, seconds: (performance.now() - started) / 1000 };
-}
-
-function percentile(values, p) {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
 const mean = (values) => (values.length ? values.reduce((s, v) => s + v, 0) / values.length : NaN);
@@ -260,6 +254,7 @@ function summarise(results, seconds, fake, classes, logs) {
   }
   const fallbacks = ok.filter((r) => r.provider === 'OFFLINE').length;
   const degradedOther = ok.filter((r) => r.degraded && r.provider !== 'OFFLINE').length;
+  const sortedLatencies = Float64Array.from(latencies).sort();
   return {
     requests: results.length,
     seconds: round(seconds, 1),
@@ -274,9 +269,9 @@ function summarise(results, seconds, fake, classes, logs) {
     errors,
     errorMessages,
     avgMs: round(mean(latencies), 0),
-    p50Ms: round(percentile(latencies, 50), 0),
-    p95Ms: round(percentile(latencies, 95), 0),
-    p99Ms: round(percentile(latencies, 99), 0),
+    p50Ms: round(percentile(sortedLatencies, 50), 0),
+    p95Ms: round(percentile(sortedLatencies, 95), 0),
+    p99Ms: round(percentile(sortedLatencies, 99), 0),
     maxMs: round(Math.max(...latencies), 0),
     avgRepeatedMs: round(mean(ok.filter((r) => r.repeated).map((r) => r.latency)), 0),
     avgUniqueMs: round(mean(ok.filter((r) => !r.repeated).map((r) => r.latency)), 0),

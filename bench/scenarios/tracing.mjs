@@ -17,35 +17,24 @@
 //                request of each, compared within each round. The steadier figure.
 // CPU is utime + stime from /proc of every process of the stack (gateway and five
 // subgraphs, all threads), not PostgreSQL's or Redis's.
-import autocannon from 'autocannon';
-import { cpuSeconds, log, median, otlpSink, prepareData, record, round, signTokens, startStack } from '../lib.mjs';
+import { load, log, median, otlpSink, prepareData, record, round, signTokens, startStack } from '../lib.mjs';
 
 const HOME = 'query Home { me { displayName healthSummary(days: 7) { type count average latest } consultations(first: 5) { edges { node { id status } } } } }';
 // Inherited by every stack (startStack passes the bench's environment on): the variants set their own.
 const OTEL_INHERITED = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_TRACES_EXPORTER', 'OTEL_SDK_DISABLED', 'OTEL_TRACES_SAMPLER', 'OTEL_TRACES_SAMPLER_ARG'];
 
-/** One load run against a stack: closed loop (`connections`) or open loop (`rate` requests per second overall). */
+/** One load run against a stack: closed loop (`connections`) or open loop (`rate` requests per second overall); CPU summed over all its processes. */
 async function run(stack, { body, headersFor, duration, connections, rate }) {
-  const processes = Object.values(stack.processes);
-  const before = processes.map((child) => cpuSeconds(child.pid));
-  let i = 0;
-  const result = await autocannon({
-    url: stack.gatewayUrl,
-    connections,
-    duration,
-    ...(rate ? { overallRate: rate } : {}),
-    requests: [{ method: 'POST', setupRequest: (request) => ({ ...request, headers: { 'content-type': 'application/json', ...headersFor(i++) }, body }) }],
-  });
-  const cpu = processes.reduce((sum, child, k) => sum + cpuSeconds(child.pid) - before[k], 0);
-  const requests = result.requests.total;
+  const result = await load({ url: stack.gatewayUrl, body, headersFor, duration, connections, rate, processes: stack.processes });
+  const cpu = Object.values(result.cpu).reduce((sum, seconds) => sum + seconds, 0);
   return {
-    requests,
-    rps: requests / result.duration,
-    cpuMsPerRequest: (cpu * 1000) / requests,
-    requestsPerCpuSecond: requests / cpu,
-    p50: result.latency.p50,
-    p95: result.latency.p97_5 ?? result.latency.p95,
-    errors: result.errors + result.timeouts + result.non2xx,
+    requests: result.requests,
+    rps: result.rps,
+    cpuMsPerRequest: (cpu * 1000) / result.requests,
+    requestsPerCpuSecond: result.requests / cpu,
+    p50: result.p50,
+    p95: result.p95,
+    errors: result.errors + result.non2xx,
   };
 }
 
