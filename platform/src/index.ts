@@ -14,6 +14,7 @@ export * from './request-context.js';
 export * from './scalars.js';
 export * from './subgraph.js';
 export * from './cache.js';
+export * from './entity-cache.js';
 export * from './sql.js';
 export * from './run.js';
 export * from './rate-limit.js';

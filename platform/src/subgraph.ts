@@ -10,7 +10,9 @@ import { baseEnv, databaseEnv, DEV_JWT_SECRET, portSchema, type BaseConfig, type
 import type { Database } from './db.js';
 import { createErrorFormatter } from './errors.js';
 import { createHttpServer } from './http.js';
+import { z } from 'zod';
 import { createRedis, redisReady } from './cache.js';
+import { EntityCaches } from './entity-cache.js';
 import { applyRateLimits, CLIENT_IP_HEADER, decodeBudget, RATE_BUDGET_HEADER, RateLimitStore, withRateLimitDefaults, type RateLimitContext } from './rate-limit.js';
 import { createLogger, type Logger } from './logger.js';
 import { refuseNulCharacters } from './nul-guard.js';
@@ -21,9 +23,22 @@ import { tracingActive } from './telemetry/tracing.js';
 
 /** The environment every subgraph reads; a subgraph extends it with its own variables. */
 export function subgraphEnv(defaultPort: number) {
-  return baseEnv.extend(databaseEnv.shape).extend({ PORT: portSchema(defaultPort) });
+  return baseEnv.extend(databaseEnv.shape).extend({ PORT: portSchema(defaultPort), ...entityCacheEnv });
 }
-export type SubgraphConfig = BaseConfig & DatabaseConfig & { PORT: number };
+export type SubgraphConfig = BaseConfig & DatabaseConfig & { PORT: number } & Partial<EntityCacheConfig>;
+
+/** The multi-level cache of hot entities (entity-cache.ts), for subgraphs that use one. */
+const entityCacheEnv = {
+  /** `off`: every entity lookup reads the database. */
+  ENTITY_CACHE: z.enum(['on', 'off']).default('on'),
+  /** How long a replica keeps an entity in memory (L1); invalidations remove it sooner. */
+  ENTITY_CACHE_LOCAL_TTL_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
+  /** Entities kept in memory per entity type. */
+  ENTITY_CACHE_LOCAL_MAX: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
+  /** How long an entity stays in Redis (L2), shared by the replicas; invalidations remove it sooner. */
+  ENTITY_CACHE_TTL_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(60_000),
+};
+type EntityCacheConfig = { ENTITY_CACHE: 'on' | 'off'; ENTITY_CACHE_LOCAL_TTL_MS: number; ENTITY_CACHE_LOCAL_MAX: number; ENTITY_CACHE_TTL_MS: number };
 
 /** What every resolver receives. `loaders` is built once per request. */
 export interface SubgraphContext<TLoaders> extends RateLimitContext {
@@ -34,6 +49,8 @@ export interface SubgraphContext<TLoaders> extends RateLimitContext {
   log: Logger;
   /** What this request read, wrote and was refused; written once when the response is sent (subgraphs with `audit`). */
   audit: AuditCollector;
+  /** This process's cache of hot entities; writers invalidate through it. */
+  entities: EntityCaches;
 }
 
 export interface SubgraphOptions<TLoaders> {
@@ -44,7 +61,7 @@ export interface SubgraphOptions<TLoaders> {
   config: SubgraphConfig;
   database: Database;
   /** Called once per request: per-request DataLoaders, never shared between users. */
-  createLoaders: (database: Database, user: AuthUser | undefined) => TLoaders;
+  createLoaders: (database: Database, user: AuthUser | undefined, entities: EntityCaches) => TLoaders;
   log?: Logger;
   plugins?: ApolloServerPlugin<SubgraphContext<TLoaders>>[];
   /** Counters for @rateLimit; by default Redis when REDIS_URL is set, memory otherwise. */
@@ -91,6 +108,21 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
     options.log ?? createLogger({ service: options.name, level: config.LOG_LEVEL, format: config.LOG_FORMAT, nodeEnv: config.NODE_ENV, file: config.LOG_FILE });
   const redis = options.rateLimitStore || !config.REDIS_URL ? undefined : createRedis(config.REDIS_URL, log);
   const rateLimitStore = options.rateLimitStore ?? new RateLimitStore(redis);
+  const metrics = new ServiceMetrics(options.name);
+  // With ENTITY_CACHE=off, a memory cache that keeps nothing: loaders need no second path.
+  const cacheOn = (config.ENTITY_CACHE ?? 'on') === 'on';
+  const cacheRedis = cacheOn && config.REDIS_URL ? (redis ?? createRedis(config.REDIS_URL, log)) : undefined;
+  const entities = new EntityCaches(
+    {
+      localMax: config.ENTITY_CACHE_LOCAL_MAX ?? 10_000,
+      localTtlMs: cacheOn ? (config.ENTITY_CACHE_LOCAL_TTL_MS ?? 10_000) : 0,
+      sharedTtlMs: config.ENTITY_CACHE_TTL_MS ?? 60_000,
+      enabled: cacheOn,
+    },
+    cacheRedis,
+    log,
+    metrics.registry,
+  );
   const built = buildSubgraphSchema({
     typeDefs: withRateLimitDefaults(options.typeDefs),
     resolvers: withAuthDirectives(options.typeDefs, options.resolvers) as never,
@@ -101,7 +133,6 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
   const tracing = tracingActive();
   if (tracing && config.TRACE_RESOLVERS === 'on') traceResolvers(schema, explicitResolverCoordinates(options.resolvers));
   const audit = options.audit ?? (definesType(options.typeDefs, 'AuditEvent') ? { schema: options.name } : false);
-  const metrics = new ServiceMetrics(options.name);
   metrics.watchRateLimits(rateLimitStore.stats);
   if (database.stats) metrics.watchDatabase(database.stats);
   // Forwarded client IP and rate budget are believed only from the gateway, which proves itself with the secret.
@@ -134,9 +165,9 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
         identity: { userId: user?.id, ip: forwardedIp ?? req.socket.remoteAddress ?? 'unknown' },
         budget: fromGateway ? decodeBudget(header(req.headers[RATE_BUDGET_HEADER])) : undefined,
       };
-      const loaders = instrumentLoaders(options.createLoaders(database, user), { observe: metrics.observeLoaderBatch, spans: tracing });
+      const loaders = instrumentLoaders(options.createLoaders(database, user, entities), { observe: metrics.observeLoaderBatch, spans: tracing });
       const audit = new AuditCollector(user, requestId, currentTraceId(req.headers.traceparent));
-      return { requestId, user, database, loaders, log, rateLimit, audit };
+      return { requestId, user, database, loaders, log, rateLimit, audit, entities };
     },
   });
   const apollo = new ApolloServer<SubgraphContext<TLoaders>>({
@@ -174,6 +205,7 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
       if (!started) {
         await apollo.start();
         if (redis) await redisReady(redis, log);
+        else if (cacheRedis) await redisReady(cacheRedis, log);
         started = true;
       }
       const bound = await http.listen(port, host);
@@ -185,6 +217,8 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
       if (started && config.SHUTDOWN_DELAY_MS > 0) await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DELAY_MS));
       if (started) await apollo.stop();
       else http.server.close();
+      await entities.close();
+      if (cacheRedis && cacheRedis !== redis) cacheRedis.disconnect();
       redis?.disconnect();
     },
   };

@@ -1,17 +1,34 @@
 import { inArray } from 'drizzle-orm';
-import { isUuid, keyedLoader, positionalLoader, type Database } from '@suoke/platform';
+import { isUuid, keyedLoader, positionalLoader, type AuthUser, type Database, type EntityCaches } from '@suoke/platform';
 import { selectNotificationPages, type NotificationPageQuery } from './db/notifications.js';
-import { users, type NotificationRow, type UserRow } from './db/schema.js';
+import { userRecordColumns, users, type NotificationRow, type UserRecord } from './db/schema.js';
 
-/** Per-request loaders: one SQL statement per batch, results aligned with keys. */
-export function createLoaders(database: Database) {
+/**
+ * Accounts in the process's multi-level cache (platform entity-cache.ts): `me`
+ * and every User reference read it first; `updateProfile` invalidates.
+ */
+export function userCache(entities: EntityCaches) {
+  return entities.cache<UserRecord>('user', {
+    encode: (row) => JSON.stringify(row),
+    decode: (text) => {
+      const row = JSON.parse(text) as UserRecord & { createdAt: string; updatedAt: string };
+      return { ...row, createdAt: new Date(row.createdAt), updatedAt: new Date(row.updatedAt) };
+    },
+  });
+}
+
+/** Per-request loaders: one SQL statement per batch (none for cached accounts), results aligned with keys. */
+export function createLoaders(database: Database, _user: AuthUser | undefined, entities: EntityCaches) {
+  const accounts = userCache(entities);
   return {
-    userById: keyedLoader<string, UserRow | null, UserRow>(
+    userById: keyedLoader<string, UserRecord | null, UserRecord>(
       // A malformed id matches nothing; it must not fail the other keys of the batch.
-      async (ids) => {
-        const valid = ids.filter(isUuid);
-        return valid.length === 0 ? [] : database.db.select().from(users).where(inArray(users.id, valid));
-      },
+      (ids) =>
+        accounts.loadMany(
+          ids.filter(isUuid),
+          (row) => row.id,
+          (valid) => database.db.select(userRecordColumns).from(users).where(inArray(users.id, valid)),
+        ),
       (row) => row.id,
       { missing: null },
     ),

@@ -211,6 +211,20 @@ describe('updateProfile', () => {
     expect((await me(account.accessToken)).data?.me).toMatchObject({ displayName: 'After', locale: 'en-GB' });
   });
 
+  it('answers `me` from the entity cache (no SQL the second time) and shows a change at once', async () => {
+    const reader = await register(h, 'cached-profile@example.com', 'Cached');
+    const first = await h.countStatements(() => me(reader.accessToken));
+    expect(first.result.data?.me).toMatchObject({ displayName: 'Cached' });
+    expect(first.statements).toBe(1);
+    const second = await h.countStatements(() => me(reader.accessToken));
+    expect(second.result.data?.me).toMatchObject({ displayName: 'Cached' });
+    expect(second.statements).toBe(0);
+    await h.gql(UPDATE, { input: { displayName: 'Changed' } }, reader.accessToken);
+    const third = await h.countStatements(() => me(reader.accessToken));
+    expect(third.result.data?.me).toMatchObject({ displayName: 'Changed' });
+    expect(third.statements).toBe(1);
+  });
+
   it.each([
     [{}, 'input'],
     [{ displayName: null, locale: null }, 'input'],

@@ -1,3 +1,4 @@
+import { getTableColumns } from 'drizzle-orm';
 import { pgSchema, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 /** The user subgraph's own Postgres schema; no other subgraph reads it. Mirrors migrations/. */
@@ -26,6 +27,14 @@ export const refreshTokens = userSchema.table('refresh_tokens', {
 });
 
 export type UserRow = typeof users.$inferSelect;
+
+/**
+ * An account as the API serves it: everything but the password hash, which a
+ * read never fetches (and so no cache ever holds).
+ */
+export type UserRecord = Omit<UserRow, 'passwordHash'>;
+const { passwordHash: _passwordHash, ...recordColumns } = getTableColumns(users);
+export const userRecordColumns = recordColumns;
 
 export type NotificationKind = 'REPORT_READY';
 

@@ -2,6 +2,7 @@ import { DateTime, decodeTimeIdCursor, forbidden, hasScope, pageSize, toConnecti
 import type { Context } from '../context.js';
 import type { NotificationRow, UserRow } from '../db/schema.js';
 import type { Resolvers } from '../generated/resolvers.js';
+import { userCache } from '../loaders.js';
 import { Accounts } from '../service/accounts.js';
 import { countUsers, selectUserPage } from '../service/directory.js';
 import { markNotificationRead, postNotification, retractNotification } from '../service/notifications.js';
@@ -37,9 +38,12 @@ export function createResolvers(config: UserConfig): Resolvers {
       login: async (_parent, { input }, ctx) => asViewer(await accounts(ctx).login(input)),
       refreshToken: async (_parent, { token }, ctx) => asViewer(await accounts(ctx).refresh(token)),
       logout: (_parent, { refreshToken }, ctx) => accounts(ctx).logout(refreshToken),
-      updateProfile: (_parent, { input }, ctx) => {
+      updateProfile: async (_parent, { input }, ctx) => {
         if (!ctx.user) throw unauthenticated();
-        return accounts(ctx).updateProfile(ctx.user.id, input);
+        const user = await accounts(ctx).updateProfile(ctx.user.id, input);
+        // Committed: every replica's cached copy goes before the answer does.
+        await userCache(ctx.entities).invalidate([user.id]);
+        return user;
       },
       markNotificationRead: (_parent, { id }, ctx) => {
         if (!ctx.user) throw unauthenticated();
