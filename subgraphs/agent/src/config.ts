@@ -29,6 +29,20 @@ const env = subgraphEnv(4004).extend({
   LLM_DEADLINE_MS: int(0, 600_000, 8_000),
   /** Attempts per reply, the first included; only transient failures (network, timeout, 429, 5xx) are retried. */
   LLM_MAX_ATTEMPTS: int(1, 10, 3),
+  /**
+   * Hedged model calls, off unless set (0–600000). An attempt whose request has not answered after this many ms
+   * gets a second, identical request raced against it (0: both start together); the first good answer is used
+   * and the other request is aborted. A transient failure of one leaves the other to be awaited; the attempt
+   * fails, and the retry policy takes over, only when both have failed. Both stay within LLM_TIMEOUT_MS and
+   * LLM_DEADLINE_MS, and the breaker counts the attempt once. The cost: up to twice the provider calls (and
+   * tokens billed) for every message that misses the reply cache. Must be below LLM_TIMEOUT_MS.
+   */
+  LLM_HEDGE_DELAY_MS: z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? undefined : Number(v)))
+    .pipe(z.number().int().min(0).max(600_000).optional()),
   /** Backoff before retry n is a random delay up to min(LLM_RETRY_MAX_MS, LLM_RETRY_BASE_MS × 2^(n−1)). */
   LLM_RETRY_BASE_MS: int(1, 60_000, 250),
   LLM_RETRY_MAX_MS: int(1, 120_000, 4_000),
@@ -69,6 +83,9 @@ export function loadAgentConfig(source: NodeJS.ProcessEnv = process.env): AgentC
     }
     if (c.LLM_RETRY_MAX_MS < c.LLM_RETRY_BASE_MS) {
       problems.push(`LLM_RETRY_MAX_MS: must be at least LLM_RETRY_BASE_MS (${c.LLM_RETRY_BASE_MS}); received ${c.LLM_RETRY_MAX_MS}`);
+    }
+    if (c.LLM_HEDGE_DELAY_MS !== undefined && c.LLM_HEDGE_DELAY_MS >= c.LLM_TIMEOUT_MS) {
+      problems.push(`LLM_HEDGE_DELAY_MS: must be below LLM_TIMEOUT_MS (${c.LLM_TIMEOUT_MS}), or no hedge could ever be sent; received ${c.LLM_HEDGE_DELAY_MS}`);
     }
     return problems;
   });

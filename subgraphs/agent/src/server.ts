@@ -13,6 +13,7 @@ import {
 } from '@suoke/platform';
 import { loadAgentConfig, type AgentConfig } from './config.js';
 import { createLoaders } from './loaders.js';
+import { watchHedges } from './metrics.js';
 import { migrate } from './migrate.js';
 import { offlineProvider } from './providers/offline.js';
 import { openAiCompatibleProvider } from './providers/openai.js';
@@ -60,7 +61,13 @@ export function createAgentSubgraph(options: AgentSubgraphOptions) {
       ? undefined
       : new ResilientCall(
           'model-provider',
-          { attempts: config.LLM_MAX_ATTEMPTS, timeoutMs: config.LLM_TIMEOUT_MS, baseDelayMs: config.LLM_RETRY_BASE_MS, maxDelayMs: config.LLM_RETRY_MAX_MS },
+          {
+            attempts: config.LLM_MAX_ATTEMPTS,
+            timeoutMs: config.LLM_TIMEOUT_MS,
+            baseDelayMs: config.LLM_RETRY_BASE_MS,
+            maxDelayMs: config.LLM_RETRY_MAX_MS,
+            hedgeDelayMs: config.LLM_HEDGE_DELAY_MS,
+          },
           breaker,
           log,
         );
@@ -86,7 +93,10 @@ export function createAgentSubgraph(options: AgentSubgraphOptions) {
     deadlineMs: config.LLM_DEADLINE_MS,
     log,
   });
-  log.info({ provider: primary.kind, cache: cache.kind, gateway: config.GATEWAY_URL }, 'agent replies configured');
+  log.info(
+    { provider: primary.kind, cache: cache.kind, gateway: config.GATEWAY_URL, hedgeDelayMs: modelCall ? (config.LLM_HEDGE_DELAY_MS ?? 'off') : undefined },
+    'agent replies configured',
+  );
 
   const subgraph = createSubgraph({
     name: 'agent',
@@ -99,6 +109,7 @@ export function createAgentSubgraph(options: AgentSubgraphOptions) {
     ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}),
   });
   if (modelCall) subgraph.metrics.watchBreaker(modelCall);
+  watchHedges(subgraph.metrics, modelCall);
   subgraph.metrics.watchBreaker(knowledgeCall);
   return {
     ...subgraph,

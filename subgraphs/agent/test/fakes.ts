@@ -50,12 +50,17 @@ export interface FakeOpenAiOptions {
 /**
  * An OpenAI-compatible `/v1/chat/completions`. Failures are either scripted
  * (`failNext(n, status)`: the next n calls fail with that status) or random at
- * `failureRate`. The reply names the call number and echoes the question.
+ * `failureRate`; latencies may be scripted too (`delayNext(ms…)`: one per call,
+ * in order of arrival). The reply names the call number and echoes the
+ * question. A call whose client goes away before it is answered is recorded in
+ * `aborted` (its number) and answered no further.
  */
 export async function startFakeOpenAi(options: FakeOpenAiOptions = {}) {
   const settings = { latencyMs: 0, jitterMs: 0, failureRate: 0, ...options };
   const scripted: number[] = [];
+  const delays: number[] = [];
   const requests: ChatCompletionRequest[] = [];
+  const aborted: number[] = [];
   const state = { calls: 0, inFlight: 0, maxInFlight: 0 };
   const server = createServer(async (req, res) => {
     if (req.method !== 'POST' || req.url !== '/v1/chat/completions') return send(res, 404, { error: { message: 'not found' } });
@@ -63,13 +68,30 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}) {
     state.inFlight += 1;
     state.maxInFlight = Math.max(state.maxInFlight, state.inFlight);
     const call = state.calls;
+    let gone = false;
+    let wake: (() => void) | undefined;
+    res.on('close', () => {
+      if (res.writableEnded) return;
+      gone = true;
+      aborted.push(call);
+      wake?.();
+    });
     try {
       // Decided on arrival: a call still sleeping when its caller gave up must not take a later call's scripted failure.
       const status = scripted.length > 0 ? scripted.shift()! : Math.random() < settings.failureRate ? 500 : 200;
-      const delay = settings.latencyMs + (settings.jitterMs ? (Math.random() * 2 - 1) * settings.jitterMs : 0);
+      const delay = delays.length > 0 ? delays.shift()! : settings.latencyMs + (settings.jitterMs ? (Math.random() * 2 - 1) * settings.jitterMs : 0);
       const body = await readJson(req);
       requests.push({ model: body.model, messages: body.messages, authorization: req.headers.authorization });
-      if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+      if (delay > 0 && !gone) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delay);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      if (gone) return;
       if (status === GARBAGE) {
         res.writeHead(200, { 'content-type': 'text/html' });
         return res.end('<html>a proxy’s error page</html>');
@@ -97,12 +119,19 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}) {
     get maxInFlight() {
       return state.maxInFlight;
     },
+    /** Numbers of the calls whose client closed the connection before they were answered. */
+    aborted,
     failNext(count: number, status = 503) {
       for (let i = 0; i < count; i += 1) scripted.push(status);
+    },
+    /** The next calls, in order of arrival, answer after these delays (ms) instead of latencyMs. */
+    delayNext(...ms: number[]) {
+      delays.push(...ms);
     },
     set(next: FakeOpenAiOptions) {
       Object.assign(settings, next);
       scripted.length = 0;
+      delays.length = 0;
     },
     close: () => close(server),
   };

@@ -8,7 +8,7 @@ import { analyse } from '../src/service/intents.js';
 import type { KnowledgeSearch } from '../src/service/knowledge.js';
 import { ReplyService } from '../src/service/replies.js';
 import { MemoryReplyCache, normaliseQuestion, replyCacheKey } from '../src/service/reply-cache.js';
-import { backoffDelay, isTransient, ResilientCall } from '../src/service/resilience.js';
+import { backoffDelay, hedge, isTransient, ResilientCall, type HedgeOutcome } from '../src/service/resilience.js';
 import { SingleFlight } from '../src/service/single-flight.js';
 
 const log = createLogger({ service: 'agent-test', level: 'silent' });
@@ -90,7 +90,7 @@ describe('ResilientCall', () => {
     n = 0;
     await expect(call.call(async () => (++n, Promise.reject(new ProviderError('503', { transient: true }))))).rejects.toThrow('503');
     expect(n).toBe(4);
-    expect(call.stats).toEqual({ attempts: 8, retries: 5, rejectedOpen: 0, outOfTime: 0 });
+    expect(call.stats).toEqual({ attempts: 8, retries: 5, rejectedOpen: 0, outOfTime: 0, hedges: { won: 0, lost: 0, failed: 0 } });
     call.shutdown();
   });
 
@@ -107,6 +107,73 @@ describe('ResilientCall', () => {
     ).rejects.toThrow('timed out');
     expect(Date.now() - started).toBeLessThan(1_000);
     call.shutdown();
+  });
+});
+
+describe('hedge', () => {
+  const transient = (message: string, retryAfterSeconds?: number) =>
+    new ProviderError(message, { status: 503, transient: true, ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }) });
+  /** A request that settles as told, or rejects when its signal is aborted; the test sees each request's signal. */
+  function requests() {
+    const made: Array<{ signal: AbortSignal; resolve: (v: string) => void; reject: (e: unknown) => void }> = [];
+    const call = (signal: AbortSignal) =>
+      new Promise<string>((resolve, reject) => {
+        made.push({ signal, resolve, reject });
+        signal.addEventListener('abort', () => reject(transient('aborted')));
+      });
+    return { made, call };
+  }
+  const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
+
+  it('sends no hedge when the first request fails before the delay: the attempt fails with that failure', async () => {
+    const { made, call } = requests();
+    const outcomes: HedgeOutcome[] = [];
+    const attempt = hedge(call, new AbortController().signal, 10_000, (o) => outcomes.push(o));
+    made[0]!.reject(transient('first failed'));
+    await expect(attempt).rejects.toThrow('first failed');
+    expect(made).toHaveLength(1);
+    expect(outcomes).toEqual([]);
+  });
+
+  it('reports the failure that carries a Retry-After when both fail', async () => {
+    const { made, call } = requests();
+    const outcomes: HedgeOutcome[] = [];
+    const attempt = hedge(call, new AbortController().signal, 0, (o) => outcomes.push(o));
+    expect(made).toHaveLength(2);
+    made[0]!.reject(transient('first', 2));
+    made[1]!.reject(transient('second'));
+    await expect(attempt).rejects.toMatchObject({ message: 'first', retryAfterSeconds: 2 });
+    expect(outcomes).toEqual(['failed']);
+  });
+
+  it('is cut by the attempt’s signal: both requests are aborted, and a hedge not yet due is never sent', async () => {
+    const both = requests();
+    const timeout = new AbortController();
+    const attempt = hedge(both.call, timeout.signal, 0, () => undefined);
+    timeout.abort(new DOMException('timed out', 'TimeoutError'));
+    await expect(attempt).rejects.toThrow('aborted');
+    expect(both.made.map((r) => r.signal.reason?.name)).toEqual(['TimeoutError', 'TimeoutError']);
+
+    const one = requests();
+    const early = new AbortController();
+    const cut = hedge(one.call, early.signal, 20, () => undefined);
+    early.abort(new DOMException('timed out', 'TimeoutError'));
+    await expect(cut).rejects.toThrow('aborted');
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(one.made).toHaveLength(1);
+  });
+
+  it('aborts the loser with an AbortError once the winner answers, and reports the hedge once', async () => {
+    const { made, call } = requests();
+    const outcomes: HedgeOutcome[] = [];
+    const attempt = hedge(call, new AbortController().signal, 1, (o) => outcomes.push(o));
+    await tick();
+    expect(made).toHaveLength(2);
+    made[0]!.resolve('first');
+    await expect(attempt).resolves.toBe('first');
+    expect(made[1]!.signal.reason?.name).toBe('AbortError');
+    expect(made[0]!.signal.aborted).toBe(false);
+    expect(outcomes).toEqual(['lost']);
   });
 });
 
@@ -134,7 +201,7 @@ describe('ResilientCall with a deadline', () => {
     await expect(call.call(attempt, { deadline: 1_000 })).rejects.toThrow('503');
     // Attempts at about 0, 400 and 800 ms; after the third (≈ 1200 ms) the deadline has passed: 3 of the 10 allowed.
     expect(n).toBe(3);
-    expect(call.stats).toEqual({ attempts: 3, retries: 2, rejectedOpen: 0, outOfTime: 1 });
+    expect(call.stats).toMatchObject({ attempts: 3, retries: 2, rejectedOpen: 0, outOfTime: 1 });
     // Without a deadline the same failures use every attempt.
     n = 0;
     await expect(call.call(attempt)).rejects.toThrow('503');
@@ -279,6 +346,24 @@ describe('loadAgentConfig', () => {
     // Within the gateway's default 10 s subgraph timeout.
     expect(loadAgentConfig({}).LLM_DEADLINE_MS).toBe(8_000);
     expect(loadAgentConfig({ LLM_DEADLINE_MS: '0' }).LLM_DEADLINE_MS).toBe(0);
+  });
+
+  it('leaves hedging off unless LLM_HEDGE_DELAY_MS is set, and refuses a delay no attempt lasts', () => {
+    expect(loadAgentConfig({}).LLM_HEDGE_DELAY_MS).toBeUndefined();
+    expect(loadAgentConfig({ LLM_HEDGE_DELAY_MS: '' }).LLM_HEDGE_DELAY_MS).toBeUndefined();
+    expect(loadAgentConfig({ LLM_HEDGE_DELAY_MS: '0' }).LLM_HEDGE_DELAY_MS).toBe(0);
+    expect(loadAgentConfig({ LLM_HEDGE_DELAY_MS: '1500' }).LLM_HEDGE_DELAY_MS).toBe(1_500);
+    const problemsOf = (value: string) => {
+      try {
+        loadAgentConfig({ LLM_HEDGE_DELAY_MS: value });
+        return [];
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+    };
+    expect(problemsOf('-1')).toEqual([expect.stringMatching(/^LLM_HEDGE_DELAY_MS: .*\(received "-1"\)/)]);
+    expect(problemsOf('soon')).toEqual([expect.stringMatching(/^LLM_HEDGE_DELAY_MS: .*\(received "soon"\)/)]);
+    expect(problemsOf('20000')).toEqual([expect.stringMatching(/^LLM_HEDGE_DELAY_MS: must be below LLM_TIMEOUT_MS \(20000\)/)]);
   });
 
   it('reports every problem at once, never showing the API key', () => {

@@ -18,7 +18,8 @@ const MAX_REPLY_CHARS = 8000;
  * (DashScope compatible mode), vLLM and Ollama all serve this shape. The agent's
  * system prompt carries the knowledge found for the question; the earlier turns
  * follow as user/assistant messages. Each call makes exactly one request and
- * classifies its failure; retrying is the caller's business.
+ * classifies its failure; retrying and hedging are the caller's business
+ * (ResilientCall), which aborts a request it no longer needs through `signal`.
  */
 export function openAiCompatibleProvider(options: OpenAiCompatibleOptions): ChatProvider {
   const endpoint = `${options.baseUrl.replace(/\/+$/, '')}/chat/completions`;
