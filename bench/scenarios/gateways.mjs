@@ -189,9 +189,9 @@ function summarize(runs, rss) {
         {
           rps: round(median(list.map((x) => x.rps)), 1),
           rpsPerGatewayCpu: round(median(list.map((x) => x.rpsPerGatewayCpu)), 1),
-          p50: median(list.map((x) => x.p50)),
-          p95: median(list.map((x) => x.p95)),
-          p99: median(list.map((x) => x.p99)),
+          p50: round(median(list.map((x) => x.p50)), 1),
+          p95: round(median(list.map((x) => x.p95)), 1),
+          p99: round(median(list.map((x) => x.p99)), 1),
           errors: list.reduce((s, x) => s + x.errors, 0),
           non2xx: list.reduce((s, x) => s + x.non2xx, 0),
           graphqlErrors: list.reduce((s, x) => s + x.graphqlErrors, 0),
