@@ -197,3 +197,19 @@ export async function closedPortUrl(): Promise<string> {
   await close(server);
   return `${url}/graphql`;
 }
+
+/**
+ * The agent's environment for a model provider at `fake`, its knowledge lookups
+ * at `gateway`: 3 attempts with short backoff, and `overrides` on top.
+ */
+export function modelEnv(fake: FakeOpenAi, gateway: FakeGateway, overrides: Record<string, string> = {}) {
+  return {
+    LLM_BASE_URL: fake.baseUrl,
+    LLM_MODEL: 'fake-model',
+    LLM_MAX_ATTEMPTS: '3',
+    LLM_RETRY_BASE_MS: '10',
+    LLM_RETRY_MAX_MS: '40',
+    GATEWAY_URL: gateway.url,
+    ...overrides,
+  };
+}

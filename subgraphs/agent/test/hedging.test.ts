@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeGateway, startFakeOpenAi, type FakeGateway, type FakeOpenAi } from './fakes.js';
+import { modelEnv as sharedModelEnv, startFakeGateway, startFakeOpenAi, type FakeGateway, type FakeOpenAi } from './fakes.js';
 import { sent, startAgent, type Agent } from './harness.js';
 
 /**
@@ -20,16 +20,7 @@ let together: Agent;
 
 const user = () => ({ id: randomUUID() });
 // Attempts of 5 s, so that only the race decides which request answers; a breaker that never opens (its own test below).
-const modelEnv = () => ({
-  LLM_BASE_URL: fake.baseUrl,
-  LLM_MODEL: 'fake-model',
-  LLM_MAX_ATTEMPTS: '3',
-  LLM_RETRY_BASE_MS: '10',
-  LLM_RETRY_MAX_MS: '40',
-  LLM_TIMEOUT_MS: '5000',
-  BREAKER_VOLUME: '10000',
-  GATEWAY_URL: gateway.url,
-});
+const modelEnv = () => sharedModelEnv(fake, gateway, { LLM_TIMEOUT_MS: '5000', BREAKER_VOLUME: '10000' });
 
 beforeAll(async () => {
   fake = await startFakeOpenAi();

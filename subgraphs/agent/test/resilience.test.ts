@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProviderError, type ChatProvider } from '../src/providers/types.js';
-import { GARBAGE, startFakeGateway, startFakeOpenAi, type FakeGateway, type FakeOpenAi } from './fakes.js';
+import { GARBAGE, modelEnv as sharedModelEnv, startFakeGateway, startFakeOpenAi, type FakeGateway, type FakeOpenAi } from './fakes.js';
 import { codes, messagesOf, send, sent, startAgent, type Agent } from './harness.js';
 
 /**
@@ -14,16 +14,7 @@ let gateway: FakeGateway;
 let agent: Agent;
 
 const user = () => ({ id: randomUUID() });
-const modelEnv = () => ({
-  LLM_BASE_URL: fake.baseUrl,
-  LLM_MODEL: 'fake-model',
-  LLM_API_KEY: 'test-key-123',
-  LLM_MAX_ATTEMPTS: '3',
-  LLM_RETRY_BASE_MS: '10',
-  LLM_RETRY_MAX_MS: '40',
-  LLM_TIMEOUT_MS: '300',
-  GATEWAY_URL: gateway.url,
-});
+const modelEnv = () => sharedModelEnv(fake, gateway, { LLM_API_KEY: 'test-key-123', LLM_TIMEOUT_MS: '300' });
 
 beforeAll(async () => {
   fake = await startFakeOpenAi();
