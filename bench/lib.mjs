@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import { Client } from 'undici';
 import { SignJWT } from 'jose';
 import postgres from 'postgres';
 import { migrateAll, seedAll } from '../scripts/services.mjs';
@@ -326,6 +327,75 @@ export async function load({ url, body, headersFor, connections = 50, duration, 
     benchCpu: (bench.user + bench.system) / 1e6,
     peakRss: Object.fromEntries(Object.entries(processes).map(([name, child]) => [name, peakRssMiB(child.pid)])),
     rpsPerGatewayCpu: cpu.gateway ? requests / cpu.gateway : undefined,
+  };
+}
+
+/**
+ * An open-loop run at a steady `rate`: request i is due at start + i/rate and
+ * goes out on connection i mod `connections` (each a keep-alive socket of its
+ * own), whether or not earlier requests have been answered. Its latency counts
+ * from when it was due, so time spent waiting for a busy connection or for this
+ * process is charged to the system under test, never hidden (no coordinated
+ * omission). Written here because autocannon's `overallRate` is a per-second
+ * quota per connection: every connection sends its share at the top of each
+ * second (mcollina/autocannon#174), so 1500 req/s over 1000 connections arrive
+ * as one burst a second. Same result shape as `load`; `errors` counts failed
+ * requests, `timeouts` those of them that ran out of `timeout` seconds.
+ */
+export async function pacedLoad({ url, body, headersFor, connections = 50, duration, rate, timeout = 10, processes = {} }) {
+  const target = new URL(url);
+  const clients = Array.from({ length: connections }, () => new Client(target.origin, { pipelining: 1, keepAliveTimeout: 120_000, headersTimeout: timeout * 1000, bodyTimeout: timeout * 1000 }));
+  const cpuBefore = Object.fromEntries(Object.entries(processes).map(([name, child]) => [name, cpuSeconds(child.pid)]));
+  const benchBefore = process.cpuUsage();
+  const latencies = [];
+  let errors = 0;
+  let timeouts = 0;
+  let non2xx = 0;
+  const total = Math.round(rate * duration);
+  const pending = new Set();
+  const started = performance.now();
+  const send = (i) => {
+    const due = started + (i * 1000) / rate;
+    const request = clients[i % connections]
+      .request({ path: target.pathname + target.search, method: 'POST', headers: { 'content-type': 'application/json', ...headersFor(i) }, body })
+      .then(async (response) => {
+        await response.body.dump();
+        latencies.push(performance.now() - due);
+        if (response.statusCode < 200 || response.statusCode > 299) non2xx += 1;
+      })
+      .catch((error) => {
+        errors += 1;
+        if (/timeout/i.test(error?.code ?? error?.name ?? '')) timeouts += 1;
+      })
+      .finally(() => pending.delete(request));
+    pending.add(request);
+  };
+  let sent = 0;
+  await new Promise((resolve) => {
+    const tick = () => {
+      const due = Math.min(total, Math.floor(((performance.now() - started) * rate) / 1000) + 1);
+      while (sent < due) send(sent++);
+      if (sent < total) setTimeout(tick, 1);
+      else resolve();
+    };
+    tick();
+  });
+  await Promise.all(pending);
+  const seconds = (performance.now() - started) / 1000;
+  const bench = process.cpuUsage(benchBefore);
+  const cpu = Object.fromEntries(Object.entries(processes).map(([name, child]) => [name, cpuSeconds(child.pid) - cpuBefore[name]]));
+  await Promise.all(clients.map((client) => client.close()));
+  return {
+    requests: latencies.length,
+    rps: latencies.length / seconds,
+    ...latencyStats(latencies),
+    errors,
+    timeouts,
+    non2xx,
+    cpu,
+    benchCpu: (bench.user + bench.system) / 1e6,
+    peakRss: Object.fromEntries(Object.entries(processes).map(([name, child]) => [name, peakRssMiB(child.pid)])),
+    rpsPerGatewayCpu: cpu.gateway ? latencies.length / cpu.gateway : undefined,
   };
 }
 

@@ -3,11 +3,14 @@
 // one-at-a-time timing for comparing two endpoints, and the platform's SQL
 // statement counter summed over the subgraphs' /metrics.
 import http from 'node:http';
-import { latencyStats, load, round } from './lib.mjs';
+import { latencyStats, load, pacedLoad, round } from './lib.mjs';
 
-/** One autocannon run, its CPU, bench CPU and peak RSS rounded as the S1/S3 tables quote them. */
+/**
+ * One run — autocannon's (`load`), or with `paced` an evenly spaced open-loop
+ * one (`pacedLoad`) — its CPU, bench CPU and peak RSS rounded as the S1/S3 tables quote them.
+ */
 export async function loadRun(options) {
-  const result = await load(options);
+  const result = await (options.paced ? pacedLoad(options) : load(options));
   const cpu = Object.fromEntries(Object.entries(result.cpu).map(([name, seconds]) => [name, round(seconds, 2)]));
   cpu.bench = round(result.benchCpu, 2);
   const peakRss = Object.fromEntries(Object.entries(result.peakRss).map(([name, mib]) => [name, round(mib, 0)]));
