@@ -47,8 +47,8 @@ export async function rateLimit({ quick, command }) {
         label,
         {
           rps: round(median(list.map((x) => x.rps)), 0),
-          p50: median(list.map((x) => x.p50)),
-          p95: median(list.map((x) => x.p95)),
+          p50: round(median(list.map((x) => x.p50)), 1),
+          p95: round(median(list.map((x) => x.p95)), 1),
           p99: median(list.map((x) => x.p99)),
           rpsPerGatewayCpu: round(median(list.map((x) => x.rpsPerGatewayCpu)), 0),
           errors: list.reduce((s, x) => s + x.errors + x.non2xx, 0),

@@ -17,15 +17,20 @@
 //                request of each, compared within each round. The steadier figure.
 // CPU is utime + stime from /proc of every process of the stack (gateway and five
 // subgraphs, all threads), not PostgreSQL's or Redis's.
-import { load, log, median, otlpSink, prepareData, record, round, signTokens, startStack } from '../lib.mjs';
+import { load, log, median, otlpSink, pacedLoad, prepareData, record, round, signTokens, startStack } from '../lib.mjs';
 
 const HOME = 'query Home { me { displayName healthSummary(days: 7) { type count average latest } consultations(first: 5) { edges { node { id status } } } } }';
 // Inherited by every stack (startStack passes the bench's environment on): the variants set their own.
 const OTEL_INHERITED = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_TRACES_EXPORTER', 'OTEL_SDK_DISABLED', 'OTEL_TRACES_SAMPLER', 'OTEL_TRACES_SAMPLER_ARG'];
 
-/** One load run against a stack: closed loop (`connections`) or open loop (`rate` requests per second overall); CPU summed over all its processes. */
+/**
+ * One load run against a stack: closed loop (`connections`, autocannon) or open loop at a steady `rate`
+ * (requests evenly spaced, lib.mjs pacedLoad: autocannon's rate mode sends each second's quota at once);
+ * CPU summed over all its processes.
+ */
 async function run(stack, { body, headersFor, duration, connections, rate }) {
-  const result = await load({ url: stack.gatewayUrl, body, headersFor, duration, connections, rate, processes: stack.processes });
+  const options = { url: stack.gatewayUrl, body, headersFor, duration, connections, rate, processes: stack.processes };
+  const result = await (rate ? pacedLoad(options) : load(options));
   const cpu = Object.values(result.cpu).reduce((sum, seconds) => sum + seconds, 0);
   return {
     requests: result.requests,
@@ -116,8 +121,8 @@ export async function tracing({ quick, command }) {
             rps: round(median(list.map((x) => x.rps)), 1),
             cpuMsPerRequest: round(median(list.map((x) => x.cpuMsPerRequest)), 2),
             requestsPerCpuSecond: round(median(list.map((x) => x.requestsPerCpuSecond)), 1),
-            p50: median(list.map((x) => x.p50)),
-            p95: median(list.map((x) => x.p95)),
+            p50: round(median(list.map((x) => x.p50)), 1),
+            p95: round(median(list.map((x) => x.p95)), 1),
             errors: list.reduce((s, x) => s + x.errors, 0),
             // Each run over off's run of the same epoch and round, then the median of those.
             throughputVsOff: round(median(pairedWithOff(label, (x) => x.rps)), 3),
@@ -146,7 +151,7 @@ The home query (user → health + diagnosis, three subgraphs: \`${HOME}\`) throu
 |---|---|---|---|---|---|---|---|---|
 ${rows(summary.interleaved, true)}
 
-**Concurrent** — the three stacks loaded at once at the same fixed rate (${rates} req/s each, a fifth of off's interleaved throughput), ${concurrentRounds} rounds × ${concurrentDuration} s per epoch; ratios are medians of each variant's requests per CPU-second over off's in the same round.
+**Concurrent** — the three stacks loaded at once at the same steady rate (${rates} req/s each, evenly spaced over 10 connections, a fifth of off's interleaved throughput), ${concurrentRounds} rounds × ${concurrentDuration} s per epoch; ratios are medians of each variant's requests per CPU-second over off's in the same round.
 
 | variant | req/s | req per CPU-second | **req per CPU-s vs off** | CPU-ms/req | req per CPU-second by round | errors |
 |---|---|---|---|---|---|---|
@@ -155,7 +160,7 @@ ${rows(summary.concurrent, false)}
 - Targets (issue 6): on-100 ≥ 0.85×, on-10 ≥ 0.95× of off. Requests per CPU-second is the comparison this shared 2-core machine supports: throughput also moves with whatever else runs at the time (single runs of the same variant differ by up to 2×; see the per-round figures in \`bench/results/tracing.json\`).
 - What an unsampled request costs (on-10 is 90 % of them): one sampling decision for the HTTP server span, then nothing from the libraries — platform's server span replaces instrumentation-http's, undici requests are observed by platform (no instrumentation-undici), graphql parse/validate/execute and ioredis calls go to the unpatched functions, Apollo Gateway's own spans reuse the parent's context without entering the SDK, and platform's resolver, DataLoader and SQL wrappers check one flag (platform/src/telemetry).
 - What bounds on-100: in CPU profiles of off and on-100 stacks under the same load (V8 sampling profiler through \`node:inspector\`, since \`--cpu-prof\` is refused in NODE_OPTIONS), the main-thread cost added at 100 % was 10–14 % per process in the OpenTelemetry SDK itself (span ids, sampler, attribute copies, span objects, ending, batching), 2–3 % in OTLP serialisation, 1–2 % in platform's wrappers and under 1 % in the graphql and ioredis instrumentations; V8's collector threads add more, because the batch processor keeps spans alive across collections (the gateway's scavenges took several times longer at 100 %). That is the price of 26 spans per operation; fewer spans (no Apollo \`gateway.validate\`/\`gateway.postprocessing\`, no \`Query._entities\`) would be the next lever.
-- Batch size (req per CPU-s vs off, interleaved / concurrent, full runs of this scenario on 2026-11-26): the SDK's 512 spans or 5 s: on-100 0.703 / 0.812, on-10 0.961 / 0.957; 128 spans or 200 ms: on-100 0.717 / 0.773, on-10 0.795 / 0.828 (an export every 200 ms from every process is a fixed cost that 10 % sampling at a low rate cannot amortise: not kept); 128 spans, platform's default: the table above (on-100 0.793 / 0.808, on-10 0.851 / 0.878), and a second run cut short after two of its three epochs: on-100 0.766 / 0.818, on-10 0.852 / 0.892. At 10 % the batch size cannot matter (batches leave on the 5-second timer either way), so on-10's spread between these runs, 0.85 to 0.96, is this machine's noise — and so is any difference at 100 %.
+- Batch size (req per CPU-s vs off, interleaved / concurrent, full runs of this scenario on 2026-11-26): the SDK's 512 spans or 5 s: on-100 0.703 / 0.812, on-10 0.961 / 0.957; 128 spans or 200 ms: on-100 0.717 / 0.773, on-10 0.795 / 0.828 (an export every 200 ms from every process is a fixed cost that 10 % sampling at a low rate cannot amortise: not kept); 128 spans, platform's default, at commit 71f422d on the previous machine (2 × AMD EPYC): on-100 0.793 / 0.808, on-10 0.851 / 0.878, and a second run cut short after two of its three epochs: on-100 0.766 / 0.818, on-10 0.852 / 0.892. At 10 % the batch size cannot matter (batches leave on the 5-second timer either way), so on-10's spread between these runs, 0.85 to 0.96, is this machine's noise — and so is any difference at 100 %. On this machine (2 × Intel Xeon), with the concurrent phase still driven by autocannon's rate mode (each connection's quota sent at the top of every second, mcollina/autocannon#174), commit 7a5ec60 measured on-100 0.755 / 0.792 and on-10 0.863 / 0.895; evenly spaced requests (the table above) give the concurrent phase the steady load it is meant to have.
 - Before issue 6's cost work (commit 421ad6a, "on" then meaning spans created but not exported, in the previous form of this table): CPU vs off 0.646 at 100 %, 0.666 at 10 %.
 `;
     record('tracing', command, { summary, exported, quick }, quick ? `(quick smoke run — not figures)\n${table}` : table);
