@@ -85,33 +85,39 @@ export class EntityCaches {
       registers,
     });
     this.subscribed = !redis;
-    if (redis) {
-      redis.defineCommand('suokeEntityFill', { lua: FILL });
-      const subscriber = redis.duplicate({ enableAutoPipelining: false });
-      this.subscriber = subscriber;
-      subscriber.on('error', () => {}); // the main client already reports Redis being down
-      subscriber.on('message', (_channel: string, message: string) => this.receive(message));
-      // Missed messages cannot be known: L1 is dropped whenever the subscription is (re)established or lost.
-      subscriber.on('ready', () => {
-        subscriber.subscribe(CHANNEL).then(
-          () => {
-            for (const cache of this.caches.values()) cache.clearLocal();
-            this.subscribed = true;
-          },
-          (error: Error) => log.warn({ err: error }, 'entity cache: subscribing to invalidations failed; memory cache bypassed'),
-        );
-      });
-      subscriber.on('close', () => {
-        this.subscribed = false;
-        for (const cache of this.caches.values()) cache.clearLocal();
-      });
-    }
+  }
+
+  /**
+   * Invalidations are listened for from the first cache on, so a process that
+   * caches nothing holds no subscriber connection.
+   */
+  private subscribe(redis: Redis) {
+    redis.defineCommand('suokeEntityFill', { lua: FILL });
+    const subscriber = redis.duplicate({ enableAutoPipelining: false });
+    this.subscriber = subscriber;
+    subscriber.on('error', () => {}); // the main client already reports Redis being down
+    subscriber.on('message', (_channel: string, message: string) => this.receive(message));
+    // Missed messages cannot be known: L1 is dropped whenever the subscription is (re)established or lost.
+    subscriber.on('ready', () => {
+      subscriber.subscribe(CHANNEL).then(
+        () => {
+          for (const cache of this.caches.values()) cache.clearLocal();
+          this.subscribed = true;
+        },
+        (error: Error) => this.log.warn({ err: error }, 'entity cache: subscribing to invalidations failed; memory cache bypassed'),
+      );
+    });
+    subscriber.on('close', () => {
+      this.subscribed = false;
+      for (const cache of this.caches.values()) cache.clearLocal();
+    });
   }
 
   /** The cache of one entity type; the same instance for the same name. */
   cache<T>(entity: string, codec: EntityCodec<T>): EntityCache<T> {
     let cache = this.caches.get(entity) as EntityCache<T> | undefined;
     if (!cache) {
+      if (this.redis && !this.subscriber) this.subscribe(this.redis);
       cache = new EntityCache<T>(entity, codec, this, this.redis, this.log);
       this.caches.set(entity, cache as EntityCache<unknown>);
     }

@@ -4,13 +4,13 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { Kind, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { z } from 'zod';
 import { auditPlugin, AuditCollector, currentTraceId, type AuditPluginOptions } from './audit.js';
 import { createTokenVerifier, userFromAuthorization, withAuthDirectives, type AuthUser } from './auth.js';
 import { baseEnv, databaseEnv, DEV_JWT_SECRET, portSchema, type BaseConfig, type DatabaseConfig } from './config.js';
 import type { Database } from './db.js';
 import { createErrorFormatter } from './errors.js';
 import { createHttpServer } from './http.js';
-import { z } from 'zod';
 import { createRedis, redisReady } from './cache.js';
 import { EntityCaches } from './entity-cache.js';
 import { applyRateLimits, CLIENT_IP_HEADER, decodeBudget, RATE_BUDGET_HEADER, RateLimitStore, withRateLimitDefaults, type RateLimitContext } from './rate-limit.js';
@@ -109,13 +109,13 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
   const redis = options.rateLimitStore || !config.REDIS_URL ? undefined : createRedis(config.REDIS_URL, log);
   const rateLimitStore = options.rateLimitStore ?? new RateLimitStore(redis);
   const metrics = new ServiceMetrics(options.name);
-  // With ENTITY_CACHE=off, a memory cache that keeps nothing: loaders need no second path.
+  // With ENTITY_CACHE=off the caches pass every lookup through: loaders need no second path.
   const cacheOn = (config.ENTITY_CACHE ?? 'on') === 'on';
   const cacheRedis = cacheOn && config.REDIS_URL ? (redis ?? createRedis(config.REDIS_URL, log)) : undefined;
   const entities = new EntityCaches(
     {
       localMax: config.ENTITY_CACHE_LOCAL_MAX ?? 10_000,
-      localTtlMs: cacheOn ? (config.ENTITY_CACHE_LOCAL_TTL_MS ?? 10_000) : 0,
+      localTtlMs: config.ENTITY_CACHE_LOCAL_TTL_MS ?? 10_000,
       sharedTtlMs: config.ENTITY_CACHE_TTL_MS ?? 60_000,
       enabled: cacheOn,
     },

@@ -103,8 +103,9 @@ describe.skipIf(!process.env.REDIS_URL)('entity cache shared through Redis (two 
     clients.push(redis);
     const hub = new EntityCaches(settings, redis, log);
     hubs.push(hub);
+    const cache = hub.cache('thing', codec); // the first cache subscribes to invalidations
     await until(() => hub.subscribed);
-    return hub.cache('thing', codec);
+    return cache;
   };
   afterAll(async () => {
     for (const hub of hubs) await hub.close();

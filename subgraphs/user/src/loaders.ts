@@ -3,18 +3,20 @@ import { isUuid, keyedLoader, positionalLoader, type AuthUser, type Database, ty
 import { selectNotificationPages, type NotificationPageQuery } from './db/notifications.js';
 import { userRecordColumns, users, type NotificationRow, type UserRecord } from './db/schema.js';
 
+const USER_CODEC = {
+  encode: (row: UserRecord) => JSON.stringify(row),
+  decode: (text: string): UserRecord => {
+    const row = JSON.parse(text) as UserRecord & { createdAt: string; updatedAt: string };
+    return { ...row, createdAt: new Date(row.createdAt), updatedAt: new Date(row.updatedAt) };
+  },
+};
+
 /**
  * Accounts in the process's multi-level cache (platform entity-cache.ts): `me`
  * and every User reference read it first; `updateProfile` invalidates.
  */
 export function userCache(entities: EntityCaches) {
-  return entities.cache<UserRecord>('user', {
-    encode: (row) => JSON.stringify(row),
-    decode: (text) => {
-      const row = JSON.parse(text) as UserRecord & { createdAt: string; updatedAt: string };
-      return { ...row, createdAt: new Date(row.createdAt), updatedAt: new Date(row.updatedAt) };
-    },
-  });
+  return entities.cache<UserRecord>('user', USER_CODEC);
 }
 
 /** Per-request loaders: one SQL statement per batch (none for cached accounts), results aligned with keys. */
