@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import postgres from 'postgres';
 import { signAccessToken, signServiceToken } from './auth.js';
 import { baseEnv, DEV_JWT_SECRET } from './config.js';
@@ -70,15 +70,26 @@ export function testServiceToken(name: string, scopes: readonly string[]): Promi
 }
 
 /** The shared secret test subgraphs are configured with when a test calls them as the gateway would. */
-/** A TCP port free on 127.0.0.1 right now (for a process the test starts on it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * A TCP port free on 127.0.0.1 right now (for a process the test starts on it).
+ * Chosen below Linux's ephemeral range (32768–60999), from which the kernel
+ * hands out the local ports of outgoing connections: a port picked there (as
+ * `listen(0)` does) could be taken by a database or Redis connection of a test
+ * running alongside before the process meant for it listens (EADDRINUSE).
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await canListen(port)) return port;
+  }
+  throw new Error('freePort: no free port found in 20000–31999 after 50 tries');
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
 
