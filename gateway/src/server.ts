@@ -5,7 +5,7 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginInlineTrace } from '@apollo/server/plugin/inlineTrace';
 import {
-  createErrorFormatter,
+  createErrorMasking,
   createHttpServer,
   createLogger,
   createRedis,
@@ -117,6 +117,7 @@ export function createGateway(options: GatewayOptions) {
     },
   });
   const queryGuard = useQueryLimits<GatewayContext>(queryLimitsFromConfig(config));
+  const errorMasking = createErrorMasking(log);
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     logger: log,
@@ -125,7 +126,7 @@ export function createGateway(options: GatewayOptions) {
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
-    formatError: gatewayErrorFormatter(createErrorFormatter(log), { production }),
+    formatError: gatewayErrorFormatter(errorMasking.formatError, { production }),
     // Depth, aliases, directives, tokens, cost and `first`: hostile shapes never reach planning.
     validationRules: queryGuard.validationRules,
     parseOptions: queryGuard.parseOptions,
@@ -135,6 +136,7 @@ export function createGateway(options: GatewayOptions) {
       // A client that sends `apollo-federation-include-trace: ftv1` (Sandbox) gets the query plan's trace with each subgraph's.
       ...(production ? [ApolloServerPluginLandingPageDisabled()] : [ApolloServerPluginInlineTrace({ includeErrors: { masked: true } })]),
       metrics.plugin<GatewayContext>(),
+      errorMasking.plugin,
       // Before the rate limiter: an operation over a limit is answered as such.
       queryGuard.plugin,
       // Counted here only when subgraphs can trust the budget (the shared secret); otherwise each subgraph counts.

@@ -1,4 +1,5 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { ApolloServerPlugin } from '@apollo/server';
 import type { Logger } from 'pino';
 
 /** The stable codes a client may branch on. Anything else is reported as INTERNAL_SERVER_ERROR. */
@@ -46,19 +47,46 @@ export function isPublicCode(code: unknown): code is string {
   return typeof code === 'string' && PASSTHROUGH_CODES.has(code);
 }
 
+/** Whether an error with this code reaches the client as a generic INTERNAL_SERVER_ERROR. */
+function masked(code: unknown): boolean {
+  return !isPublicCode(code) || code === ErrorCode.INTERNAL_SERVER_ERROR;
+}
+
 /**
- * Apollo Server `formatError`: errors with a known code keep their message;
- * everything else (a driver error, a bug) becomes a generic message, logged in
- * full here so nothing is lost but nothing leaks. Stacks never leave the process.
+ * Errors that reach the client masked (a driver error, a bug) are logged in
+ * full, so nothing is lost but nothing leaks; stacks never leave the process.
+ *
+ * - `plugin` logs those of a GraphQL request with its `request_id`, taken from
+ *   the request's context (with tracing off there is no async context to find
+ *   it in: see request-context.ts).
+ * - `formatError` (Apollo Server's) keeps known codes and their message and
+ *   masks everything else; it logs what the plugin did not see (errors outside
+ *   the request pipeline).
  */
-export function createErrorFormatter(log: Logger) {
-  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+export function createErrorMasking(log: Logger) {
+  const logged = new WeakSet<object>();
+  const logMasked = (error: unknown, path: GraphQLFormattedError['path'], requestId?: string) => {
+    log.error({ err: error, path, ...(requestId ? { request_id: requestId } : {}) }, 'internal error masked');
+  };
+  const plugin: ApolloServerPlugin<{ requestId?: string }> = {
+    async requestDidStart() {
+      return {
+        async didEncounterErrors({ errors, contextValue }) {
+          for (const error of errors) {
+            if (!masked(error.extensions?.code)) continue;
+            const original = error.originalError ?? error;
+            logged.add(original);
+            logMasked(original, error.path, contextValue.requestId);
+          }
+        },
+      };
+    },
+  };
+  const formatError = (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const code = formatted.extensions?.code;
-    if (isPublicCode(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
-      return withPublicExtensions(formatted, code);
-    }
+    if (!masked(code)) return withPublicExtensions(formatted, code as string);
     const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
-    log.error({ err: original, path: formatted.path }, 'internal error masked');
+    if (!(typeof original === 'object' && original !== null && logged.has(original))) logMasked(original, formatted.path);
     return {
       message: 'Internal server error',
       ...(formatted.locations ? { locations: formatted.locations } : {}),
@@ -66,6 +94,7 @@ export function createErrorFormatter(log: Logger) {
       extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
     };
   };
+  return { formatError, plugin };
 }
 
 function withPublicExtensions(formatted: GraphQLFormattedError, code: string): GraphQLFormattedError {

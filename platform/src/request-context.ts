@@ -1,24 +1,24 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { context, createContextKey } from '@opentelemetry/api';
 
 /**
- * Per-request state that must follow async work (DataLoader batches run on a
- * later tick) without threading it through every call: the request id for logs
- * and the SQL statement counter behind the no-N+1 rule.
+ * Per-request state that follows async work (DataLoader batches run on a later
+ * tick) without threading it through every call: the request id for log lines
+ * and a per-request SQL statement count.
+ *
+ * It rides in the OpenTelemetry context, and so exists only with tracing on.
+ * With tracing off there is deliberately no async context at all: on Node 20
+ * an enabled AsyncLocalStorage installs promise hooks that slow every promise
+ * in the process, and for `{ me { id displayName } }` through the gateway that
+ * was ~23 % of the gateway's CPU and ~26 % of the user subgraph's (bench/RESULTS.md,
+ * Tuning). Without tracing, request-path code that logs passes the request id
+ * itself (the error-masking plugin, the audit writer, the rate limiter).
  */
 export interface RequestScope {
   requestId: string;
   sqlStatements: number;
 }
 
-const storage = new AsyncLocalStorage<RequestScope>();
 const SCOPE_KEY = createContextKey('suoke.request-scope');
-/**
- * With tracing on, the scope rides in the OpenTelemetry context instead, so one
- * AsyncLocalStorage carries both: on Node 20 every enabled AsyncLocalStorage
- * costs on every promise created (≈ 60 ns per await measured), which made
- * tracing cost even unsampled requests about a tenth of their CPU.
- */
 let inTraceContext = false;
 
 /** Called by startTracing once its context manager is registered (before any request). */
@@ -29,12 +29,13 @@ export function keepRequestScopeInTraceContext(): void {
 /** Process-wide totals; tests read deltas of these around an operation. */
 export const sqlStats = { statements: 0 };
 
+/** Runs `fn` with `scope` as the current request's (tracing on); just runs it otherwise. */
 export function runInRequestScope<T>(scope: RequestScope, fn: () => T): T {
-  return inTraceContext ? context.with(context.active().setValue(SCOPE_KEY, scope), fn) : storage.run(scope, fn);
+  return inTraceContext ? context.with(context.active().setValue(SCOPE_KEY, scope), fn) : fn();
 }
 
 export function currentRequestScope(): RequestScope | undefined {
-  return inTraceContext ? (context.active().getValue(SCOPE_KEY) as RequestScope | undefined) : storage.getStore();
+  return inTraceContext ? (context.active().getValue(SCOPE_KEY) as RequestScope | undefined) : undefined;
 }
 
 /** Called by the database layer once per SQL statement sent. */

@@ -9,7 +9,7 @@ import { auditPlugin, AuditCollector, currentTraceId, type AuditPluginOptions } 
 import { createTokenVerifier, userFromAuthorization, withAuthDirectives, type AuthUser } from './auth.js';
 import { baseEnv, databaseEnv, DEV_JWT_SECRET, portSchema, type BaseConfig, type DatabaseConfig } from './config.js';
 import type { Database } from './db.js';
-import { createErrorFormatter } from './errors.js';
+import { createErrorMasking } from './errors.js';
 import { createHttpServer } from './http.js';
 import { createRedis, redisReady } from './cache.js';
 import { EntityCaches } from './entity-cache.js';
@@ -170,6 +170,7 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
       return { requestId, user, database, loaders, log, rateLimit, audit, entities };
     },
   });
+  const errorMasking = createErrorMasking(log);
   const apollo = new ApolloServer<SubgraphContext<TLoaders>>({
     schema,
     logger: log,
@@ -178,7 +179,7 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
-    formatError: createErrorFormatter(log),
+    formatError: errorMasking.formatError,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: http.server, stopGracePeriodMillis: config.SHUTDOWN_GRACE_MS }),
       // Federated (ftv1) traces serve Sandbox's per-field timings in development;
@@ -187,6 +188,7 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
       // PostgreSQL text cannot hold U+0000: such input is refused before any resolver writes.
       refuseNulCharacters<SubgraphContext<TLoaders>>(),
       metrics.plugin<SubgraphContext<TLoaders>>(),
+      errorMasking.plugin,
       ...(audit ? [auditPlugin<SubgraphContext<TLoaders>>({ ...audit, log })] : []),
       ...(options.plugins ?? []),
     ],

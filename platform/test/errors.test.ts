@@ -1,12 +1,12 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
-import { badInput, conflict, createErrorFormatter, forbidden, isPublicCode, notFound, unauthenticated } from '../src/errors.js';
+import { badInput, conflict, createErrorMasking, forbidden, isPublicCode, notFound, unauthenticated } from '../src/errors.js';
 
 function formatterWithLog() {
   const error = vi.fn();
-  const format = createErrorFormatter({ error } as unknown as Logger);
-  return { format, logged: error };
+  const masking = createErrorMasking({ error } as unknown as Logger);
+  return { format: masking.formatError, plugin: masking.plugin, logged: error };
 }
 
 const where = { locations: [{ line: 1, column: 3 }], path: ['users', 0, 'email'] };
@@ -29,7 +29,7 @@ describe('error constructors', () => {
   });
 });
 
-describe('createErrorFormatter', () => {
+describe('createErrorMasking', () => {
   it('keeps the message, location, path, code and field of a BAD_USER_INPUT error', () => {
     const { format, logged } = formatterWithLog();
     const error = badInput('first must be an integer from 1 to 100; received 0', 'first');
@@ -96,5 +96,20 @@ describe('createErrorFormatter', () => {
       message,
       extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
     });
+  });
+
+  it('logs a masked error of a request once, with the request id, from the plugin (no async context needed)', async () => {
+    const { format, plugin, logged } = formatterWithLog();
+    const original = new Error('relation "user".users does not exist');
+    const wrapped = new GraphQLError(original.message, { originalError: original, path: where.path });
+    const listener = await plugin.requestDidStart!({} as never);
+    await listener!.didEncounterErrors!({ errors: [wrapped, forbidden()], contextValue: { requestId: 'req-42' } } as never);
+    expect(logged).toHaveBeenCalledTimes(1);
+    expect(logged.mock.calls[0]![0]).toMatchObject({ err: original, path: where.path, request_id: 'req-42' });
+    // Apollo formats after the plugins have seen the errors: masked, not logged twice.
+    expect(format({ message: original.message, ...where, extensions: { code: 'INTERNAL_SERVER_ERROR' } }, wrapped)).toMatchObject({
+      message: 'Internal server error',
+    });
+    expect(logged).toHaveBeenCalledTimes(1);
   });
 });
