@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { GraphQLError, Kind, parse, type DocumentNode, type GraphQLResolveInfo, type GraphQLSchema, type ConstDirectiveNode } from 'graphql';
 import { rateLimitDirective } from 'graphql-rate-limit-directive';
 import type { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract, type RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterMemory, type RateLimiterRes } from 'rate-limiter-flexible';
 import { isServiceSubject } from './auth.js';
 
 /**
@@ -13,7 +13,8 @@ import { isServiceSubject } from './auth.js';
  *   RATE_LIMIT_SPEC_URL and kept in the supergraph with `@composeDirective`.
  * - Keys: field coordinate + user id, or client IP when anonymous; `alsoPer`
  *   adds a counter per argument value (login: per normalised email).
- * - Store: Redis (rate-limiter-flexible) when REDIS_URL is set, memory otherwise.
+ * - Store: Redis when REDIS_URL is set (counters of one event-loop turn batched
+ *   into one script call; rate-limiter-flexible's keys and window), memory otherwise.
  *   Policy when Redis fails: each process falls back to an in-memory insurance
  *   limiter with the same limit (so N replicas may together allow up to N× the
  *   limit while Redis is down) and returns to Redis by itself when it is back.
@@ -73,52 +74,141 @@ export interface ConsumeResult {
   retryAfter: number;
 }
 
-/** Counters behind the limits: one rate-limiter-flexible limiter per (limit, duration). */
+/** A counter after one consume: points in the window so far, and milliseconds until the window resets. */
+interface Counted {
+  consumedPoints: number;
+  msBeforeNext: number;
+}
+
+/**
+ * rate-limiter-flexible's fixed window (its `RateLimiterRedis` script: SET NX EX,
+ * INCRBY, PTTL), for many keys in one call: KEYS are the counters, ARGV holds
+ * points and duration (seconds) per key. Same keys and values as the library's,
+ * so replicas running either stay in step.
+ */
+const CONSUME_MANY_LUA = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  local points = ARGV[2 * i - 1]
+  local duration = ARGV[2 * i]
+  redis.call('set', key, 0, 'EX', duration, 'NX')
+  local consumed = redis.call('incrby', key, points)
+  local ttl = redis.call('pttl', key)
+  if ttl == -1 then
+    redis.call('expire', key, duration)
+    ttl = 1000 * duration
+  end
+  out[2 * i - 1] = consumed
+  out[2 * i] = ttl
+end
+return out`;
+
+/** Counters one Redis call carries at most (the script runs them one after another inside Redis). */
+const MAX_BATCH = 256;
+
+interface Pending {
+  key: string;
+  points: number;
+  rule: RateLimitRule;
+  resolve: (counted: Counted) => void;
+}
+
+type BatchingRedis = Redis & { suokeRateConsume(numberOfKeys: number, ...args: (string | number)[]): Promise<number[]> };
+
+/**
+ * Counters behind the limits. With Redis, every counter consumed during one
+ * turn of the event loop, by any request, goes to Redis in one script call
+ * (`CONSUME_MANY_LUA`): under load the gateway's limiter then costs a fraction
+ * of a Redis command per operation instead of one each, and the counts stay
+ * exact, since Redis runs the script atomically. When Redis is not ready or
+ * the call fails, each counter falls back to a per-process in-memory
+ * rate-limiter-flexible limiter with the same limit (the insurance limiter).
+ * Without Redis, those in-memory limiters are the store. Assumes one Redis
+ * (or a primary), not a Redis Cluster: the keys of a batch span hash slots.
+ */
 export class RateLimitStore {
-  private readonly limiters = new Map<string, RateLimiterAbstract>();
+  private readonly memory = new Map<string, RateLimiterMemory>();
+  private pending: Pending[] = [];
+  private flushScheduled = false;
   /** Per-process totals for metrics and tests. */
-  readonly stats = { consumed: 0, rejected: 0 };
+  readonly stats = { consumed: 0, rejected: 0, redisCalls: 0, insurance: 0 };
 
   constructor(
     private readonly redis: Redis | undefined,
     private readonly prefix = 'suoke:rl',
-  ) {}
+  ) {
+    if (redis && typeof (redis as unknown as Partial<BatchingRedis>).suokeRateConsume !== 'function') {
+      redis.defineCommand('suokeRateConsume', { lua: CONSUME_MANY_LUA });
+    }
+  }
 
   get kind(): 'redis' | 'memory' {
     return this.redis ? 'redis' : 'memory';
   }
 
-  limiter(rule: RateLimitRule): RateLimiterAbstract {
-    const id = `${rule.limit}/${rule.duration}`;
-    let limiter = this.limiters.get(id);
+  private ruleId(rule: RateLimitRule): string {
+    return `${rule.limit}/${rule.duration}`;
+  }
+
+  /** The in-memory limiter of a rule: the store without Redis, the insurance with it. */
+  private memoryLimiter(rule: RateLimitRule): RateLimiterMemory {
+    const id = this.ruleId(rule);
+    let limiter = this.memory.get(id);
     if (!limiter) {
-      const options = { points: rule.limit, duration: rule.duration, keyPrefix: `${this.prefix}:${id}` };
-      limiter = this.redis
-        ? new RateLimiterRedis({
-            ...options,
-            storeClient: this.redis,
-            rejectIfRedisNotReady: true,
-            insuranceLimiter: new RateLimiterMemory(options),
-          })
-        : new RateLimiterMemory(options);
-      this.limiters.set(id, limiter);
+      limiter = new RateLimiterMemory({ points: rule.limit, duration: rule.duration, keyPrefix: `${this.prefix}:${id}` });
+      this.memory.set(id, limiter);
     }
     return limiter;
   }
 
-  /** Consumes `points` on every key (one Redis command per key); the tightest key decides. */
+  private async consumeInMemory(rule: RateLimitRule, key: string, points: number): Promise<Counted> {
+    try {
+      return await this.memoryLimiter(rule).consume(key, points);
+    } catch (rejection) {
+      if (rejection instanceof Error) throw rejection;
+      return rejection as RateLimiterRes;
+    }
+  }
+
+  private consumeOne(rule: RateLimitRule, key: string, points: number): Promise<Counted> {
+    if (!this.redis) return this.consumeInMemory(rule, key, points);
+    return new Promise((resolve) => {
+      this.pending.push({ key, points, rule, resolve });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const pending = this.pending;
+    this.pending = [];
+    for (let i = 0; i < pending.length; i += MAX_BATCH) void this.send(pending.slice(i, i + MAX_BATCH));
+  }
+
+  private async send(batch: Pending[]): Promise<void> {
+    const redis = this.redis as unknown as BatchingRedis;
+    if (redis.status === 'ready') {
+      try {
+        const args: (string | number)[] = batch.map((p) => `${this.prefix}:${this.ruleId(p.rule)}:${p.key}`);
+        for (const p of batch) args.push(p.points, p.rule.duration);
+        this.stats.redisCalls += 1;
+        const out = await redis.suokeRateConsume(batch.length, ...args);
+        batch.forEach((p, i) => p.resolve({ consumedPoints: Number(out[2 * i]), msBeforeNext: Math.max(0, Number(out[2 * i + 1])) }));
+        return;
+      } catch {
+        // Redis failed this call: the insurance limiter answers it (the cache module logs Redis going down).
+      }
+    }
+    this.stats.insurance += batch.length;
+    for (const p of batch) p.resolve(await this.consumeInMemory(p.rule, p.key, p.points));
+  }
+
+  /** Consumes `points` on every key (one batched Redis call per event-loop turn); the tightest key decides. */
   async consume(rule: RateLimitRule, keys: readonly string[], points: number): Promise<ConsumeResult> {
-    const limiter = this.limiter(rule);
-    const results = await Promise.all(
-      keys.map(async (key) => {
-        try {
-          return await limiter.consume(key, points);
-        } catch (rejection) {
-          if (rejection instanceof Error) throw rejection;
-          return rejection as RateLimiterRes;
-        }
-      }),
-    );
+    const results = await Promise.all(keys.map((key) => this.consumeOne(rule, key, points)));
     let allowed = points;
     let retryAfter = 0;
     for (const res of results) {
