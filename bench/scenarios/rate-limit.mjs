@@ -51,7 +51,7 @@ export async function rateLimit({ quick, command }) {
           rps: round(median(list.map((x) => x.rps)), 0),
           p50: round(median(list.map((x) => x.p50)), 1),
           p95: round(median(list.map((x) => x.p95)), 1),
-          p99: median(list.map((x) => x.p99)),
+          p99: round(median(list.map((x) => x.p99)), 1),
           rpsPerGatewayCpu: round(median(list.map((x) => x.rpsPerGatewayCpu)), 0),
           errors: list.reduce((s, x) => s + x.errors + x.non2xx, 0),
           runs: list.map((x) => round(x.rps, 0)),
@@ -77,7 +77,7 @@ Query \`{ me { id displayName } }\` (one limited root field: the default 300/min
 
 Throughput ratio on/off: **${ratio}** (target ≥ 0.95; median of each round's on over the same round's off: ${roundRatios.join(', ')}; ratio of the two medians ${ratioOfMedians}); requests per gateway CPU-second on/off: **${cpuRatio}**.
 
-Redis commands sent per operation (INFO commandstats delta over ${amount} operations after a warm-up that asked for every user twice, less the Lua scripts' own calls, which run inside their one EVALSHA): limits on **${round(counts['limits-on'].perOperation, 3)}**, limits off ${round(counts['limits-off'].perOperation, 3)} (target ≤ 1 per limited field). Raw delta with limits on: \`${JSON.stringify(counts['limits-on'].byCommand)}\`. Besides the limiter's one EVALSHA, the user subgraph's entity cache reads Redis (MGET, then a fill script with its GET and SET) when an account leaves a replica's memory: once per user per 10 s in steady state, about 0.03 commands per operation at this rate and number of users.
+Redis commands sent per operation (INFO commandstats delta over ${amount} operations after a warm-up that asked for every user twice, less the Lua scripts' own calls, which run inside the EVALSHA that carries them): limits on **${round(counts['limits-on'].perOperation, 3)}**, limits off ${round(counts['limits-off'].perOperation, 3)} (target ≤ 1 per limited field). Raw delta with limits on: \`${JSON.stringify(counts['limits-on'].byCommand)}\`. The limiter sends the counters consumed during one turn of the gateway's event loop in one EVALSHA, so under this load a call carries several operations' counters. Besides it, the user subgraph's entity cache reads Redis (MGET, then a fill script with its GET and SET) when an account leaves a replica's memory: once per user per 10 s in steady state, about 0.03 commands per operation at this rate and number of users.
 `;
     record('rate-limit', command, { summary, ratio, ratioOfMedians, roundRatios, cpuRatio, redisCommandsPerOperation: counts, quick }, quick ? `(quick smoke run — not figures)\n${table}` : table);
     log(`ratio ${ratio}; redis commands/op on=${round(counts['limits-on'].perOperation, 3)}`);
