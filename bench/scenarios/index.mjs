@@ -1,3 +1,4 @@
+import { ab } from './ab.mjs';
 import { agent } from './agent.mjs';
 import { gateways } from './gateways.mjs';
 import { auth } from './auth.mjs';
@@ -15,4 +16,5 @@ export const scenarios = {
   gateways,
   'rate-limit': rateLimit,
   tracing,
+  ab, // two environments side by side on one query (a tuning's before and after)
 };
