@@ -98,15 +98,15 @@ export class SuokeDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     if (error instanceof SubgraphFetchError) {
       // The breaker's fast answers repeat what its opening already logged.
       const level = error.reason === 'circuit_open' ? 'debug' : 'warn';
-      this.log?.[level]({ subgraph: this.subgraph, reason: error.reason, ...error.detail, cause: undefined, err: error.detail.cause, requestId }, 'subgraph fetch failed');
+      this.log?.[level]({ subgraph: this.subgraph, reason: error.reason, ...error.detail, cause: undefined, err: error.detail.cause, request_id: requestId }, 'subgraph fetch failed');
       client = { message: UNAVAILABLE_MESSAGE, extensions: { code: SERVICE_UNAVAILABLE } };
     } else {
       // A non-2xx answer (Apollo's errorFromResponse) or an unreadable body.
       if (refusal) {
-        this.log?.info({ subgraph: this.subgraph, code: refusal.extensions.code, requestId }, 'subgraph refused the request');
+        this.log?.info({ subgraph: this.subgraph, code: refusal.extensions.code, request_id: requestId }, 'subgraph refused the request');
         client = refusal;
       } else {
-        this.log?.warn({ subgraph: this.subgraph, err: error, requestId }, 'subgraph answer unusable');
+        this.log?.warn({ subgraph: this.subgraph, err: error, request_id: requestId }, 'subgraph answer unusable');
         client = { message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
       }
     }

@@ -106,7 +106,7 @@ export function useRateLimits(options: RateLimitPluginOptions): ApolloServerPlug
           );
           contextValue.rateBudget = budget;
           if (rejected > 0 && rejected === total) {
-            options.log.info({ requestId: contextValue.requestId, retryAfter }, 'operation rejected by rate limit before fan-out');
+            options.log.info({ request_id: contextValue.requestId, retryAfter }, 'operation rejected by rate limit before fan-out');
             throw new GraphQLError(message ?? `Too many requests: try again in ${retryAfter} s`, {
               extensions: { code: RATE_LIMITED, retryAfter, http: { status: 429, headers: new HeaderMap([['retry-after', String(retryAfter)]]) } },
             });

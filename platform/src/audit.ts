@@ -186,7 +186,7 @@ export function auditPlugin<TContext extends AuditContext>(options: AuditPluginO
           try {
             await writeAuditEvents(database, options.schema, audit);
           } catch (error) {
-            options.log.error({ err: error, requestId: audit.requestId, events: audit.size }, 'audit events could not be written');
+            options.log.error({ err: error, request_id: audit.requestId, events: audit.size }, 'audit events could not be written');
           }
         },
       };
