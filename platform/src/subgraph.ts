@@ -1,7 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { Kind, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { z } from 'zod';
@@ -185,6 +189,10 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
       // Federated (ftv1) traces serve Sandbox's per-field timings in development;
       // in production they would wrap every resolver for nothing.
       ...(production ? [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()] : []),
+      // Apollo Server installs its cache-control plugin unless told not to; its willResolveField makes
+      // Apollo wrap every resolver of every request. No schema here declares @cacheControl and nothing
+      // caches whole responses, so it only cost CPU (bench/RESULTS.md, Tuning).
+      ApolloServerPluginCacheControlDisabled(),
       // PostgreSQL text cannot hold U+0000: such input is refused before any resolver writes.
       refuseNulCharacters<SubgraphContext<TLoaders>>(),
       metrics.plugin<SubgraphContext<TLoaders>>(),
