@@ -5,10 +5,10 @@ import { heapGrowingFlag, loadGatewayConfig } from '../src/config.js';
 const base = { NODE_ENV: 'test', JWT_SECRET: 'x'.repeat(32) };
 
 describe('GATEWAY_HEAP_GROWING_PERCENT', () => {
-  it('defaults to 50 % growth after a full collection', () => {
+  it('defaults to 100 % growth after a full collection', () => {
     const config = loadGatewayConfig(base);
-    expect(config.GATEWAY_HEAP_GROWING_PERCENT).toBe(50);
-    expect(heapGrowingFlag(config.GATEWAY_HEAP_GROWING_PERCENT)).toBe('--heap-growing-percent=50');
+    expect(config.GATEWAY_HEAP_GROWING_PERCENT).toBe(100);
+    expect(heapGrowingFlag(config.GATEWAY_HEAP_GROWING_PERCENT)).toBe('--heap-growing-percent=100');
   });
 
   it('0 leaves heap growth to V8', () => {
