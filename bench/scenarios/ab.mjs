@@ -58,7 +58,7 @@ export async function ab({ quick }) {
       '',
       `| figure | A | B | B ÷ A | rounds (A / B) |`,
       '|---|---|---|---|---|',
-      ...columns.map((c) => `| ${c} | ${med('A', c)} | ${med('B', c)} | ${round(med('B', c) / med('A', c), 3)} | ${rows.A.map((row, i) => `${row[c]}/${rows.B[i][c]}`).join(', ')} |`),
+      ...columns.map((c) => `| ${c} | ${med('A', c)} | ${med('B', c)} | ${med('A', c) > 0 ? round(med('B', c) / med('A', c), 3) : '—'} | ${rows.A.map((row, i) => `${row[c]}/${rows.B[i][c]}`).join(', ')} |`),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {

@@ -15,6 +15,7 @@ export const SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE';
 const UNAVAILABLE_MESSAGE = 'A service this field depends on is unavailable; try again later';
 
 type ProcessResult = ReturnType<RemoteGraphQLDataSource['process']>;
+type SubgraphRequest = GraphQLDataSourceProcessOptions<GatewayContext>['request'];
 
 /**
  * Subgraph fetches carry the caller's own token (subgraphs verify it again;
@@ -50,6 +51,23 @@ export class SuokeDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     this.log = config.log;
     // The marker is for our fetcher, which removes it; never put it on the wire.
     this.markRetrySafe = Boolean(config.client);
+    // Apollo's sendRequest (private in its typings, so replaced here rather than overridden) builds a
+    // node-fetch Request, with its Headers, for every fetch, only to hand it to parseBody and
+    // didEncounterError, which read nothing of it (neither is overridden here): 6 % of the gateway's
+    // busy time at 1500 req/s (bench/RESULTS.md, Tuning). This sends the same body and headers.
+    Object.defineProperty(this, 'sendRequest', { value: (request: SubgraphRequest, context: GatewayContext) => this.send(request, context) });
+  }
+
+  /** Apollo's sendRequest without the unused node-fetch Request: fetch, refuse non-2xx, parse JSON. */
+  private async send(request: SubgraphRequest, context: GatewayContext): Promise<object> {
+    const { http, ...withoutHttp } = request;
+    if (!http) throw new Error("Internal error: Only 'http' requests are supported.");
+    const init = { method: http.method, headers: Object.fromEntries(http.headers), body: JSON.stringify(withoutHttp) };
+    const response = await this.fetcher(http.url, init);
+    if (!response.ok) throw await this.errorFromResponse(response);
+    const body = await this.parseBody(response, undefined, context);
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error(`Expected JSON response body, but received: ${String(body)}`);
+    return { ...body, http: response };
   }
 
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
