@@ -92,7 +92,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpAppO
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     }
-    const response = await runInRequestScope({ requestId, sqlStatements: 0 }, () =>
+    const response = await runInRequestScope({ requestId }, () =>
       options.apollo.executeHTTPGraphQLRequest({
         httpGraphQLRequest: { method: (req.method ?? 'GET').toUpperCase(), headers, search: url.search, body },
         context: () => contextWithStatus(() => options.context({ req, requestId })),

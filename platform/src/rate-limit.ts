@@ -111,6 +111,7 @@ interface Pending {
   points: number;
   rule: RateLimitRule;
   resolve: (counted: Counted) => void;
+  reject: (error: unknown) => void;
 }
 
 type BatchingRedis = Redis & { suokeRateConsume(numberOfKeys: number, ...args: (string | number)[]): Promise<number[]> };
@@ -172,8 +173,8 @@ export class RateLimitStore {
 
   private consumeOne(rule: RateLimitRule, key: string, points: number): Promise<Counted> {
     if (!this.redis) return this.consumeInMemory(rule, key, points);
-    return new Promise((resolve) => {
-      this.pending.push({ key, points, rule, resolve });
+    return new Promise((resolve, reject) => {
+      this.pending.push({ key, points, rule, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
@@ -203,7 +204,8 @@ export class RateLimitStore {
       }
     }
     this.stats.insurance += batch.length;
-    for (const p of batch) p.resolve(await this.consumeInMemory(p.rule, p.key, p.points));
+    // Each caller gets its own answer or error; none is left waiting.
+    for (const p of batch) await this.consumeInMemory(p.rule, p.key, p.points).then(p.resolve, p.reject);
   }
 
   /** Consumes `points` on every key (one batched Redis call per event-loop turn); the tightest key decides. */

@@ -2,8 +2,8 @@ import { context, createContextKey } from '@opentelemetry/api';
 
 /**
  * Per-request state that follows async work (DataLoader batches run on a later
- * tick) without threading it through every call: the request id for log lines
- * and a per-request SQL statement count.
+ * tick) without threading it through every call: the request id for log lines.
+ * (SQL statements are counted per process, `sqlStats`: tests read deltas of it.)
  *
  * It rides in the OpenTelemetry context, and so exists only with tracing on.
  * With tracing off there is deliberately no async context at all: on Node 20
@@ -15,7 +15,6 @@ import { context, createContextKey } from '@opentelemetry/api';
  */
 export interface RequestScope {
   requestId: string;
-  sqlStatements: number;
 }
 
 const SCOPE_KEY = createContextKey('suoke.request-scope');
@@ -41,6 +40,4 @@ export function currentRequestScope(): RequestScope | undefined {
 /** Called by the database layer once per SQL statement sent. */
 export function countSqlStatement(): void {
   sqlStats.statements += 1;
-  const scope = currentRequestScope();
-  if (scope) scope.sqlStatements += 1;
 }
