@@ -12,7 +12,7 @@ import autocannon from 'autocannon';
 import { Client } from 'undici';
 import { SignJWT } from 'jose';
 import postgres from 'postgres';
-import { migrateAll, seedAll } from '../scripts/services.mjs';
+import { migrateAll, SERVICE_NODE_OPTIONS, seedAll } from '../scripts/services.mjs';
 import { readSupergraphConfig, repoRoot } from '../scripts/supergraph-config.mjs';
 
 export const benchDir = path.join(repoRoot, 'bench');
@@ -151,8 +151,13 @@ export async function startStack({ data, env: extra = {}, label }) {
   };
 }
 
-export function spawnService(label, script, env, args = []) {
-  const child = spawn(process.execPath, [path.join(repoRoot, script), ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+/**
+ * Starts `script` under this Node. Our services get the Node options they ship
+ * with (SERVICE_NODE_OPTIONS, as the images and `npm start` run them); peers
+ * pass `nodeOptions: []` and run on Node's defaults, as their users start them.
+ */
+export function spawnService(label, script, env, args = [], nodeOptions = SERVICE_NODE_OPTIONS) {
+  const child = spawn(process.execPath, [...nodeOptions, path.join(repoRoot, script), ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   child.stderr.on('data', (chunk) => process.stderr.write(`[${label}] ${chunk}`));
   return child;
 }

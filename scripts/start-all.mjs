@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { migrateAll, pgliteDir, seedAll } from './services.mjs';
+import { migrateAll, pgliteDir, SERVICE_NODE_OPTIONS, seedAll } from './services.mjs';
 import { readSupergraphConfig, repoRoot } from './supergraph-config.mjs';
 
 
@@ -53,7 +53,7 @@ function prefixLines(stream, label, color) {
 }
 
 function start(name, script, extraEnv, color) {
-  const child = spawn(process.execPath, [script], {
+  const child = spawn(process.execPath, [...SERVICE_NODE_OPTIONS, script], {
     cwd: repoRoot,
     env: { ...env, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],

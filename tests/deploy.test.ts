@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { ConfigError } from '@suoke/platform';
+import { SERVICE_NODE_OPTIONS } from '../scripts/services.mjs';
 import { readSupergraphConfig } from '../scripts/supergraph-config.mjs';
 
 type Env = Record<string, string | undefined>;
@@ -281,6 +282,8 @@ describe('deployment files agree with supergraph.yaml and the services', () => {
       if (!/^HEALTHCHECK\b[\s\S]*?\/health\/ready/m.test(last)) problems.push(`${file}: no HEALTHCHECK on /health/ready`);
       if (!new RegExp(`^EXPOSE\\s+${service.port}\\b`, 'm').test(last)) problems.push(`${file}: does not EXPOSE ${service.port}`);
       if (!new RegExp(`^ENV\\b.*\\b${service.portVar}=${service.port}\\b`, 'm').test(last)) problems.push(`${file}: ENV ${service.portVar}=${service.port} missing (the HEALTHCHECK reads it)`);
+      const nodeOptions = /^ENV\b.*\bNODE_OPTIONS=(?:"([^"]*)"|(\S+))/m.exec(last);
+      if ((nodeOptions?.[1] ?? nodeOptions?.[2]) !== SERVICE_NODE_OPTIONS.join(' ')) problems.push(`${file}: ENV NODE_OPTIONS should be "${SERVICE_NODE_OPTIONS.join(' ')}" (scripts/services.mjs, as npm start and the bench run the services)`);
       if (!new RegExp(`^CMD .*"${service.dir}/dist/index\\.js"`, 'm').test(last) || !existsSync(path.join(root, service.dir, 'src/index.ts'))) problems.push(`${file}: CMD does not run ${service.dir}/dist/index.js`);
       if (!new RegExp(`^RUN npm run build -w ${service.dir}$`, 'm').test(text)) problems.push(`${file}: does not run the package's own build`);
       const allowed = ['package.json', 'package-lock.json', 'tsconfig.base.json', 'codegen.ts', 'platform/', `${service.dir}/`, 'deploy/migrate.mjs', ...(service.name === 'gateway' ? ['schema/supergraph.graphql'] : [])];

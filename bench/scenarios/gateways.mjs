@@ -108,11 +108,12 @@ function gatewayKinds({ base, supergraph, sink, identical }) {
       portVar: 'GATEWAY_PORT',
     },
     { label: 'ours-off', script: 'gateway/dist/index.js', env: { ...common, RATE_LIMITS: 'off', OTEL_SDK_DISABLED: 'true' }, portVar: 'GATEWAY_PORT' },
-    { label: 'apollo', script: 'bench/peers/apollo-stock.mjs', env: common, portVar: 'PORT' },
+    { label: 'apollo', script: 'bench/peers/apollo-stock.mjs', env: common, portVar: 'PORT', nodeOptions: [] },
     {
       label: 'hive',
       script: HIVE_BIN,
       env: common,
+      nodeOptions: [],
       args: (port) => ['supergraph', supergraph, '--config-path', path.join(repoRoot, 'bench/peers/hive-gateway.config.mjs'), '--fork', '1', '--host', '127.0.0.1', '--port', String(port)],
     },
   ];
@@ -124,7 +125,7 @@ async function startGateways(kinds) {
     for (const kind of kinds) {
       const port = await freePort();
       const env = { ...kind.env, ...(kind.portVar ? { [kind.portVar]: String(port) } : {}) };
-      const child = spawnService(`gateways/${kind.label}`, kind.script, env, kind.args ? kind.args(port) : []);
+      const child = spawnService(`gateways/${kind.label}`, kind.script, env, kind.args ? kind.args(port) : [], kind.nodeOptions);
       const url = `http://127.0.0.1:${port}/graphql`;
       started.push({ label: kind.label, url, child });
       await waitGraphQL(url, child);
