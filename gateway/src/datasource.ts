@@ -15,7 +15,6 @@ export const SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE';
 const UNAVAILABLE_MESSAGE = 'A service this field depends on is unavailable; try again later';
 
 type ProcessResult = ReturnType<RemoteGraphQLDataSource['process']>;
-type SubgraphRequest = GraphQLDataSourceProcessOptions<GatewayContext>['request'];
 
 /**
  * Subgraph fetches carry the caller's own token (subgraphs verify it again;
@@ -51,40 +50,57 @@ export class SuokeDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     this.log = config.log;
     // The marker is for our fetcher, which removes it; never put it on the wire.
     this.markRetrySafe = Boolean(config.client);
-    // Apollo's sendRequest (private in its typings, so replaced here rather than overridden) builds a
-    // node-fetch Request, with its Headers, for every fetch, only to hand it to parseBody and
-    // didEncounterError, which read nothing of it (neither is overridden here): 6 % of the gateway's
-    // busy time at 1500 req/s (bench/RESULTS.md, Tuning). This sends the same body and headers.
-    Object.defineProperty(this, 'sendRequest', { value: (request: SubgraphRequest, context: GatewayContext) => this.send(request, context) });
   }
 
-  /** Apollo's sendRequest without the unused node-fetch Request: fetch, refuse non-2xx, parse JSON. */
-  private async send(request: SubgraphRequest, context: GatewayContext): Promise<object> {
-    const { http, ...withoutHttp } = request;
-    if (!http) throw new Error("Internal error: Only 'http' requests are supported.");
-    const init = { method: http.method, headers: Object.fromEntries(http.headers), body: JSON.stringify(withoutHttp) };
-    const response = await this.fetcher(http.url, init);
+  /**
+   * A client operation's fetch, as Apollo's process sends it (the same body,
+   * headers and answer, the subgraph's cache-control header restricting the
+   * operation's cache policy) without node-fetch: Apollo builds a node-fetch
+   * Headers and, in sendRequest, a Request per fetch, and reading the headers
+   * back sorts them; that was 4 % of the gateway's busy time on `me` (bench/RESULTS.md,
+   * Tuning). Health checks and schema loading still go through Apollo's process.
+   */
+  private async fetchOperation(options: GraphQLDataSourceProcessOptions<GatewayContext>): ProcessResult {
+    const { request } = options;
+    // A client operation's fetch always has the request's context (context.ts).
+    const context = options.context as GatewayContext;
+    if (!request.query) throw new Error('Missing query');
+    const { http, ...body } = request;
+    const headers: Record<string, string> = {};
+    // Apollo's own, e.g. `apollo-federation-include-trace` when Sandbox asks for the query plan's timings.
+    if (http?.headers) for (const [name, value] of http.headers) headers[name] = value;
+    Object.assign(headers, this.headersFor(request.query, context));
+    const response = await this.fetcher(this.url!, { method: 'POST', headers, body: JSON.stringify(body) });
     if (!response.ok) throw await this.errorFromResponse(response);
-    const body = await this.parseBody(response, undefined, context);
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error(`Expected JSON response body, but received: ${String(body)}`);
-    return { ...body, http: response };
+    const parsed = await this.parseBody(response, undefined, context);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`Expected JSON response body, but received: ${String(parsed)}`);
+    const policy = options.kind === 'incoming operation' ? options.incomingRequestContext.overallCachePolicy : undefined;
+    if (this.honorSubgraphCacheControlHeader && policy && 'restrict' in policy) policy.restrict(cacheHint(response.headers.get('cache-control')));
+    return { ...(parsed as object), http: response } as Awaited<ProcessResult>;
+  }
+
+  /** What every fetch carries besides its body, by lower-case name. */
+  private headersFor(query: string, context: GatewayContext | Record<string, unknown>): Record<string, string> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (this.gatewaySecret) headers[GATEWAY_SECRET_HEADER] = this.gatewaySecret;
+    // Only a query may be sent twice (to another instance, when the first could not take it).
+    if (this.markRetrySafe && fetchShape(query).operation === 'query') headers[RETRY_SAFE_HEADER] = '1';
+    // Health checks and schema loading run without a request context.
+    if (!isRequestContext(context)) return headers;
+    if (context.authorization) headers.authorization = context.authorization;
+    headers['x-request-id'] = context.requestId;
+    // Subgraphs believe these only alongside the secret.
+    if (this.gatewaySecret) {
+      headers[CLIENT_IP_HEADER] = context.clientIp;
+      if (context.rateBudget) headers[RATE_BUDGET_HEADER] = encodeBudget(context.rateBudget);
+    }
+    return headers;
   }
 
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
     const headers = request.http?.headers;
     if (!headers) return;
-    if (this.gatewaySecret) headers.set(GATEWAY_SECRET_HEADER, this.gatewaySecret);
-    // Only a query may be sent twice (to another instance, when the first could not take it).
-    if (this.markRetrySafe && request.query && fetchShape(request.query).operation === 'query') headers.set(RETRY_SAFE_HEADER, '1');
-    // Health checks and schema loading run without a request context.
-    if (!('requestId' in context)) return;
-    if (context.authorization) headers.set('authorization', context.authorization);
-    headers.set('x-request-id', context.requestId);
-    // Subgraphs believe these only alongside the secret.
-    if (this.gatewaySecret) {
-      headers.set(CLIENT_IP_HEADER, context.clientIp);
-      if (context.rateBudget) headers.set(RATE_BUDGET_HEADER, encodeBudget(context.rateBudget));
-    }
+    for (const [name, value] of Object.entries(this.headersFor(request.query ?? '', context))) headers.set(name, value);
   }
 
   /** Times each fetch made for a client operation (metrics); a failed one answers for its missing fields. */
@@ -93,7 +109,7 @@ export class SuokeDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     if ((options.kind as string) !== 'incoming operation') return super.process(options);
     const started = performance.now();
     try {
-      const response = await super.process(options);
+      const response = await this.fetchOperation(options);
       this.observe?.(this.subgraph, (performance.now() - started) / 1000, response.errors?.length ? 'graphql_errors' : 'ok');
       return response;
     } catch (error) {
@@ -180,4 +196,24 @@ function firstGraphQLError(body: unknown): { message: string; extensions?: Recor
   if (!first || typeof first.message !== 'string' || first.message === '') return undefined;
   const extensions = first.extensions !== null && typeof first.extensions === 'object' ? (first.extensions as Record<string, unknown>) : undefined;
   return { message: first.message, ...(extensions ? { extensions } : {}) };
+}
+
+function isRequestContext(context: GatewayContext | Record<string, unknown>): context is GatewayContext {
+  return 'requestId' in context;
+}
+
+/**
+ * The cache hint of a subgraph's Cache-Control header, as Apollo's
+ * RemoteGraphQLDataSource reads it: max-age in whole seconds (0 without one),
+ * and its scope.
+ */
+export function cacheHint(header: string | null | undefined): { maxAge: number; scope?: 'PRIVATE' | 'PUBLIC' } {
+  const hint: { maxAge: number; scope?: 'PRIVATE' | 'PUBLIC' } = { maxAge: 0 };
+  for (const directive of (header ?? '').split(',')) {
+    const [name = '', value] = directive.trim().toLowerCase().split('=', 2);
+    if (name === 'max-age' && value !== undefined && /^[0-9]+$/.test(value)) hint.maxAge = Number(value);
+    else if (name === 'private') hint.scope = 'PRIVATE';
+    else if (name === 'public') hint.scope = 'PUBLIC';
+  }
+  return hint;
 }

@@ -1,7 +1,7 @@
 import { createLogger } from '@suoke/platform';
 import { GraphQLError } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { clientErrorFromResponse, SuokeDataSource } from '../src/datasource.js';
+import { cacheHint, clientErrorFromResponse, SuokeDataSource } from '../src/datasource.js';
 import { BufferedResponse } from '../src/exchange.js';
 import type { SubgraphClient } from '../src/fetcher.js';
 
@@ -80,6 +80,66 @@ describe('SuokeDataSource: a subgraph 4xx answer', () => {
       { message: 'Authentication is required for this field', extensions: { code: 'UNAUTHENTICATED' }, path: ['me'] },
     ]);
     expect((await process(answeredWith(403, '<html/>', 'text/html'), '{ me { id } }')).errors![0]!.extensions).toEqual({ code: 'FORBIDDEN' });
+  });
+});
+
+describe('SuokeDataSource: what a client operation sends', () => {
+  it('sends the body and headers Apollo would, with the headers Apollo adds, and restricts the cache policy by the answer', async () => {
+    const sent: { url: string; init: { method?: string; headers?: Record<string, string>; body?: unknown } }[] = [];
+    const client = {
+      fetcher: async (url: string, init: { method?: string; headers?: Record<string, string>; body?: unknown }) => {
+        sent.push({ url, init });
+        return new BufferedResponse(SUBGRAPH_URL, 200, 'OK', new Map([['content-type', 'application/json'], ['cache-control', 'max-age=30, private']]), '{"data":{"ok":true}}');
+      },
+    } as unknown as SubgraphClient;
+    const source = new SuokeDataSource({ url: SUBGRAPH_URL, name: 'health', client, log, gatewaySecret: 's3cret' });
+    const hints: unknown[] = [];
+    const response = await source.process({
+      kind: 'incoming operation',
+      request: { query: 'query Q($id: ID!) { user(id: $id) { id } }', variables: { id: 'u-1' }, operationName: 'Q', http: { headers: new Map([['apollo-federation-include-trace', 'ftv1']]) } },
+      context: { requestId: 'r-1', clientIp: '10.0.0.9', authorization: 'Bearer t', rateBudget: undefined },
+      incomingRequestContext: { overallCachePolicy: { restrict: (hint: unknown) => hints.push(hint) } },
+    } as never);
+    expect(response.data).toEqual({ ok: true });
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.url).toBe(SUBGRAPH_URL);
+    expect(sent[0]!.init.method).toBe('POST');
+    expect(JSON.parse(sent[0]!.init.body as string)).toEqual({ query: 'query Q($id: ID!) { user(id: $id) { id } }', variables: { id: 'u-1' }, operationName: 'Q' });
+    expect(sent[0]!.init.headers).toEqual({
+      'apollo-federation-include-trace': 'ftv1',
+      'content-type': 'application/json',
+      'x-gateway-secret': 's3cret',
+      'x-suoke-retry-safe': '1',
+      authorization: 'Bearer t',
+      'x-request-id': 'r-1',
+      'x-suoke-client-ip': '10.0.0.9',
+    });
+    expect(hints).toEqual([{ maxAge: 30, scope: 'PRIVATE' }]);
+  });
+
+  it('marks only queries retry-safe', async () => {
+    const headers: Record<string, string>[] = [];
+    const client = {
+      fetcher: async (_url: string, init: { headers: Record<string, string> }) => {
+        headers.push(init.headers);
+        return new BufferedResponse(SUBGRAPH_URL, 200, 'OK', new Map([['content-type', 'application/json']]), '{"data":{}}');
+      },
+    } as unknown as SubgraphClient;
+    const source = new SuokeDataSource({ url: SUBGRAPH_URL, name: 'health', client, log });
+    await process(source, '{ me { id } }');
+    await process(source, RECORD);
+    expect(headers.map((h) => h['x-suoke-retry-safe'])).toEqual(['1', undefined]);
+    expect(headers[0]).not.toHaveProperty('x-gateway-secret');
+  });
+});
+
+describe('cacheHint', () => {
+  it('reads a Cache-Control header as Apollo does', () => {
+    expect(cacheHint(null)).toEqual({ maxAge: 0 });
+    expect(cacheHint('no-store')).toEqual({ maxAge: 0 });
+    expect(cacheHint('public, max-age=60')).toEqual({ maxAge: 60, scope: 'PUBLIC' });
+    expect(cacheHint('Max-Age=5 , PRIVATE')).toEqual({ maxAge: 5, scope: 'PRIVATE' });
+    expect(cacheHint('max-age=1.5')).toEqual({ maxAge: 0 });
   });
 });
 
