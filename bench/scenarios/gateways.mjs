@@ -41,6 +41,7 @@ import {
   startSubgraphs,
   stopChild,
 } from '../lib.mjs';
+import { SERVICE_NODE_OPTIONS } from '../../scripts/services.mjs';
 import { repoRoot } from '../../scripts/supergraph-config.mjs';
 
 const HOME = `query Home {
@@ -319,7 +320,7 @@ ${HOME}
 - **apollo**: stock \`new ApolloGateway({ supergraphSdl })\` in \`@apollo/server\` standalone, a \`RemoteGraphQLDataSource\` forwarding Authorization and the gateway secret (\`bench/peers/apollo-stock.mjs\`).
 - **hive**: \`hive-gateway supergraph\` (@graphql-hive/gateway ${hiveVersion()}, \`--fork 1\`), propagating Authorization and the gateway secret, stock otherwise: its in-flight deduplication on (\`bench/peers/hive-gateway.config.mjs\`).
 
-Each variant starts fresh gateway processes, checks that all four return identical JSON for two users, warms each up for ${warmup} s, then runs ${rounds} rounds × ${duration} s in which every gateway is loaded alone, the order rotated each round. Medians over rounds; ratios are medians of each run over the peer's run of the same round. CPU: utime + stime of the gateway process only (/proc); peak RSS: its VmHWM over the variant. Node options: ours run as shipped, with \`--max-semi-space-size=32\` (\`SERVICE_NODE_OPTIONS\`, the images' NODE_OPTIONS); the peers on Node's defaults, as they ship.
+Each variant starts fresh gateway processes, checks that all four return identical JSON for two users, warms each up for ${warmup} s, then runs ${rounds} rounds × ${duration} s in which every gateway is loaded alone, the order rotated each round. Medians over rounds; ratios are medians of each run over the peer's run of the same round. CPU: utime + stime of the gateway process only (/proc); peak RSS: its VmHWM over the variant. Node options: ours run as shipped, with \`${SERVICE_NODE_OPTIONS.join(' ')}\` (\`SERVICE_NODE_OPTIONS\`, the images' NODE_OPTIONS); the peers on Node's defaults, as they ship.
 
 **Rotated** — tokens rotated over ${tokens.length} users, so that every response differs:
 

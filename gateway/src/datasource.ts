@@ -69,7 +69,7 @@ export class SuokeDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     const headers: Record<string, string> = {};
     // Apollo's own, e.g. `apollo-federation-include-trace` when Sandbox asks for the query plan's timings.
     if (http?.headers) for (const [name, value] of http.headers) headers[name] = value;
-    Object.assign(headers, this.headersFor(request.query, context));
+    this.headersFor(request.query, context, headers);
     const response = await this.fetcher(this.url!, { method: 'POST', headers, body: JSON.stringify(body) });
     if (!response.ok) throw await this.errorFromResponse(response);
     const parsed = await this.parseBody(response, undefined, context);
@@ -79,9 +79,9 @@ export class SuokeDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     return { ...(parsed as object), http: response } as Awaited<ProcessResult>;
   }
 
-  /** What every fetch carries besides its body, by lower-case name. */
-  private headersFor(query: string, context: GatewayContext | Record<string, unknown>): Record<string, string> {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
+  /** What every fetch carries besides its body, by lower-case name, set on `headers` (over what it holds). */
+  private headersFor(query: string, context: GatewayContext | Record<string, unknown>, headers: Record<string, string> = {}): Record<string, string> {
+    headers['content-type'] = 'application/json';
     if (this.gatewaySecret) headers[GATEWAY_SECRET_HEADER] = this.gatewaySecret;
     // Only a query may be sent twice (to another instance, when the first could not take it).
     if (this.markRetrySafe && fetchShape(query).operation === 'query') headers[RETRY_SAFE_HEADER] = '1';
