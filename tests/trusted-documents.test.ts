@@ -2,7 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { testToken } from '@suoke/platform/testing';
+import { signServiceToken } from '@suoke/platform';
+import { testJwt, testToken } from '@suoke/platform/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadGatewayConfig, trustedDocumentIds, trustedOperationNames } from '../gateway/src/server.js';
 import { trustedDocumentsMode } from '../gateway/src/config.js';
@@ -131,6 +132,9 @@ describe('trusted documents in production (require by default once a manifest is
     expect((admin.data?.agents as unknown[]).length).toBeGreaterThan(0);
     expect(codes(await stack.query(query, {}, await token(['USER'])))).toEqual(['OPERATION_NOT_TRUSTED']);
     expect(codes(await stack.query(query))).toEqual(['OPERATION_NOT_TRUSTED']);
+    // The platform's services (the agent's knowledge search, the diagnosis saga) send their own documents.
+    const service = await signServiceToken({ name: 'agent', scopes: [] }, { ...testJwt, secret: productionJwt, ttlSeconds: 60 });
+    expect((await stack.query(query, {}, service)).errors).toBeUndefined();
     // A forged ADMIN token does not bypass: it is refused as a bad token.
     const forged = await stack.query(query, {}, await testToken({ id: randomUUID(), roles: ['ADMIN'] }, { secret: 'not-the-production-secret-0123456789abcdef' }));
     expect(forged.status).toBe(401);
