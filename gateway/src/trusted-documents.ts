@@ -115,7 +115,6 @@ export class TrustedDocuments {
     let checking: Promise<void> = Promise.resolve();
     let timer: NodeJS.Timeout | undefined;
     let watcher: FSWatcher | undefined;
-    const store: { current?: TrustedDocuments } = {};
 
     const check = () => {
       checking = checking.then(async () => {
@@ -132,7 +131,7 @@ export class TrustedDocuments {
         lastSeen = seen;
         try {
           const next = parseManifest(text);
-          store.current!.manifest = next;
+          documents.manifest = next;
           options.log.info({ version: next.version.slice(0, 12), documents: next.byHash.size }, 'trusted documents manifest updated');
           options.onUpdate?.({ accepted: true, version: next.version });
         } catch (error) {
@@ -152,7 +151,6 @@ export class TrustedDocuments {
       clearTimeout(timer);
       await checking;
     });
-    store.current = documents;
     if (!remote) {
       const file = path.resolve(options.source);
       try {
