@@ -1,5 +1,7 @@
 import type { CodegenConfig } from '@graphql-codegen/cli';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { printSchema } from 'graphql';
+import { apiSchemaOf } from './scripts/schema-check.mjs';
 
 /**
  * Resolver types are generated from each subgraph's SDL (never written by hand)
@@ -15,10 +17,27 @@ function mappersOf(name: string): Record<string, string> {
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>) : {};
 }
 
+/**
+ * The app's operations (clients/app/operations) are checked against the API schema clients see,
+ * typed, and extracted into persisted-documents.json (sha256 → document): the manifest of trusted
+ * documents that the gateway serves with TRUSTED_DOCUMENTS (README, "Trusted documents").
+ */
+const appClient: CodegenConfig['generates'] = {
+  'clients/app/generated/': {
+    schema: printSchema(apiSchemaOf(readFileSync('schema/supergraph.graphql', 'utf8'))),
+    documents: ['clients/app/operations/**/*.graphql'],
+    preset: 'client',
+    presetConfig: { persistedDocuments: { mode: 'embedHashInDocument', hashAlgorithm: 'sha256' }, fragmentMasking: false },
+    config: { scalars: { DateTime: 'string' }, enumsAsTypes: true, useTypeImports: true },
+  },
+};
+
 const config: CodegenConfig = {
   overwrite: true,
   silent: true,
-  generates: Object.fromEntries(
+  generates: {
+    ...appClient,
+    ...Object.fromEntries(
     subgraphs.map((name) => [
       `subgraphs/${name}/src/generated/resolvers.ts`,
       {
@@ -36,7 +55,8 @@ const config: CodegenConfig = {
         },
       },
     ]),
-  ),
+    ),
+  },
 };
 
 export default config;

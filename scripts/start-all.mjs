@@ -117,7 +117,10 @@ try {
     start(subgraph.name, `subgraphs/${subgraph.name}/dist/index.js`, { PORT: String(subgraph.port), PGLITE_DATA_DIR: dataDir }, colors[i % colors.length]);
   });
   await Promise.all(subgraphs.map((s) => waitReady(s.name, s.port)));
-  start('gateway', 'gateway/dist/index.js', { GATEWAY_PORT: String(gatewayPort) }, 37);
+  // The app's trusted documents (built by codegen) in `allow` mode: their ids resolve, Sandbox's ad-hoc text still runs.
+  const appManifest = path.join(repoRoot, 'clients', 'app', 'generated', 'persisted-documents.json');
+  const trusted = !production && !env.TRUSTED_DOCUMENTS_PATH && existsSync(appManifest) ? { TRUSTED_DOCUMENTS_PATH: appManifest } : {};
+  start('gateway', 'gateway/dist/index.js', { GATEWAY_PORT: String(gatewayPort), ...trusted }, 37);
   await waitReady('gateway', gatewayPort);
 
   const url = `http://localhost:${gatewayPort}/graphql`;

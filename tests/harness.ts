@@ -45,6 +45,7 @@ export interface StackOptions {
   /** Extra subgraph environment (e.g. GATEWAY_SECRET). */
   subgraphEnv?: Record<string, string>;
   onSupergraphUpdate?: (outcome: { accepted: boolean; hash: string; error?: string }) => void;
+  onTrustedDocumentsUpdate?: (outcome: { accepted: boolean; version: string; error?: string }) => void;
   /** Instances per subgraph (default 1); the gateway gets their URLs as one comma-separated list. */
   replicas?: Record<string, number>;
   /** The URL the gateway is given for a subgraph instead of its instances' (e.g. a server that hangs). */
@@ -108,6 +109,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     }),
     subgraphUrls: gatewayUrls,
     ...(options.onSupergraphUpdate ? { onSupergraphUpdate: options.onSupergraphUpdate } : {}),
+    ...(options.onTrustedDocumentsUpdate ? { onTrustedDocumentsUpdate: options.onTrustedDocumentsUpdate } : {}),
   });
   const gatewayUrl = (await gateway.listen(gatewayPort, '127.0.0.1')).url;
 

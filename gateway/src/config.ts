@@ -60,6 +60,34 @@ const env = baseEnv.extend({
   QUERY_MAX_FIRST: z.coerce.number().int().min(1).default(100),
   /** Items the cost assumes for a list without `first`, and for an absent `first`. */
   QUERY_LIST_SIZE: z.coerce.number().int().min(1).default(20),
+  // Automatic persisted queries and trusted documents (document-guard.ts, trusted-documents.ts).
+  /** How long a registered automatic persisted query is kept, in seconds (Redis key `suoke:gateway:apq:<sha256>`). */
+  APQ_TTL_SECONDS: z.coerce.number().int().min(1).default(86_400),
+  /** Largest document, in UTF-8 bytes, that may be registered as an automatic persisted query; larger ones get PERSISTED_QUERY_TOO_LARGE. */
+  APQ_MAX_BYTES: z.coerce.number().int().min(256).default(16_384),
+  /**
+   * `require`: only the manifest's documents run (others: PERSISTED_QUERY_NOT_FOUND by id,
+   * OPERATION_NOT_TRUSTED as text), bypass roles excepted. `allow`: manifest ids are resolved, any
+   * text runs. `off`: no manifest. Unset: `require` in production when TRUSTED_DOCUMENTS_PATH is set,
+   * `allow` elsewhere when it is set, otherwise `off`.
+   */
+  TRUSTED_DOCUMENTS: z.enum(['off', 'allow', 'require']).optional(),
+  /** The trusted documents manifest (sha256 → document): a file, watched, or an http(s) URL, polled. */
+  TRUSTED_DOCUMENTS_PATH: z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v === '' ? undefined : v)),
+  /** How often the manifest is re-read besides file-system events (a URL only by polling). */
+  TRUSTED_DOCUMENTS_POLL_MS: z.coerce.number().int().min(100).default(2_000),
+  /**
+   * Roles whose tokens may send any document in `require` mode: internal tools (ADMIN) and the
+   * platform's own services (SERVICE), whose documents live in their code, not in the app's manifest.
+   */
+  TRUSTED_DOCUMENTS_BYPASS_ROLES: z
+    .string()
+    .default('ADMIN,SERVICE')
+    .transform((v) => v.split(',').map((role) => role.trim()).filter(Boolean)),
 });
 
 export type GatewayConfig = z.infer<typeof env> & {
@@ -69,8 +97,22 @@ export type GatewayConfig = z.infer<typeof env> & {
 
 export function loadGatewayConfig(source: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const overrides = perSubgraphOverrides(source);
-  const config = loadConfig('gateway', env, source, () => overrides.problems);
+  const config = loadConfig('gateway', env, source, (c) => [...overrides.problems, ...trustedDocumentsProblems(c)]);
   return { ...config, SUBGRAPH_OVERRIDES: overrides.values };
+}
+
+/** The trusted documents mode in force: TRUSTED_DOCUMENTS, else decided by NODE_ENV and whether a manifest is configured. */
+export function trustedDocumentsMode(config: Pick<GatewayConfig, 'TRUSTED_DOCUMENTS' | 'TRUSTED_DOCUMENTS_PATH' | 'NODE_ENV'>): 'off' | 'allow' | 'require' {
+  if (config.TRUSTED_DOCUMENTS) return config.TRUSTED_DOCUMENTS;
+  if (!config.TRUSTED_DOCUMENTS_PATH) return 'off';
+  return config.NODE_ENV === 'production' ? 'require' : 'allow';
+}
+
+function trustedDocumentsProblems(config: z.infer<typeof env>): string[] {
+  const mode = config.TRUSTED_DOCUMENTS;
+  return (mode === 'allow' || mode === 'require') && !config.TRUSTED_DOCUMENTS_PATH
+    ? [`TRUSTED_DOCUMENTS: ${mode} needs a manifest in TRUSTED_DOCUMENTS_PATH (received unset)`]
+    : [];
 }
 
 /** The V8 flag for GATEWAY_HEAP_GROWING_PERCENT, or undefined for V8's own heap growth. */

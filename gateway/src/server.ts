@@ -18,7 +18,7 @@ import {
   userFromAuthorization,
   type Logger,
 } from '@suoke/platform';
-import type { GatewayConfig } from './config.js';
+import { trustedDocumentsMode, type GatewayConfig } from './config.js';
 import type { GatewayContext } from './context.js';
 import { clientIp } from './client-ip.js';
 import { metricsHandler } from './cluster.js';
@@ -29,6 +29,8 @@ import { rulesFromSupergraph, useRateLimits, type Rules } from './rate-limit.js'
 import { gatewayErrorFormatter } from './error-format.js';
 import { queryLimitsFromConfig, useQueryLimits } from './security.js';
 import { supergraphFromFile, type SupergraphFileOptions } from './supergraph.js';
+import { boundedCache, createDocumentGuard, GuardedApolloServer } from './document-guard.js';
+import { TrustedDocuments, type TrustedDocumentsOptions } from './trusted-documents.js';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -36,6 +38,7 @@ export interface GatewayOptions {
   subgraphUrls?: Record<string, string>;
   log?: Logger;
   onSupergraphUpdate?: SupergraphFileOptions['onUpdate'];
+  onTrustedDocumentsUpdate?: TrustedDocumentsOptions['onUpdate'];
 }
 
 /**
@@ -118,7 +121,18 @@ export function createGateway(options: GatewayOptions) {
   });
   const queryGuard = useQueryLimits<GatewayContext>(queryLimitsFromConfig(config));
   const errorMasking = createErrorMasking(log);
-  const apollo = new ApolloServer<GatewayContext>({
+  const trustedMode = trustedDocumentsMode(config);
+  let trustedDocuments: TrustedDocuments | undefined;
+  const documentGuard = createDocumentGuard<GatewayContext>({
+    mode: trustedMode,
+    get documents() {
+      return trustedDocuments;
+    },
+    bypassRoles: config.TRUSTED_DOCUMENTS_BYPASS_ROLES,
+    apqMaxBytes: config.APQ_MAX_BYTES,
+    log,
+  });
+  const apollo = new GuardedApolloServer<GatewayContext>({
     gateway,
     logger: log,
     nodeEnv: config.NODE_ENV,
@@ -131,6 +145,12 @@ export function createGateway(options: GatewayOptions) {
     validationRules: queryGuard.validationRules,
     parseOptions: queryGuard.parseOptions,
     ...(redis ? { cache: new RedisKeyValueCache(redis, log, 'suoke:gateway:') } : {}),
+    // Apollo prefixes `apq:` (Redis: suoke:gateway:apq:<sha256>); without Redis, Apollo's bounded in-memory LRU.
+    // The document guard refuses larger registrations with a code; the bounded cache never stores one regardless.
+    persistedQueries: {
+      ttl: config.APQ_TTL_SECONDS,
+      ...(redis ? { cache: boundedCache(new RedisKeyValueCache(redis, log, 'suoke:gateway:'), config.APQ_MAX_BYTES) } : {}),
+    },
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: http.server, stopGracePeriodMillis: config.SHUTDOWN_GRACE_MS }),
       // A client that sends `apollo-federation-include-trace: ftv1` (Sandbox) gets the query plan's trace with each subgraph's.
@@ -142,7 +162,7 @@ export function createGateway(options: GatewayOptions) {
       // Counted here only when subgraphs can trust the budget (the shared secret); otherwise each subgraph counts.
       ...(config.GATEWAY_SECRET && config.RATE_LIMITS === 'on' ? [useRateLimits({ store: rateLimitStore, rules: () => rules, log })] : []),
     ],
-  });
+  }, documentGuard);
   apolloRef = apollo;
 
   return {
@@ -152,8 +172,21 @@ export function createGateway(options: GatewayOptions) {
     metrics,
     redis,
     rateLimitStore,
+    trustedMode,
+    /** The trusted documents manifest in force (after listen), when one is configured. */
+    get trustedDocuments() {
+      return trustedDocuments;
+    },
     async listen(port = config.GATEWAY_PORT, host?: string) {
       if (!started) {
+        if (trustedMode !== 'off' && config.TRUSTED_DOCUMENTS_PATH && !trustedDocuments) {
+          trustedDocuments = await TrustedDocuments.load({
+            source: config.TRUSTED_DOCUMENTS_PATH,
+            log,
+            pollMs: config.TRUSTED_DOCUMENTS_POLL_MS,
+            ...(options.onTrustedDocumentsUpdate ? { onUpdate: options.onTrustedDocumentsUpdate } : {}),
+          });
+        }
         await apollo.start();
         if (redis) await redisReady(redis, log);
         started = true;
@@ -168,6 +201,7 @@ export function createGateway(options: GatewayOptions) {
       if (started) await apollo.stop();
       else http.server.close();
       await subgraphClients.close();
+      await trustedDocuments?.close();
       redis?.disconnect();
     },
   };
@@ -175,3 +209,4 @@ export function createGateway(options: GatewayOptions) {
 
 export { loadGatewayConfig, subgraphUrlOverrides } from './config.js';
 export { acknowledgeSubgraphEnforcedFeatures } from './supergraph.js';
+export { trustedDocumentIds, trustedOperationNames } from './trusted-documents.js';

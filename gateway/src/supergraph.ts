@@ -102,7 +102,7 @@ export function supergraphFromFile(options: SupergraphFileOptions): SupergraphSd
  * Reads the file until two reads 100 ms apart agree, so that a publisher that
  * writes in place (rather than write-then-rename) is not judged half-written.
  */
-async function readStable(file: string, attempts = 20): Promise<string> {
+export async function readStable(file: string, attempts = 20): Promise<string> {
   let previous = await readFile(file, 'utf8');
   for (let i = 0; i < attempts; i += 1) {
     await new Promise((resolve) => setTimeout(resolve, 100));
