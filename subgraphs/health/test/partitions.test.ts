@@ -168,3 +168,32 @@ describe('timeline reads touch only the partitions their bounds allow', () => {
     expect(large.statements).toBe(small.statements);
   });
 });
+
+// Two connections at once exist only on PostgreSQL (PGlite is one connection; CI runs this).
+describe.runIf(process.env.DATABASE_URL)('a write for a new month does not block readers', () => {
+  it('while a user write for a month nobody wrote yet is open, no lock on the parent table stops a timeline read', async () => {
+    const writer = newUser();
+    const reader = newUser();
+    const seeded = await health.gql<RecordResult>(RECORD, { input: heartRates(2, { prefix: 'r' }) }, reader);
+    expect(seeded.errors).toBeUndefined();
+    const fresh = new Date(monthStart(now, -97).getTime() + 60_000); // a month no test wrote to
+    const items: NewObservation[] = [{ userId: writer.id, externalId: 'new-month', type: 'STEPS', value: 1000, diastolic: null, recordedAt: fresh, source: null }];
+    const TIMELINE = `query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { observations(first: 5) { edges { node { externalId } } } } } }`;
+
+    await health.database.db.transaction(async (tx) => {
+      await insertObservations(tx, items);
+      // Read on another pooled connection: what the open write holds on the parent table.
+      const blocking = await health.database.rows<{ mode: string }>(sql`
+        select l.mode from pg_locks l
+        where l.relation = '"health".observations'::regclass and l.granted
+          and l.mode in ('AccessExclusiveLock', 'ExclusiveLock', 'ShareLock', 'ShareRowExclusiveLock')`);
+      expect(blocking).toEqual([]);
+      // A reader over HTTP, on its own connection, gets its answer while the write is still open.
+      const read = await health.gql<any>(TIMELINE, { r: [{ __typename: 'User', id: reader.id }] }, reader);
+      expect(read.errors).toBeUndefined();
+      expect(read.data._entities[0].observations.edges).toHaveLength(2);
+    });
+    const [stored] = await health.database.rows<{ n: number }>(sql`select count(*)::int as n from "health".observations where user_id = ${writer.id}::uuid`);
+    expect(stored!.n).toBe(1);
+  });
+});
