@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sqlStats } from '@suoke/platform';
 import { syntheticPulse } from '../subgraphs/diagnosis/src/service/synthetic-pulse.js';
@@ -20,7 +21,8 @@ let token: string;
 let questions: { id: string; reverseScored: boolean; constitution: { code: string } }[];
 
 beforeAll(async () => {
-  stack = await startStack();
+  // No periodic saga sweep: its statements would land in the process-wide counts below.
+  stack = await startStack({ subgraphEnv: { SAGA_SWEEP_MS: '0' } });
   const registered = await stack.query(REGISTER, { input: { email: `patient-${Date.now()}@example.com`, password: 'four-methods-2026', displayName: '王芳' } });
   token = registered.data?.register.accessToken;
   const questionnaire = await stack.query('{ constitutionQuestionnaire { id reverseScored constitution { code name } } }');
@@ -138,6 +140,13 @@ describe('batching across user, diagnosis and knowledge', () => {
   it('consultations(first: 20) issues as many SQL statements as consultations(first: 2)', async () => {
     // The same shape of data on every page: all four methods, so syndromes appear in both lists.
     for (let i = 0; i < 19; i += 1) await consult(true);
+    // Statements are counted process-wide: let the report sagas that outlived their answers (PENDING) finish first.
+    const diagnosisDb = stack.databases.diagnosis!.database;
+    for (let i = 0; i < 600; i += 1) {
+      const [left] = await diagnosisDb.rows<{ n: number }>(sql`select count(*)::int as n from "diagnosis".report_sagas where state in ('RUNNING', 'COMPENSATING')`);
+      if (left?.n === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     const query = (n: number) => `{
       me {
         consultations(first: ${n}) {

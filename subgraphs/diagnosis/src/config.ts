@@ -16,15 +16,49 @@ const env = subgraphEnv(4005).extend({
   SAGA_LEASE_MS: int(1_000, 3_600_000, 30_000),
   /** How often unfinished sagas whose runner died are looked for and resumed; 0 turns the sweep off. */
   SAGA_SWEEP_MS: int(0, 3_600_000, 15_000),
-  /** How long completeConsultation waits for the saga before answering with the report still PENDING. */
-  SAGA_WAIT_MS: int(0, 120_000, 10_000),
+  /**
+   * The gateway's budget for one fetch to this subgraph: the gateway's own variables, read here with the
+   * gateway's default, so that one environment configures both. Set them alike for the gateway and this
+   * subgraph when they run apart.
+   */
+  SUBGRAPH_TIMEOUT_MS: int(50, 300_000, 10_000),
+  SUBGRAPH_DIAGNOSIS_TIMEOUT_MS: z.coerce.number().int().min(50).max(300_000).optional(),
+  /**
+   * How long completeConsultation and retryReport wait for the saga, counted from the resolver's start,
+   * before answering with the report still PENDING. Default: SAGA_WAIT_FRACTION of the gateway's budget
+   * (3 s of 10 s); more than SAGA_WAIT_MAX_FRACTION of it is refused, because the same budget also pays for
+   * queueing, the completion's transaction, reading the answer and the gateway's hop, and a wait that runs
+   * the budget out turns a committed completion into an error at the gateway.
+   */
+  SAGA_WAIT_MS: z.coerce.number().int().min(0).max(120_000).optional(),
 });
 
-export type DiagnosisConfig = SubgraphConfig & z.infer<typeof env>;
+/** The default saga wait and the most it may be, as fractions of the gateway's budget for this subgraph. */
+export const SAGA_WAIT_FRACTION = 0.3;
+export const SAGA_WAIT_MAX_FRACTION = 0.5;
+
+export type DiagnosisConfig = SubgraphConfig &
+  Omit<z.infer<typeof env>, 'SAGA_WAIT_MS'> & {
+    /** The saga wait in effect (see SAGA_WAIT_MS). */
+    SAGA_WAIT_MS: number;
+    /** The gateway's fetch budget this process assumes: SUBGRAPH_DIAGNOSIS_TIMEOUT_MS, else SUBGRAPH_TIMEOUT_MS. */
+    gatewayBudgetMs: number;
+  };
 
 export function loadDiagnosisConfig(source: NodeJS.ProcessEnv = process.env): DiagnosisConfig {
-  return loadConfig('diagnosis', env, source, (c) =>
+  const budget = (c: z.infer<typeof env>) => c.SUBGRAPH_DIAGNOSIS_TIMEOUT_MS ?? c.SUBGRAPH_TIMEOUT_MS;
+  const config = loadConfig('diagnosis', env, source, (c) => {
+    const problems: string[] = [];
     // The saga signs its own service token; a process that only verifies against a JWKS cannot.
-    c.NODE_ENV === 'production' && !c.JWT_SECRET ? ['JWT_SECRET: required by the diagnosis subgraph in production (the report saga signs its service token)'] : [],
-  );
+    if (c.NODE_ENV === 'production' && !c.JWT_SECRET) problems.push('JWT_SECRET: required by the diagnosis subgraph in production (the report saga signs its service token)');
+    const most = Math.floor(budget(c) * SAGA_WAIT_MAX_FRACTION);
+    if (c.SAGA_WAIT_MS !== undefined && c.SAGA_WAIT_MS > most) {
+      problems.push(
+        `SAGA_WAIT_MS: must be at most ${SAGA_WAIT_MAX_FRACTION * 100}% of the gateway's budget for diagnosis fetches (${budget(c)} ms, SUBGRAPH_DIAGNOSIS_TIMEOUT_MS or SUBGRAPH_TIMEOUT_MS), i.e. ${most} ms (received ${c.SAGA_WAIT_MS})`,
+      );
+    }
+    return problems;
+  });
+  const gatewayBudgetMs = budget(config);
+  return { ...config, gatewayBudgetMs, SAGA_WAIT_MS: config.SAGA_WAIT_MS ?? Math.floor(gatewayBudgetMs * SAGA_WAIT_FRACTION) };
 }

@@ -1,8 +1,24 @@
-import { loadConfig, subgraphEnv, type SubgraphConfig } from '@suoke/platform';
+import { loadConfig, subgraphEnv, z, type SubgraphConfig } from '@suoke/platform';
 
-const env = subgraphEnv(4002);
+const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 
-export type HealthConfig = SubgraphConfig;
+/** The health subgraph's variables: the platform's, and the bounds and upkeep of the observations' monthly partitions. */
+const env = subgraphEnv(4002).extend({
+  /**
+   * How far back `recordedAt` may be: from the start of the UTC month this many months before the current
+   * one. It is also the lower bound of a timeline read without `from` (older rows stay readable with `from`).
+   * The migration pre-creates the default window (120 months); a wider one is created by the job at start.
+   */
+  OBSERVATION_MAX_AGE_MONTHS: int(1, 600, 120),
+  /** How far ahead of now `recordedAt` may be (device clocks drift); 5 minutes at most. */
+  OBSERVATION_MAX_FUTURE_MS: int(0, 300_000, 300_000),
+  /** Monthly partitions kept ready past the current month; a write never creates one. */
+  OBSERVATION_PARTITIONS_AHEAD_MONTHS: int(1, 24, 3),
+  /** How often the partition job runs (it also runs at start); 0 turns the timer off. */
+  OBSERVATION_PARTITION_JOB_MS: int(0, 86_400_000, 3_600_000),
+});
+
+export type HealthConfig = SubgraphConfig & z.infer<typeof env>;
 
 export function loadHealthConfig(source: NodeJS.ProcessEnv = process.env): HealthConfig {
   return loadConfig('health', env, source);

@@ -9,13 +9,14 @@ import {
   type SummaryQuery,
 } from './db/queries.js';
 import type { ObservationRow, ObservationStatRow, ProfileRow } from './db/schema.js';
+import { DEFAULT_BOUNDS, recordingWindow, type RecordingBounds } from './service/ingest.js';
 
 /**
  * Per-request loaders: every per-parent field and every entity reference goes
  * through one of these, and each batch is one SQL statement whatever the number
  * of keys. Keys that are not UUIDs cannot match a row and never reach SQL.
  */
-export function createLoaders(database: Database) {
+export function createLoaders(database: Database, bounds: Pick<RecordingBounds, 'maxAgeMonths'> = DEFAULT_BOUNDS) {
   return {
     profileByUserId: keyedLoader<string, ProfileRow | null, ProfileRow>(
       (ids) => withUuids(ids, (valid) => selectProfiles(database, valid)),
@@ -27,7 +28,11 @@ export function createLoaders(database: Database) {
       (row) => row.id,
       { missing: null, cacheKey: (id) => id.toLowerCase() },
     ),
-    observationPage: positionalLoader<PageQuery, PageRow>((keys) => selectObservationPages(database, keys), (key) => isUuid(key.userId)),
+    // A read without `from` is bounded by the recording window, which the planner can prune partitions with.
+    observationPage: positionalLoader<PageQuery, PageRow>(
+      (keys) => selectObservationPages(database, keys, recordingWindow(new Date(), { ...DEFAULT_BOUNDS, ...bounds }).earliest),
+      (key) => isUuid(key.userId),
+    ),
     summary: positionalLoader<SummaryQuery, ObservationStatRow>((keys) => selectSummaries(database, keys), (key) => isUuid(key.userId)),
   };
 }

@@ -72,10 +72,20 @@ describe('validateBatch', () => {
     ]);
   });
 
-  it('accepts recordedAt up to 5 minutes ahead and from 2000-01-01', () => {
+  it('accepts recordedAt up to 5 minutes ahead and from the start of the month 120 months back (the defaults)', () => {
     expect(() => validateBatch('u', [item({ recordedAt: new Date(now.getTime() + 300_000) })], now)).not.toThrow();
-    expect(() => validateBatch('u', [item({ recordedAt: '2000-01-01T00:00:00Z' })], now)).not.toThrow();
+    expect(() => validateBatch('u', [item({ recordedAt: '2016-06-01T00:00:00Z' })], now)).not.toThrow();
+    expect(() => validateBatch('u', [item({ recordedAt: '2016-05-31T23:59:59.999Z' })], now)).toThrow(
+      'Nothing was stored: input[0] (externalId "a", WEIGHT): recordedAt must be from 2016-06-01T00:00:00.000Z (120 months back) to 5 minutes after now (2026-06-01T12:05:00.000Z); received 2016-05-31T23:59:59.999Z',
+    );
     expect(() => validateBatch('u', [item({ recordedAt: new Date(now.getTime() + 300_001) })], now)).toThrow(/input\[0\].*recordedAt/);
+  });
+
+  it('takes its bounds from the configuration', () => {
+    const bounds = { maxAgeMonths: 1, maxFutureMs: 30_000 };
+    expect(() => validateBatch('u', [item({ recordedAt: '2026-05-01T00:00:00Z' })], now, bounds)).not.toThrow();
+    expect(() => validateBatch('u', [item({ recordedAt: '2026-04-30T23:59:59Z' })], now, bounds)).toThrow(/from 2026-05-01T00:00:00.000Z \(1 months back\)/);
+    expect(() => validateBatch('u', [item({ recordedAt: new Date(now.getTime() + 30_001) })], now, bounds)).toThrow(/to 30 seconds after now \(2026-06-01T12:00:30.000Z\)/);
   });
 
   it('names the item index, externalId, type, range and value received', () => {

@@ -1,5 +1,6 @@
 import { assertOwnerOr, unauthenticated } from '@suoke/platform';
 import type { ConsultationResolvers, DiagnosisReportResolvers } from '../generated/resolvers.js';
+import { committedReports } from '../service/consultations.js';
 import { READ_ANY } from './user.js';
 
 /**
@@ -25,7 +26,11 @@ export const consultationResolvers: ConsultationResolvers = {
   // Only a completed consultation has a report: the others need no lookup.
   report: async (consultation, _args, ctx) => {
     if (consultation.status !== 'COMPLETED') return null;
-    const report = await ctx.loaders.reportByConsultation.load(consultation.id);
+    const committed = committedReports.get(consultation);
+    // Right after a committed completion the stored report answers rather than an error (its status as committed).
+    const report = committed
+      ? await ctx.loaders.reportByConsultation.load(consultation.id).catch(() => committed)
+      : await ctx.loaders.reportByConsultation.load(consultation.id);
     if (report) ctx.audit.record({ action: 'READ', resource: 'DiagnosisReport', ids: [report.id] });
     return report;
   },

@@ -80,31 +80,45 @@ export function submitPulseRecording(database: Database, userId: string, input: 
 
 /**
  * Combines the results into a PENDING report with its follow-up saga and
- * completes the consultation, in one transaction; then drives the saga for up
- * to `waitMs`, so that the answer usually shows the report PUBLISHED (or
- * FAILED). A saga still running then goes on after the answer.
+ * completes the consultation, in one transaction; then drives the saga until
+ * `waitMs` after the call began, so that the answer usually shows the report
+ * PUBLISHED (or FAILED). A saga still running then goes on after the answer,
+ * which shows the report PENDING; the client polls (or follows `reportUpdated`).
+ * Once the transaction has committed nothing turns the answer into an error:
+ * a saga that cannot even be claimed is left to the sweep.
  */
 export async function completeConsultation(database: Database, saga: ReportSaga, waitMs: number, userId: string, id: string): Promise<ConsultationRow> {
+  const deadline = Date.now() + waitMs;
   const { consultation, report } = await withOpenConsultation(database, userId, id, 'completeConsultation', async (tx, open) => {
     const content = reportFromResults(await loadMethodResults(tx, open.id), open.id);
     const stored = await insertReport(tx, open, content);
     return { consultation: await closeConsultation(tx, open.id, 'COMPLETED'), report: stored };
   });
-  await settle(saga.run(report.id), waitMs);
+  await settle(saga.run(report.id), deadline);
+  committedReports.set(consultation, report);
   return consultation;
 }
 
+/**
+ * The report as the completion committed it (PENDING), by the consultation row
+ * answered: what `Consultation.report` falls back on when re-reading it fails.
+ */
+export const committedReports = new WeakMap<ConsultationRow, ReportRow>();
+
 /** A FAILED report of the caller's goes back to PENDING and its saga runs again (waiting as `completeConsultation` does). */
 export async function retryReport(database: Database, saga: ReportSaga, waitMs: number, userId: string, reportId: string): Promise<ReportRow> {
+  const deadline = Date.now() + waitMs;
   const report = await restartSaga(database, userId, reportId);
-  await settle(saga.run(report.id), waitMs);
-  return (await selectReport(database, report.id)) ?? report;
+  await settle(saga.run(report.id), deadline);
+  // The restart committed: a failed re-read answers with the report as restarted (PENDING), not an error.
+  return (await selectReport(database, report.id).catch(() => undefined)) ?? report;
 }
 
-function settle(run: Promise<void>, waitMs: number): Promise<void> {
+/** Waits for the run until `deadline` (epoch ms); never rejects, whatever the run does. */
+function settle(run: Promise<void>, deadline: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)));
-  return Promise.race([run, waited]).finally(() => clearTimeout(timer));
+  const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))));
+  return Promise.race([run.catch(() => undefined), waited]).finally(() => clearTimeout(timer));
 }
 
 export function cancelConsultation(database: Database, userId: string, id: string): Promise<ConsultationRow> {

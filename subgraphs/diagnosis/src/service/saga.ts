@@ -120,7 +120,15 @@ export class ReportSaga {
 
   private async drive(reportId: string): Promise<void> {
     const { database, policy, log } = this.deps;
-    const saga = await claimSaga(database, reportId, policy.leaseMs);
+    let saga: HeldSaga | undefined;
+    try {
+      saga = await claimSaga(database, reportId, policy.leaseMs);
+    } catch (error) {
+      // The completion that created the saga has committed: its answer must not fail for this. The saga stays
+      // unclaimed (no lease), so the next sweep here or on any replica takes it.
+      log.warn({ err: error, reportId }, 'report saga could not be claimed; a sweep resumes it');
+      return;
+    }
     if (!saga) return;
     try {
       const report = await selectReport(database, reportId);

@@ -1,4 +1,4 @@
-import { inArray, sql } from 'drizzle-orm';
+import { inArray, sql, type SQL } from 'drizzle-orm';
 import { type Database, arrayParam, isoUtc } from '@suoke/platform';
 import { OBSERVATION_TYPE_NAMES, type ObservationTypeName } from '../service/observation-types.js';
 import { observations, profiles, type ObservationRow, type ObservationStatRow, type ProfileRow } from './schema.js';
@@ -35,14 +35,31 @@ interface RawObservation {
   externalId: string;
 }
 
-export async function selectObservationPages(database: Database, queries: readonly PageQuery[]): Promise<Array<{ ord: number; row: PageRow }>> {
-  const rows = await database.rows<RawObservation & Record<string, unknown>>(sql`
+/**
+ * The statement behind `selectObservationPages`, exported so that tests can EXPLAIN it.
+ *
+ * Partitions are pruned by the batch-wide bounds, which are plain parameters
+ * the planner can use (the keys' own bounds come through LATERAL, which
+ * partition pruning cannot use): from the earliest `from` of the batch, or the
+ * start of the recording window (`earliest`, OBSERVATION_MAX_AGE_MONTHS back)
+ * for a key without one, up to the batch's latest `to`, or now plus the
+ * greatest future allowance (5 minutes; no row can be later) for a key without one. So a timeline read without a range touches
+ * neither the partitions before the window nor the months prepared ahead, and
+ * one with a range only the range's months.
+ */
+export function observationPagesQuery(queries: readonly PageQuery[], earliest: Date): SQL {
+  const froms = queries.map((q) => q.from ?? earliest);
+  const batchFrom = new Date(Math.min(...froms.map((d) => d.getTime())));
+  const tos = queries.map((q) => q.to);
+  const latest = sql`now() + interval '5 minutes'`;
+  const batchTo = tos.every((to) => to !== null) ? sql`least(${new Date(Math.max(...tos.map((d) => d!.getTime()))).toISOString()}::timestamptz, ${latest})` : latest;
+  return sql`
     select k.ord::int as ord, o.id::text as id, o.user_id::text as "userId", o.type, o.value, o.diastolic,
            ${isoUtc(sql`o.recorded_at`)} as "recordedAt", o.source, o.external_id as "externalId"
     from unnest(
       ${arrayParam(queries.map((q) => q.userId), 'uuid')},
       ${arrayParam(queries.map((q) => q.type), 'text')},
-      ${arrayParam(queries.map((q) => q.from), 'timestamptz')},
+      ${arrayParam(froms, 'timestamptz')},
       ${arrayParam(queries.map((q) => q.to), 'timestamptz')},
       ${arrayParam(queries.map((q) => q.limit), 'int')},
       ${arrayParam(queries.map((q) => q.after?.recordedAt ?? null), 'timestamptz')},
@@ -51,15 +68,21 @@ export async function selectObservationPages(database: Database, queries: readon
     cross join lateral (
       select o.*
       from "health".observations o
-      where o.user_id = k.user_id
+      where o.recorded_at >= ${batchFrom.toISOString()}::timestamptz
+        and o.recorded_at < ${batchTo}
+        and o.user_id = k.user_id
         and (k.type is null or o.type = k.type)
-        and o.recorded_at >= coalesce(k.from_at, '-infinity')
-        and o.recorded_at < coalesce(k.to_at, 'infinity')
+        and o.recorded_at >= k.from_at
+        and (k.to_at is null or o.recorded_at < k.to_at)
         and (k.after_at is null or (o.recorded_at, o.id) < (k.after_at, k.after_id))
       order by o.recorded_at desc, o.id desc
       limit k.row_limit
     ) o
-    order by k.ord, o.recorded_at desc, o.id desc`);
+    order by k.ord, o.recorded_at desc, o.id desc`;
+}
+
+export async function selectObservationPages(database: Database, queries: readonly PageQuery[], earliest: Date): Promise<Array<{ ord: number; row: PageRow }>> {
+  const rows = await database.rows<RawObservation & Record<string, unknown>>(observationPagesQuery(queries, earliest));
   return rows.map(({ ord, ...raw }) => ({ ord, row: { ...raw, recordedAt: new Date(raw.recordedAt), recordedAtKey: raw.recordedAt } }));
 }
 

@@ -1,14 +1,14 @@
 import { auditEventsPage, DateTime, forbidden, unauthenticated, isUuid } from '@suoke/platform';
 import type { Context } from '../context.js';
 import type { Resolvers } from '../generated/resolvers.js';
-import { recordObservations } from '../service/ingest.js';
+import { recordObservations, type RecordingBounds } from '../service/ingest.js';
 import { unitOf } from '../service/observation-types.js';
 import { saveProfile } from '../service/profile.js';
 import { healthProfileResolvers, observationResolvers } from './entities.js';
 import { userResolvers } from './user.js';
 
 /** Thin resolvers: validation and storage live in service/ and db/, reads go through loaders. */
-export function createResolvers(): Resolvers {
+export function createResolvers(deps: { bounds: RecordingBounds }): Resolvers {
   return {
     DateTime,
     Query: {
@@ -17,7 +17,7 @@ export function createResolvers(): Resolvers {
     Mutation: {
       // Always for the caller: there is no way to record for someone else.
       recordObservations: async (_parent, { input }, ctx) => {
-        const { inserted, duplicates } = await recordObservations(ctx.database, callerId(ctx), input);
+        const { inserted, duplicates } = await recordObservations(ctx.database, callerId(ctx), input, deps.bounds);
         ctx.audit.record({ action: 'WRITE', resource: 'Observation', ids: inserted.map((row) => row.id) });
         return { inserted: inserted.length, duplicates, observations: inserted };
       },

@@ -26,8 +26,24 @@ export interface NewObservation {
 export const MAX_BATCH = 1000;
 export const EXTERNAL_ID_MAX = 128;
 export const SOURCE_MAX = 64;
-export const EARLIEST_RECORDED_AT = new Date('2000-01-01T00:00:00Z');
-export const MAX_FUTURE_MS = 5 * 60_000;
+
+/** How far back and ahead `recordedAt` may be (OBSERVATION_MAX_AGE_MONTHS, OBSERVATION_MAX_FUTURE_MS). */
+export interface RecordingBounds {
+  maxAgeMonths: number;
+  maxFutureMs: number;
+}
+
+export const DEFAULT_BOUNDS: RecordingBounds = { maxAgeMonths: 120, maxFutureMs: 5 * 60_000 };
+
+/** The start of the UTC month `months` after (or, negative, before) the month of `at`. */
+export function monthStart(at: Date, months = 0): Date {
+  return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + months, 1));
+}
+
+/** The instants `recordedAt` may take at `now`: whole months back, so that the window is whole partitions. */
+export function recordingWindow(now: Date, bounds: RecordingBounds): { earliest: Date; latest: Date } {
+  return { earliest: monthStart(now, -bounds.maxAgeMonths), latest: new Date(now.getTime() + bounds.maxFutureMs) };
+}
 /** How many problems one error message lists before summarising the rest. */
 const LISTED_PROBLEMS = 5;
 
@@ -43,11 +59,12 @@ interface Problem {
  * value received) and whose `field` is the first bad input path, e.g.
  * `input[3].value`.
  */
-export function validateBatch(userId: string, input: readonly ObservationInputLike[], now: Date = new Date()): NewObservation[] {
+export function validateBatch(userId: string, input: readonly ObservationInputLike[], now: Date = new Date(), bounds: RecordingBounds = DEFAULT_BOUNDS): NewObservation[] {
   if (input.length < 1 || input.length > MAX_BATCH) {
     throw badInput(`input must contain 1–${MAX_BATCH} observations; received ${input.length}`, 'input');
   }
-  const latest = new Date(now.getTime() + MAX_FUTURE_MS);
+  const { earliest, latest } = recordingWindow(now, bounds);
+  const ahead = bounds.maxFutureMs % 60_000 === 0 ? `${bounds.maxFutureMs / 60_000} minutes` : `${bounds.maxFutureMs / 1000} seconds`;
   const problems: Problem[] = [];
   const firstIndexOf = new Map<string, number>();
   const valid: NewObservation[] = [];
@@ -70,11 +87,11 @@ export function validateBatch(userId: string, input: readonly ObservationInputLi
     if (measurement) return report(measurement.field, measurement.message);
 
     const recordedAt = item.recordedAt instanceof Date ? item.recordedAt : new Date(item.recordedAt);
-    if (Number.isNaN(recordedAt.getTime()) || recordedAt < EARLIEST_RECORDED_AT || recordedAt > latest) {
+    if (Number.isNaN(recordedAt.getTime()) || recordedAt < earliest || recordedAt > latest) {
       const received = Number.isNaN(recordedAt.getTime()) ? JSON.stringify(String(item.recordedAt)) : recordedAt.toISOString();
       return report(
         'recordedAt',
-        `recordedAt must be from ${EARLIEST_RECORDED_AT.toISOString()} to 5 minutes after now (${latest.toISOString()}); received ${received}`,
+        `recordedAt must be from ${earliest.toISOString()} (${bounds.maxAgeMonths} months back) to ${ahead} after now (${latest.toISOString()}); received ${received}`,
       );
     }
 
@@ -109,7 +126,7 @@ function clip(text: string): string {
 }
 
 /** Validates the whole batch, then stores it for `userId` (see storeObservations). */
-export async function recordObservations(database: Database, userId: string, input: readonly ObservationInputLike[]) {
-  const items = validateBatch(userId.toLowerCase(), input);
+export async function recordObservations(database: Database, userId: string, input: readonly ObservationInputLike[], bounds: RecordingBounds = DEFAULT_BOUNDS) {
+  const items = validateBatch(userId.toLowerCase(), input, new Date(), bounds);
   return storeObservations(database, items);
 }
