@@ -1,9 +1,9 @@
-import { loadConfig, subgraphEnv, z, type SubgraphConfig } from '@suoke/platform';
+import { loadConfig, signingEnv, signingProblems, subgraphEnv, z, type SigningEnvConfig, type SubgraphConfig } from '@suoke/platform';
 
 const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 
 /** The diagnosis subgraph's variables: the platform's, and those of the consultation follow-up saga. */
-const env = subgraphEnv(4005).extend({
+const env = subgraphEnv(4005).extend(signingEnv.shape).extend({
   /** Where the saga calls the agent and user subgraphs (the gateway, with the saga's service credential). */
   GATEWAY_URL: z.string().trim().url().default('http://localhost:4000/graphql'),
   /** Per call of a saga step: a call taking longer is abandoned and counts as a transient failure. */
@@ -20,11 +20,9 @@ const env = subgraphEnv(4005).extend({
   SAGA_WAIT_MS: int(0, 120_000, 10_000),
 });
 
-export type DiagnosisConfig = SubgraphConfig & z.infer<typeof env>;
+export type DiagnosisConfig = SubgraphConfig & SigningEnvConfig & z.infer<typeof env>;
 
 export function loadDiagnosisConfig(source: NodeJS.ProcessEnv = process.env): DiagnosisConfig {
-  return loadConfig('diagnosis', env, source, (c) =>
-    // The saga signs its own service token; a process that only verifies against a JWKS cannot.
-    c.NODE_ENV === 'production' && !c.JWT_SECRET ? ['JWT_SECRET: required by the diagnosis subgraph in production (the report saga signs its service token)'] : [],
-  );
+  // The report saga signs its own service token with the diagnosis key (JWT_SIGNING_KEYS).
+  return loadConfig('diagnosis', env, source, (c) => signingProblems('diagnosis', c));
 }
