@@ -2,7 +2,7 @@
 // mode, load runs with autocannon, per-process CPU and RSS from /proc, Redis
 // command counts from INFO commandstats, and the results table.
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import http from 'node:http';
 import { createServer } from 'node:net';
@@ -16,7 +16,24 @@ import { migrateAll, SERVICE_NODE_OPTIONS, seedAll } from '../scripts/services.m
 import { readSupergraphConfig, repoRoot } from '../scripts/supergraph-config.mjs';
 
 export const benchDir = path.join(repoRoot, 'bench');
-export const JWT = { secret: randomBytes(32).toString('base64url'), issuer: 'suoke-life', audience: 'suoke-app' };
+export const JWT = { issuer: 'suoke-life', audience: 'suoke-app' };
+
+/** A fresh Ed25519 key per signing service and run, as an operator gives each its own (JWT_SIGNING_KEYS). */
+function signingKey(service) {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const kid = `bench-${service}-${randomBytes(4).toString('hex')}`;
+  const publicJwk = { ...createPublicKey(privateKey).export({ format: 'jwk' }), kid, alg: 'EdDSA', use: 'sig' };
+  return { kid, privateKey, publicJwk, privateJwks: JSON.stringify({ keys: [{ ...privateKey.export({ format: 'jwk' }), kid, alg: 'EdDSA', use: 'sig' }] }) };
+}
+const KEYS = { user: signingKey('user'), agent: signingKey('agent'), diagnosis: signingKey('diagnosis') };
+/** What every process verifies with: public keys only, pinned inline (the user subgraph's port is chosen later). */
+const TRUST_ENV = {
+  JWT_JWKS: JSON.stringify({ keys: [KEYS.user.publicJwk] }),
+  TRUSTED_SERVICES: JSON.stringify({
+    agent: { jwks: { keys: [KEYS.agent.publicJwk] }, scopes: [] },
+    diagnosis: { jwks: { keys: [KEYS.diagnosis.publicJwk] }, scopes: ['reports:explain', 'notifications:write'] },
+  }),
+};
 export const GATEWAY_SECRET = randomBytes(24).toString('base64url');
 const CLK_TCK = 100;
 
@@ -101,7 +118,7 @@ export async function startSubgraphs({ data, env: extra = {}, label, gatewayPort
     NODE_ENV: 'production',
     LOG_LEVEL: 'warn',
     LOG_FORMAT: 'json',
-    JWT_SECRET: JWT.secret,
+    ...TRUST_ENV,
     GATEWAY_SECRET,
     GATEWAY_URL: `http://127.0.0.1:${gatewayPort}/graphql`,
     ...(data.databaseUrl ? { DATABASE_URL: data.databaseUrl } : {}),
@@ -112,7 +129,7 @@ export async function startSubgraphs({ data, env: extra = {}, label, gatewayPort
   try {
     for (const subgraph of subgraphs) {
       const port = await freePort();
-      const env = { ...base, PORT: String(port) };
+      const env = { ...base, PORT: String(port), ...(KEYS[subgraph.name] ? { JWT_SIGNING_KEYS: KEYS[subgraph.name].privateJwks } : {}) };
       if (data.pgliteDir) env.PGLITE_DATA_DIR = path.join(data.pgliteDir, subgraph.name);
       processes[subgraph.name] = spawnService(`${label}/${subgraph.name}`, `subgraphs/${subgraph.name}/dist/index.js`, env);
       urls[subgraph.name] = `http://127.0.0.1:${port}`;
@@ -254,16 +271,16 @@ export function peakRssMiB(pid) {
 }
 
 export async function signTokens(userIds) {
-  const key = new TextEncoder().encode(JWT.secret);
+  const { privateKey, kid } = KEYS.user;
   return Promise.all(
     userIds.map((id) =>
       new SignJWT({ roles: ['USER'], scope: 'health:read health:write profile:read profile:write' })
-        .setProtectedHeader({ alg: 'HS256' })
+        .setProtectedHeader({ alg: 'EdDSA', kid })
         .setSubject(id)
         .setIssuer(JWT.issuer)
         .setAudience(JWT.audience)
         .setExpirationTime('2h')
-        .sign(key),
+        .sign(privateKey),
     ),
   );
 }

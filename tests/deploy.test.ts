@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { ConfigError } from '@suoke/platform';
+import { ConfigError, generateSigningJwk } from '@suoke/platform';
 import { SERVICE_NODE_OPTIONS } from '../scripts/services.mjs';
 import { readSupergraphConfig } from '../scripts/supergraph-config.mjs';
 
@@ -30,7 +30,7 @@ const subgraphs = readSupergraphConfig().subgraphs.map((s) => ({ ...s, url: new 
 const GATEWAY_PORT = 4000;
 /** Read by Apollo Gateway itself, not by our config module. */
 const READ_BY_LIBRARIES = new Set(['APOLLO_TELEMETRY_DISABLED']);
-const SECRET_NAME = /SECRET|PASSWORD|API_KEY|(^|_)TOKEN$/;
+const SECRET_NAME = /SECRET|PASSWORD|API_KEY|SIGNING_KEYS|(^|_)TOKEN$/;
 
 const services: Service[] = [];
 beforeAll(async () => {
@@ -88,7 +88,9 @@ function envProblems(service: Service, env: Env, where: string): string[] {
     const known = reads.has(name) || READ_BY_LIBRARIES.has(name) || (service.name === 'gateway' && /^SUBGRAPH_[A-Z0-9_]+_URL$/.test(name));
     if (!known) out.push(`${where}: sets ${name}, which ${service.name} never reads`);
   }
-  for (const group of [...requiredGroups(service.load, 'development'), ...requiredGroups(service.load, 'production')]) {
+  // What production requires is checked where the environment says production (compose with NODE_ENV=production and the
+  // operator's keys, Kubernetes): compose's development default leaves the private keys unset on purpose.
+  for (const group of [...requiredGroups(service.load, 'development'), ...(env.NODE_ENV === 'production' ? requiredGroups(service.load, 'production') : [])]) {
     if (!group.some((name) => env[name])) out.push(`${where}: ${group.join(' or ')} is required by ${service.name} and not set`);
   }
   for (const name of localhostDefaults(service.load)) {
@@ -104,6 +106,9 @@ function envProblems(service: Service, env: Env, where: string): string[] {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const compose: any = YAML.parse(read('docker-compose.yml'), { merge: true });
 const OPERATOR_PROVIDED = 'provided-by-the-operator-0123456789abcdef';
+/** Private key sets an operator provides to the signing services (never committed). */
+const OPERATOR_KEYS: Env = Object.fromEntries(['USER', 'AGENT', 'DIAGNOSIS'].map((name) => [`${name}_SIGNING_KEYS`, JSON.stringify({ keys: [generateSigningJwk()] })]));
+const SIGNERS = new Set(['user', 'agent', 'diagnosis']);
 
 /** Compose interpolation: ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR}, $$. */
 function interpolate(value: string, host: Env): string {
@@ -150,6 +155,7 @@ const matches = (selector: Record<string, string> = {}, labels: Record<string, s
   Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
 
 function secretPlaceholder(key: string): string {
+  if (key === 'JWT_SIGNING_KEYS') return OPERATOR_KEYS.USER_SIGNING_KEYS!;
   if (key === 'DATABASE_URL') return 'postgres://placeholder:placeholder@postgres.invalid:5432/suoke';
   if (key.endsWith('_URL')) return 'redis://placeholder.invalid:6379';
   return 'k8s-secret-placeholder-0123456789abcdef0123';
@@ -192,9 +198,12 @@ describe('deployment files agree with supergraph.yaml and the services', () => {
     expect(services.map((s) => s.name)).toEqual(['gateway', ...subgraphs.map((s) => s.name)]);
     for (const service of services) {
       const reads = variablesRead(service.load);
-      expect([...reads]).toEqual(expect.arrayContaining([service.portVar, 'NODE_ENV', 'JWT_SECRET', 'GATEWAY_SECRET', 'REDIS_URL']));
+      expect([...reads]).toEqual(expect.arrayContaining([service.portVar, 'NODE_ENV', 'JWT_JWKS_URL', 'TRUSTED_SERVICES', 'GATEWAY_SECRET', 'REDIS_URL']));
       if (service.name !== 'gateway') expect(reads).toContain('DATABASE_URL');
-      expect(requiredGroups(service.load, 'production').flat()).toEqual(expect.arrayContaining(['JWT_SECRET', 'GATEWAY_SECRET']));
+      expect(requiredGroups(service.load, 'production').flat()).toEqual(expect.arrayContaining(['JWT_JWKS_URL', 'GATEWAY_SECRET']));
+      // Only the services that sign tokens read a private key.
+      expect(reads.has('JWT_SIGNING_KEYS'), service.name).toBe(SIGNERS.has(service.name));
+      if (SIGNERS.has(service.name)) expect(requiredGroups(service.load, 'production').flat()).toContain('JWT_SIGNING_KEYS');
     }
   });
 
@@ -251,7 +260,7 @@ describe('deployment files agree with supergraph.yaml and the services', () => {
   it('compose: every service environment satisfies its config loader, in development and in production', () => {
     const problems = services.flatMap((service) => [
       ...envProblems(service, composeEnv(service.name), `compose ${service.name}`),
-      ...envProblems(service, composeEnv(service.name, { NODE_ENV: 'production' }), `compose ${service.name} (NODE_ENV=production)`),
+      ...envProblems(service, composeEnv(service.name, { NODE_ENV: 'production', ...OPERATOR_KEYS }), `compose ${service.name} (NODE_ENV=production)`),
     ]);
     expect(problems).toEqual([]);
   });
@@ -264,7 +273,8 @@ describe('deployment files agree with supergraph.yaml and the services', () => {
         if (secretValue === undefined) continue;
         const fallback = /^\$\{[A-Z0-9_]+(?::?-([^}]*))?(?::\?[^}]*)?\}$/.exec(secretValue);
         if (!fallback) problems.push(`${name}.${key}: a literal secret; use \${VAR:?…} or \${VAR:-dev-only-…}`);
-        else if (fallback[1] !== undefined && !/dev-only/.test(fallback[1])) problems.push(`${name}.${key}: fallback "${fallback[1]}" does not say dev-only`);
+        // An empty fallback leaves the variable unset: development makes its own, production refuses to start.
+        else if (fallback[1] !== undefined && fallback[1] !== '' && !/dev-only/.test(fallback[1])) problems.push(`${name}.${key}: fallback "${fallback[1]}" does not say dev-only`);
       }
     }
     expect(problems).toEqual([]);

@@ -108,10 +108,10 @@ describe('gateway in production', () => {
   let stack: Stack;
   const secret = 'a-gateway-secret-for-tests-only';
   beforeAll(async () => {
-    const jwt = { JWT_SECRET: 'a-production-jwt-secret-for-tests-0123456789' };
+    // The harness configures the user subgraph's and the services' JWKS URLs, as production requires.
     stack = await startStack({
-      gatewayEnv: { NODE_ENV: 'production', GATEWAY_SECRET: secret, ...jwt },
-      subgraphEnv: { GATEWAY_SECRET: secret, ...jwt },
+      gatewayEnv: { NODE_ENV: 'production', GATEWAY_SECRET: secret },
+      subgraphEnv: { GATEWAY_SECRET: secret },
     });
   });
   afterAll(async () => {

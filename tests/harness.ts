@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SubgraphDefinition } from '@suoke/platform';
+import { DEFAULT_TRUSTED_SERVICES, type SubgraphDefinition } from '@suoke/platform';
 import { createTestDatabase, freePort, type TestDatabase } from '@suoke/platform/testing';
 import { createGateway, loadGatewayConfig } from '../gateway/src/server.js';
 import { readSupergraphConfig } from '../scripts/supergraph-config.mjs';
@@ -35,8 +35,8 @@ export interface SubgraphInstance {
   requests(): number;
   /** Drains and stops it, as SIGTERM does: the port refuses connections afterwards. */
   stop(): Promise<void>;
-  /** A fresh server on the same port (a restarted process). */
-  start(): Promise<void>;
+  /** A fresh server on the same port (a restarted process), its configuration changed by `env` if given (e.g. new keys). */
+  start(env?: Record<string, string>): Promise<void>;
 }
 
 export interface StackOptions {
@@ -68,7 +68,17 @@ export async function subgraphDefinitions(): Promise<SubgraphDefinition[]> {
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   // Chosen first, so that subgraphs calling back through the gateway (the agent's knowledge search) know where it is.
   const gatewayPort = await freePort();
+  // The signing services' first instances get their ports now, so that every verifier is configured with
+  // their JWKS URLs, as in a deployment: user tokens from the user subgraph's keys, service tokens from
+  // each service's own (the test run's keys: testToken and testServiceToken sign with the same).
+  const definitions = await subgraphDefinitions();
+  const firstPorts: Record<string, number> = {};
+  for (const definition of definitions) firstPorts[definition.name] = await freePort();
+  const jwksUrl = (name: string) => `http://127.0.0.1:${firstPorts[name]}/.well-known/jwks.json`;
+  const trusted = Object.fromEntries(Object.entries(DEFAULT_TRUSTED_SERVICES).map(([name, { scopes }]) => [name, { jwks: jwksUrl(name), scopes }]));
   const env = {
+    JWT_JWKS_URL: jwksUrl('user'),
+    TRUSTED_SERVICES: JSON.stringify(trusted),
     NODE_ENV: 'test',
     GATEWAY_URL: `http://127.0.0.1:${gatewayPort}/graphql`,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
@@ -83,14 +93,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const gatewayUrls: Record<string, string> = {};
   const instances: Record<string, SubgraphInstance[]> = {};
   const running: { stop(): Promise<void>; stats: { graphqlRequests: number } }[] = [];
-  for (const definition of await subgraphDefinitions()) {
+  for (const definition of definitions) {
     const testDb = await createTestDatabase(definition.name, definition.pgliteExtensions);
     databases[definition.name] = testDb;
     await definition.migrate(testDb.database);
     const config = definition.loadConfig(env);
     const copies: SubgraphInstance[] = [];
     for (let i = 0; i < (options.replicas?.[definition.name] ?? 1); i += 1) {
-      const instance = await startInstance(definition, config, testDb.database);
+      const instance = await startInstance(definition, config, testDb.database, i === 0 ? firstPorts[definition.name]! : 0, (extra) =>
+        definition.loadConfig({ ...env, ...extra }),
+      );
       copies.push(instance);
       running.push({ stop: () => instance.stop(), stats: { get graphqlRequests() { return instance.requests(); } } });
     }
@@ -132,9 +144,11 @@ async function startInstance(
   definition: SubgraphDefinition,
   config: ReturnType<SubgraphDefinition['loadConfig']>,
   database: TestDatabase['database'],
+  listenPort: number,
+  reconfigure: (env: Record<string, string>) => ReturnType<SubgraphDefinition['loadConfig']>,
 ): Promise<SubgraphInstance> {
   let current = definition.create({ config, database });
-  const url = (await current.listen(0, '127.0.0.1')).url;
+  const url = (await current.listen(listenPort, '127.0.0.1')).url;
   const port = Number(new URL(url).port);
   let earlier = 0;
   let up = true;
@@ -149,9 +163,10 @@ async function startInstance(
       up = false;
       await current.stop();
     },
-    async start() {
+    async start(env) {
       if (up) return;
       earlier += current.stats.graphqlRequests;
+      if (env) config = reconfigure(env);
       current = definition.create({ config, database });
       await current.listen(port, '127.0.0.1');
       up = true;

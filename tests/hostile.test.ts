@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testJwt } from '@suoke/platform/testing';
 import { createGateway, loadGatewayConfig } from '../gateway/src/server.js';
 import { readSupergraphConfig } from '../scripts/supergraph-config.mjs';
 import { codes, post, repoRoot, startStack, type GraphQLResponse, type Stack } from './harness.js';
@@ -279,7 +280,7 @@ describe('gateway with NODE_ENV=production', () => {
       config: loadGatewayConfig({
         NODE_ENV: 'production',
         LOG_LEVEL: 'silent',
-        JWT_SECRET: 'a-production-jwt-secret-for-tests-0123456789',
+        JWT_JWKS: JSON.stringify(testJwt.jwks),
         GATEWAY_SECRET: 'a-gateway-secret-for-tests-only',
         SUPERGRAPH_PATH: path.join(repoRoot, 'schema', 'supergraph.graphql'),
       }),

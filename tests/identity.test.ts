@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
-import { ConfigError, DEV_JWT_SECRET } from '@suoke/platform';
-import { testJwt, testToken } from '@suoke/platform/testing';
+import { ConfigError, generateSigningJwk, signingKeyFromJwk, type SigningKey } from '@suoke/platform';
+import { testJwt, testSigningKey, testToken } from '@suoke/platform/testing';
 import { loadGatewayConfig } from '../gateway/src/server.js';
 import { codes, post, startStack, subgraphDefinitions, type Stack } from './harness.js';
 
@@ -13,19 +13,24 @@ const RECORD = 'mutation($input: [ObservationInput!]!) { recordObservations(inpu
 const PROTECTED = '{ me { id email observations(first: 5) { edges { node { value } } } } }';
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-const key = (secret: string) => new TextEncoder().encode(secret);
 const inFiveMinutes = () => Math.floor(Date.now() / 1000) + 300;
+/** The HS256 secret every service shared before tokens were signed with the user subgraph's own key. */
+const OLD_DEV_SECRET = 'suoke-development-jwt-secret-not-for-production';
 
-/** A token like the user subgraph's, with one thing changed. */
-function signed(sub: string, change: { issuer?: string; audience?: string; secret?: string; alg?: string; noExpiry?: boolean } = {}) {
+/** A token like the user subgraph's (its key, its kid), with one thing changed. */
+function signed(
+  sub: string,
+  change: { issuer?: string; audience?: string; key?: SigningKey; hmac?: { alg: string; secret: Uint8Array }; noExpiry?: boolean } = {},
+) {
+  const key = change.key ?? testSigningKey('user');
   const jwt = new SignJWT({ roles: ['USER'], scope: 'profile:read health:read' })
-    .setProtectedHeader({ alg: change.alg ?? 'HS256', typ: 'JWT' })
+    .setProtectedHeader({ alg: change.hmac?.alg ?? key.alg, typ: 'JWT', kid: testSigningKey('user').kid })
     .setSubject(sub)
     .setIssuer(change.issuer ?? testJwt.issuer)
     .setAudience(change.audience ?? testJwt.audience)
     .setIssuedAt();
   if (!change.noExpiry) jwt.setExpirationTime(inFiveMinutes());
-  return jwt.sign(key(change.secret ?? testJwt.secret));
+  return jwt.sign(change.hmac?.secret ?? key.privateKey);
 }
 
 let stack: Stack;
@@ -65,8 +70,12 @@ describe('tokens the gateway refuses before any subgraph fetch', () => {
         return [header, b64({ ...claims, sub: victim.id }), signature].join('.');
       },
     },
-    { token: 'signed with another key', build: () => signed(victim.id, { secret: 'another-key-another-key-another-key-123' }) },
-    { token: 'HS512 with the right secret (algorithm pinned to HS256)', build: () => signed(victim.id, { alg: 'HS512' }) },
+    { token: "signed with another key under the user subgraph's kid", build: () => signed(victim.id, { key: signingKeyFromJwk(generateSigningJwk()) }) },
+    { token: 'HS256 with the former shared development secret', build: () => signed(victim.id, { hmac: { alg: 'HS256', secret: new TextEncoder().encode(OLD_DEV_SECRET) } }) },
+    {
+      token: "HS256 keyed with the user subgraph's published public key (algorithm confusion)",
+      build: () => signed(victim.id, { hmac: { alg: 'HS256', secret: Buffer.from(JSON.stringify(testSigningKey('user').publicJwk)) } }),
+    },
     { token: 'no expiry', build: () => signed(victim.id, { noExpiry: true }) },
     { token: 'not a JWT', build: async () => 'not.a.jwt' },
   ];
@@ -156,8 +165,8 @@ describe('subgraphs accept only the gateway', () => {
     }
   });
 
-  it('production refuses to start any service without GATEWAY_SECRET, or with the development JWT secret', async () => {
-    const jwt = 'a-production-jwt-secret-of-sufficient-length-0123456789';
+  it("production refuses to start any service without GATEWAY_SECRET, or without the user subgraph's public keys", async () => {
+    const jwks = 'https://user.internal/.well-known/jwks.json';
     const loaders: [string, (env: NodeJS.ProcessEnv) => unknown][] = [
       ['gateway', (env) => loadGatewayConfig(env)],
       ...(await subgraphDefinitions()).map((d): [string, (env: NodeJS.ProcessEnv) => unknown] => [d.name, (env) => d.loadConfig(env)]),
@@ -173,10 +182,8 @@ describe('subgraphs accept only the gateway', () => {
       return [];
     };
     for (const [name, load] of loaders) {
-      expect(problems(load, { NODE_ENV: 'production', JWT_SECRET: jwt }), name).toContainEqual(expect.stringMatching(/^GATEWAY_SECRET: required/));
-      expect(problems(load, { NODE_ENV: 'production', JWT_SECRET: DEV_JWT_SECRET, GATEWAY_SECRET: SECRET }), name).toContainEqual(
-        expect.stringMatching(/^JWT_SECRET: the development secret is refused/),
-      );
+      expect(problems(load, { NODE_ENV: 'production', JWT_JWKS_URL: jwks }), name).toContainEqual(expect.stringMatching(/^GATEWAY_SECRET: required/));
+      expect(problems(load, { NODE_ENV: 'production', GATEWAY_SECRET: SECRET }), name).toContainEqual(expect.stringMatching(/^JWT_JWKS_URL or JWT_JWKS: one is required/));
     }
   });
 });

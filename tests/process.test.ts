@@ -19,18 +19,19 @@ describe('configuration at start', () => {
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('refuses production without secrets, and with the development JWT secret', () => {
+  it("refuses production without secrets, without the user subgraph's public keys, or a signer without its keys", () => {
     const missing = run('gateway/dist/index.js', { NODE_ENV: 'production', GATEWAY_PORT: '0' });
     expect(missing.status).toBe(1);
     expect(missing.stderr).toContain('GATEWAY_SECRET');
-    expect(missing.stderr).toMatch(/JWT_SECRET or JWT_JWKS_URL/);
-    const dev = run('gateway/dist/index.js', {
+    expect(missing.stderr).toMatch(/JWT_JWKS_URL or JWT_JWKS/);
+    const user = run('subgraphs/user/dist/index.js', {
       NODE_ENV: 'production',
-      GATEWAY_PORT: '0',
+      PORT: '0',
       GATEWAY_SECRET: 'a-long-enough-gateway-secret',
+      JWT_JWKS_URL: 'http://127.0.0.1:1/.well-known/jwks.json',
       JWT_SECRET: 'suoke-development-jwt-secret-not-for-production',
     });
-    expect(dev.status).toBe(1);
-    expect(dev.stderr).toContain('development secret is refused');
+    expect(user.status).toBe(1);
+    expect(user.stderr).toMatch(/JWT_SIGNING_KEYS: required when NODE_ENV=production/);
   });
 });

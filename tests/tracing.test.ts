@@ -371,8 +371,7 @@ describe('Sandbox in production', () => {
   let production: Stack;
   beforeAll(async () => {
     const { startStack } = await import('./harness.js');
-    const secret = 'tracing-production-secret-0123456789abcdef';
-    production = await startStack({ gatewayEnv: { NODE_ENV: 'production', JWT_SECRET: secret }, subgraphEnv: { JWT_SECRET: secret } });
+    production = await startStack({ gatewayEnv: { NODE_ENV: 'production' } });
   });
   afterAll(async () => {
     await production?.stop();

@@ -10,7 +10,7 @@ import {
   createLogger,
   createRedis,
   createTokenVerifier,
-  DEV_JWT_SECRET,
+  tokenVerifierOptions,
   RateLimitStore,
   redisReady,
   RedisKeyValueCache,
@@ -54,12 +54,8 @@ export function createGateway(options: GatewayOptions) {
   const production = config.NODE_ENV === 'production';
   const log =
     options.log ?? createLogger({ service: 'gateway', level: config.LOG_LEVEL, format: config.LOG_FORMAT, nodeEnv: config.NODE_ENV, file: config.LOG_FILE });
-  const verify = createTokenVerifier({
-    secret: config.JWT_SECRET ?? (production ? undefined : DEV_JWT_SECRET),
-    jwksUrl: config.JWT_JWKS_URL,
-    issuer: config.JWT_ISSUER,
-    audience: config.JWT_AUDIENCE,
-  });
+  // Public keys only: the user subgraph's JWKS for user tokens, each trusted service's for its own.
+  const verify = createTokenVerifier(tokenVerifierOptions(config));
   const overrides = options.subgraphUrls ?? {};
   const metrics = new ServiceMetrics('gateway');
   const observeFetch = subgraphFetchMetrics(metrics);

@@ -1,14 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { defaultFieldResolver, type DocumentNode, type GraphQLFieldResolver, Kind, type DirectiveNode, type ValueNode } from 'graphql';
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { forbidden, unauthenticated } from './errors.js';
+import { SIGNING_ALGORITHMS, type KeyRing, type SigningKey } from './keys.js';
+import type { KeySource, TrustedService } from './trust.js';
 
 /** The caller as the token describes it. Subgraphs never take identity from any other header. */
 export interface AuthUser {
   id: string;
   roles: string[];
   scopes: string[];
+  /** The sign-in (session) a user token belongs to, from its `sid` claim. */
+  sessionId?: string | undefined;
+  /** Set when the caller is one of the platform's services (its name); such a caller is never a user. */
+  service?: string | undefined;
 }
 
 export interface AuthContext {
@@ -27,6 +33,8 @@ const ROLE_SCOPES: Record<Role, string[]> = {
   CLINICIAN: ['health:read:any'],
   ADMIN: ['users:read', 'health:read:any', 'audit:read'],
 };
+/** Every scope a user token can carry: anything else (a service's scope) marks a token no user subgraph issued. */
+const USER_SCOPES = new Set(Object.values(ROLE_SCOPES).flat());
 
 export function scopesForRoles(roles: readonly string[]): string[] {
   const scopes = new Set<string>(ROLE_SCOPES.USER);
@@ -34,13 +42,21 @@ export function scopesForRoles(roles: readonly string[]): string[] {
   return [...scopes].sort();
 }
 
-export interface JwtOptions {
-  /** HS256 shared secret. */
-  secret?: string | undefined;
-  /** Alternative to the secret: verify RS256/ES256/EdDSA tokens against a JWKS. */
-  jwksUrl?: string | undefined;
+export const SERVICE_SUBJECT_PREFIX = 'service:';
+
+export interface JwtOptions extends KeySource {
   issuer: string;
+  /** Audience of user tokens. */
   audience: string;
+  /** Services whose own tokens are believed, each for its own subject and its allowed scopes only. */
+  services?: Record<string, TrustedService> | undefined;
+  /** Audience of service tokens (default `suoke-services`). */
+  serviceAudience?: string | undefined;
+  /** Longest lifetime (exp − iat) a service token may have (default 300 s). */
+  serviceTtlSeconds?: number | undefined;
+  /** Remote JWKS caching (jose): how long keys are kept, and the pause before an unknown kid refetches. */
+  jwksCacheMaxAgeMs?: number | undefined;
+  jwksCooldownMs?: number | undefined;
 }
 
 export type TokenVerifier = (token: string) => Promise<AuthUser>;
@@ -56,62 +72,101 @@ export interface TokenCacheOptions {
 }
 
 /**
- * Verifies access tokens with jose, pinning the algorithm family (so `alg: none`
- * and algorithm confusion fail), the issuer, the audience and the expiry.
+ * Verifies access tokens with jose against public keys only, pinning the
+ * asymmetric algorithms (so `alg: none`, HS256 and algorithm confusion fail),
+ * the issuer, the audience and the expiry. Two kinds of token:
+ *
+ * - a user token: signed by the user subgraph's key (its JWKS), audience
+ *   `audience`, only scopes that roles grant, never the SERVICE role;
+ * - a service token (`sub` = `service:<name>`): signed by that service's own
+ *   key, audience `serviceAudience`, role SERVICE only, scopes within those
+ *   configured for it, lifetime within `serviceTtlSeconds`. A service's key
+ *   verifies nothing else, so a stolen pod's key mints no user and no ADMIN.
+ *
  * Every failure is the same UNAUTHENTICATED error: the reason goes to logs only.
  *
  * A token that verified is remembered, by its exact text, until it expires or
  * for `ttlMs` (60 s) at most, whichever comes first: every request carries its
  * caller's token to the gateway and to each subgraph it touches, and the
- * signature check (WebCrypto HMAC or RSA, one promise job each) was the largest
- * single cost of an authenticated request in the gateway's profile. Only
- * successes are kept, a remembered token still fails once its `exp` has passed,
- * and each caller gets its own copy of the identity.
+ * signature check was the largest single cost of an authenticated request in
+ * the gateway's profile. Only successes are kept, a remembered token still
+ * fails once its `exp` has passed, and each caller gets its own copy.
  */
 export function createTokenVerifier(options: JwtOptions, cacheOptions: TokenCacheOptions = {}): TokenVerifier {
-  let key: Uint8Array | JWTVerifyGetKey;
-  let algorithms: string[];
-  if (options.jwksUrl) {
-    key = createRemoteJWKSet(new URL(options.jwksUrl));
-    algorithms = ['RS256', 'ES256', 'EdDSA'];
-  } else if (options.secret) {
-    key = new TextEncoder().encode(options.secret);
-    algorithms = ['HS256'];
-  } else {
-    throw new Error('createTokenVerifier: a JWT secret or a JWKS URL is required');
+  const remote = { cacheMaxAge: options.jwksCacheMaxAgeMs ?? 600_000, cooldownDuration: options.jwksCooldownMs ?? 30_000 };
+  const keysOf = (source: KeySource): JWTVerifyGetKey | undefined =>
+    source.jwks ? createLocalJWKSet(source.jwks) : source.jwksUrl ? createRemoteJWKSet(new URL(source.jwksUrl), remote) : undefined;
+  const userKeys = keysOf(options);
+  if (!userKeys) throw new Error("createTokenVerifier: the user tokens' public keys (a JWKS URL or a JWKS) are required");
+  const services = new Map<string, { keys: JWTVerifyGetKey; scopes: Set<string> }>();
+  for (const [name, trusted] of Object.entries(options.services ?? {})) {
+    const keys = keysOf(trusted);
+    if (keys) services.set(name, { keys, scopes: new Set(trusted.scopes) });
   }
+  const serviceAudience = options.serviceAudience ?? 'suoke-services';
+  const serviceTtl = options.serviceTtlSeconds ?? 300;
   const max = cacheOptions.max ?? 10_000;
   const ttlMs = cacheOptions.ttlMs ?? 60_000;
   const verified = max > 0 && ttlMs > 0 ? new LRUCache<string, { user: AuthUser; expiresAtMs: number }>({ max, ttl: ttlMs, ttlAutopurge: false }) : undefined;
-  const copy = (user: AuthUser): AuthUser => ({ id: user.id, roles: [...user.roles], scopes: [...user.scopes] });
+
+  async function check(token: string): Promise<{ user: AuthUser; payload: JWTPayload }> {
+    const subject = decodeJwt(token).sub ?? '';
+    const common = { issuer: options.issuer, algorithms: SIGNING_ALGORITHMS, clockTolerance: CLOCK_TOLERANCE_S };
+    if (subject.startsWith(SERVICE_SUBJECT_PREFIX)) {
+      const name = subject.slice(SERVICE_SUBJECT_PREFIX.length);
+      const trusted = services.get(name);
+      if (!trusted) throw new Error(`no keys are trusted for ${subject}`);
+      const { payload } = await jwtVerify(token, trusted.keys, {
+        ...common,
+        audience: serviceAudience,
+        requiredClaims: ['sub', 'exp', 'iat'],
+        maxTokenAge: serviceTtl + CLOCK_TOLERANCE_S,
+      });
+      const roles = rolesOf(payload);
+      if (roles.some((r) => r !== 'SERVICE')) throw new Error(`${subject} claims roles ${roles.join(',')}`);
+      const scopes = scopesOf(payload);
+      if (scopes.some((s) => !trusted.scopes.has(s))) throw new Error(`${subject} claims a scope it is not allowed`);
+      if (Number(payload.exp) - Number(payload.iat) > serviceTtl) throw new Error(`${subject} token lives longer than ${serviceTtl} s`);
+      return { user: { id: subject, roles: ['SERVICE'], scopes, service: name }, payload };
+    }
+    const { payload } = await jwtVerify(token, userKeys!, { ...common, audience: options.audience, requiredClaims: ['sub', 'exp'] });
+    const roles = rolesOf(payload);
+    const scopes = scopesOf(payload);
+    if (roles.includes('SERVICE') || scopes.some((s) => !USER_SCOPES.has(s))) throw new Error('a user token carries a service role or scope');
+    const sessionId = typeof payload.sid === 'string' && payload.sid !== '' ? payload.sid : undefined;
+    return { user: { id: subject, roles, scopes, ...(sessionId ? { sessionId } : {}) }, payload };
+  }
 
   return async (token) => {
     const known = verified?.get(token);
     if (known) {
-      if (Date.now() <= known.expiresAtMs) return copy(known.user);
+      if (Date.now() <= known.expiresAtMs) return copyUser(known.user);
       verified!.delete(token);
       throw unauthenticated('The access token has expired');
     }
     try {
-      const { payload } = await jwtVerify(token, key as Uint8Array, {
-        issuer: options.issuer,
-        audience: options.audience,
-        algorithms,
-        requiredClaims: ['sub', 'exp'],
-        clockTolerance: CLOCK_TOLERANCE_S,
-      });
-      const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [];
-      const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
-      const user: AuthUser = { id: String(payload.sub), roles, scopes };
+      const { user, payload } = await check(token);
       const expiresAtMs = (Number(payload.exp) + CLOCK_TOLERANCE_S) * 1000;
       const remaining = expiresAtMs - Date.now();
-      if (verified && remaining > 0) verified.set(token, { user: copy(user), expiresAtMs }, { ttl: Math.min(ttlMs, remaining) });
+      if (verified && remaining > 0) verified.set(token, { user: copyUser(user), expiresAtMs }, { ttl: Math.min(ttlMs, remaining) });
       return user;
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw unauthenticated('The access token has expired');
       throw unauthenticated('The access token is invalid');
     }
   };
+}
+
+function copyUser(user: AuthUser): AuthUser {
+  return { ...user, roles: [...user.roles], scopes: [...user.scopes] };
+}
+
+function rolesOf(payload: JWTPayload): string[] {
+  return Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [];
+}
+
+function scopesOf(payload: JWTPayload): string[] {
+  return typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
 }
 
 /**
@@ -126,36 +181,46 @@ export async function userFromAuthorization(header: string | undefined | null, v
 }
 
 export interface SignOptions {
-  secret: string;
+  /** The signer's keys (the active one signs, its kid in the header), or one key. */
+  key: KeyRing | SigningKey;
   issuer: string;
   audience: string;
   ttlSeconds: number;
+  /** The sign-in the token belongs to: its `sid` claim. */
+  sessionId?: string | undefined;
 }
 
-/** Issues an HS256 access token carrying the user's roles and the scopes they grant. */
-export async function signAccessToken(user: { id: string; roles: readonly string[] }, options: SignOptions): Promise<string> {
-  return signToken(user.id, [...user.roles], scopesForRoles(user.roles), options);
+/**
+ * Issues a user's access token (the user subgraph's key only), carrying the
+ * roles, the scopes they grant and, when given, the session id (`sid`).
+ */
+export async function signAccessToken(user: { id: string; roles: readonly string[]; sessionId?: string | undefined }, options: SignOptions): Promise<string> {
+  if (user.id.startsWith(SERVICE_SUBJECT_PREFIX)) throw new Error('signAccessToken: a user id cannot name a service');
+  const sessionId = options.sessionId ?? user.sessionId;
+  return signToken(user.id, [...user.roles], scopesForRoles(user.roles), options, sessionId ? { sid: sessionId } : {});
 }
 
 /**
  * A service's own access token: subject `service:<name>`, role `SERVICE`, and
  * exactly the scopes given: never a user's. A subgraph that calls another
- * through the gateway asks only for the operations it performs.
+ * through the gateway asks only for the operations it performs; verifiers
+ * accept it only with that service's own key and its configured scopes.
  */
 export async function signServiceToken(service: { name: string; scopes: readonly string[] }, options: SignOptions): Promise<string> {
-  return signToken(`service:${service.name}`, ['SERVICE'], [...service.scopes].sort(), options);
+  return signToken(`${SERVICE_SUBJECT_PREFIX}${service.name}`, ['SERVICE'], [...service.scopes].sort(), options, {});
 }
 
-function signToken(subject: string, roles: string[], scopes: readonly string[], options: SignOptions): Promise<string> {
-  return new SignJWT({ roles, scope: scopes.join(' ') })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+function signToken(subject: string, roles: string[], scopes: readonly string[], options: SignOptions, extra: Record<string, string>): Promise<string> {
+  const key = 'active' in options.key ? options.key.active : options.key;
+  return new SignJWT({ roles, scope: scopes.join(' '), ...extra })
+    .setProtectedHeader({ alg: key.alg, typ: 'JWT', kid: key.kid })
     .setSubject(subject)
     .setIssuer(options.issuer)
     .setAudience(options.audience)
     .setIssuedAt()
     .setJti(randomUUID())
     .setExpirationTime(Math.floor(Date.now() / 1000) + options.ttlSeconds)
-    .sign(new TextEncoder().encode(options.secret));
+    .sign(key.privateKey);
 }
 
 /**
@@ -166,7 +231,7 @@ function signToken(subject: string, roles: string[], scopes: readonly string[], 
  * would otherwise share one caller's budget.
  */
 export function isServiceSubject(id: string | undefined): boolean {
-  return id?.startsWith('service:') ?? false;
+  return id?.startsWith(SERVICE_SUBJECT_PREFIX) ?? false;
 }
 
 export function hasScope(user: AuthUser | undefined, scope: string): boolean {
@@ -234,8 +299,10 @@ function checkFor(directives: readonly DirectiveNode[] | undefined): Check | und
   const checks: Check[] = [];
   for (const directive of directives ?? []) {
     if (directive.name.value === 'authenticated') {
+      // A signed-in user: a service's token holds scopes for the fields it calls, never a user's data.
       checks.push((ctx) => {
         if (!ctx.user) throw unauthenticated();
+        if (ctx.user.service !== undefined) throw forbidden();
       });
     } else if (directive.name.value === 'requiresScopes') {
       const arg = directive.arguments?.find((a) => a.name.value === 'scopes');

@@ -4,6 +4,8 @@ export * from './config.js';
 export * from './db.js';
 export * from './errors.js';
 export * from './http.js';
+export * from './keys.js';
+export * from './trust.js';
 export * from './loaders.js';
 export * from './logger.js';
 export * from './migrate.js';

@@ -1,41 +1,39 @@
-import { DEV_JWT_SECRET } from './config.js';
 import { signServiceToken } from './auth.js';
+import { signingKeyRing, type SigningConfig } from './keys.js';
 
 /**
  * How one subgraph calls another: through the gateway, like any client, with
- * its own short-lived service token. Nothing here knows another subgraph's
- * address or code, so each team still deploys alone.
+ * its own short-lived service token signed by its own key. Nothing here knows
+ * another subgraph's address or code, so each team still deploys alone.
  */
 
-const TOKEN_TTL_SECONDS = 300;
-
-export interface ServiceCredentialOptions {
-  /** The calling service: the token's subject is `service:<name>`. */
+export interface ServiceCredentialOptions extends SigningConfig {
+  /** The calling service: the token's subject is `service:<name>`, signed with this service's own key ring. */
   service: string;
-  /** Exactly the scopes its calls need. */
+  /** Exactly the scopes its calls need (verifiers refuse any not configured for it in TRUSTED_SERVICES). */
   scopes: readonly string[];
-  JWT_SECRET?: string | undefined;
   JWT_ISSUER: string;
-  JWT_AUDIENCE: string;
-  NODE_ENV: string;
+  SERVICE_TOKEN_AUDIENCE: string;
+  SERVICE_TOKEN_TTL_SECONDS: number;
 }
 
 /**
- * A service token source, renewed a minute before expiry. Returns undefined when
- * this process holds no signing key (tokens verified against a JWKS, or no
- * secret in production): calls then go out without a token.
+ * A service token source, renewed a minute (or a fifth of the lifetime) before
+ * expiry. The key ring is this service's own (JWT_SIGNING_KEYS, or the
+ * development key under .data/keys), published at its /.well-known/jwks.json.
  */
 export function serviceCredential(options: ServiceCredentialOptions): () => Promise<string | undefined> {
-  const secret = options.JWT_SECRET ?? (options.NODE_ENV === 'production' ? undefined : DEV_JWT_SECRET);
+  const ttl = options.SERVICE_TOKEN_TTL_SECONDS;
+  const margin = Math.min(60, Math.floor(ttl / 5));
   let current: { token: Promise<string>; renewAt: number } | undefined;
   return async () => {
-    if (!secret) return undefined;
     if (!current || Date.now() >= current.renewAt) {
+      const key = signingKeyRing(options.service, options);
       const token = signServiceToken(
         { name: options.service, scopes: options.scopes },
-        { secret, issuer: options.JWT_ISSUER, audience: options.JWT_AUDIENCE, ttlSeconds: TOKEN_TTL_SECONDS },
+        { key, issuer: options.JWT_ISSUER, audience: options.SERVICE_TOKEN_AUDIENCE, ttlSeconds: ttl },
       );
-      current = { token, renewAt: Date.now() + (TOKEN_TTL_SECONDS - 60) * 1000 };
+      current = { token, renewAt: Date.now() + (ttl - margin) * 1000 };
       token.catch(() => (current = undefined));
     }
     return current.token;

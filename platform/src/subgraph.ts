@@ -11,7 +11,9 @@ import { Kind, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { z } from 'zod';
 import { auditPlugin, AuditCollector, currentTraceId, type AuditPluginOptions } from './audit.js';
 import { createTokenVerifier, userFromAuthorization, withAuthDirectives, type AuthUser } from './auth.js';
-import { baseEnv, databaseEnv, DEV_JWT_SECRET, portSchema, type BaseConfig, type DatabaseConfig } from './config.js';
+import { baseEnv, databaseEnv, portSchema, type BaseConfig, type DatabaseConfig } from './config.js';
+import { JWKS_PATH, jwksRoute, type KeyRing } from './keys.js';
+import { tokenVerifierOptions } from './trust.js';
 import type { Database } from './db.js';
 import { createErrorMasking } from './errors.js';
 import { createHttpServer } from './http.js';
@@ -77,6 +79,8 @@ export interface SubgraphOptions<TLoaders> {
    * serves an audit log keeps one); off otherwise.
    */
   audit?: Omit<AuditPluginOptions, 'log'> | false;
+  /** This subgraph's signing keys (user, agent, diagnosis): their public halves are served at /.well-known/jwks.json. */
+  signingKeys?: KeyRing;
 }
 
 export interface Subgraph<TLoaders> {
@@ -141,12 +145,7 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
   if (database.stats) metrics.watchDatabase(database.stats);
   // Forwarded client IP and rate budget are believed only from the gateway, which proves itself with the secret.
   const fromGateway = Boolean(config.GATEWAY_SECRET);
-  const verify = createTokenVerifier({
-    secret: config.JWT_SECRET ?? (production ? undefined : DEV_JWT_SECRET),
-    jwksUrl: config.JWT_JWKS_URL,
-    issuer: config.JWT_ISSUER,
-    audience: config.JWT_AUDIENCE,
-  });
+  const verify = createTokenVerifier(tokenVerifierOptions(config));
 
   let apolloRef: ApolloServer<SubgraphContext<TLoaders>> | undefined;
   const http = createHttpServer<SubgraphContext<TLoaders>>({
@@ -155,7 +154,7 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
     },
     log,
     maxBodyBytes: config.MAX_BODY_BYTES,
-    routes: { '/metrics': metrics.handler },
+    routes: { '/metrics': metrics.handler, ...(options.signingKeys ? { [JWKS_PATH]: jwksRoute(options.signingKeys) } : {}) },
     onGraphQLResponse: metrics.observeHttpResponse,
     ready: async () => {
       await database.ping();

@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import postgres from 'postgres';
 import { signAccessToken, signServiceToken } from './auth.js';
-import { baseEnv, DEV_JWT_SECRET } from './config.js';
+import { baseEnv } from './config.js';
+import { signingKeyFromJwk, testSigningJwk, type SigningKey } from './keys.js';
+import { tokenVerifierOptions } from './trust.js';
 import { createDatabase, type Database } from './db.js';
 import { sqlStats } from './request-context.js';
 import type { SubgraphDefinition } from './run.js';
@@ -50,23 +52,39 @@ export async function createTestDatabase(service: string, extensions?: Record<st
   };
 }
 
-/** The JWT settings services use when the environment sets none (development and tests). */
+/**
+ * The token settings services use in tests when the environment sets none: the
+ * issuer and audiences, and the public keys of this test run's keys (the user
+ * subgraph's and each trusted service's, derived from SUOKE_TEST_KEY_SEED), as
+ * `createTokenVerifier` takes them. Nothing here can sign.
+ */
 export const testJwt = (() => {
-  const defaults = baseEnv.parse({});
-  return { secret: DEV_JWT_SECRET, issuer: defaults.JWT_ISSUER, audience: defaults.JWT_AUDIENCE };
+  const defaults = baseEnv.parse({ NODE_ENV: 'test' });
+  return { ...tokenVerifierOptions(defaults), serviceAudience: defaults.SERVICE_TOKEN_AUDIENCE, serviceTtlSeconds: defaults.SERVICE_TOKEN_TTL_SECONDS };
 })();
 
-/** Signs an access token as the user subgraph would; `ttlSeconds` may be negative for an expired token. */
-export function testToken(user: { id: string; roles?: string[] }, options: { ttlSeconds?: number; secret?: string } = {}): Promise<string> {
+/** The key a service signs with in tests (the same one a test subgraph or a test process of that service uses). */
+export function testSigningKey(service: string): SigningKey {
+  return signingKeyFromJwk(testSigningJwk(service));
+}
+
+/**
+ * Signs an access token as the user subgraph would, with its test key;
+ * `ttlSeconds` may be negative for an expired token, `key` signs with another key.
+ */
+export function testToken(user: { id: string; roles?: string[]; sessionId?: string }, options: { ttlSeconds?: number; key?: SigningKey } = {}): Promise<string> {
   return signAccessToken(
-    { id: user.id, roles: user.roles ?? ['USER'] },
-    { ...testJwt, secret: options.secret ?? testJwt.secret, ttlSeconds: options.ttlSeconds ?? 300 },
+    { id: user.id, roles: user.roles ?? ['USER'], ...(user.sessionId ? { sessionId: user.sessionId } : {}) },
+    { key: options.key ?? testSigningKey('user'), issuer: testJwt.issuer, audience: testJwt.audience, ttlSeconds: options.ttlSeconds ?? 300 },
   );
 }
 
-/** Signs a service token (`service:<name>`, exactly `scopes`) as a subgraph calling through the gateway would. */
-export function testServiceToken(name: string, scopes: readonly string[]): Promise<string> {
-  return signServiceToken({ name, scopes }, { ...testJwt, ttlSeconds: 300 });
+/** Signs a service token (`service:<name>`, exactly `scopes`) with that service's test key, as it would when calling through the gateway. */
+export function testServiceToken(name: string, scopes: readonly string[], options: { ttlSeconds?: number; key?: SigningKey } = {}): Promise<string> {
+  return signServiceToken(
+    { name, scopes },
+    { key: options.key ?? testSigningKey(name), issuer: testJwt.issuer, audience: testJwt.serviceAudience, ttlSeconds: options.ttlSeconds ?? testJwt.serviceTtlSeconds },
+  );
 }
 
 /** The shared secret test subgraphs are configured with when a test calls them as the gateway would. */

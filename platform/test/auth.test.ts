@@ -1,11 +1,13 @@
 import { GraphQLError } from 'graphql';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { assertOwnerOr, createTokenVerifier, scopesForRoles, signAccessToken, userFromAuthorization } from '../src/auth.js';
+import { createKeyRing, generateSigningJwk, type KeyRing } from '../src/keys.js';
 
-const jwt = { secret: 'unit-test-secret-that-is-long-enough-0123', issuer: 'suoke-life', audience: 'suoke-app' };
+const ring = createKeyRing('user', [generateSigningJwk()]);
+const jwt = { jwks: ring.jwks, issuer: 'suoke-life', audience: 'suoke-app' };
 const verify = createTokenVerifier(jwt);
-const sign = (overrides: Partial<typeof jwt & { ttlSeconds: number }> = {}, user = { id: 'u-1', roles: ['USER'] }) =>
-  signAccessToken(user, { ...jwt, ttlSeconds: 300, ...overrides });
+const sign = (overrides: Partial<{ issuer: string; audience: string; ttlSeconds: number; key: KeyRing }> = {}, user = { id: 'u-1', roles: ['USER'] }) =>
+  signAccessToken(user, { key: ring, issuer: jwt.issuer, audience: jwt.audience, ttlSeconds: 300, ...overrides });
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const payloadOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
@@ -37,8 +39,9 @@ describe('createTokenVerifier', () => {
     expect(error.message).toMatch(/expired/);
   });
 
-  it('rejects a token signed with another secret', async () => {
-    const error = await rejection(verify(await sign({ secret: 'another-secret-that-is-also-long-enough' })));
+  it('rejects a token signed with another key, even one naming a published kid', async () => {
+    const other = createKeyRing('user', [{ ...generateSigningJwk(), kid: ring.active.kid }]);
+    const error = await rejection(verify(await sign({ key: other })));
     expect(error.extensions.code).toBe('UNAUTHENTICATED');
   });
 
@@ -105,8 +108,14 @@ describe('createTokenVerifier', () => {
     checks.mockRestore();
   });
 
-  it('requires a secret or a JWKS URL', () => {
-    expect(() => createTokenVerifier({ issuer: 'i', audience: 'a' })).toThrow(/secret or a JWKS URL/);
+  it('requires the user tokens\' public keys', () => {
+    expect(() => createTokenVerifier({ issuer: 'i', audience: 'a' })).toThrow(/public keys/);
+  });
+
+  it('surfaces the sign-in a token belongs to (sid) as sessionId', async () => {
+    const user = await verify(await signAccessToken({ id: 'u-3', roles: ['USER'] }, { key: ring, issuer: jwt.issuer, audience: jwt.audience, ttlSeconds: 60, sessionId: 's-1' }));
+    expect(user.sessionId).toBe('s-1');
+    expect((await verify(await sign())).sessionId).toBeUndefined();
   });
 });
 

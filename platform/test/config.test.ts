@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { baseEnv, ConfigError, databaseEnv, DEV_JWT_SECRET, loadConfig } from '../src/config.js';
+import { baseEnv, ConfigError, databaseEnv, loadConfig, signingEnv } from '../src/config.js';
+import { generateSigningJwk, publicJwks, signingProblems } from '../src/keys.js';
+import { trustedServices } from '../src/trust.js';
 
 const env = baseEnv.extend(databaseEnv.shape);
-const GOOD_SECRET = 'a-production-jwt-secret-of-sufficient-length-0123456789';
 const GOOD_GATEWAY = 'gateway-shared-secret-0123456789';
 
 function problemsOf(fn: () => unknown): ConfigError {
@@ -40,15 +41,37 @@ describe('loadConfig', () => {
   });
 
   it('never echoes the value of a secret variable', () => {
-    const jwt = 'short-jwt-secret-zz9';
     const gateway = 'gw-secret-qq7';
-    const error = problemsOf(() => loadConfig('svc', env, { JWT_SECRET: jwt, GATEWAY_SECRET: gateway }));
-    expect(error.problems).toHaveLength(2);
-    expect(error.message).toContain('JWT_SECRET');
+    const error = problemsOf(() => loadConfig('svc', env, { GATEWAY_SECRET: gateway }));
     expect(error.message).toContain('GATEWAY_SECRET');
     expect(error.message).toContain('(hidden)');
-    expect(error.message).not.toContain(jwt);
     expect(error.message).not.toContain(gateway);
+  });
+
+  it('never echoes private key material it cannot use', () => {
+    const secret = 'nO7-pr1vate-mat3rial-xx';
+    const signing = baseEnv.extend(signingEnv.shape);
+    const bad = JSON.stringify({ kty: 'OKP', crv: 'Ed25519', x: 'AAAA', d: secret, kid: 'k1' });
+    const error = problemsOf(() => loadConfig('svc', signing, { JWT_SIGNING_KEYS: bad }, (c) => signingProblems('svc', c)));
+    expect(error.problems).toHaveLength(1);
+    expect(error.problems[0]).toMatch(/^JWT_SIGNING_KEYS: /);
+    expect(error.message).not.toContain(secret);
+    const unknownKid = problemsOf(() =>
+      loadConfig('svc', signing, { JWT_SIGNING_KEYS: JSON.stringify({ keys: [generateSigningJwk()] }), JWT_SIGNING_KID: 'nope' }, (c) => signingProblems('svc', c)),
+    );
+    expect(unknownKid.problems[0]).toMatch(/JWT_SIGNING_KID nope is not in the key set/);
+  });
+
+  it('refuses trust settings that would hand a verifier private keys, or that do not parse', () => {
+    const privateJwks = JSON.stringify({ keys: [generateSigningJwk()] });
+    const error = problemsOf(() =>
+      loadConfig('svc', env, { JWT_JWKS: privateJwks, TRUSTED_SERVICES: '{"agent":{"jwks":"ftp://x","scopes":[]}}', SERVICE_TOKEN_AUDIENCE: 'suoke-app' }),
+    );
+    expect(error.problems).toHaveLength(3);
+    expect(error.problems.some((p) => p.startsWith('JWT_JWKS: ') && p.includes('private material'))).toBe(true);
+    expect(error.problems.some((p) => p.startsWith('TRUSTED_SERVICES: agent.jwks'))).toBe(true);
+    expect(error.problems.some((p) => p.startsWith('SERVICE_TOKEN_AUDIENCE: must differ'))).toBe(true);
+    expect(error.message).not.toContain(JSON.parse(privateJwks).keys[0].d);
   });
 
   it('never echoes credentials embedded in an invalid URL variable', () => {
@@ -60,38 +83,43 @@ describe('loadConfig', () => {
   });
 
   describe('NODE_ENV=production', () => {
+    const JWKS_URL = 'https://user.internal/.well-known/jwks.json';
     it('refuses a missing GATEWAY_SECRET', () => {
-      const error = problemsOf(() => loadConfig('svc', env, { NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET }));
+      const error = problemsOf(() => loadConfig('svc', env, { NODE_ENV: 'production', JWT_JWKS_URL: JWKS_URL }));
       expect(error.problems).toHaveLength(1);
       expect(error.problems[0]).toMatch(/^GATEWAY_SECRET/);
     });
 
-    it('refuses a missing JWT secret (and lists it together with the missing gateway secret)', () => {
+    it("refuses to start without the user subgraph's public keys (and lists it together with the missing gateway secret)", () => {
       const error = problemsOf(() => loadConfig('svc', env, { NODE_ENV: 'production' }));
       expect(error.problems).toHaveLength(2);
-      expect(error.problems.some((p) => p.startsWith('JWT_SECRET or JWT_JWKS_URL'))).toBe(true);
+      expect(error.problems.some((p) => p.startsWith('JWT_JWKS_URL or JWT_JWKS'))).toBe(true);
       expect(error.problems.some((p) => p.startsWith('GATEWAY_SECRET'))).toBe(true);
     });
 
-    it('refuses the development JWT secret without echoing it', () => {
-      const error = problemsOf(() => loadConfig('svc', env, { NODE_ENV: 'production', JWT_SECRET: DEV_JWT_SECRET, GATEWAY_SECRET: GOOD_GATEWAY }));
-      expect(error.problems).toHaveLength(1);
-      expect(error.problems[0]).toMatch(/^JWT_SECRET: the development secret/);
-      expect(error.message).not.toContain(DEV_JWT_SECRET);
+    it('refuses a signing service without its private keys', () => {
+      const signing = baseEnv.extend(signingEnv.shape);
+      const error = problemsOf(() =>
+        loadConfig('svc', signing, { NODE_ENV: 'production', JWT_JWKS_URL: JWKS_URL, GATEWAY_SECRET: GOOD_GATEWAY }, (c) => signingProblems('svc', c)),
+      );
+      expect(error.problems).toEqual([expect.stringMatching(/^JWT_SIGNING_KEYS: required when NODE_ENV=production/)]);
     });
 
-    it('accepts a JWKS URL instead of a secret', () => {
-      const config = loadConfig('svc', env, { NODE_ENV: 'production', JWT_JWKS_URL: 'https://auth.example.com/jwks.json', GATEWAY_SECRET: GOOD_GATEWAY });
-      expect(config.JWT_JWKS_URL).toBe('https://auth.example.com/jwks.json');
+    it('accepts the public keys inline instead of a URL, and trusts no service unless told', () => {
+      const jwks = JSON.stringify(publicJwks([generateSigningJwk()]));
+      const config = loadConfig('svc', env, { NODE_ENV: 'production', JWT_JWKS: jwks, GATEWAY_SECRET: GOOD_GATEWAY });
+      expect(config.JWT_JWKS).toBe(jwks);
+      expect(trustedServices(config)).toEqual({});
     });
 
     it('accepts a complete production environment', () => {
-      const config = loadConfig('svc', env, { NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET, GATEWAY_SECRET: GOOD_GATEWAY });
+      const config = loadConfig('svc', env, { NODE_ENV: 'production', JWT_JWKS_URL: JWKS_URL, GATEWAY_SECRET: GOOD_GATEWAY });
       expect(config.NODE_ENV).toBe('production');
+      expect(config.SERVICE_TOKEN_AUDIENCE).toBe('suoke-services');
     });
   });
 
   it('does not apply the production rules outside production', () => {
-    expect(() => loadConfig('svc', env, { NODE_ENV: 'development', JWT_SECRET: DEV_JWT_SECRET })).not.toThrow();
+    expect(() => loadConfig('svc', env, { NODE_ENV: 'development' })).not.toThrow();
   });
 });

@@ -1,4 +1,4 @@
-import { loadConfig, subgraphEnv, z, type SubgraphConfig } from '@suoke/platform';
+import { loadConfig, signingEnv, signingProblems, subgraphEnv, z, type SigningEnvConfig, type SubgraphConfig } from '@suoke/platform';
 
 const url = z
   .string()
@@ -13,7 +13,7 @@ const int = (min: number, max: number, fallback: number) => z.coerce.number().in
  * when LLM_PROVIDER says so, or when it is unset and LLM_BASE_URL is set;
  * otherwise the offline responder, which needs no network to any model.
  */
-const env = subgraphEnv(4004).extend({
+const env = subgraphEnv(4004).extend(signingEnv.shape).extend({
   LLM_PROVIDER: z.enum(['offline', 'openai-compatible']).optional(),
   /** Base of an OpenAI-compatible API, e.g. `https://api.openai.com/v1` or `http://localhost:11434/v1` (Ollama). */
   LLM_BASE_URL: url,
@@ -68,6 +68,7 @@ const env = subgraphEnv(4004).extend({
 });
 
 export type AgentConfig = SubgraphConfig &
+  SigningEnvConfig &
   Omit<z.infer<typeof env>, 'LLM_PROVIDER'> & {
     /** Resolved: never undefined. */
     LLM_PROVIDER: 'offline' | 'openai-compatible';
@@ -75,7 +76,8 @@ export type AgentConfig = SubgraphConfig &
 
 export function loadAgentConfig(source: NodeJS.ProcessEnv = process.env): AgentConfig {
   const config = loadConfig('agent', env, source, (c) => {
-    const problems: string[] = [];
+    // The agent signs its own service token (knowledge search through the gateway) with its own key.
+    const problems: string[] = signingProblems('agent', c);
     const provider = c.LLM_PROVIDER ?? (c.LLM_BASE_URL ? 'openai-compatible' : 'offline');
     if (provider === 'openai-compatible') {
       if (!c.LLM_BASE_URL) problems.push('LLM_BASE_URL: required when LLM_PROVIDER=openai-compatible (received unset)');

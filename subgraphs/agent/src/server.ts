@@ -4,6 +4,7 @@ import {
   createLogger,
   createRedis,
   createSubgraph,
+  signingKeyRing,
   gatewayClient,
   RedisKeyValueCache,
   type Database,
@@ -106,6 +107,7 @@ export function createAgentSubgraph(options: AgentSubgraphOptions) {
     database: options.database,
     createLoaders,
     log,
+    signingKeys: signingKeyRing('agent', config),
     ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}),
   });
   if (modelCall) subgraph.metrics.watchBreaker(modelCall);

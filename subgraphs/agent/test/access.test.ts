@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testServiceToken } from '@suoke/platform/testing';
 import { codes, countRows, messagesOf, send, sent, startQuietAgent, type Agent } from './harness.js';
 
 let agent: Agent;
@@ -111,6 +112,10 @@ describe('the owner and holders of health:read:any', () => {
   });
 
   it('an account whose id is not a UUID holds no conversations', async () => {
-    expect(codes(await send(agent, { id: 'service:agent' }, { agentId: 'xiaoai', text: '你好' }))).toEqual(['FORBIDDEN']);
+    expect(codes(await send(agent, { id: 'not-a-uuid' }, { agentId: 'xiaoai', text: '你好' }))).toEqual(['FORBIDDEN']);
+  });
+
+  it("the agent's own service token is not a user: it cannot converse", async () => {
+    expect(codes(await send(agent, await testServiceToken('agent', []), { agentId: 'xiaoai', text: '你好' }))).toEqual(['FORBIDDEN']);
   });
 });

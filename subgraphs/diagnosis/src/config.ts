@@ -1,9 +1,9 @@
-import { loadConfig, subgraphEnv, z, type SubgraphConfig } from '@suoke/platform';
+import { loadConfig, signingEnv, signingProblems, subgraphEnv, z, type SigningEnvConfig, type SubgraphConfig } from '@suoke/platform';
 
 const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 
 /** The diagnosis subgraph's variables: the platform's, and those of the consultation follow-up saga. */
-const env = subgraphEnv(4005).extend({
+const env = subgraphEnv(4005).extend(signingEnv.shape).extend({
   /** Where the saga calls the agent and user subgraphs (the gateway, with the saga's service credential). */
   GATEWAY_URL: z.string().trim().url().default('http://localhost:4000/graphql'),
   /** Per call of a saga step: a call taking longer is abandoned and counts as a transient failure. */
@@ -38,6 +38,7 @@ export const SAGA_WAIT_FRACTION = 0.3;
 export const SAGA_WAIT_MAX_FRACTION = 0.5;
 
 export type DiagnosisConfig = SubgraphConfig &
+  SigningEnvConfig &
   Omit<z.infer<typeof env>, 'SAGA_WAIT_MS'> & {
     /** The saga wait in effect (see SAGA_WAIT_MS). */
     SAGA_WAIT_MS: number;
@@ -48,9 +49,8 @@ export type DiagnosisConfig = SubgraphConfig &
 export function loadDiagnosisConfig(source: NodeJS.ProcessEnv = process.env): DiagnosisConfig {
   const budget = (c: z.infer<typeof env>) => c.SUBGRAPH_DIAGNOSIS_TIMEOUT_MS ?? c.SUBGRAPH_TIMEOUT_MS;
   const config = loadConfig('diagnosis', env, source, (c) => {
-    const problems: string[] = [];
-    // The saga signs its own service token; a process that only verifies against a JWKS cannot.
-    if (c.NODE_ENV === 'production' && !c.JWT_SECRET) problems.push('JWT_SECRET: required by the diagnosis subgraph in production (the report saga signs its service token)');
+    // The report saga signs its own service token with the diagnosis key (JWT_SIGNING_KEYS).
+    const problems = signingProblems('diagnosis', c);
     const most = Math.floor(budget(c) * SAGA_WAIT_MAX_FRACTION);
     if (c.SAGA_WAIT_MS !== undefined && c.SAGA_WAIT_MS > most) {
       problems.push(

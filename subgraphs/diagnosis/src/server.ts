@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
-import { createLogger, createSubgraph, type Database, type Logger, type RateLimitStore, type SubgraphDefinition } from '@suoke/platform';
+import { createLogger, createSubgraph, signingKeyRing, type Database, type Logger, type RateLimitStore, type SubgraphDefinition } from '@suoke/platform';
 import { loadDiagnosisConfig, type DiagnosisConfig } from './config.js';
 import { createLoaders } from './loaders.js';
 import { migrate } from './migrate.js';
@@ -37,6 +37,7 @@ export function createDiagnosisSubgraph(options: {
     database: options.database,
     createLoaders,
     log,
+    signingKeys: signingKeyRing('diagnosis', config),
     ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}),
   });
   return {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
-import { createSubgraph, type Database, type Logger, type RateLimitStore, type SubgraphDefinition } from '@suoke/platform';
+import { createSubgraph, signingKeyRing, type Database, type Logger, type RateLimitStore, type SubgraphDefinition } from '@suoke/platform';
 import { loadUserConfig, type UserConfig } from './config.js';
 import { createLoaders } from './loaders.js';
 import { migrate } from './migrate.js';
@@ -17,6 +17,7 @@ export function createUserSubgraph(options: { config: UserConfig; database: Data
     config: options.config,
     database: options.database,
     createLoaders,
+    signingKeys: signingKeyRing('user', options.config),
     ...(options.log ? { log: options.log } : {}),
     ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}),
   });

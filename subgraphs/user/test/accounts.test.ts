@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { generateSigningJwk, signingKeyFromJwk } from '@suoke/platform';
 import { testToken } from '@suoke/platform/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codesByPath, LOGIN, LOGOUT, ME, PASSWORD, REFRESH, REGISTER, register, startUserSubgraph, type Tokens, type UserHarness } from './harness.js';
@@ -181,8 +182,8 @@ describe('me', () => {
     expect(res.data).toEqual({ me: null });
   });
 
-  it('refuses a token signed with another secret with 401', async () => {
-    const res = await me(await testToken({ id: randomUUID() }, { secret: 'some-other-secret-that-is-long-enough-42' }));
+  it('refuses a token signed with another key with 401', async () => {
+    const res = await me(await testToken({ id: randomUUID() }, { key: signingKeyFromJwk(generateSigningJwk()) }));
     expect(res.status).toBe(401);
     expect(res.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });

@@ -5,10 +5,12 @@ import type { AgentConfig } from '../config.js';
 export const SERVICE_SUBJECT = 'service:agent';
 
 /**
- * The agent subgraph's credential for calls through the gateway. It carries no
- * scope: the knowledge `search` it is used for is public, and a service token
- * is never a user's (see `signServiceToken`).
+ * The agent subgraph's credential for calls through the gateway, signed with
+ * the agent's own key. It carries no scope: the knowledge `search` it is used
+ * for is public, and a service token is never a user's (see `signServiceToken`).
  */
-export function serviceCredential(config: Pick<AgentConfig, 'JWT_SECRET' | 'JWT_ISSUER' | 'JWT_AUDIENCE' | 'NODE_ENV'>): () => Promise<string | undefined> {
+export function serviceCredential(
+  config: Pick<AgentConfig, 'JWT_SIGNING_KEYS' | 'JWT_SIGNING_KID' | 'JWT_KEYS_DIR' | 'JWT_ISSUER' | 'SERVICE_TOKEN_AUDIENCE' | 'SERVICE_TOKEN_TTL_SECONDS' | 'NODE_ENV'>,
+): () => Promise<string | undefined> {
   return platformCredential({ service: 'agent', scopes: [], ...config });
 }

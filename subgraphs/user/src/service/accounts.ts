@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { and, eq, isNull, sql } from 'drizzle-orm';
-import { badInput, conflict, signAccessToken, unauthenticated, type Database, DEV_JWT_SECRET } from '@suoke/platform';
+import { badInput, conflict, signAccessToken, signingKeyRing, unauthenticated, type Database } from '@suoke/platform';
 import type { UserConfig } from '../config.js';
 import { refreshTokens, users, type UserRow } from '../db/schema.js';
 import { burnPasswordCheck, checkPasswordPolicy, hashPassword, verifyPassword } from './passwords.js';
@@ -106,7 +106,7 @@ export class Accounts {
     const expiresAt = new Date(Date.now() + this.config.REFRESH_TOKEN_TTL_DAYS * 86_400_000);
     await this.database.db.insert(refreshTokens).values({ familyId, userId: user.id, tokenHash: hashToken(refreshToken), expiresAt });
     const accessToken = await signAccessToken(user, {
-      secret: this.config.JWT_SECRET ?? DEV_JWT_SECRET,
+      key: signingKeyRing('user', this.config),
       issuer: this.config.JWT_ISSUER,
       audience: this.config.JWT_AUDIENCE,
       ttlSeconds: this.config.ACCESS_TOKEN_TTL_SECONDS,
