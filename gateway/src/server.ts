@@ -15,6 +15,7 @@ import {
   redisReady,
   RedisKeyValueCache,
   ServiceMetrics,
+  SessionDenyList,
   userFromAuthorization,
   type Logger,
 } from '@suoke/platform';
@@ -57,6 +58,10 @@ export function createGateway(options: GatewayOptions) {
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
   });
+  const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, log) : undefined;
+  // Ended sessions (logout): an in-memory set, fed by Redis pub/sub and by the sessions subgraph's answers.
+  const sessions = new SessionDenyList(redis, log);
+  sessions.start();
   const overrides = options.subgraphUrls ?? {};
   const metrics = new ServiceMetrics('gateway');
   const observeFetch = subgraphFetchMetrics(metrics);
@@ -82,7 +87,9 @@ export function createGateway(options: GatewayOptions) {
       // One instance or several, comma-separated: SUBGRAPH_<NAME>_URL, else the supergraph's routing URL.
       const routing = overrides[name] ?? url ?? '';
       const client = subgraphClients.get(name, routing);
-      return new SuokeDataSource({ url: client.urls[0]!, name, gatewaySecret: config.GATEWAY_SECRET, observe: observeFetch, client, log });
+      // Its word on ended sessions is believed only from the subgraph that keeps them, and only behind the shared secret.
+      const endedSessions = config.GATEWAY_SECRET && name === config.SESSIONS_SUBGRAPH ? sessions : undefined;
+      return new SuokeDataSource({ url: client.urls[0]!, name, gatewaySecret: config.GATEWAY_SECRET, observe: observeFetch, client, log, endedSessions });
     },
     logger: log,
     // Decided by our configuration, not by the process's NODE_ENV (Apollo's default).
@@ -91,7 +98,6 @@ export function createGateway(options: GatewayOptions) {
     // hold literal input values) and no exception events (messages quote input).
     telemetry: { includeDocument: false, recordExceptions: false },
   });
-  const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, log) : undefined;
   const rateLimitStore = new RateLimitStore(redis);
   metrics.watchRateLimits(rateLimitStore.stats);
   let rules: Rules = { fields: new Map(), types: new Map() };
@@ -113,6 +119,7 @@ export function createGateway(options: GatewayOptions) {
     context: async ({ req, requestId }) => {
       const authorization = req.headers.authorization;
       const user = await userFromAuthorization(authorization, verify);
+      sessions.check(user);
       return { requestId, user, authorization: user ? authorization : undefined, clientIp: clientIp(req, config.TRUSTED_PROXY_HOPS) };
     },
   });
@@ -152,6 +159,7 @@ export function createGateway(options: GatewayOptions) {
     metrics,
     redis,
     rateLimitStore,
+    sessions,
     async listen(port = config.GATEWAY_PORT, host?: string) {
       if (!started) {
         await apollo.start();
@@ -168,6 +176,7 @@ export function createGateway(options: GatewayOptions) {
       if (started) await apollo.stop();
       else http.server.close();
       await subgraphClients.close();
+      sessions.close();
       redis?.disconnect();
     },
   };

@@ -9,6 +9,8 @@ export interface AuthUser {
   id: string;
   roles: string[];
   scopes: string[];
+  /** The sign-in (refresh-token family) the token belongs to, from its `sid` claim: logout ends it. */
+  sessionId?: string;
 }
 
 export interface AuthContext {
@@ -83,7 +85,12 @@ export function createTokenVerifier(options: JwtOptions, cacheOptions: TokenCach
   const max = cacheOptions.max ?? 10_000;
   const ttlMs = cacheOptions.ttlMs ?? 60_000;
   const verified = max > 0 && ttlMs > 0 ? new LRUCache<string, { user: AuthUser; expiresAtMs: number }>({ max, ttl: ttlMs, ttlAutopurge: false }) : undefined;
-  const copy = (user: AuthUser): AuthUser => ({ id: user.id, roles: [...user.roles], scopes: [...user.scopes] });
+  const copy = (user: AuthUser): AuthUser => ({
+    id: user.id,
+    roles: [...user.roles],
+    scopes: [...user.scopes],
+    ...(user.sessionId === undefined ? {} : { sessionId: user.sessionId }),
+  });
 
   return async (token) => {
     const known = verified?.get(token);
@@ -102,7 +109,7 @@ export function createTokenVerifier(options: JwtOptions, cacheOptions: TokenCach
       });
       const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [];
       const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
-      const user: AuthUser = { id: String(payload.sub), roles, scopes };
+      const user: AuthUser = { id: String(payload.sub), roles, scopes, ...(typeof payload.sid === 'string' ? { sessionId: payload.sid } : {}) };
       const expiresAtMs = (Number(payload.exp) + CLOCK_TOLERANCE_S) * 1000;
       const remaining = expiresAtMs - Date.now();
       if (verified && remaining > 0) verified.set(token, { user: copy(user), expiresAtMs }, { ttl: Math.min(ttlMs, remaining) });
@@ -132,9 +139,9 @@ export interface SignOptions {
   ttlSeconds: number;
 }
 
-/** Issues an HS256 access token carrying the user's roles and the scopes they grant. */
-export async function signAccessToken(user: { id: string; roles: readonly string[] }, options: SignOptions): Promise<string> {
-  return signToken(user.id, [...user.roles], scopesForRoles(user.roles), options);
+/** Issues an HS256 access token carrying the user's roles, the scopes they grant and, given one, its sign-in as `sid`. */
+export async function signAccessToken(user: { id: string; roles: readonly string[]; sessionId?: string }, options: SignOptions): Promise<string> {
+  return signToken(user.id, [...user.roles], scopesForRoles(user.roles), options, user.sessionId);
 }
 
 /**
@@ -146,8 +153,8 @@ export async function signServiceToken(service: { name: string; scopes: readonly
   return signToken(`service:${service.name}`, ['SERVICE'], [...service.scopes].sort(), options);
 }
 
-function signToken(subject: string, roles: string[], scopes: readonly string[], options: SignOptions): Promise<string> {
-  return new SignJWT({ roles, scope: scopes.join(' ') })
+function signToken(subject: string, roles: string[], scopes: readonly string[], options: SignOptions, sessionId?: string): Promise<string> {
+  return new SignJWT({ roles, scope: scopes.join(' '), ...(sessionId === undefined ? {} : { sid: sessionId }) })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(subject)
     .setIssuer(options.issuer)

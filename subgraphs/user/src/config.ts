@@ -1,15 +1,35 @@
 import { loadConfig, subgraphEnv, z, type SubgraphConfig } from '@suoke/platform';
 
+/** Development only: refused in production, where REFRESH_TOKEN_SECRET must be set. */
+export const DEV_REFRESH_TOKEN_SECRET = 'dev-only-refresh-token-secret-not-for-production';
+
 const env = subgraphEnv(4001).extend({
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
   REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  /**
+   * How long after a refresh the same refresh token may be presented again and get the same
+   * successor (a mobile client that never saw the answer retries), instead of being taken for a
+   * stolen token, which revokes the sign-in. 0: every reuse revokes.
+   */
+  REFRESH_REUSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+  /**
+   * Key of the HMAC that derives a refresh token's successor from the token itself, so that a
+   * retry gets the same successor while the database holds only hashes. Changing it only makes
+   * retries in flight fail (without revoking). Required in production.
+   */
+  REFRESH_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
 });
 
 export type UserConfig = SubgraphConfig & z.infer<typeof env>;
 
 export function loadUserConfig(source: NodeJS.ProcessEnv = process.env): UserConfig {
   // The user subgraph issues tokens, which needs the signing secret; a JWKS URL only verifies.
-  return loadConfig('user', env, source, (config) =>
-    config.NODE_ENV === 'production' && !config.JWT_SECRET ? ['JWT_SECRET: the user subgraph signs access tokens with it; required when NODE_ENV=production'] : [],
-  );
+  return loadConfig('user', env, source, (config) => {
+    if (config.NODE_ENV !== 'production') return [];
+    const problems: string[] = [];
+    if (!config.JWT_SECRET) problems.push('JWT_SECRET: the user subgraph signs access tokens with it; required when NODE_ENV=production');
+    if (!config.REFRESH_TOKEN_SECRET) problems.push('REFRESH_TOKEN_SECRET: derives refresh-token successors; required when NODE_ENV=production');
+    if (config.REFRESH_TOKEN_SECRET === DEV_REFRESH_TOKEN_SECRET) problems.push('REFRESH_TOKEN_SECRET: the development secret is refused when NODE_ENV=production');
+    return problems;
+  });
 }
