@@ -22,7 +22,7 @@ import {
 import type { GatewayConfig } from './config.js';
 import type { GatewayContext } from './context.js';
 import { clientIp } from './client-ip.js';
-import { metricsHandler } from './cluster.js';
+import { metricsHandler, shareEndedSessions } from './cluster.js';
 import { SuokeDataSource } from './datasource.js';
 import { clientSettingsFromConfig, SubgraphClients } from './fetcher.js';
 import { subgraphClientMetrics, subgraphFetchMetrics } from './metrics.js';
@@ -62,6 +62,8 @@ export function createGateway(options: GatewayOptions) {
   // Ended sessions (logout): an in-memory set, fed by Redis pub/sub and by the sessions subgraph's answers.
   const sessions = new SessionDenyList(redis, log);
   sessions.start();
+  // With several workers (GATEWAY_WORKERS), what one learns from the user subgraph goes to the others through the primary.
+  const sessionsEnded = shareEndedSessions(sessions);
   const overrides = options.subgraphUrls ?? {};
   const metrics = new ServiceMetrics('gateway');
   const observeFetch = subgraphFetchMetrics(metrics);
@@ -88,8 +90,8 @@ export function createGateway(options: GatewayOptions) {
       const routing = overrides[name] ?? url ?? '';
       const client = subgraphClients.get(name, routing);
       // Its word on ended sessions is believed only from the subgraph that keeps them, and only behind the shared secret.
-      const endedSessions = config.GATEWAY_SECRET && name === config.SESSIONS_SUBGRAPH ? sessions : undefined;
-      return new SuokeDataSource({ url: client.urls[0]!, name, gatewaySecret: config.GATEWAY_SECRET, observe: observeFetch, client, log, endedSessions });
+      const onSessionsEnded = config.GATEWAY_SECRET && name === config.SESSIONS_SUBGRAPH ? sessionsEnded : undefined;
+      return new SuokeDataSource({ url: client.urls[0]!, name, gatewaySecret: config.GATEWAY_SECRET, observe: observeFetch, client, log, onSessionsEnded });
     },
     logger: log,
     // Decided by our configuration, not by the process's NODE_ENV (Apollo's default).
