@@ -165,7 +165,10 @@ describe('logout', () => {
     const session = await signUp();
     const other = (await post<{ login: Tokens }>(stack.gatewayUrl, { query: LOGIN, variables: { input: { email: session.email, password: PASSWORD } } })).data!.login;
     expect((await me(session.accessToken)).data?.me?.id).toBe(session.user.id);
-    expect((await logout(session.refreshToken)).data).toEqual({ logout: true });
+    const ended = await logout(session.refreshToken);
+    expect(ended.data).toEqual({ logout: true });
+    // The user subgraph's word to the gateway stays between them.
+    expect(ended.headers.get('x-suoke-session-ended')).toBeNull();
 
     const denied = await refusedWithin(session.accessToken, stack.gatewayUrl);
     expect(denied.status).toBe(401);
