@@ -35,10 +35,10 @@ function childrenOf(pid: number): number[] {
 }
 
 /** One request on a connection of its own (closed after), so that the primary hands each to the next worker. */
-function send(method: 'GET' | 'POST', pathname: string, body?: string): Promise<{ status: number; text: string }> {
+function send(method: 'GET' | 'POST', pathname: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port, method, path: pathname, agent: false, headers: { connection: 'close', ...(body ? { 'content-type': 'application/json' } : {}) } },
+      { host: '127.0.0.1', port, method, path: pathname, agent: false, headers: { connection: 'close', ...(body ? { 'content-type': 'application/json' } : {}), ...headers } },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
@@ -113,6 +113,24 @@ describe('GATEWAY_WORKERS=2: a primary and two workers on one port', () => {
       expect(probeCount(metrics.text)).toBe(30);
     }
     expect(childrenOf(primary.pid!)).toHaveLength(2);
+  });
+
+  it('a logout through one worker ends the session in both, also without Redis (relayed by the primary)', async () => {
+    const registered = await stack.query('mutation($input: RegisterInput!) { register(input: $input) { accessToken refreshToken user { id } } }', {
+      input: { email: `cluster-${Date.now()}@example.com`, password: 'correct-horse-battery-9', displayName: 'Cluster' },
+    });
+    const { accessToken, refreshToken, user } = registered.data!.register;
+    const me = () => send('POST', '/graphql', JSON.stringify({ query: '{ me { id } }' }), { authorization: `Bearer ${accessToken}` });
+    // Connection by connection the primary alternates: both workers verify (and cache) the token.
+    for (let i = 0; i < 4; i += 1) expect(JSON.parse((await me()).text).data.me.id).toBe(user.id);
+    const logout = await send('POST', '/graphql', JSON.stringify({ query: 'mutation($t: String!) { logout(refreshToken: $t) }', variables: { t: refreshToken } }));
+    expect(JSON.parse(logout.text).data).toEqual({ logout: true });
+    const deadline = Date.now() + 1_000;
+    let statuses: number[] = [];
+    do {
+      statuses = await Promise.all(Array.from({ length: 4 }, async () => (await me()).status));
+    } while (statuses.some((s) => s !== 401) && Date.now() < deadline);
+    expect(statuses).toEqual([401, 401, 401, 401]);
   });
 
   it('replaces a worker that dies, and keeps answering meanwhile', async () => {

@@ -29,7 +29,6 @@ describe('configuration at start', () => {
       PORT: '0',
       GATEWAY_SECRET: 'a-long-enough-gateway-secret',
       JWT_JWKS_URL: 'http://127.0.0.1:1/.well-known/jwks.json',
-      JWT_SECRET: 'suoke-development-jwt-secret-not-for-production',
     });
     expect(user.status).toBe(1);
     expect(user.stderr).toMatch(/JWT_SIGNING_KEYS: required when NODE_ENV=production/);

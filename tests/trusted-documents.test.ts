@@ -2,8 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { signServiceToken } from '@suoke/platform';
-import { testJwt, testToken } from '@suoke/platform/testing';
+import { generateSigningJwk, signingKeyFromJwk } from '@suoke/platform';
+import { testServiceToken, testToken } from '@suoke/platform/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadGatewayConfig, trustedDocumentIds, trustedOperationNames } from '../gateway/src/server.js';
 import { trustedDocumentsMode } from '../gateway/src/config.js';
@@ -31,7 +31,6 @@ function publish(file: string, manifest: Record<string, string>) {
   renameSync(`${file}.next`, file);
 }
 
-const productionJwt = 'a-production-jwt-secret-for-tests-0123456789';
 const productionSecret = 'a-gateway-secret-for-tests-only';
 
 describe('trusted documents in production (require by default once a manifest is configured)', () => {
@@ -40,16 +39,15 @@ describe('trusted documents in production (require by default once a manifest is
   const manifest = builtManifest();
   const agents = entry(manifest, 'Agents');
   const updates: { accepted: boolean; error?: string }[] = [];
-  const token = (roles: string[]) => testToken({ id: randomUUID(), roles }, { secret: productionJwt });
+  const token = (roles: string[]) => testToken({ id: randomUUID(), roles });
 
   beforeAll(async () => {
     manifestFile = path.join(mkdtempSync(path.join(tmpdir(), 'suoke-trusted-')), 'persisted-documents.json');
     publish(manifestFile, manifest);
-    const jwt = { JWT_SECRET: productionJwt };
     stack = await startStack({
       // No TRUSTED_DOCUMENTS: production's default with a manifest is `require`.
-      gatewayEnv: { NODE_ENV: 'production', GATEWAY_SECRET: productionSecret, TRUSTED_DOCUMENTS_PATH: manifestFile, TRUSTED_DOCUMENTS_POLL_MS: '200', ...jwt },
-      subgraphEnv: { GATEWAY_SECRET: productionSecret, ...jwt },
+      gatewayEnv: { NODE_ENV: 'production', GATEWAY_SECRET: productionSecret, TRUSTED_DOCUMENTS_PATH: manifestFile, TRUSTED_DOCUMENTS_POLL_MS: '200' },
+      subgraphEnv: { GATEWAY_SECRET: productionSecret },
       onTrustedDocumentsUpdate: (u) => updates.push(u),
     });
   });
@@ -133,10 +131,10 @@ describe('trusted documents in production (require by default once a manifest is
     expect(codes(await stack.query(query, {}, await token(['USER'])))).toEqual(['OPERATION_NOT_TRUSTED']);
     expect(codes(await stack.query(query))).toEqual(['OPERATION_NOT_TRUSTED']);
     // The platform's services (the agent's knowledge search, the diagnosis saga) send their own documents.
-    const service = await signServiceToken({ name: 'agent', scopes: [] }, { ...testJwt, secret: productionJwt, ttlSeconds: 60 });
+    const service = await testServiceToken('agent', []);
     expect((await stack.query(query, {}, service)).errors).toBeUndefined();
     // A forged ADMIN token does not bypass: it is refused as a bad token.
-    const forged = await stack.query(query, {}, await testToken({ id: randomUUID(), roles: ['ADMIN'] }, { secret: 'not-the-production-secret-0123456789abcdef' }));
+    const forged = await stack.query(query, {}, await testToken({ id: randomUUID(), roles: ['ADMIN'] }, { key: signingKeyFromJwk(generateSigningJwk()) }));
     expect(forged.status).toBe(401);
     expect(codes(forged)).toEqual(['UNAUTHENTICATED']);
   });

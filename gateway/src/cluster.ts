@@ -1,6 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger, ServiceMetrics } from '@suoke/platform';
+import type { Logger, ServiceMetrics, SessionDenyList } from '@suoke/platform';
 import { AggregatorRegistry } from 'prom-client';
 
 // GATEWAY_WORKERS > 1: the gateway as a node:cluster. The primary serves nothing
@@ -12,6 +12,13 @@ import { AggregatorRegistry } from 'prom-client';
 
 const METRICS_REQUEST = 'suoke:metrics:request';
 const METRICS_RESPONSE = 'suoke:metrics:response';
+const SESSIONS_ENDED = 'suoke:sessions:ended';
+
+interface SessionsEnded {
+  type: typeof SESSIONS_ENDED;
+  /** As the user subgraph's SESSION_ENDED_HEADER put it. */
+  value: string;
+}
 
 interface MetricsRequest {
   type: typeof METRICS_REQUEST;
@@ -46,6 +53,11 @@ export function runPrimary(options: { workers: number; log: Logger; stopTimeoutM
     const worker = cluster.fork();
     const startedAt = Date.now();
     worker.on('message', (message: unknown) => {
+      // A worker learnt of a logout from the user subgraph: the others may hold the same tokens (no Redis needed).
+      if (isSessionsEnded(message)) {
+        for (const other of Object.values(cluster.workers ?? {})) if (other && other !== worker && !other.isDead()) other.send(message);
+        return;
+      }
       if (!isMetricsRequest(message)) return;
       aggregator.clusterMetrics().then(
         (body) => worker.send({ type: METRICS_RESPONSE, id: message.id, body } satisfies MetricsResponse),
@@ -126,6 +138,26 @@ export function metricsHandler(metrics: ServiceMetrics, timeoutMs = 6_000): (req
     res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });
     res.end(response.body);
   };
+}
+
+/**
+ * What the data source calls with the user subgraph's word on ended sessions:
+ * added here, and in a cluster worker also sent to the other workers through
+ * the primary (which only relays between its own workers).
+ */
+export function shareEndedSessions(sessions: SessionDenyList): (header: string) => void {
+  if (!cluster.isWorker || typeof process.send !== 'function') return (header) => sessions.addFromHeader(header);
+  process.on('message', (message: unknown) => {
+    if (isSessionsEnded(message)) sessions.addFromHeader(message.value);
+  });
+  return (header) => {
+    sessions.addFromHeader(header);
+    process.send!({ type: SESSIONS_ENDED, value: header } satisfies SessionsEnded);
+  };
+}
+
+function isSessionsEnded(message: unknown): message is SessionsEnded {
+  return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === SESSIONS_ENDED && typeof (message as { value?: unknown }).value === 'string';
 }
 
 function isMetricsRequest(message: unknown): message is MetricsRequest {

@@ -19,6 +19,11 @@ const env = baseEnv.extend({
    * (S1 past saturation, 50) that fed on itself. 0 leaves the choice to V8.
    */
   GATEWAY_HEAP_GROWING_PERCENT: z.coerce.number().int().min(0).max(300).default(100),
+  /**
+   * The subgraph that keeps sign-ins: the sessions its answers name as ended (logout) are refused
+   * by this gateway at once, also without Redis. Believed only with GATEWAY_SECRET set.
+   */
+  SESSIONS_SUBGRAPH: z.string().min(1).default('user'),
   /** Reverse proxies in front of the gateway whose X-Forwarded-For entries are believed. */
   TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   // Subgraph fetches (fetcher.ts, balancer.ts, breaker.ts). Per subgraph: SUBGRAPH_<NAME>_TIMEOUT_MS, SUBGRAPH_<NAME>_MAX_IN_FLIGHT.

@@ -1,5 +1,5 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import { CLIENT_IP_HEADER, encodeBudget, GATEWAY_SECRET_HEADER, RATE_BUDGET_HEADER, type Logger } from '@suoke/platform';
+import { CLIENT_IP_HEADER, encodeBudget, GATEWAY_SECRET_HEADER, RATE_BUDGET_HEADER, SESSION_ENDED_HEADER, type Logger } from '@suoke/platform';
 import { GraphQLError } from 'graphql';
 import type { GatewayContext } from './context.js';
 import { fetchShape, missingFieldErrors } from './fetch-shape.js';
@@ -34,6 +34,7 @@ export class SuokeDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   private readonly observe: FetchObserver | undefined;
   private readonly log: Logger | undefined;
   private readonly markRetrySafe: boolean;
+  private readonly onSessionsEnded: ((header: string) => void) | undefined;
 
   constructor(config: {
     url: string;
@@ -42,6 +43,8 @@ export class SuokeDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     observe?: FetchObserver;
     client?: SubgraphClient;
     log?: Logger;
+    /** Set for the subgraph that ends sessions: given the sessions its answers name as ended (SESSION_ENDED_HEADER). */
+    onSessionsEnded?: ((header: string) => void) | undefined;
   }) {
     super(config.client ? { url: config.url, fetcher: config.client.fetcher } : { url: config.url });
     this.gatewaySecret = config.gatewaySecret;
@@ -50,6 +53,7 @@ export class SuokeDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     this.log = config.log;
     // The marker is for our fetcher, which removes it; never put it on the wire.
     this.markRetrySafe = Boolean(config.client);
+    this.onSessionsEnded = config.onSessionsEnded;
   }
 
   /**
@@ -72,6 +76,8 @@ export class SuokeDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     this.headersFor(request.query, context, headers);
     const response = await this.fetcher(this.url!, { method: 'POST', headers, body: JSON.stringify(body) });
     if (!response.ok) throw await this.errorFromResponse(response);
+    const ended = this.onSessionsEnded ? response.headers.get(SESSION_ENDED_HEADER) : null;
+    if (ended) this.onSessionsEnded!(ended);
     const parsed = await this.parseBody(response, undefined, context);
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`Expected JSON response body, but received: ${String(parsed)}`);
     const policy = options.kind === 'incoming operation' ? options.incomingRequestContext.overallCachePolicy : undefined;

@@ -15,13 +15,14 @@ import {
   redisReady,
   RedisKeyValueCache,
   ServiceMetrics,
+  SessionDenyList,
   userFromAuthorization,
   type Logger,
 } from '@suoke/platform';
 import { trustedDocumentsMode, type GatewayConfig } from './config.js';
 import type { GatewayContext } from './context.js';
 import { clientIp } from './client-ip.js';
-import { metricsHandler } from './cluster.js';
+import { metricsHandler, shareEndedSessions } from './cluster.js';
 import { SuokeDataSource } from './datasource.js';
 import { clientSettingsFromConfig, SubgraphClients } from './fetcher.js';
 import { subgraphClientMetrics, subgraphFetchMetrics } from './metrics.js';
@@ -56,6 +57,12 @@ export function createGateway(options: GatewayOptions) {
     options.log ?? createLogger({ service: 'gateway', level: config.LOG_LEVEL, format: config.LOG_FORMAT, nodeEnv: config.NODE_ENV, file: config.LOG_FILE });
   // Public keys only: the user subgraph's JWKS for user tokens, each trusted service's for its own.
   const verify = createTokenVerifier(tokenVerifierOptions(config));
+  const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, log) : undefined;
+  // Ended sessions (logout): an in-memory set, fed by Redis pub/sub and by the sessions subgraph's answers.
+  const sessions = new SessionDenyList(redis, log);
+  sessions.start();
+  // With several workers (GATEWAY_WORKERS), what one learns from the user subgraph goes to the others through the primary.
+  const sessionsEnded = shareEndedSessions(sessions);
   const overrides = options.subgraphUrls ?? {};
   const metrics = new ServiceMetrics('gateway');
   const observeFetch = subgraphFetchMetrics(metrics);
@@ -81,7 +88,9 @@ export function createGateway(options: GatewayOptions) {
       // One instance or several, comma-separated: SUBGRAPH_<NAME>_URL, else the supergraph's routing URL.
       const routing = overrides[name] ?? url ?? '';
       const client = subgraphClients.get(name, routing);
-      return new SuokeDataSource({ url: client.urls[0]!, name, gatewaySecret: config.GATEWAY_SECRET, observe: observeFetch, client, log });
+      // Its word on ended sessions is believed only from the subgraph that keeps them, and only behind the shared secret.
+      const onSessionsEnded = config.GATEWAY_SECRET && name === config.SESSIONS_SUBGRAPH ? sessionsEnded : undefined;
+      return new SuokeDataSource({ url: client.urls[0]!, name, gatewaySecret: config.GATEWAY_SECRET, observe: observeFetch, client, log, onSessionsEnded });
     },
     logger: log,
     // Decided by our configuration, not by the process's NODE_ENV (Apollo's default).
@@ -90,7 +99,6 @@ export function createGateway(options: GatewayOptions) {
     // hold literal input values) and no exception events (messages quote input).
     telemetry: { includeDocument: false, recordExceptions: false },
   });
-  const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, log) : undefined;
   const rateLimitStore = new RateLimitStore(redis);
   metrics.watchRateLimits(rateLimitStore.stats);
   let rules: Rules = { fields: new Map(), types: new Map() };
@@ -112,6 +120,7 @@ export function createGateway(options: GatewayOptions) {
     context: async ({ req, requestId }) => {
       const authorization = req.headers.authorization;
       const user = await userFromAuthorization(authorization, verify);
+      sessions.check(user);
       return { requestId, user, authorization: user ? authorization : undefined, clientIp: clientIp(req, config.TRUSTED_PROXY_HOPS) };
     },
   });
@@ -173,6 +182,7 @@ export function createGateway(options: GatewayOptions) {
     get trustedDocuments() {
       return trustedDocuments;
     },
+    sessions,
     async listen(port = config.GATEWAY_PORT, host?: string) {
       if (!started) {
         if (trustedMode !== 'off' && config.TRUSTED_DOCUMENTS_PATH && !trustedDocuments) {
@@ -198,6 +208,7 @@ export function createGateway(options: GatewayOptions) {
       else http.server.close();
       await subgraphClients.close();
       await trustedDocuments?.close();
+      sessions.close();
       redis?.disconnect();
     },
   };

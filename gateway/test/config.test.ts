@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { heapGrowingFlag, loadGatewayConfig } from '../src/config.js';
 
-const base = { NODE_ENV: 'test', JWT_SECRET: 'x'.repeat(32) };
+const base = { NODE_ENV: 'test' };
 
 describe('GATEWAY_HEAP_GROWING_PERCENT', () => {
   it('defaults to 100 % growth after a full collection', () => {

@@ -22,6 +22,7 @@ export * from './run.js';
 export * from './rate-limit.js';
 export * from './metrics.js';
 export * from './service-client.js';
+export * from './sessions.js';
 export { startTracing, tracingActive, flushTracing, sampledContext, platformTracer, type Tracing, type TracingConfig } from './telemetry/tracing.js';
 export { traceResolvers, explicitResolverCoordinates } from './telemetry/resolvers.js';
 export { instrumentLoaders } from './telemetry/loaders.js';

@@ -19,6 +19,7 @@ import { createErrorMasking } from './errors.js';
 import { createHttpServer } from './http.js';
 import { createRedis, redisReady } from './cache.js';
 import { EntityCaches } from './entity-cache.js';
+import { requestSessions, SessionDenyList, sessionEndedHeaderPlugin, type RequestSessions } from './sessions.js';
 import { applyRateLimits, CLIENT_IP_HEADER, decodeBudget, RATE_BUDGET_HEADER, RateLimitStore, withRateLimitDefaults, type RateLimitContext } from './rate-limit.js';
 import { createLogger, type Logger } from './logger.js';
 import { refuseNulCharacters } from './nul-guard.js';
@@ -57,6 +58,8 @@ export interface SubgraphContext<TLoaders> extends RateLimitContext {
   audit: AuditCollector;
   /** This process's cache of hot entities; writers invalidate through it. */
   entities: EntityCaches;
+  /** Ends sign-ins: their access tokens are refused from then on, here, at the gateway and (with Redis) everywhere. */
+  sessions: RequestSessions;
 }
 
 export interface SubgraphOptions<TLoaders> {
@@ -131,6 +134,10 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
     log,
     metrics.registry,
   );
+  // Access tokens of ended sessions are refused here too, not only at the gateway (with Redis, whichever process ended them).
+  const sessionRedis = config.REDIS_URL ? (redis ?? cacheRedis ?? createRedis(config.REDIS_URL, log)) : undefined;
+  const sessions = new SessionDenyList(sessionRedis, log);
+  sessions.start();
   const built = buildSubgraphSchema({
     typeDefs: withRateLimitDefaults(options.typeDefs),
     resolvers: withAuthDirectives(options.typeDefs, options.resolvers) as never,
@@ -163,6 +170,7 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
     guard: config.GATEWAY_SECRET ? gatewaySecretGuard(config.GATEWAY_SECRET) : undefined,
     context: async ({ req, requestId }) => {
       const user = await userFromAuthorization(req.headers.authorization, verify);
+      sessions.check(user);
       const forwardedIp = fromGateway ? header(req.headers[CLIENT_IP_HEADER]) : undefined;
       const rateLimit = {
         identity: { userId: user?.id, ip: forwardedIp ?? req.socket.remoteAddress ?? 'unknown' },
@@ -170,7 +178,7 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
       };
       const loaders = instrumentLoaders(options.createLoaders(database, user, entities), { observe: metrics.observeLoaderBatch, spans: tracing });
       const audit = new AuditCollector(user, requestId, currentTraceId(req.headers.traceparent));
-      return { requestId, user, database, loaders, log, rateLimit, audit, entities };
+      return { requestId, user, database, loaders, log, rateLimit, audit, entities, sessions: requestSessions(sessions) };
     },
   });
   const errorMasking = createErrorMasking(log);
@@ -196,6 +204,7 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
       refuseNulCharacters<SubgraphContext<TLoaders>>(),
       metrics.plugin<SubgraphContext<TLoaders>>(),
       errorMasking.plugin,
+      ...(fromGateway ? [sessionEndedHeaderPlugin<SubgraphContext<TLoaders>>()] : []),
       ...(audit ? [auditPlugin<SubgraphContext<TLoaders>>({ ...audit, log })] : []),
       ...(options.plugins ?? []),
     ],
@@ -227,6 +236,8 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
       if (started) await apollo.stop();
       else http.server.close();
       await entities.close();
+      sessions.close();
+      if (sessionRedis && sessionRedis !== redis && sessionRedis !== cacheRedis) sessionRedis.disconnect();
       if (cacheRedis && cacheRedis !== redis) cacheRedis.disconnect();
       redis?.disconnect();
     },

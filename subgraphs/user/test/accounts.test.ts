@@ -133,13 +133,15 @@ describe('refresh tokens', () => {
     const victim = await login('rotator@example.com');
     const spent = victim.data!.login.refreshToken;
     const rotated = (await refresh(spent)).data!.refreshToken.refreshToken;
+    // The legitimate client moves on; a retry window no longer covers the spent token.
+    const current = (await refresh(rotated)).data!.refreshToken.refreshToken;
 
     const reuse = await refresh(spent);
     expect(reuse.data?.refreshToken ?? null).toBeNull();
     expect(codesByPath(reuse.errors)).toEqual({ refreshToken: 'UNAUTHENTICATED' });
 
     // The token issued by the legitimate rotation no longer works either.
-    const afterTheft = await refresh(rotated);
+    const afterTheft = await refresh(current);
     expect(codesByPath(afterTheft.errors)).toEqual({ refreshToken: 'UNAUTHENTICATED' });
 
     // Another sign-in of the same user is a different family and keeps working.

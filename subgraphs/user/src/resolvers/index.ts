@@ -17,7 +17,7 @@ function asViewer<T extends { user: UserRow }>(result: T): T {
 
 /** Thin resolvers: validation and storage live in service/, lookups go through loaders. */
 export function createResolvers(config: UserConfig): Resolvers {
-  const accounts = (ctx: Context) => new Accounts(ctx.database, config);
+  const accounts = (ctx: Context) => new Accounts(ctx.database, config, ctx.sessions);
   return {
     DateTime,
     Query: {
