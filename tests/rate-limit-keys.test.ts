@@ -123,6 +123,7 @@ describe('rate-limit keys, attacked through the gateway', () => {
     await login(randomClientIp(), `${marker}@example.com`);
     const redis = createRedis(process.env.REDIS_URL!, createLogger({ service: 'test', level: 'silent' }));
     try {
+      await new Promise((resolve) => redis.once('ready', resolve));
       const keys = await redis.keys('suoke:rl:*login*');
       expect(keys.length).toBeGreaterThan(0);
       expect(keys.filter((k) => k.includes(marker))).toEqual([]);
