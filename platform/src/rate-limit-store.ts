@@ -32,8 +32,9 @@ export interface ConsumeOptions {
  * charges them only with the points that fit under every one of them, so a
  * counter that refuses never leaves the others charged (no collateral
  * lockout). Points 0 reads the counters. Counters are rate-limiter-flexible's
- * fixed window (SET NX EX, INCRBY, PTTL): same keys and values as the
- * library's, so replicas running either stay in step.
+ * fixed window (a count that expires `duration` after its first point): same
+ * keys and values as the library's, so replicas running either stay in step.
+ * Three commands per counter (GET, SET or INCRBY, PTTL), as the library's script.
  * ARGV per call: number of counters, points, force (0/1), then limit and duration per counter.
  * Reply per call: allowed, ms to wait, then used and ms left per counter.
  */
@@ -64,8 +65,12 @@ while a <= #ARGV do
     local duration = ARGV[a + 2 * j - 1]
     local short = (not force) and (limit - used[j] < points)
     if allowed > 0 then
-      redis.call('set', key, 0, 'EX', duration, 'NX')
-      used[j] = redis.call('incrby', key, allowed)
+      if used[j] == 0 then
+        redis.call('set', key, allowed, 'EX', duration)
+        used[j] = allowed
+      else
+        used[j] = redis.call('incrby', key, allowed)
+      end
     end
     local ttl = redis.call('pttl', key)
     if ttl == -1 then
