@@ -15,8 +15,9 @@ import {
   DEFAULT_ROOT_RULE,
   isServiceSubject,
   RATE_LIMITED,
-  rateLimitKeys,
+  rateLimitCounters,
   rateLimitRules,
+  type Counter,
   type Logger,
   type RateBudget,
   type RateLimitRule,
@@ -44,7 +45,9 @@ export interface RateLimitPluginOptions {
  * at once), a per-field budget handed to the subgraphs through the context,
  * and, when no limited root field has room left, the whole operation refused
  * with RATE_LIMITED, HTTP 429 and Retry-After — so a blocked client costs the
- * subgraphs nothing.
+ * subgraphs nothing. An operation with no counted root field (only `__typename`
+ * or introspection) is one call of the default rule: never free. An argument
+ * value too long to key on refuses the operation before anything is counted.
  */
 export function useRateLimits(options: RateLimitPluginOptions): ApolloServerPlugin<GatewayContext> {
   return {
@@ -62,27 +65,38 @@ export function useRateLimits(options: RateLimitPluginOptions): ApolloServerPlug
           const rules = options.rules();
           const identity = { userId: contextValue.user?.id, ip: contextValue.clientIp };
 
-          const groups = new Map<string, { coordinate: string; rule: RateLimitRule; keys: string[]; responseKeys: string[] }>();
-          for (const field of rootFields(operation.selectionSet, fragments, variables)) {
-            const name = field.name.value;
-            if (name.startsWith('__')) continue;
-            const definition = rootType.getFields()[name];
-            if (!definition) continue;
-            const coordinate = `${rootType.name}.${name}`;
-            const rule = rules.fields.get(coordinate) ?? rules.types.get(rootType.name) ?? DEFAULT_ROOT_RULE;
-            let args: Record<string, unknown> = {};
-            try {
-              args = getArgumentValues(definition, field, variables);
-            } catch {
-              // Invalid arguments fail in execution with their own error; count the call all the same.
-            }
-            const keys = rateLimitKeys(coordinate, rule, identity, args);
-            const id = `${coordinate}\n${keys.join('\n')}`;
-            const group = groups.get(id) ?? { coordinate, rule, keys, responseKeys: [] };
-            group.responseKeys.push(field.alias?.value ?? name);
+          const groups = new Map<string, { coordinate: string; rule: RateLimitRule; counters: Counter[]; responseKeys: string[] }>();
+          const add = (coordinate: string, rule: RateLimitRule, args: Record<string, unknown>, responseKey: string) => {
+            const counters = rateLimitCounters(coordinate, rule, identity, args);
+            const id = counters.map((c) => c.key).join('\n');
+            const group = groups.get(id) ?? { coordinate, rule, counters, responseKeys: [] };
+            group.responseKeys.push(responseKey);
             groups.set(id, group);
+          };
+          try {
+            for (const field of rootFields(operation.selectionSet, fragments, variables)) {
+              const name = field.name.value;
+              if (name.startsWith('__')) continue;
+              const definition = rootType.getFields()[name];
+              if (!definition) continue;
+              const coordinate = `${rootType.name}.${name}`;
+              const rule = rules.fields.get(coordinate) ?? rules.types.get(rootType.name) ?? DEFAULT_ROOT_RULE;
+              let args: Record<string, unknown> = {};
+              try {
+                args = getArgumentValues(definition, field, variables);
+              } catch {
+                // Invalid arguments fail in execution with their own error; count the call all the same.
+              }
+              add(coordinate, rule, args, field.alias?.value ?? name);
+            }
+            // Nothing a subgraph resolves (only __typename or introspection): still one call per operation.
+            if (groups.size === 0) add(`${rootType.name}.__typename`, rules.types.get(rootType.name) ?? DEFAULT_ROOT_RULE, {}, '__typename');
+          } catch (error) {
+            if (error instanceof GraphQLError && error.extensions.code === 'BAD_USER_INPUT') {
+              throw new GraphQLError(error.message, { extensions: { ...error.extensions, http: { status: 400 } } });
+            }
+            throw error;
           }
-          if (groups.size === 0) return;
 
           const budget: RateBudget = {};
           let rejected = 0;
@@ -91,7 +105,7 @@ export function useRateLimits(options: RateLimitPluginOptions): ApolloServerPlug
           let message: string | undefined;
           await Promise.all(
             [...groups.values()].map(async (group) => {
-              const result = await options.store.consume(group.rule, group.keys, group.responseKeys.length);
+              const result = await options.store.consume(group.counters, group.responseKeys.length);
               const decisions = (budget[group.coordinate] ??= {});
               group.responseKeys.forEach((key, i) => {
                 decisions[key] = i < result.allowed ? 0 : result.retryAfter;

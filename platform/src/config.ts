@@ -94,7 +94,7 @@ export const baseEnv = z.object({
    * checks stop sending first). 0 in development; with Kubernetes the preStop pause covers it.
    */
   SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).default(0),
-  /** `off` disables @rateLimit enforcement (benchmarks measure its cost with it). */
+  /** `off` disables @rateLimit enforcement (benchmarks measure its cost with it); refused when NODE_ENV=production. */
   RATE_LIMITS: z.enum(['on', 'off']).default('on'),
   /** Appends JSON log lines to this file instead of writing to stdout (tests, local debugging). */
   LOG_FILE: z.string().min(1).optional(),
@@ -188,6 +188,9 @@ function securityProblems(config: Partial<BaseConfig>): string[] {
   const problems: string[] = [];
   if (!config.GATEWAY_SECRET) {
     problems.push('GATEWAY_SECRET: required when NODE_ENV=production');
+  }
+  if (config.RATE_LIMITS === 'off') {
+    problems.push('RATE_LIMITS: off is refused when NODE_ENV=production (it removes every sign-in and sign-up limit)');
   }
   return [...tokens, ...problems];
 }

@@ -174,6 +174,7 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
       const forwardedIp = fromGateway ? header(req.headers[CLIENT_IP_HEADER]) : undefined;
       const rateLimit = {
         identity: { userId: user?.id, ip: forwardedIp ?? req.socket.remoteAddress ?? 'unknown' },
+        store: config.RATE_LIMITS === 'on' ? rateLimitStore : undefined,
         budget: fromGateway ? decodeBudget(header(req.headers[RATE_BUDGET_HEADER])) : undefined,
       };
       const loaders = instrumentLoaders(options.createLoaders(database, user, entities), { observe: metrics.observeLoaderBatch, spans: tracing });

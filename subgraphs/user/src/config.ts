@@ -18,6 +18,15 @@ const env = subgraphEnv(4001).extend(signingEnv.shape).extend({
    * retries in flight fail (without revoking). Required in production.
    */
   REFRESH_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /**
+   * Failed sign-ins on one email, from anywhere, per window, before the smart lockout
+   * starts (see service/sign-in-throttle.ts). Far above what an owner mistypes; the
+   * lockout then holds back only addresses that failed on the account themselves.
+   */
+  LOGIN_ACCOUNT_FAILURE_LIMIT: z.coerce.number().int().min(1).default(50),
+  LOGIN_ACCOUNT_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
+  /** How long an address that signed in to an account stays exempt from that account's lockout. */
+  LOGIN_KNOWN_ADDRESS_DAYS: z.coerce.number().int().min(1).max(365).default(30),
 });
 
 export type UserConfig = SubgraphConfig & SigningEnvConfig & z.infer<typeof env>;

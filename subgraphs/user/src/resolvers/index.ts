@@ -4,6 +4,7 @@ import type { NotificationRow, UserRow } from '../db/schema.js';
 import type { Resolvers } from '../generated/resolvers.js';
 import { userCache } from '../loaders.js';
 import { Accounts } from '../service/accounts.js';
+import { SignInThrottle } from '../service/sign-in-throttle.js';
 import { countUsers, selectUserPage } from '../service/directory.js';
 import { markNotificationRead, postNotification, retractNotification } from '../service/notifications.js';
 import type { UserConfig } from '../config.js';
@@ -35,7 +36,11 @@ export function createResolvers(config: UserConfig): Resolvers {
     },
     Mutation: {
       register: async (_parent, { input }, ctx) => asViewer(await accounts(ctx).register(input)),
-      login: async (_parent, { input }, ctx) => asViewer(await accounts(ctx).login(input)),
+      login: async (_parent, { input }, ctx) => {
+        const store = ctx.rateLimit.store;
+        const throttle = store ? { limiter: new SignInThrottle(store, config), address: ctx.rateLimit.identity.ip } : undefined;
+        return asViewer(await accounts(ctx).login(input, throttle));
+      },
       refreshToken: async (_parent, { token }, ctx) => asViewer(await accounts(ctx).refresh(token)),
       logout: (_parent, { refreshToken }, ctx) => accounts(ctx).logout(refreshToken),
       updateProfile: async (_parent, { input }, ctx) => {

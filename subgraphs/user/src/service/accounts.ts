@@ -4,7 +4,8 @@ import { badInput, conflict, signAccessToken, unauthenticated, type Database, ty
 import { DEV_REFRESH_TOKEN_SECRET, type UserConfig } from '../config.js';
 import { refreshTokens, users, type UserRow } from '../db/schema.js';
 import { burnPasswordCheck, checkPasswordPolicy, hashPassword, verifyPassword } from './passwords.js';
-import { checkDisplayName, checkLocale, normaliseEmail } from './validation.js';
+import type { SignInThrottle } from './sign-in-throttle.js';
+import { checkDisplayName, checkLocale, EMAIL_MAX, normaliseEmail } from './validation.js';
 
 export interface AuthResult {
   accessToken: string;
@@ -48,16 +49,29 @@ export class Accounts {
     return this.issue(user, randomUUID());
   }
 
-  async login(input: { email: string; password: string }): Promise<AuthResult> {
+  /** With a throttle, failed attempts count against the email (see SignInThrottle), from `address`. */
+  async login(input: { email: string; password: string }, throttle?: { limiter: SignInThrottle; address: string }): Promise<AuthResult> {
     const email = input.email.trim().toLowerCase();
-    if (input.password.length > 1024) throw unauthenticated(INVALID_CREDENTIALS);
-    const [user] = await this.database.db.select().from(users).where(eq(users.email, email)).limit(1);
+    // No address is longer; refused before anything is counted or looked up.
+    if (email.length > EMAIL_MAX) throw badInput(`email must be at most ${EMAIL_MAX} characters; received ${email.length}`, 'input.email');
+    const attempt = await throttle?.limiter.admit(email, throttle.address);
+    const user = await this.checkCredentials(email, input.password);
     if (!user) {
-      await burnPasswordCheck(input.password);
+      await attempt?.failed();
       throw unauthenticated(INVALID_CREDENTIALS);
     }
-    if (!(await verifyPassword(input.password, user.passwordHash))) throw unauthenticated(INVALID_CREDENTIALS);
+    await attempt?.succeeded();
     return this.issue(user, randomUUID());
+  }
+
+  private async checkCredentials(email: string, password: string): Promise<UserRow | undefined> {
+    if (password.length > 1024) return undefined;
+    const [user] = await this.database.db.select().from(users).where(eq(users.email, email)).limit(1);
+    if (!user) {
+      await burnPasswordCheck(password);
+      return undefined;
+    }
+    return (await verifyPassword(password, user.passwordHash)) ? user : undefined;
   }
 
   /**

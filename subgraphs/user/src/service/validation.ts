@@ -2,12 +2,14 @@ import { badInput } from '@suoke/platform';
 
 // A pragmatic address check: one @, no spaces, a dotted domain. Deliverability is not our job.
 const EMAIL = /^[^\s@]{1,64}@[^\s@]+\.[^\s@]{2,}$/;
+/** The longest an email address can be (RFC 5321 path limit). */
+export const EMAIL_MAX = 254;
 const LOCALE = /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/;
 
 /** Emails are compared trimmed and lower-cased; that is the only form stored. */
 export function normaliseEmail(email: string, field = 'input.email'): string {
   const normalised = email.trim().toLowerCase();
-  if (normalised.length > 254 || !EMAIL.test(normalised)) {
+  if (normalised.length > EMAIL_MAX || !EMAIL.test(normalised)) {
     throw badInput('email must be an address like name@example.com', field);
   }
   return normalised;
