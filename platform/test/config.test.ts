@@ -113,11 +113,11 @@ describe('loadConfig', () => {
     });
 
     it('refuses RATE_LIMITS=off, listing it with the other problems', () => {
-      const error = problemsOf(() => loadConfig('svc', env, { NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET, RATE_LIMITS: 'off' }));
+      const error = problemsOf(() => loadConfig('svc', env, { NODE_ENV: 'production', JWT_JWKS_URL: JWKS_URL, RATE_LIMITS: 'off' }));
       expect(error.problems).toHaveLength(2);
       expect(error.problems.some((p) => p.startsWith('RATE_LIMITS: off is refused'))).toBe(true);
       expect(error.problems.some((p) => p.startsWith('GATEWAY_SECRET'))).toBe(true);
-      expect(() => loadConfig('svc', env, { NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET, GATEWAY_SECRET: GOOD_GATEWAY, RATE_LIMITS: 'on' })).not.toThrow();
+      expect(() => loadConfig('svc', env, { NODE_ENV: 'production', JWT_JWKS_URL: JWKS_URL, GATEWAY_SECRET: GOOD_GATEWAY, RATE_LIMITS: 'on' })).not.toThrow();
       expect(() => loadConfig('svc', env, { NODE_ENV: 'development', RATE_LIMITS: 'off' })).not.toThrow();
     });
 
