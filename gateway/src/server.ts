@@ -11,6 +11,8 @@ import {
   createRedis,
   createTokenVerifier,
   DEV_JWT_SECRET,
+  edgeFromConfig,
+  metricsEndpoint,
   RateLimitStore,
   redisReady,
   RedisKeyValueCache,
@@ -36,6 +38,11 @@ export interface GatewayOptions {
   subgraphUrls?: Record<string, string>;
   log?: Logger;
   onSupergraphUpdate?: SupergraphFileOptions['onUpdate'];
+  /**
+   * Operation names kept as metric labels besides METRICS_OPERATION_NAMES, e.g. those of the
+   * trusted-documents manifest; later manifests replace them through `metrics.setKnownOperationNames`.
+   */
+  knownOperationNames?: Iterable<string>;
 }
 
 /**
@@ -58,7 +65,8 @@ export function createGateway(options: GatewayOptions) {
     audience: config.JWT_AUDIENCE,
   });
   const overrides = options.subgraphUrls ?? {};
-  const metrics = new ServiceMetrics('gateway');
+  const metrics = new ServiceMetrics('gateway', { operationNames: config.METRICS_OPERATION_NAMES });
+  if (options.knownOperationNames) metrics.setKnownOperationNames(options.knownOperationNames);
   const observeFetch = subgraphFetchMetrics(metrics);
   // Pools, balancers and breakers per subgraph, shared by the data sources of every supergraph version.
   const subgraphClients: SubgraphClients = new SubgraphClients(
@@ -101,13 +109,16 @@ export function createGateway(options: GatewayOptions) {
 
   let started = false;
   let apolloRef: ApolloServer<GatewayContext> | undefined;
+  // With GATEWAY_WORKERS > 1 every worker listens on METRICS_PORT too (the cluster shares it) and answers with the sum.
+  const metricsAt = metricsEndpoint(config, metricsHandler(metrics), log);
   const http = createHttpServer<GatewayContext>({
     get apollo() {
       return apolloRef!;
     },
     log,
     maxBodyBytes: config.MAX_BODY_BYTES,
-    routes: { '/metrics': metricsHandler(metrics) },
+    routes: metricsAt.publicRoutes,
+    edge: edgeFromConfig(config),
     onGraphQLResponse: metrics.observeHttpResponse,
     ready: async () => started,
     context: async ({ req, requestId }) => {
@@ -152,6 +163,8 @@ export function createGateway(options: GatewayOptions) {
     metrics,
     redis,
     rateLimitStore,
+    /** The HTTP front's counters (connections refused by the per-address cap, bytes inflated). */
+    httpStats: http.stats,
     async listen(port = config.GATEWAY_PORT, host?: string) {
       if (!started) {
         await apollo.start();
@@ -159,7 +172,8 @@ export function createGateway(options: GatewayOptions) {
         started = true;
       }
       const bound = await http.listen(port, host);
-      return { port: bound, url: `http://${host ?? 'localhost'}:${bound}/graphql` };
+      const metricsPort = await metricsAt.listen(host);
+      return { port: bound, url: `http://${host ?? 'localhost'}:${bound}/graphql`, metricsPort };
     },
     async stop() {
       // Readiness first: /health/ready answers 503 at once; requests are still answered for SHUTDOWN_DELAY_MS.
@@ -167,6 +181,7 @@ export function createGateway(options: GatewayOptions) {
       if (started && config.SHUTDOWN_DELAY_MS > 0) await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DELAY_MS));
       if (started) await apollo.stop();
       else http.server.close();
+      await metricsAt.close();
       await subgraphClients.close();
       redis?.disconnect();
     },

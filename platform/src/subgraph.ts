@@ -15,6 +15,8 @@ import { baseEnv, databaseEnv, DEV_JWT_SECRET, portSchema, type BaseConfig, type
 import type { Database } from './db.js';
 import { createErrorMasking } from './errors.js';
 import { createHttpServer } from './http.js';
+import { edgeFromConfig } from './http-edge.js';
+import { metricsEndpoint } from './metrics-endpoint.js';
 import { createRedis, redisReady } from './cache.js';
 import { EntityCaches } from './entity-cache.js';
 import { applyRateLimits, CLIENT_IP_HEADER, decodeBudget, RATE_BUDGET_HEADER, RateLimitStore, withRateLimitDefaults, type RateLimitContext } from './rate-limit.js';
@@ -88,8 +90,8 @@ export interface Subgraph<TLoaders> {
   metrics: ServiceMetrics;
   /** Requests received on /graphql by this instance. */
   stats: { graphqlRequests: number };
-  /** Starts Apollo and listens; port 0 picks a free port. */
-  listen(port?: number, host?: string): Promise<{ port: number; url: string }>;
+  /** Starts Apollo and listens; port 0 picks a free port. `metricsPort`: the separate /metrics port (METRICS_PORT), if any. */
+  listen(port?: number, host?: string): Promise<{ port: number; url: string; metricsPort?: number | undefined }>;
   /**
    * Answers 503 on /health/ready at once, keeps answering requests for
    * SHUTDOWN_DELAY_MS, then stops accepting, lets in-flight requests finish
@@ -112,7 +114,7 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
     options.log ?? createLogger({ service: options.name, level: config.LOG_LEVEL, format: config.LOG_FORMAT, nodeEnv: config.NODE_ENV, file: config.LOG_FILE });
   const redis = options.rateLimitStore || !config.REDIS_URL ? undefined : createRedis(config.REDIS_URL, log);
   const rateLimitStore = options.rateLimitStore ?? new RateLimitStore(redis);
-  const metrics = new ServiceMetrics(options.name);
+  const metrics = new ServiceMetrics(options.name, { operationNames: config.METRICS_OPERATION_NAMES });
   // With ENTITY_CACHE=off the caches pass every lookup through: loaders need no second path.
   const cacheOn = (config.ENTITY_CACHE ?? 'on') === 'on';
   const cacheRedis = cacheOn && config.REDIS_URL ? (redis ?? createRedis(config.REDIS_URL, log)) : undefined;
@@ -149,13 +151,15 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
   });
 
   let apolloRef: ApolloServer<SubgraphContext<TLoaders>> | undefined;
+  const metricsAt = metricsEndpoint(config, metrics.handler, log);
   const http = createHttpServer<SubgraphContext<TLoaders>>({
     get apollo() {
       return apolloRef!;
     },
     log,
     maxBodyBytes: config.MAX_BODY_BYTES,
-    routes: { '/metrics': metrics.handler },
+    routes: metricsAt.publicRoutes,
+    edge: edgeFromConfig(config),
     onGraphQLResponse: metrics.observeHttpResponse,
     ready: async () => {
       await database.ping();
@@ -219,7 +223,8 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
         started = true;
       }
       const bound = await http.listen(port, host);
-      return { port: bound, url: `http://${host ?? 'localhost'}:${bound}/graphql` };
+      const metricsPort = await metricsAt.listen(host);
+      return { port: bound, url: `http://${host ?? 'localhost'}:${bound}/graphql`, metricsPort };
     },
     async stop() {
       // Readiness first: /health/ready answers 503 at once; requests are still answered for SHUTDOWN_DELAY_MS.
@@ -227,6 +232,7 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
       if (started && config.SHUTDOWN_DELAY_MS > 0) await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DELAY_MS));
       if (started) await apollo.stop();
       else http.server.close();
+      await metricsAt.close();
       await entities.close();
       if (cacheRedis && cacheRedis !== redis) cacheRedis.disconnect();
       redis?.disconnect();
