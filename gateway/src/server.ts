@@ -155,6 +155,7 @@ export function createGateway(options: GatewayOptions) {
     ],
   });
   apolloRef = apollo;
+  metrics.watchHttp(http.stats);
 
   return {
     apollo,

@@ -31,7 +31,7 @@ export function edgeFromConfig(config: BaseConfig): HttpEdgeOptions {
   };
 }
 
-/** Node's own defaults, for callers (tests) that build a server without a config. */
+/** The configuration's defaults, for callers (tests) that build a server without a config. */
 export const DEFAULT_EDGE: HttpEdgeOptions = {
   cors: { origins: new Set(), credentials: false, maxAgeSeconds: 600 },
   headersTimeoutMs: 10_000,

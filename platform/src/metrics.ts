@@ -210,6 +210,19 @@ export class ServiceMetrics {
     });
   }
 
+  /** The HTTP front's refusals that happen before any request: connections over the per-address cap. */
+  watchHttp(stats: { refusedConnections: number }): void {
+    new Counter({
+      name: 'suoke_http_connections_refused_total',
+      help: 'Connections closed on arrival because their client address already had HTTP_MAX_CONNECTIONS_PER_ADDRESS open',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(stats.refusedConnections);
+      },
+    });
+  }
+
   /** Requests refused by @rateLimit in this process (read from the store's own counters). */
   watchRateLimits(stats: { rejected: number }): void {
     new Counter({

@@ -206,6 +206,7 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
     ],
   });
   apolloRef = apollo;
+  metrics.watchHttp(http.stats);
 
   let started = false;
   return {

@@ -41,11 +41,14 @@ describe('response compression', () => {
     expect(JSON.parse(decode[encoding](res.body).toString())).toEqual({ data: { big: BIG } });
   });
 
-  it('prefers brotli, honours q=0, and sends identity when nothing acceptable is offered', async () => {
-    expect(chooseEncoding('gzip, deflate, br')).toBe('br');
+  it('prefers gzip at equal weight, honours weights and q=0, and sends identity when nothing acceptable is offered', async () => {
+    expect(chooseEncoding('gzip, deflate, br')).toBe('gzip');
+    expect(chooseEncoding('br')).toBe('br');
+    expect(chooseEncoding('br;q=1, gzip;q=0.8')).toBe('br');
     expect(chooseEncoding('br;q=0, gzip')).toBe('gzip');
+    expect(chooseEncoding('gzip;q=0, br')).toBe('br');
     expect(chooseEncoding('gzip;q=0.5, br;q=0.2')).toBe('gzip');
-    expect(chooseEncoding('*')).toBe('br');
+    expect(chooseEncoding('*')).toBe('gzip');
     expect(chooseEncoding('identity')).toBeUndefined();
     expect(chooseEncoding(undefined)).toBeUndefined();
     const plain = await raw(on.port, gql('{ big }', { 'accept-encoding': 'identity' }));

@@ -145,7 +145,8 @@ describe('connections per client address', () => {
     extra.write('GET /health/live HTTP/1.1\r\nhost: x\r\n\r\n');
     expect(await extraClosed).toBe('');
     expect(capped.stats.refusedConnections).toBe(1);
-    expect(capped.subgraph.stats).toBeDefined();
+    const metrics = await raw(capped.port, { path: '/metrics', localAddress: '127.0.0.7' });
+    expect(metrics.body.toString()).toMatch(/^suoke_http_connections_refused_total\{[^}]*\} 1$/m);
     const other = await raw(capped.port, { path: '/health/live', localAddress: '127.0.0.7' });
     expect(other.status).toBe(200);
     // A held connection still works, and a freed slot is reusable.
