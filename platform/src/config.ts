@@ -98,6 +98,8 @@ const httpEdgeEnv = {
    * Open connections per client address (IPv6: per /64), counted on the socket, so behind a proxy
    * it caps the proxy: set 0 (off) there. 1024 leaves room for the long-lived subscription streams
    * of many phones behind one carrier NAT address; slow clients are cut by the timeouts above.
+   * A subgraph sees the gateway's pool: SUBGRAPH_CONNECTIONS × GATEWAY_WORKERS per gateway address
+   * (256 by default) must stay under it.
    */
   HTTP_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(0).max(1_000_000).default(1_024),
   /** gzip/brotli for responses the client accepts compressed (multipart/mixed and text/event-stream never). */
