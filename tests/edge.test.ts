@@ -5,7 +5,9 @@
 import net from 'node:net';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomClientIp, startStack, type Stack } from './harness.js';
+import path from 'node:path';
+import { createGateway, loadGatewayConfig } from '../gateway/src/server.js';
+import { randomClientIp, repoRoot, startStack, type Stack } from './harness.js';
 
 const HEADERS_TIMEOUT_MS = 4_000;
 const ATTACKERS = 500;
@@ -158,5 +160,45 @@ describe('CORS at the gateway', () => {
     });
     expect(simple.status).toBe(400);
     expect(await simple.text()).not.toContain('"Query"');
+  });
+});
+
+describe('the gateway in production', () => {
+  const start = async (env: Record<string, string>) => {
+    const gateway = createGateway({
+      config: loadGatewayConfig({
+        NODE_ENV: 'production',
+        LOG_LEVEL: 'silent',
+        JWT_SECRET: 'edge-test-production-jwt-secret-0123456789',
+        GATEWAY_SECRET: 'harness-gateway-secret-0123456789',
+        SUPERGRAPH_PATH: path.join(repoRoot, 'schema', 'supergraph.graphql'),
+        ...env,
+      }),
+      subgraphUrls: Object.fromEntries(Object.entries(stack.subgraphUrls)),
+    });
+    const listening = await gateway.listen(0, '127.0.0.1');
+    return { gateway, ...listening };
+  };
+
+  it('serves /metrics on no public port without METRICS_PORT or METRICS_TOKEN, only on METRICS_PORT with it; grants CORS to no origin', async () => {
+    const bare = await start({});
+    const separate = await start({ METRICS_PORT: '0' });
+    try {
+      expect((await fetch(new URL('/metrics', bare.url))).status).toBe(404);
+      expect(bare.metricsPort).toBeUndefined();
+      expect((await fetch(new URL('/metrics', separate.url))).status).toBe(404);
+      const scraped = await fetch(`http://127.0.0.1:${separate.metricsPort}/metrics`);
+      expect(scraped.status).toBe(200);
+      expect(await scraped.text()).toContain('service="gateway"');
+      const preflight = await fetch(bare.url, {
+        method: 'OPTIONS',
+        headers: { origin: 'https://studio.apollographql.com', 'access-control-request-method': 'POST' },
+      });
+      expect(preflight.status).toBe(403);
+      expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+    } finally {
+      await bare.gateway.stop();
+      await separate.gateway.stop();
+    }
   });
 });
