@@ -36,7 +36,10 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 /**
  * The HTTP front of every service: /graphql through Apollo Server's
  * executeHTTPGraphQLRequest, /health/live and /health/ready, and a body size
- * limit answered with 413. No framework: one less layer on the hot path.
+ * limit answered with 413. The edge (http-edge.ts, compression.ts) comes
+ * first: per-address connection cap and timeouts on the socket, CORS before
+ * Apollo's own CSRF check, decompression within the body limit, compressed
+ * answers. No framework: one less layer on the hot path.
  */
 export function createHttpServer<TContext extends BaseContext>(options: HttpAppOptions<TContext>) {
   let draining = false;
@@ -54,7 +57,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpAppO
     });
   });
   applyTimeouts(server, edge);
-  const connections = limitConnectionsPerAddress(server, edge.maxConnectionsPerAddress, () => {
+  limitConnectionsPerAddress(server, edge.maxConnectionsPerAddress, () => {
     stats.refusedConnections += 1;
   });
 
@@ -145,10 +148,6 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpAppO
   return {
     server,
     stats,
-    /** Open connections from one client address key (addressKey), as the cap counts them. */
-    openConnections: connections.open,
-    /** Sends a complete body as /graphql answers do (compression included): for routes and tests. */
-    sendComplete,
     /** Listens on `port` (0 picks a free one) and resolves with the bound port. */
     async listen(port: number, host?: string): Promise<number> {
       await new Promise<void>((resolve, reject) => {
