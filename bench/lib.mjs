@@ -107,6 +107,10 @@ export async function prepareData({ users, days }) {
   };
 }
 
+/** Production serves /metrics only with a token (or on METRICS_PORT); scenarios that scrape send these headers. */
+export const METRICS_TOKEN = 'bench-only-metrics-token-0123456789abcdef';
+export const metricsHeaders = { authorization: `Bearer ${METRICS_TOKEN}` };
+
 /**
  * The five subgraphs as separate processes, production mode, on free ports;
  * `gatewayPort` is where the subgraphs that call back through the gateway find it.
@@ -120,6 +124,7 @@ export async function startSubgraphs({ data, env: extra = {}, label, gatewayPort
     LOG_FORMAT: 'json',
     ...TRUST_ENV,
     GATEWAY_SECRET,
+    METRICS_TOKEN,
     GATEWAY_URL: `http://127.0.0.1:${gatewayPort}/graphql`,
     ...(data.databaseUrl ? { DATABASE_URL: data.databaseUrl } : {}),
     ...extra,

@@ -3,7 +3,7 @@
 // one-at-a-time timing for comparing two endpoints, and the platform's SQL
 // statement counter summed over the subgraphs' /metrics.
 import http from 'node:http';
-import { latencyStats, load, pacedLoad, round } from './lib.mjs';
+import { latencyStats, load, metricsHeaders, pacedLoad, round } from './lib.mjs';
 
 /**
  * One run — autocannon's (`load`), or with `paced` an evenly spaced open-loop
@@ -62,7 +62,7 @@ export async function sqlStatements(subgraphUrls) {
   let total = 0;
   const bySubgraph = {};
   for (const [name, graphqlUrl] of Object.entries(subgraphUrls)) {
-    const text = await (await fetch(graphqlUrl.replace(/\/graphql$/, '/metrics'))).text();
+    const text = await (await fetch(graphqlUrl.replace(/\/graphql$/, '/metrics'), { headers: metricsHeaders })).text();
     let sum = 0;
     for (const line of text.split('\n')) {
       const match = /^suoke_db_statements_total(?:\{[^}]*\})?\s+([0-9.eE+]+)/.exec(line);

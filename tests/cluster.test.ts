@@ -16,6 +16,8 @@ let stack: Stack;
 let primary: ChildProcess;
 let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 let port: number;
+/** METRICS_PORT: every worker listens on it too (shared through the primary), as on GATEWAY_PORT. */
+let metricsPort: number;
 let output = '';
 
 /** Pids whose parent is `pid` (from /proc). */
@@ -35,10 +37,10 @@ function childrenOf(pid: number): number[] {
 }
 
 /** One request on a connection of its own (closed after), so that the primary hands each to the next worker. */
-function send(method: 'GET' | 'POST', pathname: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+function send(method: 'GET' | 'POST', pathname: string, body?: string, headers: Record<string, string> = {}, toPort = port): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port, method, path: pathname, agent: false, headers: { connection: 'close', ...(body ? { 'content-type': 'application/json' } : {}), ...headers } },
+      { host: '127.0.0.1', port: toPort, method, path: pathname, agent: false, headers: { connection: 'close', ...(body ? { 'content-type': 'application/json' } : {}), ...headers } },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
@@ -67,6 +69,7 @@ const probeCount = (metrics: string) => Number(/suoke_graphql_requests_total\{[^
 beforeAll(async () => {
   stack = await startStack();
   port = await freePort();
+  metricsPort = await freePort();
   const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(JWT_|GATEWAY_|SUBGRAPH_|OTEL_|SUPERGRAPH_|NODE_ENV$|RATE_LIMITS$|SHUTDOWN_)/.test(key)));
   primary = spawn(process.execPath, [path.join(repoRoot, 'gateway/dist/index.js')], {
     cwd: repoRoot,
@@ -77,6 +80,8 @@ beforeAll(async () => {
       OTEL_SDK_DISABLED: 'true',
       GATEWAY_WORKERS: '2',
       GATEWAY_PORT: String(port),
+      METRICS_PORT: String(metricsPort),
+      METRICS_OPERATION_NAMES: 'ClusterProbe',
       GATEWAY_SECRET: HARNESS_SECRET,
       SUPERGRAPH_PATH: path.join(repoRoot, 'schema', 'supergraph.graphql'),
       ...Object.fromEntries(Object.entries(stack.subgraphUrls).map(([name, url]) => [`SUBGRAPH_${name.toUpperCase()}_URL`, url])),
@@ -100,7 +105,7 @@ afterAll(async () => {
 });
 
 describe('GATEWAY_WORKERS=2: a primary and two workers on one port', () => {
-  it('answers from both workers, and any worker’s /metrics counts the whole gateway', async () => {
+  it('answers from both workers, and any worker’s /metrics (on METRICS_PORT) counts the whole gateway', async () => {
     const answers = await Promise.all(Array.from({ length: 30 }, () => send('POST', '/graphql', JSON.stringify({ query: PROBE }))));
     for (const answer of answers) {
       expect(answer.status).toBe(200);
@@ -108,9 +113,11 @@ describe('GATEWAY_WORKERS=2: a primary and two workers on one port', () => {
     }
     // Each scrape lands on whichever worker the primary picks: every one must hold the sum.
     for (let i = 0; i < 4; i += 1) {
-      const metrics = await send('GET', '/metrics');
+      const metrics = await send('GET', '/metrics', undefined, {}, metricsPort);
       expect(metrics.status).toBe(200);
       expect(probeCount(metrics.text)).toBe(30);
+      // With METRICS_PORT set, the public port does not serve them.
+      expect((await send('GET', '/metrics')).status).toBe(404);
     }
     expect(childrenOf(primary.pid!)).toHaveLength(2);
   });

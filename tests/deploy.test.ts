@@ -252,7 +252,13 @@ describe('deployment files agree with supergraph.yaml and the services', () => {
     }
     const prometheus = read('deploy/observability/prometheus.yml');
     for (const service of services) {
-      if (!prometheus.includes(`'${service.name}:${service.port}'`)) problems.push(`prometheus.yml: no target ${service.name}:${service.port}`);
+      // /metrics is on METRICS_PORT when one is set (served there only, and never published).
+      const env = composeEnv(service.name, { NODE_ENV: 'production' });
+      const metricsPort = env.METRICS_PORT ? Number(env.METRICS_PORT) : service.port;
+      if (!prometheus.includes(`'${service.name}:${metricsPort}'`)) problems.push(`prometheus.yml: no target ${service.name}:${metricsPort}`);
+      if (!env.METRICS_PORT && !env.METRICS_TOKEN) problems.push(`compose ${service.name}: with NODE_ENV=production /metrics needs METRICS_PORT or METRICS_TOKEN`);
+      const published = (compose.services[service.name]?.ports ?? []).map((p: string) => String(p).split(':').at(-1));
+      if (env.METRICS_PORT && published.includes(env.METRICS_PORT)) problems.push(`compose ${service.name}: publishes its METRICS_PORT ${env.METRICS_PORT}`);
     }
     expect(problems).toEqual([]);
   });
@@ -400,6 +406,23 @@ describe('deployment files agree with supergraph.yaml and the services', () => {
       return [...refs][0];
     });
     if (new Set(dbSecrets).size !== dbSecrets.length) problems.push(`DATABASE_URL Secrets are shared between subgraphs: ${dbSecrets.join(', ')}`);
+    expect(problems).toEqual([]);
+  });
+
+  it('k8s: each pod serves /metrics on its METRICS_PORT, annotated for scraping, and no Service exposes it', () => {
+    const problems: string[] = [];
+    for (const service of services) {
+      const pod = find('Deployment', service.name)?.spec?.template;
+      const container = pod?.spec?.containers?.find((c: Manifest) => c.name === service.name);
+      const env = containerEnv(container ?? {}, service.name, problems);
+      const metricsPort = Number(env.METRICS_PORT);
+      if (!env.METRICS_PORT && !env.METRICS_TOKEN) problems.push(`${service.name}: production without METRICS_PORT or METRICS_TOKEN serves no metrics`);
+      if (!env.METRICS_PORT) continue;
+      if (Number(pod.metadata?.annotations?.['prometheus.io/port']) !== metricsPort) problems.push(`${service.name}: prometheus.io/port is not METRICS_PORT ${metricsPort}`);
+      if (!container.ports?.some((p: Manifest) => p.containerPort === metricsPort)) problems.push(`${service.name}: no containerPort ${metricsPort}`);
+      const exposed = (find('Service', service.name)?.spec?.ports ?? []).some((p: Manifest) => portOf(container, p.targetPort ?? p.port) === metricsPort || p.port === metricsPort);
+      if (exposed) problems.push(`${service.name}: its Service exposes METRICS_PORT ${metricsPort}`);
+    }
     expect(problems).toEqual([]);
   });
 

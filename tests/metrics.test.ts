@@ -17,7 +17,8 @@ let token: string;
 let email: string;
 
 beforeAll(async () => {
-  stack = await startStack();
+  // Only known operation names become labels (METRICS_OPERATION_NAMES); others count as `(other)`.
+  stack = await startStack({ gatewayEnv: { METRICS_OPERATION_NAMES: 'MetricsHome' } });
   email = `metrics.${Date.now()}@example.com`;
   const registered = await stack.query(REGISTER, { input: { email, password: 'metrics-password-1234', displayName: 'M' } });
   expect(registered.errors).toBeUndefined();
@@ -201,12 +202,15 @@ describe('Grafana dashboard', () => {
 describe('operations stack (docker-compose.yml)', () => {
   const subgraphs = readSupergraphConfig().subgraphs as { name: string; port: number }[];
 
-  it('Prometheus scrapes the gateway and every subgraph of supergraph.yaml', () => {
+  it('Prometheus scrapes the gateway and every subgraph of supergraph.yaml, on their unpublished METRICS_PORT', () => {
     const config = YAML.parse(readFileSync(path.join(repoRoot, 'deploy/observability/prometheus.yml'), 'utf8')) as {
       scrape_configs: { metrics_path?: string; static_configs: { targets: string[] }[] }[];
     };
     const targets = config.scrape_configs.flatMap((job) => job.static_configs.flatMap((c) => c.targets.map((t) => `${job.metrics_path ?? '/metrics'} ${t}`)));
-    expect(targets.sort()).toEqual(['/metrics gateway:4000', ...subgraphs.map((s) => `/metrics ${s.name}:${s.port}`)].sort());
+    const compose = YAML.parse(readFileSync(path.join(repoRoot, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, { environment?: Record<string, string> }> };
+    const metricsPort = (name: string, port: number) => compose.services[name]?.environment?.METRICS_PORT ?? String(port);
+    expect(targets.sort()).toEqual([`/metrics gateway:${metricsPort('gateway', 4000)}`, ...subgraphs.map((s) => `/metrics ${s.name}:${metricsPort(s.name, s.port)}`)].sort());
+    expect(metricsPort('gateway', 4000)).toBe('9464');
   });
 
   it('runs every subgraph, the gateway routed to each, Jaeger, Prometheus and Grafana with the dashboard', () => {

@@ -2,6 +2,7 @@
 //   AB_A, AB_B    JSON objects of environment variables for each stack (gateway and subgraphs),
 //                 e.g. '{"RATE_LIMITS":"off"}'; the value "OTLP_SINK" stands for a discarding OTLP endpoint;
 //   AB_QUERY      the operation (default `{ me { id displayName } }`), tokens rotated over the seeded users;
+//   AB_HEADERS    a JSON object of extra request headers for both, e.g. '{"accept-encoding":"gzip, br"}';
 //   AB_ROUNDS, AB_DURATION   rounds (default 4) of DURATION seconds (default 10) per stack, order flipped each round.
 // Both stacks run at once on the same data; each is loaded alone at 50 connections, closed loop. Prints, per
 // process, CPU-ms per request (PostgreSQL and Redis included) as medians, with each round's pair, for a
@@ -29,7 +30,8 @@ export async function ab({ quick }) {
   const duration = quick ? 2 : Number(process.env.AB_DURATION ?? 10);
   const data = await prepareData({ users: quick ? 50 : 500 });
   const tokens = await signTokens(await data.userIds());
-  const headersFor = (i) => ({ authorization: `Bearer ${tokens[i % tokens.length]}` });
+  const extraHeaders = JSON.parse(process.env.AB_HEADERS ?? '{}');
+  const headersFor = (i) => ({ ...extraHeaders, authorization: `Bearer ${tokens[i % tokens.length]}` });
   const body = JSON.stringify({ query });
   const stacks = [];
   try {
@@ -54,7 +56,7 @@ export async function ab({ quick }) {
     const columns = Object.keys(rows.A[0]);
     const med = (label, column) => round(median(rows[label].map((row) => row[column])), 3);
     const lines = [
-      `A = ${JSON.stringify(variants.A)}, B = ${JSON.stringify(variants.B)}; \`${query}\`, 50 connections, ${rounds} × ${duration} s each, interleaved; CPU-ms per request, medians (pairs by round).`,
+      `A = ${JSON.stringify(variants.A)}, B = ${JSON.stringify(variants.B)}${process.env.AB_HEADERS ? `, headers ${process.env.AB_HEADERS}` : ''}; \`${query}\`, 50 connections, ${rounds} × ${duration} s each, interleaved; CPU-ms per request, medians (pairs by round).`,
       '',
       `| figure | A | B | B ÷ A | rounds (A / B) |`,
       '|---|---|---|---|---|',

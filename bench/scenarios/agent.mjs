@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { callOf, latencySampler, seededRandom, startFakeLlm } from '../fake-llm.mjs';
-import { cpuSeconds, log, median, percentile, prepareData, record, round, signTokens, startStack } from '../lib.mjs';
+import { cpuSeconds, log, median, metricsHeaders, percentile, prepareData, record, round, signTokens, startStack } from '../lib.mjs';
 
 const MUTATION = `mutation Ask($input: SendMessageInput!) {
   sendMessage(input: $input) {
@@ -195,7 +195,7 @@ function readLogs(file, from = 0) {
 async function scrape(graphqlUrl, names, labels = '') {
   const sums = Object.fromEntries(names.map((n) => [n, 0]));
   try {
-    const text = await (await fetch(graphqlUrl.replace(/\/graphql$/, '/metrics'))).text();
+    const text = await (await fetch(graphqlUrl.replace(/\/graphql$/, '/metrics'), { headers: metricsHeaders })).text();
     for (const line of text.split('\n')) {
       const match = /^([a-z_]+)(\{[^}]*\})? ([0-9.e+-]+)$/.exec(line);
       if (match && match[1] in sums && (match[2] ?? '').includes(labels)) sums[match[1]] += Number(match[3]);
@@ -239,7 +239,7 @@ function timingDelta(before, after, messages) {
 /** The agent's breaker series on its /metrics, if it exports them. */
 async function breakerMetrics(agentGraphqlUrl) {
   try {
-    const text = await (await fetch(agentGraphqlUrl.replace(/\/graphql$/, '/metrics'))).text();
+    const text = await (await fetch(agentGraphqlUrl.replace(/\/graphql$/, '/metrics'), { headers: metricsHeaders })).text();
     return text.split('\n').filter((l) => l.startsWith('suoke_circuit_breaker_'));
   } catch (error) {
     return [`unreadable: ${error.message}`];

@@ -11,6 +11,8 @@ import {
   createRedis,
   createTokenVerifier,
   tokenVerifierOptions,
+  edgeFromConfig,
+  metricsEndpoint,
   RateLimitStore,
   redisReady,
   RedisKeyValueCache,
@@ -40,6 +42,11 @@ export interface GatewayOptions {
   log?: Logger;
   onSupergraphUpdate?: SupergraphFileOptions['onUpdate'];
   onTrustedDocumentsUpdate?: TrustedDocumentsOptions['onUpdate'];
+  /**
+   * Operation names kept as metric labels besides METRICS_OPERATION_NAMES, e.g. those of the
+   * trusted-documents manifest; later manifests replace them through `metrics.setKnownOperationNames`.
+   */
+  knownOperationNames?: Iterable<string>;
 }
 
 /**
@@ -64,7 +71,8 @@ export function createGateway(options: GatewayOptions) {
   // With several workers (GATEWAY_WORKERS), what one learns from the user subgraph goes to the others through the primary.
   const sessionsEnded = shareEndedSessions(sessions);
   const overrides = options.subgraphUrls ?? {};
-  const metrics = new ServiceMetrics('gateway');
+  const metrics = new ServiceMetrics('gateway', { operationNames: config.METRICS_OPERATION_NAMES });
+  if (options.knownOperationNames) metrics.setKnownOperationNames(options.knownOperationNames);
   const observeFetch = subgraphFetchMetrics(metrics);
   // Pools, balancers and breakers per subgraph, shared by the data sources of every supergraph version.
   const subgraphClients: SubgraphClients = new SubgraphClients(
@@ -108,13 +116,16 @@ export function createGateway(options: GatewayOptions) {
 
   let started = false;
   let apolloRef: ApolloServer<GatewayContext> | undefined;
+  // With GATEWAY_WORKERS > 1 every worker listens on METRICS_PORT too (the cluster shares it) and answers with the sum.
+  const metricsAt = metricsEndpoint(config, metricsHandler(metrics), log);
   const http = createHttpServer<GatewayContext>({
     get apollo() {
       return apolloRef!;
     },
     log,
     maxBodyBytes: config.MAX_BODY_BYTES,
-    routes: { '/metrics': metricsHandler(metrics) },
+    routes: metricsAt.publicRoutes,
+    edge: edgeFromConfig(config),
     onGraphQLResponse: metrics.observeHttpResponse,
     ready: async () => started,
     context: async ({ req, requestId }) => {
@@ -169,6 +180,7 @@ export function createGateway(options: GatewayOptions) {
     ],
   }, documentGuard);
   apolloRef = apollo;
+  metrics.watchHttp(http.stats);
 
   return {
     apollo,
@@ -183,6 +195,8 @@ export function createGateway(options: GatewayOptions) {
       return trustedDocuments;
     },
     sessions,
+    /** The HTTP front's counters (connections refused by the per-address cap, bytes inflated). */
+    httpStats: http.stats,
     async listen(port = config.GATEWAY_PORT, host?: string) {
       if (!started) {
         if (trustedMode !== 'off' && config.TRUSTED_DOCUMENTS_PATH && !trustedDocuments) {
@@ -198,7 +212,8 @@ export function createGateway(options: GatewayOptions) {
         started = true;
       }
       const bound = await http.listen(port, host);
-      return { port: bound, url: `http://${host ?? 'localhost'}:${bound}/graphql` };
+      const metricsPort = await metricsAt.listen(host);
+      return { port: bound, url: `http://${host ?? 'localhost'}:${bound}/graphql`, metricsPort };
     },
     async stop() {
       // Readiness first: /health/ready answers 503 at once; requests are still answered for SHUTDOWN_DELAY_MS.
@@ -206,6 +221,7 @@ export function createGateway(options: GatewayOptions) {
       if (started && config.SHUTDOWN_DELAY_MS > 0) await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DELAY_MS));
       if (started) await apollo.stop();
       else http.server.close();
+      await metricsAt.close();
       await subgraphClients.close();
       await trustedDocuments?.close();
       sessions.close();

@@ -54,6 +54,70 @@ const telemetryEnv = {
   TRACE_RESOLVERS: z.enum(['on', 'off']).default('on'),
 };
 
+const list = z
+  .string()
+  .optional()
+  .transform((v) => (v ?? '').split(',').map((item) => item.trim()).filter((item) => item !== ''));
+const origin = z.string().refine((v) => {
+  try {
+    return new URL(v).origin === v;
+  } catch {
+    return false;
+  }
+}, 'each entry must be an origin: scheme://host[:port], no path or trailing slash');
+
+/** The HTTP front every service shares (http.ts, http-edge.ts, compression.ts, metrics-endpoint.ts). */
+const httpEdgeEnv = {
+  /**
+   * Browser origins allowed to call /graphql (comma-separated). Unset: Apollo Studio's hosted
+   * Sandbox (https://studio.apollographql.com) outside production, none in production.
+   */
+  CORS_ORIGINS: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined ? undefined : v.split(',').map((item) => item.trim()).filter((item) => item !== '')))
+    .pipe(z.array(origin).optional()),
+  /** `on` lets allowed origins send cookies / HTTP auth (Access-Control-Allow-Credentials). Bearer tokens need no credentials. */
+  CORS_CREDENTIALS: z.enum(['on', 'off']).default('off'),
+  /** How long a browser may cache a preflight answer (Chrome caps it at 7200). */
+  CORS_MAX_AGE_S: z.coerce.number().int().min(0).max(86_400).default(600),
+  /**
+   * All request headers must arrive within this; a client dripping them (slowloris) is answered
+   * 408 and closed. Headers are a few hundred bytes: 10 s is ample even on a poor mobile link.
+   */
+  HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
+  /** The whole request (headers and body) must arrive within this (Node's requestTimeout). */
+  HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  /** The body must arrive within this once its headers have: MAX_BODY_BYTES at 50 KB/s takes 20 s. */
+  HTTP_BODY_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(20_000),
+  /** An idle keep-alive connection is closed after this; above the usual 60 s of load balancers, so they close first. */
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(65_000),
+  /**
+   * Open connections per client address (IPv6: per /64), counted on the socket, so behind a proxy
+   * it caps the proxy: set 0 (off) there. 1024 leaves room for the long-lived subscription streams
+   * of many phones behind one carrier NAT address; slow clients are cut by the timeouts above.
+   * A subgraph sees the gateway's pool: SUBGRAPH_CONNECTIONS × GATEWAY_WORKERS per gateway address
+   * (256 by default) must stay under it.
+   */
+  HTTP_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(0).max(1_000_000).default(1_024),
+  /** gzip/brotli for responses the client accepts compressed (multipart/mixed and text/event-stream never). */
+  COMPRESSION: z.enum(['on', 'off']).default('on'),
+  /** Smaller responses are sent as they are: compressing them costs more than it saves. */
+  COMPRESSION_MIN_BYTES: z.coerce.number().int().min(0).default(1_024),
+  /**
+   * Serve /metrics on this port only (not published with the service's). Unset: /metrics is on the
+   * service's port in development; in production it needs METRICS_PORT or METRICS_TOKEN.
+   */
+  METRICS_PORT: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(0).max(65535).optional()),
+  /** When set, /metrics requires `Authorization: Bearer <token>`. */
+  METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+  /**
+   * Operation names kept as metric labels (comma-separated); any other name is counted as
+   * `(other)`, so strangers cannot choose label values. The gateway adds the trusted documents' names.
+   */
+  METRICS_OPERATION_NAMES: list.pipe(z.array(z.string().regex(/^[_A-Za-z][_0-9A-Za-z]{0,99}$/, 'each entry must be a GraphQL operation name')).max(5_000)),
+};
+
 /** Variables every process (gateway and subgraphs) reads. */
 export const baseEnv = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -98,6 +162,7 @@ export const baseEnv = z.object({
   RATE_LIMITS: z.enum(['on', 'off']).default('on'),
   /** Appends JSON log lines to this file instead of writing to stdout (tests, local debugging). */
   LOG_FILE: z.string().min(1).optional(),
+  ...httpEdgeEnv,
   ...telemetryEnv,
 });
 
@@ -155,7 +220,7 @@ export function loadConfig<S extends z.ZodTypeAny>(
     });
     throw new ConfigError(service, problems);
   }
-  const problems = [...securityProblems(result.data as Partial<BaseConfig>), ...(check?.(result.data) ?? [])];
+  const problems = [...securityProblems(result.data as Partial<BaseConfig>), ...edgeProblems(result.data as Partial<BaseConfig>), ...(check?.(result.data) ?? [])];
   if (problems.length > 0) throw new ConfigError(service, problems);
   return result.data;
 }
@@ -174,6 +239,15 @@ function withoutCredentials(value: string): string {
 
 function isSecretName(name: string): boolean {
   return /SECRET|KEY|PASSWORD|TOKEN/i.test(name);
+}
+
+function edgeProblems(config: Partial<BaseConfig>): string[] {
+  const { HTTP_HEADERS_TIMEOUT_MS: headers, HTTP_REQUEST_TIMEOUT_MS: request } = config;
+  // Node refuses a headers timeout longer than the whole request's.
+  if (headers !== undefined && request !== undefined && headers > request) {
+    return [`HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS (${request}) (received ${headers})`];
+  }
+  return [];
 }
 
 function securityProblems(config: Partial<BaseConfig>): string[] {

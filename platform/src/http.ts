@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
+import { chooseEncoding, compress, isStreamingType, readBody } from './compression.js';
+import { applyTimeouts, connectionsCheckingInterval, DEFAULT_EDGE, handleCors, limitConnectionsPerAddress, type HttpEdgeOptions } from './http-edge.js';
 import { runInRequestScope } from './request-context.js';
 
 export interface RequestInfo {
@@ -25,6 +27,8 @@ export interface HttpAppOptions<TContext extends BaseContext> {
   routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void | Promise<void>>;
   /** Called with the status of every /graphql response once sent (metrics). */
   onGraphQLResponse?: (status: number) => void;
+  /** CORS, timeouts, per-address connection cap and compression (edgeFromConfig); Node-like defaults without. */
+  edge?: HttpEdgeOptions;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -32,20 +36,30 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 /**
  * The HTTP front of every service: /graphql through Apollo Server's
  * executeHTTPGraphQLRequest, /health/live and /health/ready, and a body size
- * limit answered with 413. No framework: one less layer on the hot path.
+ * limit answered with 413. The edge (http-edge.ts, compression.ts) comes
+ * first: per-address connection cap and timeouts on the socket, CORS before
+ * Apollo's own CSRF check, decompression within the body limit, compressed
+ * answers. No framework: one less layer on the hot path.
  */
 export function createHttpServer<TContext extends BaseContext>(options: HttpAppOptions<TContext>) {
   let draining = false;
-  /** GraphQL requests received (tests count subgraph fetches with it). */
-  const stats = { graphqlRequests: 0 };
-  const server = http.createServer((req, res) => {
+  const edge = options.edge ?? DEFAULT_EDGE;
+  /**
+   * GraphQL requests received (tests count subgraph fetches with it); bytes inflated from
+   * compressed request bodies; connections refused by the per-address cap.
+   */
+  const stats = { graphqlRequests: 0, inflatedBytes: 0, refusedConnections: 0 };
+  const server = http.createServer({ connectionsCheckingInterval: connectionsCheckingInterval(edge) }, (req, res) => {
     void handle(req, res).catch((error: unknown) => {
       options.log.error({ err: error }, 'unhandled HTTP error');
       if (!res.headersSent) sendJsonError(res, 500, 'Internal server error', 'INTERNAL_SERVER_ERROR');
       else res.destroy();
     });
   });
-  server.keepAliveTimeout = 65_000;
+  applyTimeouts(server, edge);
+  limitConnectionsPerAddress(server, edge.maxConnectionsPerAddress, () => {
+    stats.refusedConnections += 1;
+  });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -65,6 +79,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpAppO
       return void res.end();
     }
     if (url.pathname !== '/graphql') return sendJsonError(res, 404, 'Not found', 'NOT_FOUND');
+    if (handleCors(req, res, edge.cors)) return;
     stats.graphqlRequests += 1;
     const onResponse = options.onGraphQLResponse;
     if (onResponse) res.once('finish', () => onResponse(res.statusCode));
@@ -74,17 +89,23 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpAppO
 
     let body: unknown;
     if (req.method === 'POST') {
-      const read = await readBody(req, options.maxBodyBytes);
-      if (read === 'too-large') return sendJsonError(res, 413, `Request body exceeds ${options.maxBodyBytes} bytes`, 'BAD_REQUEST', true);
+      const read = await readBody(req, options.maxBodyBytes, edge.bodyTimeoutMs, stats);
+      if (read.kind === 'too-large') {
+        const what = read.decoded ? 'Request body exceeds %d bytes once decompressed' : 'Request body exceeds %d bytes';
+        return sendJsonError(res, 413, what.replace('%d', String(options.maxBodyBytes)), 'PAYLOAD_TOO_LARGE', true);
+      }
+      if (read.kind === 'timeout') return sendJsonError(res, 408, `The request body did not arrive within ${edge.bodyTimeoutMs} ms`, 'REQUEST_TIMEOUT', true);
+      if (read.kind === 'unsupported-encoding') return sendJsonError(res, 415, 'Content-Encoding must be gzip, deflate, br or identity', 'UNSUPPORTED_MEDIA_TYPE', true);
+      if (read.kind === 'corrupt') return sendJsonError(res, 400, 'The request body could not be read or decompressed', 'BAD_REQUEST', true);
       const type = String(req.headers['content-type'] ?? '');
       if (type.includes('json')) {
         try {
-          body = read.length === 0 ? undefined : JSON.parse(read);
+          body = read.body.length === 0 ? undefined : JSON.parse(read.body);
         } catch {
           return sendJsonError(res, 400, 'The request body is not valid JSON', 'BAD_REQUEST');
         }
       } else {
-        body = read;
+        body = read.body;
       }
     }
 
@@ -100,12 +121,28 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpAppO
     );
     for (const [key, value] of response.headers) res.setHeader(key, value);
     res.statusCode = response.status ?? 200;
-    if (response.body.kind === 'complete') {
-      res.end(response.body.string);
-      return;
-    }
+    if (response.body.kind === 'complete') return sendComplete(req, res, response.body.string);
+    // Streamed (multipart/mixed incremental delivery): each part is flushed as written, never compressed.
     for await (const chunk of response.body.asyncIterator) res.write(chunk);
     res.end();
+  }
+
+  /** A whole body: compressed when the client accepts it, it is large enough, and its type is not a stream's. */
+  async function sendComplete(req: IncomingMessage, res: ServerResponse, text: string): Promise<void> {
+    const body = Buffer.from(text, 'utf8');
+    const encoding = edge.compression.enabled && body.length >= edge.compression.minBytes ? chooseEncoding(req.headers['accept-encoding']) : undefined;
+    const type = res.getHeader('content-type');
+    if (encoding && !isStreamingType(typeof type === 'string' ? type : undefined) && !res.hasHeader('content-encoding')) {
+      const compressed = await compress(body, encoding);
+      res.setHeader('content-encoding', encoding);
+      res.appendHeader('vary', 'Accept-Encoding');
+      res.setHeader('content-length', compressed.length);
+      res.end(compressed);
+      return;
+    }
+    if (edge.compression.enabled) res.appendHeader('vary', 'Accept-Encoding');
+    res.setHeader('content-length', body.length);
+    res.end(body);
   }
 
   return {
@@ -138,31 +175,6 @@ async function contextWithStatus<T>(build: () => Promise<T>): Promise<T> {
     }
     throw error;
   }
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<string | 'too-large'> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) {
-    req.resume();
-    return Promise.resolve('too-large');
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    req.on('data', (chunk: Buffer) => {
-      if (over) return;
-      size += chunk.length;
-      if (size > limit) {
-        over = true;
-        chunks.length = 0;
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(over ? 'too-large' : Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 function sendJson(res: ServerResponse, status: number, value: unknown): void {

@@ -15,8 +15,10 @@ const BREAKER_STATES = { closed: 0, 'half-open': 1, open: 2 } as const;
 /** Seconds; covers a cached field (ms) to a slow cross-subgraph operation. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const BATCH_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000];
-/** Distinct operation names kept as label values; later ones are counted as `(other)`. */
-const MAX_OPERATION_NAMES = 200;
+/** Names fed by `setKnownOperationNames` beyond this are ignored: a manifest that large is a mistake, not a label set. */
+const MAX_KNOWN_OPERATION_NAMES = 5_000;
+/** The Apollo query planner names a subgraph fetch `<operation>__<subgraph>__<n>`. */
+const PLANNER_FETCH_NAME = /^(.+)__[A-Za-z0-9_]+?__\d+$/;
 
 /**
  * One Prometheus registry per service (so several services in one test process
@@ -27,7 +29,8 @@ const MAX_OPERATION_NAMES = 200;
 export class ServiceMetrics {
   readonly registry = new Registry();
   readonly service: string;
-  private readonly operations = new Set<string>();
+  private readonly configuredOperations: ReadonlySet<string>;
+  private knownOperations: ReadonlySet<string> = new Set();
   private readonly requests: Counter<'operation'>;
   private readonly requestErrors: Counter<'operation'>;
   private readonly duration: Histogram<'operation'>;
@@ -36,8 +39,10 @@ export class ServiceMetrics {
   private readonly batchSize: Histogram<'loader'>;
   private readonly breakers = new Map<string, WatchedBreaker>();
 
-  constructor(service: string, options: { defaultMetrics?: boolean } = {}) {
+  /** `operationNames`: labels allowed for operation names (METRICS_OPERATION_NAMES); any other is `(other)`. */
+  constructor(service: string, options: { defaultMetrics?: boolean; operationNames?: Iterable<string> } = {}) {
     this.service = service;
+    this.configuredOperations = new Set(options.operationNames ?? []);
     this.registry.setDefaultLabels({ service });
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
@@ -119,13 +124,35 @@ export class ServiceMetrics {
     this.httpResponses.inc({ status: String(status) });
   };
 
-  /** Operation names as label values, bounded: clients choose them. */
+  /**
+   * Operation names allowed as labels besides the configured ones, replacing the previous set:
+   * the gateway feeds it the trusted-documents manifest's names, at start and on each new manifest.
+   */
+  setKnownOperationNames(names: Iterable<string>): void {
+    const known = new Set<string>();
+    for (const name of names) {
+      if (known.size >= MAX_KNOWN_OPERATION_NAMES) break;
+      if (typeof name === 'string' && name !== '' && name.length <= 100) known.add(name);
+    }
+    this.knownOperations = known;
+  }
+
+  /**
+   * Operation names as label values. Clients choose names, so only known ones
+   * (configured, or from the trusted documents) become labels: anything else is
+   * `(other)`, and strangers cannot grow the series. A subgraph sees the
+   * planner's `<name>__<subgraph>__<n>`, labelled `<name>` when that is known.
+   */
   operationLabel(name: string | null | undefined): string {
     if (!name) return '(anonymous)';
-    if (this.operations.has(name)) return name;
-    if (this.operations.size >= MAX_OPERATION_NAMES || name.length > 100) return '(other)';
-    this.operations.add(name);
-    return name;
+    if (this.isKnownOperation(name)) return name;
+    const base = PLANNER_FETCH_NAME.exec(name)?.[1];
+    if (base && this.isKnownOperation(base)) return base;
+    return '(other)';
+  }
+
+  private isKnownOperation(name: string): boolean {
+    return this.configuredOperations.has(name) || this.knownOperations.has(name);
   }
 
   /** Apollo Server plugin: requests, errors and duration per operation; errors per code. */
@@ -179,6 +206,19 @@ export class ServiceMetrics {
       collect() {
         this.reset();
         this.inc(stats.statements);
+      },
+    });
+  }
+
+  /** The HTTP front's refusals that happen before any request: connections over the per-address cap. */
+  watchHttp(stats: { refusedConnections: number }): void {
+    new Counter({
+      name: 'suoke_http_connections_refused_total',
+      help: 'Connections closed on arrival because their client address already had HTTP_MAX_CONNECTIONS_PER_ADDRESS open',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(stats.refusedConnections);
       },
     });
   }

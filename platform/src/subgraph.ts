@@ -17,6 +17,8 @@ import { tokenVerifierOptions } from './trust.js';
 import type { Database } from './db.js';
 import { createErrorMasking } from './errors.js';
 import { createHttpServer } from './http.js';
+import { edgeFromConfig } from './http-edge.js';
+import { metricsEndpoint } from './metrics-endpoint.js';
 import { createRedis, redisReady } from './cache.js';
 import { EntityCaches } from './entity-cache.js';
 import { requestSessions, SessionDenyList, sessionEndedHeaderPlugin, type RequestSessions } from './sessions.js';
@@ -95,8 +97,8 @@ export interface Subgraph<TLoaders> {
   metrics: ServiceMetrics;
   /** Requests received on /graphql by this instance. */
   stats: { graphqlRequests: number };
-  /** Starts Apollo and listens; port 0 picks a free port. */
-  listen(port?: number, host?: string): Promise<{ port: number; url: string }>;
+  /** Starts Apollo and listens; port 0 picks a free port. `metricsPort`: the separate /metrics port (METRICS_PORT), if any. */
+  listen(port?: number, host?: string): Promise<{ port: number; url: string; metricsPort?: number | undefined }>;
   /**
    * Answers 503 on /health/ready at once, keeps answering requests for
    * SHUTDOWN_DELAY_MS, then stops accepting, lets in-flight requests finish
@@ -119,7 +121,7 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
     options.log ?? createLogger({ service: options.name, level: config.LOG_LEVEL, format: config.LOG_FORMAT, nodeEnv: config.NODE_ENV, file: config.LOG_FILE });
   const redis = options.rateLimitStore || !config.REDIS_URL ? undefined : createRedis(config.REDIS_URL, log);
   const rateLimitStore = options.rateLimitStore ?? new RateLimitStore(redis);
-  const metrics = new ServiceMetrics(options.name);
+  const metrics = new ServiceMetrics(options.name, { operationNames: config.METRICS_OPERATION_NAMES });
   // With ENTITY_CACHE=off the caches pass every lookup through: loaders need no second path.
   const cacheOn = (config.ENTITY_CACHE ?? 'on') === 'on';
   const cacheRedis = cacheOn && config.REDIS_URL ? (redis ?? createRedis(config.REDIS_URL, log)) : undefined;
@@ -155,13 +157,15 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
   const verify = createTokenVerifier(tokenVerifierOptions(config));
 
   let apolloRef: ApolloServer<SubgraphContext<TLoaders>> | undefined;
+  const metricsAt = metricsEndpoint(config, metrics.handler, log);
   const http = createHttpServer<SubgraphContext<TLoaders>>({
     get apollo() {
       return apolloRef!;
     },
     log,
     maxBodyBytes: config.MAX_BODY_BYTES,
-    routes: { '/metrics': metrics.handler, ...(options.signingKeys ? { [JWKS_PATH]: jwksRoute(options.signingKeys) } : {}) },
+    routes: { ...metricsAt.publicRoutes, ...(options.signingKeys ? { [JWKS_PATH]: jwksRoute(options.signingKeys) } : {}) },
+    edge: edgeFromConfig(config),
     onGraphQLResponse: metrics.observeHttpResponse,
     ready: async () => {
       await database.ping();
@@ -211,6 +215,7 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
     ],
   });
   apolloRef = apollo;
+  metrics.watchHttp(http.stats);
 
   let started = false;
   return {
@@ -228,7 +233,8 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
         started = true;
       }
       const bound = await http.listen(port, host);
-      return { port: bound, url: `http://${host ?? 'localhost'}:${bound}/graphql` };
+      const metricsPort = await metricsAt.listen(host);
+      return { port: bound, url: `http://${host ?? 'localhost'}:${bound}/graphql`, metricsPort };
     },
     async stop() {
       // Readiness first: /health/ready answers 503 at once; requests are still answered for SHUTDOWN_DELAY_MS.
@@ -236,6 +242,7 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
       if (started && config.SHUTDOWN_DELAY_MS > 0) await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DELAY_MS));
       if (started) await apollo.stop();
       else http.server.close();
+      await metricsAt.close();
       await entities.close();
       sessions.close();
       if (sessionRedis && sessionRedis !== redis && sessionRedis !== cacheRedis) sessionRedis.disconnect();

@@ -102,7 +102,7 @@ describe('POST /graphql', () => {
     const body = JSON.stringify({ query: `{ hello }\n#${'x'.repeat(MAX_BODY_BYTES)}` });
     const res = await post(base, body);
     expect(res.status).toBe(413);
-    expect(((await res.json()) as GqlBody).errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+    expect(((await res.json()) as GqlBody).errors?.[0]?.extensions?.code).toBe('PAYLOAD_TOO_LARGE');
   });
 
   it('refuses a streamed (chunked) body that grows over MAX_BODY_BYTES with 413', async () => {
