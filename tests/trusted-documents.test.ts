@@ -167,3 +167,41 @@ describe('trusted documents in production (require by default once a manifest is
     expect(codes(await stack.query(tampered))).toEqual(['OPERATION_NOT_TRUSTED']);
   });
 });
+
+describe('operation-name metric labels follow the manifest', () => {
+  let stack: Stack;
+  let manifestFile: string;
+  const manifest = builtManifest();
+
+  beforeAll(async () => {
+    manifestFile = path.join(mkdtempSync(path.join(tmpdir(), 'suoke-labels-')), 'persisted-documents.json');
+    publish(manifestFile, manifest);
+    // Development's `allow` mode: any text runs, and /metrics is served on the gateway's port.
+    stack = await startStack({ gatewayEnv: { TRUSTED_DOCUMENTS: 'allow', TRUSTED_DOCUMENTS_PATH: manifestFile, TRUSTED_DOCUMENTS_POLL_MS: '200' } });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  const labels = async () => {
+    const text = await (await fetch(new URL('/metrics', stack.gatewayUrl))).text();
+    return new Set([...text.matchAll(/suoke_graphql_requests_total\{[^}]*operation="([^"]*)"/g)].map((m) => m[1]));
+  };
+
+  it("labels the manifest's operations by name and a stranger's as (other), and learns the names of a new manifest", async () => {
+    const agents = entry(manifest, 'Agents');
+    expect((await post(stack.gatewayUrl, { documentId: agents.id })).errors).toBeUndefined();
+    expect((await stack.query('query NotInAnyManifest { agents { id } }')).errors).toBeUndefined();
+    let seen = await labels();
+    expect(seen.has('Agents')).toBe(true);
+    expect(seen.has('(other)')).toBe(true);
+    expect(seen.has('NotInAnyManifest')).toBe(false);
+
+    // A release adds an operation: its name becomes a label without a restart.
+    const added = 'query NewInThisRelease { agents { id } }';
+    publish(manifestFile, { ...manifest, [`sha256:${sha256(added)}`]: added });
+    await expect.poll(async () => (await stack.query(added)).errors === undefined && (await labels()).has('NewInThisRelease'), { timeout: 10_000 }).toBe(true);
+    seen = await labels();
+    expect(seen.has('NotInAnyManifest')).toBe(false);
+  });
+});

@@ -200,12 +200,18 @@ export function createGateway(options: GatewayOptions) {
     async listen(port = config.GATEWAY_PORT, host?: string) {
       if (!started) {
         if (trustedMode !== 'off' && config.TRUSTED_DOCUMENTS_PATH && !trustedDocuments) {
+          // The manifest's operation names are the metric labels strangers cannot choose (with the configured ones).
+          const labelNames = () => metrics.setKnownOperationNames([...(options.knownOperationNames ?? []), ...(trustedDocuments?.operationNames() ?? [])]);
           trustedDocuments = await TrustedDocuments.load({
             source: config.TRUSTED_DOCUMENTS_PATH,
             log,
             pollMs: config.TRUSTED_DOCUMENTS_POLL_MS,
-            ...(options.onTrustedDocumentsUpdate ? { onUpdate: options.onTrustedDocumentsUpdate } : {}),
+            onUpdate: (outcome) => {
+              if (outcome.accepted) labelNames();
+              options.onTrustedDocumentsUpdate?.(outcome);
+            },
           });
+          labelNames();
         }
         await apollo.start();
         if (redis) await redisReady(redis, log);
