@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compose, readSupergraphConfig } from '../scripts/supergraph-config.mjs';
-import { codes, post, repoRoot, startStack, type Stack } from './harness.js';
+import { codes, post, repoRoot, startStack, type Stack, waitForOutcome as waitForOutcomeIn } from './harness.js';
 
 describe('gateway in development', () => {
   let stack: Stack;
@@ -20,15 +20,7 @@ describe('gateway in development', () => {
   afterAll(async () => {
     await stack?.stop();
   });
-
-  /** The first outcome after `from` that matches, within 10 s. */
-  async function waitForOutcome(from: number, accepted: boolean) {
-    const deadline = Date.now() + 10_000;
-    const found = () => updates.slice(from).find((u) => u.accepted === accepted);
-    while (!found() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(found(), `an ${accepted ? 'accepted' : 'rejected'} supergraph update`).toBeDefined();
-    return found()!;
-  }
+  const waitForOutcome = (from: number, accepted: boolean) => waitForOutcomeIn(updates, from, accepted, 'supergraph update');
 
   it('serves Apollo Sandbox as the landing page', async () => {
     const response = await fetch(stack.gatewayUrl, { headers: { accept: 'text/html' } });

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { expect } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_TRUSTED_SERVICES, type SubgraphDefinition } from '@suoke/platform';
 import { createTestDatabase, freePort, type TestDatabase } from '@suoke/platform/testing';
@@ -240,4 +241,13 @@ export async function post<T>(url: string, body: unknown, token?: string, header
 
 export function codes(response: GraphQLResponse<unknown>): string[] {
   return (response.errors ?? []).map((e) => String(e.extensions?.code));
+}
+
+/** The first outcome in `updates` after index `from` that was (or was not) accepted, within 10 s; `what` names it in the failure. */
+export async function waitForOutcome<T extends { accepted: boolean }>(updates: readonly T[], from: number, accepted: boolean, what: string): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  const found = () => updates.slice(from).find((u) => u.accepted === accepted);
+  while (!found() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  expect(found(), `an ${accepted ? 'accepted' : 'rejected'} ${what}`).toBeDefined();
+  return found()!;
 }

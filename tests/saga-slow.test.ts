@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { startStack, type Stack } from './harness.js';
+import { refuseSagaClaims } from '../subgraphs/diagnosis/test/harness.js';
 
 // completeConsultation through the gateway, with the gateway's budget for the
 // diagnosis subgraph cut to 3 s. The saga's first step (the agent's
@@ -111,17 +112,7 @@ describe('completeConsultation inside the gateway budget', () => {
 
   it('a database error when claiming the saga: the completion is answered, the report PENDING, and the sweep publishes it', async () => {
     const database = stack.databases.diagnosis!.database;
-    await database.exec(`
-      create or replace function "diagnosis".test_refuse_claims() returns trigger language plpgsql as $$
-      begin
-        if new.lease_token is not null and new.lease_token is distinct from old.lease_token then
-          raise exception 'injected failure: saga claim refused' using errcode = '08006';
-        end if;
-        return new;
-      end $$;
-      create trigger test_refuse_claims before update on "diagnosis".report_sagas
-        for each row execute function "diagnosis".test_refuse_claims();`);
-    const dropTrigger = () => database.exec('drop trigger if exists test_refuse_claims on "diagnosis".report_sagas');
+    const dropTrigger = await refuseSagaClaims(database);
     onTestFinished(dropTrigger);
 
     const token = await signUp();

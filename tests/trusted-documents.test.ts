@@ -7,7 +7,7 @@ import { testServiceToken, testToken } from '@suoke/platform/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadGatewayConfig, trustedDocumentIds, trustedOperationNames } from '../gateway/src/server.js';
 import { trustedDocumentsMode } from '../gateway/src/config.js';
-import { codes, post, repoRoot, startStack, type Stack } from './harness.js';
+import { codes, post, repoRoot, startStack, type Stack, waitForOutcome as waitForOutcomeIn } from './harness.js';
 
 /** The manifest `npm run codegen` extracts from clients/app/operations (client preset, persistedDocuments). */
 const built = path.join(repoRoot, 'clients', 'app', 'generated', 'persisted-documents.json');
@@ -54,14 +54,7 @@ describe('trusted documents in production (require by default once a manifest is
   afterAll(async () => {
     await stack?.stop();
   });
-
-  async function waitForOutcome(from: number, accepted: boolean) {
-    const deadline = Date.now() + 10_000;
-    const found = () => updates.slice(from).find((u) => u.accepted === accepted);
-    while (!found() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(found(), `an ${accepted ? 'accepted' : 'rejected'} manifest update`).toBeDefined();
-    return found()!;
-  }
+  const waitForOutcome = (from: number, accepted: boolean) => waitForOutcomeIn(updates, from, accepted, 'manifest update');
 
   it('defaults to require in production and to allow elsewhere, and needs a manifest for either', () => {
     const base = { TRUSTED_DOCUMENTS_PATH: built } as const;

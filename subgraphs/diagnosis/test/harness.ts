@@ -107,3 +107,22 @@ export function answersLeaningTo(questions: readonly QuestionView[], lean: strin
     return { questionId: q.id, value: 1 };
   });
 }
+
+/**
+ * Makes every claim of a saga (a new lease token) fail inside the database, as a
+ * lost connection would, after the completion's own transaction committed.
+ * Returns the undo.
+ */
+export async function refuseSagaClaims(database: { exec(sql: string): Promise<unknown> }): Promise<() => Promise<unknown>> {
+  await database.exec(`
+    create or replace function "diagnosis".test_refuse_claims() returns trigger language plpgsql as $$
+    begin
+      if new.lease_token is not null and new.lease_token is distinct from old.lease_token then
+        raise exception 'injected failure: saga claim refused' using errcode = '08006';
+      end if;
+      return new;
+    end $$;
+    create trigger test_refuse_claims before update on "diagnosis".report_sagas
+      for each row execute function "diagnosis".test_refuse_claims();`);
+  return () => database.exec('drop trigger if exists test_refuse_claims on "diagnosis".report_sagas');
+}

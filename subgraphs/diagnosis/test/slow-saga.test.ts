@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished }
 import { ConfigError } from '@suoke/platform';
 import { loadDiagnosisConfig } from '../src/config.js';
 import type { ReportSaga } from '../src/service/saga.js';
-import { QUESTIONNAIRE, answersLeaningTo, fakeSteps, startDiagnosis, type Diagnosis, type QuestionView } from './harness.js';
+import { QUESTIONNAIRE, answersLeaningTo, fakeSteps, refuseSagaClaims, startDiagnosis, type Diagnosis, type QuestionView } from './harness.js';
 
 // completeConsultation never reports failure for a completion that committed:
 // a saga slower than the wait answers PENDING, and a database error when the
@@ -85,17 +85,7 @@ describe('completeConsultation when the saga is slow or cannot start', () => {
 
   it('a database error when claiming the saga: the committed completion is answered, the report PENDING, and a sweep publishes it', async () => {
     // Injected in the database itself: any claim (a new lease token) of a saga fails.
-    await diagnosis.database.exec(`
-      create function "diagnosis".test_refuse_claims() returns trigger language plpgsql as $$
-      begin
-        if new.lease_token is not null and new.lease_token is distinct from old.lease_token then
-          raise exception 'injected failure: saga claim refused' using errcode = '08006';
-        end if;
-        return new;
-      end $$;
-      create trigger test_refuse_claims before update on "diagnosis".report_sagas
-        for each row execute function "diagnosis".test_refuse_claims();`);
-    const dropTrigger = () => diagnosis.database.exec('drop trigger if exists test_refuse_claims on "diagnosis".report_sagas');
+    const dropTrigger = await refuseSagaClaims(diagnosis.database);
     onTestFinished(dropTrigger);
 
     const { id, completed } = await complete();
