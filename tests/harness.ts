@@ -2,7 +2,7 @@ import path from 'node:path';
 import { expect } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_TRUSTED_SERVICES, type SubgraphDefinition } from '@suoke/platform';
-import { createTestDatabase, freePort, type TestDatabase } from '@suoke/platform/testing';
+import { createTestDatabase, reservePort, type TestDatabase } from '@suoke/platform/testing';
 import { createGateway, loadGatewayConfig } from '../gateway/src/server.js';
 import { readSupergraphConfig } from '../scripts/supergraph-config.mjs';
 
@@ -68,13 +68,16 @@ export async function subgraphDefinitions(): Promise<SubgraphDefinition[]> {
  */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   // Chosen first, so that subgraphs calling back through the gateway (the agent's knowledge search) know where it is.
-  const gatewayPort = await freePort();
+  // Held by placeholders until each server listens (reservePort): named in the configuration long before.
+  const gatewayReservation = await reservePort();
+  const gatewayPort = gatewayReservation.port;
   // The signing services' first instances get their ports now, so that every verifier is configured with
   // their JWKS URLs, as in a deployment: user tokens from the user subgraph's keys, service tokens from
   // each service's own (the test run's keys: testToken and testServiceToken sign with the same).
   const definitions = await subgraphDefinitions();
-  const firstPorts: Record<string, number> = {};
-  for (const definition of definitions) firstPorts[definition.name] = await freePort();
+  const reservations: Record<string, Awaited<ReturnType<typeof reservePort>>> = {};
+  for (const definition of definitions) reservations[definition.name] = await reservePort();
+  const firstPorts: Record<string, number> = Object.fromEntries(Object.entries(reservations).map(([name, r]) => [name, r.port]));
   const jwksUrl = (name: string) => `http://127.0.0.1:${firstPorts[name]}/.well-known/jwks.json`;
   const trusted = Object.fromEntries(Object.entries(DEFAULT_TRUSTED_SERVICES).map(([name, { scopes }]) => [name, { jwks: jwksUrl(name), scopes }]));
   const env = {
@@ -101,6 +104,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const config = definition.loadConfig(env);
     const copies: SubgraphInstance[] = [];
     for (let i = 0; i < (options.replicas?.[definition.name] ?? 1); i += 1) {
+      if (i === 0) await reservations[definition.name]!.release();
       const instance = await startInstance(definition, config, testDb.database, i === 0 ? firstPorts[definition.name]! : 0, (extra) =>
         definition.loadConfig({ ...env, ...extra }),
       );
@@ -124,6 +128,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...(options.onSupergraphUpdate ? { onSupergraphUpdate: options.onSupergraphUpdate } : {}),
     ...(options.onTrustedDocumentsUpdate ? { onTrustedDocumentsUpdate: options.onTrustedDocumentsUpdate } : {}),
   });
+  await gatewayReservation.release();
   const gatewayUrl = (await gateway.listen(gatewayPort, '127.0.0.1')).url;
 
   return {

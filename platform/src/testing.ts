@@ -103,6 +103,27 @@ export async function freePort(): Promise<number> {
   throw new Error('freePort: no free port found in 20000–31999 after 50 tries');
 }
 
+/**
+ * A free port held by a placeholder listener until `release()`, for a server
+ * that must be named (in another service's configuration) long before it
+ * listens: between `freePort()` and a listen seconds later (a database created
+ * and migrated meanwhile), a test file running alongside could pick the same
+ * port. Release it right before the real listen.
+ */
+export async function reservePort(): Promise<{ port: number; release(): Promise<void> }> {
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    // A connection made to the placeholder is cut at once, as a refused one would fail.
+    const server = createServer((socket) => socket.destroy());
+    const held = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (held) return { port, release: () => new Promise((resolve) => server.close(() => resolve())) };
+  }
+  throw new Error('reservePort: no free port found in 20000–31999 after 50 tries');
+}
+
 function canListen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();

@@ -1,7 +1,8 @@
 // The HTTP front every service shares, attacked over real sockets: CORS,
 // timeouts, the per-address connection cap and where /metrics is served.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addressKey, APOLLO_STUDIO_ORIGIN } from '../src/http-edge.js';
+import { APOLLO_STUDIO_ORIGIN } from '../src/http-edge.js';
+import { addressKey } from '../src/rate-limit-keys.js';
 import type { Subgraph } from '../src/subgraph.js';
 import { createTestDatabase, type TestDatabase } from '../src/testing.js';
 import { closed, connect, gql, raw, startEdge, type Started } from './edge-helpers.js';
