@@ -35,6 +35,8 @@ const TRUST_ENV = {
   }),
 };
 export const GATEWAY_SECRET = randomBytes(24).toString('base64url');
+/** The user subgraph's HMAC key for refresh-token successors, required in production like the keys. */
+const REFRESH_TOKEN_SECRET = randomBytes(32).toString('base64url');
 const CLK_TCK = 100;
 
 export function log(message) {
@@ -124,6 +126,7 @@ export async function startSubgraphs({ data, env: extra = {}, label, gatewayPort
     LOG_FORMAT: 'json',
     ...TRUST_ENV,
     GATEWAY_SECRET,
+    REFRESH_TOKEN_SECRET,
     METRICS_TOKEN,
     GATEWAY_URL: `http://127.0.0.1:${gatewayPort}/graphql`,
     ...(data.databaseUrl ? { DATABASE_URL: data.databaseUrl } : {}),
