@@ -128,6 +128,8 @@ export async function startSubgraphs({ data, env: extra = {}, label, gatewayPort
     GATEWAY_SECRET,
     REFRESH_TOKEN_SECRET,
     METRICS_TOKEN,
+    // The scenarios compare limits on and off on the production path (refused there without this).
+    BENCHMARK_RATE_LIMITS_OFF: 'allow',
     GATEWAY_URL: `http://127.0.0.1:${gatewayPort}/graphql`,
     ...(data.databaseUrl ? { DATABASE_URL: data.databaseUrl } : {}),
     ...extra,
@@ -278,11 +280,12 @@ export function peakRssMiB(pid) {
   return kB > 0 ? kB / 1024 : NaN;
 }
 
-export async function signTokens(userIds) {
+/** Access tokens as the user subgraph signs them (this run's user key), for `roles` with `scope` (a USER's by default). */
+export async function signTokens(userIds, { roles = ['USER'], scope = 'health:read health:write profile:read profile:write' } = {}) {
   const { privateKey, kid } = KEYS.user;
   return Promise.all(
     userIds.map((id) =>
-      new SignJWT({ roles: ['USER'], scope: 'health:read health:write profile:read profile:write' })
+      new SignJWT({ roles, scope })
         .setProtectedHeader({ alg: 'EdDSA', kid })
         .setSubject(id)
         .setIssuer(JWT.issuer)

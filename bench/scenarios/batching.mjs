@@ -9,12 +9,11 @@
 // saga sweep) cannot move it. pg_stat_statements would need
 // shared_preload_libraries, which this machine's PostgreSQL does not set.
 // Throughput and latency per N follow, closed loop, interleaved.
-import { SignJWT } from 'jose';
 import { sql as drizzleSql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { openDatabase, platform } from '../../scripts/services.mjs';
 import { loadRun, metOrNot, sqlStatements } from '../measure.mjs';
-import { JWT, log, median, prepareData, record, round, startStack } from '../lib.mjs';
+import { log, median, prepareData, record, round, signTokens, startStack } from '../lib.mjs';
 
 // Cost 4701 at N = 100, under the gateway's default query cost limit of 5000 (with displayName and count it would be 6801).
 const LIST = 'query List($n: Int) { users(first: $n) { edges { node { id healthSummary(days: 7) { type average } latestReport { primaryConstitution { name } } } } } }';
@@ -22,13 +21,8 @@ const SIZES = [10, 100];
 
 async function adminToken(subject) {
   const scope = (await platform()).scopesForRoles(['USER', 'ADMIN']).join(' ');
-  return new SignJWT({ roles: ['USER', 'ADMIN'], scope })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(subject)
-    .setIssuer(JWT.issuer)
-    .setAudience(JWT.audience)
-    .setExpirationTime('2h')
-    .sign(new TextEncoder().encode(JWT.secret));
+  const [token] = await signTokens([subject], { roles: ['USER', 'ADMIN'], scope });
+  return token;
 }
 
 /** The seeded account's id, from the user subgraph's database (PostgreSQL or the PGlite folder). */

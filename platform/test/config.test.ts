@@ -119,6 +119,11 @@ describe('loadConfig', () => {
       expect(error.problems.some((p) => p.startsWith('GATEWAY_SECRET'))).toBe(true);
       expect(() => loadConfig('svc', env, { NODE_ENV: 'production', JWT_JWKS_URL: JWKS_URL, GATEWAY_SECRET: GOOD_GATEWAY, RATE_LIMITS: 'on' })).not.toThrow();
       expect(() => loadConfig('svc', env, { NODE_ENV: 'development', RATE_LIMITS: 'off' })).not.toThrow();
+      // Only the benchmarks' own switch lets it start (bench/ compares limits on and off in production mode).
+      const full = { NODE_ENV: 'production', JWT_JWKS_URL: JWKS_URL, GATEWAY_SECRET: GOOD_GATEWAY, RATE_LIMITS: 'off' };
+      expect(() => loadConfig('svc', env, full)).toThrow(/RATE_LIMITS: off is refused/);
+      expect(() => loadConfig('svc', env, { ...full, BENCHMARK_RATE_LIMITS_OFF: 'yes' })).toThrow(/BENCHMARK_RATE_LIMITS_OFF/);
+      expect(() => loadConfig('svc', env, { ...full, BENCHMARK_RATE_LIMITS_OFF: 'allow' })).not.toThrow();
     });
 
     it('accepts a complete production environment', () => {
