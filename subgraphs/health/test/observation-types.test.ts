@@ -72,11 +72,11 @@ describe('validateBatch', () => {
     ]);
   });
 
-  it('accepts recordedAt up to 5 minutes ahead and from the start of the month 120 months back (the defaults)', () => {
+  it('accepts recordedAt up to 5 minutes ahead and from the start of the month 24 months back (the defaults)', () => {
     expect(() => validateBatch('u', [item({ recordedAt: new Date(now.getTime() + 300_000) })], now)).not.toThrow();
-    expect(() => validateBatch('u', [item({ recordedAt: '2016-06-01T00:00:00Z' })], now)).not.toThrow();
-    expect(() => validateBatch('u', [item({ recordedAt: '2016-05-31T23:59:59.999Z' })], now)).toThrow(
-      'Nothing was stored: input[0] (externalId "a", WEIGHT): recordedAt must be from 2016-06-01T00:00:00.000Z (120 months back) to 5 minutes after now (2026-06-01T12:05:00.000Z); received 2016-05-31T23:59:59.999Z',
+    expect(() => validateBatch('u', [item({ recordedAt: '2024-06-01T00:00:00Z' })], now)).not.toThrow();
+    expect(() => validateBatch('u', [item({ recordedAt: '2024-05-31T23:59:59.999Z' })], now)).toThrow(
+      'Nothing was stored: input[0] (externalId "a", WEIGHT): recordedAt must be from 2024-06-01T00:00:00.000Z (24 months back) to 5 minutes after now (2026-06-01T12:05:00.000Z); received 2024-05-31T23:59:59.999Z',
     );
     expect(() => validateBatch('u', [item({ recordedAt: new Date(now.getTime() + 300_001) })], now)).toThrow(/input\[0\].*recordedAt/);
   });

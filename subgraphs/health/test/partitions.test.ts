@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertObservations } from '../src/db/ingest.js';
-import { observationPagesQuery, type PageQuery } from '../src/db/queries.js';
+import { observationPagesQuery, summariesQuery, type PageQuery } from '../src/db/queries.js';
 import { monthStart, recordingWindow, DEFAULT_BOUNDS, type NewObservation } from '../src/service/ingest.js';
 import { maintainPartitions } from '../src/service/partitions.js';
 import type { HealthSubgraph } from '../src/server.js';
@@ -44,21 +44,21 @@ const partitions = async () =>
   ).map((r) => r.name);
 
 describe('partitions prepared ahead', () => {
-  it('the migration prepared the default window: 120 months back to 3 ahead', async () => {
+  it('the migration prepared the default window: 24 months back to 3 ahead', async () => {
     const names = await partitions();
-    expect(names).toContain(month(-120));
+    expect(names).toContain(month(-24));
     expect(names).toContain(month(0));
     expect(names).toContain(month(3));
-    expect(names.filter((n) => n >= month(-120) && n <= month(3))).toHaveLength(124);
+    expect(names.filter((n) => n >= month(-24) && n <= month(3))).toHaveLength(28);
   });
 
   it('the job is idempotent, and concurrent runs create each partition once', async () => {
-    expect(await maintainPartitions(health.database, { maxAgeMonths: 120, aheadMonths: 3 })).toBe(0);
+    expect(await maintainPartitions(health.database, { maxAgeMonths: 24, aheadMonths: 3 })).toBe(0);
     const before = await partitions();
-    const runs = await Promise.all([1, 2, 3].map(() => maintainPartitions(health.database, { maxAgeMonths: 120, aheadMonths: 6 })));
+    const runs = await Promise.all([1, 2, 3].map(() => maintainPartitions(health.database, { maxAgeMonths: 24, aheadMonths: 6 })));
     expect(runs.reduce((a, b) => a + b, 0)).toBe(3);
     expect(await partitions()).toEqual([...before, month(4), month(5), month(6)].sort());
-    expect(await maintainPartitions(health.database, { maxAgeMonths: 120, aheadMonths: 6 })).toBe(0);
+    expect(await maintainPartitions(health.database, { maxAgeMonths: 24, aheadMonths: 6 })).toBe(0);
   });
 
   it('the job runs at start in the subgraph process', () => {
@@ -68,14 +68,14 @@ describe('partitions prepared ahead', () => {
 
   it('a user write issues no DDL, for any month of the window (the capture sees the job’s DDL)', async () => {
     await clearDdl();
-    const months = [-119, -60, -2, -1, 0].map((offset) => new Date(monthStart(now, offset).getTime() + 3_600_000).toISOString());
+    const months = [-23, -12, -2, -1, 0].map((offset) => new Date(monthStart(now, offset).getTime() + 3_600_000).toISOString());
     const input = months.map((recordedAt, i) => ({ externalId: `m-${i}`, type: 'WEIGHT', value: 70, recordedAt }));
     const result = await health.gql<RecordResult>(RECORD, { input }, newUser());
     expect(result.errors).toBeUndefined();
     expect(result.data?.recordObservations?.inserted).toBe(5);
     expect(await ddl()).toEqual([]);
     // The capture works: the job's CREATE TABLE and ALTER TABLE ... ATTACH are seen.
-    await maintainPartitions(health.database, { maxAgeMonths: 120, aheadMonths: 7 });
+    await maintainPartitions(health.database, { maxAgeMonths: 24, aheadMonths: 7 });
     expect(await ddl()).toEqual(['CREATE TABLE', 'ALTER TABLE']);
   });
 
@@ -86,7 +86,7 @@ describe('partitions prepared ahead', () => {
     const input = [...heartRates(3, { prefix: 'ok' }), { externalId: 'old', type: 'WEIGHT', value: 70, recordedAt: tooOld }];
     const result = await health.gql<RecordResult>(RECORD, { input }, newUser());
     expect(result.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'input[3].recordedAt' });
-    expect(result.errors?.[0]?.message).toContain(`recordedAt must be from ${earliest.toISOString()} (120 months back) to 5 minutes after now`);
+    expect(result.errors?.[0]?.message).toContain(`recordedAt must be from ${earliest.toISOString()} (24 months back) to 5 minutes after now`);
     expect(result.errors?.[0]?.message).toContain(`received ${tooOld}`);
     expect(await countRows(health.database, 'observation_keys')).toBe(before);
   });
@@ -127,7 +127,7 @@ describe('timeline reads touch only the partitions their bounds allow', () => {
   }
 
   beforeAll(async () => {
-    const items: NewObservation[] = [-130, -3, 0].map((offset, i) => ({
+    const items: NewObservation[] = [-34, -3, 0].map((offset, i) => ({
       userId: user,
       externalId: `e-${i}`,
       type: 'HEART_RATE',
@@ -137,22 +137,33 @@ describe('timeline reads touch only the partitions their bounds allow', () => {
       source: null,
     }));
     // Older than the window: partitions from before it exist (written under a wider window, say).
-    await health.database.db.execute(sql`select "health".create_observation_partitions(${monthStart(now, -131).toISOString()}::timestamptz, ${monthStart(now, -121).toISOString()}::timestamptz)`);
+    await health.database.db.execute(sql`select "health".create_observation_partitions(${monthStart(now, -35).toISOString()}::timestamptz, ${monthStart(now, -25).toISOString()}::timestamptz)`);
     await health.database.db.transaction((tx) => insertObservations(tx, items));
   });
 
   it('without a range: only the window, never the partitions before it nor the months prepared ahead', async () => {
     const touched = await scanned([page()]);
-    expect(touched[0]).toBe(month(-120));
+    expect(touched[0]).toBe(month(-24));
     expect(touched.at(-1)).toBe(month(0));
-    expect(touched).toHaveLength(121);
+    expect(touched).toHaveLength(25);
   });
 
   it('with a range: only the range’s months, for one key or a batch', async () => {
     expect(await scanned([page({ from: monthStart(now, -3), to: monthStart(now, -2) })])).toEqual([month(-3)]);
     expect(await scanned([page({ from: monthStart(now, -3), to: monthStart(now, -2) }), page({ from: monthStart(now, -2) })])).toEqual([month(-3), month(-2), month(-1), month(0)]);
     // An explicit `from` before the window reaches the older rows.
-    expect(await scanned([page({ from: monthStart(now, -130), to: monthStart(now, -129) })])).toEqual([month(-130)]);
+    expect(await scanned([page({ from: monthStart(now, -34), to: monthStart(now, -33) })])).toEqual([month(-34)]);
+  });
+
+  it('healthSummary: the batch\'s earliest instant prunes the older partitions when the statement is planned', async () => {
+    // EXPLAIN without ANALYZE shows what the planner kept: only the partitions the longest window reaches.
+    const plan = await health.database.rows<Record<string, string>>(
+      sql`explain (costs off) ${summariesQuery([{ userId: user, days: 7 }, { userId: randomUUID(), days: 30 }])}`,
+    );
+    const planned = [...new Set(plan.flatMap((row) => /\bon (observations_\d{4}_\d{2})\b/.exec(Object.values(row)[0]!)?.[1] ?? []))];
+    expect(planned.length).toBeGreaterThan(0);
+    expect(planned.length).toBeLessThanOrEqual(3);
+    expect(planned.every((name) => name >= month(-2) && name <= month(0))).toBe(true);
   });
 
   it('one statement per page request, whatever the page size', async () => {
@@ -164,7 +175,7 @@ describe('timeline reads touch only the partitions their bounds allow', () => {
     const small = await health.countStatements(() => query(1));
     const large = await health.countStatements(() => query(100));
     expect((small.result.data as any)._entities[0].observations.edges).toHaveLength(1);
-    expect((large.result.data as any)._entities[0].observations.edges).toHaveLength(2); // the -130 month is outside the window
+    expect((large.result.data as any)._entities[0].observations.edges).toHaveLength(2); // the -34 month is outside the window
     expect(large.statements).toBe(small.statements);
   });
 });
@@ -176,7 +187,7 @@ describe.runIf(process.env.DATABASE_URL)('a write for a new month does not block
     const reader = newUser();
     const seeded = await health.gql<RecordResult>(RECORD, { input: heartRates(2, { prefix: 'r' }) }, reader);
     expect(seeded.errors).toBeUndefined();
-    const fresh = new Date(monthStart(now, -97).getTime() + 60_000); // a month no test wrote to
+    const fresh = new Date(monthStart(now, -20).getTime() + 60_000); // a month no test wrote to
     const items: NewObservation[] = [{ userId: writer.id, externalId: 'new-month', type: 'STEPS', value: 1000, diastolic: null, recordedAt: fresh, source: null }];
     const TIMELINE = `query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { observations(first: 5) { edges { node { externalId } } } } } }`;
 

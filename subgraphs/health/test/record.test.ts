@@ -3,6 +3,16 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countRows, heartRates, RECORD, startHealth, type Health, type RecordResult } from './harness.js';
 
+/** The start of the UTC month `offset` months from now, and its partition's name. */
+const monthStart = (offset: number) => {
+  const now = new Date();
+  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + offset, 1));
+};
+const partitionName = (offset: number) => {
+  const d = monthStart(offset);
+  return `observations_${d.getUTCFullYear()}_${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
+};
+
 let health: Health;
 beforeAll(async () => {
   health = await startHealth();
@@ -81,7 +91,7 @@ describe('recordObservations', () => {
     ['long externalId', { type: 'SLEEP', value: 400, externalId: 'x'.repeat(129) }, 'input[0].externalId', 'received 129'],
     ['long source', { type: 'SLEEP', value: 400, source: 's'.repeat(65) }, 'input[0].source', 'at most 64'],
     ['future recordedAt', { type: 'SLEEP', value: 400, recordedAt: new Date(Date.now() + 10 * 60_000).toISOString() }, 'input[0].recordedAt', '5 minutes'],
-    ['ancient recordedAt', { type: 'SLEEP', value: 400, recordedAt: '1999-12-31T23:59:59Z' }, 'input[0].recordedAt', '(120 months back) to 5 minutes after now'],
+    ['ancient recordedAt', { type: 'SLEEP', value: 400, recordedAt: '1999-12-31T23:59:59Z' }, 'input[0].recordedAt', '(24 months back) to 5 minutes after now'],
   ])('refuses %s', async (_name, item, field, message) => {
     const input = [{ externalId: 'one', recordedAt: new Date().toISOString(), ...item }];
     const result = await health.gql<RecordResult>(RECORD, { input }, newUser());
@@ -125,13 +135,14 @@ describe('recordObservations', () => {
 
   it('routes rows to the monthly partitions prepared ahead, creating none', async () => {
     const user = newUser();
+    // Three months of the past year, inside the default window (24 months).
     const input = [
-      { externalId: 'p1', type: 'WEIGHT', value: 70, recordedAt: '2021-01-31T23:59:59.999Z' },
-      { externalId: 'p2', type: 'WEIGHT', value: 71, recordedAt: '2021-02-01T00:00:00.000Z' },
-      { externalId: 'p3', type: 'WEIGHT', value: 72, recordedAt: '2021-03-15T12:00:00.000Z' },
-      { externalId: 'p4', type: 'WEIGHT', value: 73, recordedAt: '2021-03-16T12:00:00.000Z' },
+      { externalId: 'p1', type: 'WEIGHT', value: 70, recordedAt: new Date(monthStart(-11).getTime() - 1).toISOString() },
+      { externalId: 'p2', type: 'WEIGHT', value: 71, recordedAt: monthStart(-11).toISOString() },
+      { externalId: 'p3', type: 'WEIGHT', value: 72, recordedAt: new Date(monthStart(-10).getTime() + 14.5 * 86_400_000).toISOString() },
+      { externalId: 'p4', type: 'WEIGHT', value: 73, recordedAt: new Date(monthStart(-10).getTime() + 15.5 * 86_400_000).toISOString() },
     ];
-    const names = ['observations_2021_01', 'observations_2021_02', 'observations_2021_03'];
+    const names = [partitionName(-12), partitionName(-11), partitionName(-10)];
     const exists = () =>
       health.database.rows<{ name: string; found: string | null }>(
         sql`select name, to_regclass('"health".' || name)::text as found from unnest(${sql.param(names)}::text[]) as name`,
@@ -150,15 +161,15 @@ describe('recordObservations', () => {
       select external_id, tableoid::regclass::text as partition from "health".observations
       where user_id = ${user.id}::uuid order by external_id`);
     expect(routed.map((r) => [r.external_id, r.partition.replace(/^health\./, '')])).toEqual([
-      ['p1', 'observations_2021_01'],
-      ['p2', 'observations_2021_02'],
-      ['p3', 'observations_2021_03'],
-      ['p4', 'observations_2021_03'],
+      ['p1', names[0]],
+      ['p2', names[1]],
+      ['p3', names[2]],
+      ['p4', names[2]],
     ]);
   });
 
   it('concurrent batches needing the same new partitions all succeed', async () => {
-    const months = ['2019-05-10T00:00:00Z', '2019-06-10T00:00:00Z', '2019-07-10T00:00:00Z'];
+    const months = [-9, -8, -7].map((offset) => new Date(monthStart(offset).getTime() + 9 * 86_400_000).toISOString());
     const batch = (prefix: string) => months.map((recordedAt, i) => ({ externalId: `${prefix}-${i}`, type: 'SLEEP', value: 420, recordedAt }));
     const results = await Promise.all(['a', 'b', 'c', 'd'].map((prefix) => health.gql<RecordResult>(RECORD, { input: batch(prefix) }, newUser())));
     for (const result of results) expect(result.data?.recordObservations?.inserted).toBe(3);
@@ -170,7 +181,7 @@ describe('recordObservations', () => {
     const small = await health.countStatements(() => health.gql<RecordResult>(RECORD, { input: heartRates(10, { prefix: 's', at, stepMs: 1000 }) }, user));
     // The large batch spans three months.
     const large = await health.countStatements(() =>
-      health.gql<RecordResult>(RECORD, { input: heartRates(1000, { prefix: 'l', at: new Date('2018-03-31T00:00:00Z'), stepMs: 7_776_000 }) }, user),
+      health.gql<RecordResult>(RECORD, { input: heartRates(1000, { prefix: 'l', at: new Date(monthStart(-14).getTime() - 86_400_000), stepMs: 7_776_000 }) }, user),
     );
     expect(small.result.data?.recordObservations?.inserted).toBe(10);
     expect(large.result.data?.recordObservations?.inserted).toBe(1000);

@@ -93,12 +93,17 @@ export interface SummaryQuery {
 
 type RawStat = Omit<ObservationStatRow, 'latestAt'> & { ord: number; latestAt: string };
 
-/** Per user and window: one row per observation type present, in enum order. */
-export async function selectSummaries(database: Database, queries: readonly SummaryQuery[]): Promise<Array<{ ord: number; row: ObservationStatRow }>> {
+/** The statement behind `selectSummaries`, exported so that tests can EXPLAIN it. */
+export function summariesQuery(queries: readonly SummaryQuery[]): SQL {
   const newestFirst = sql`order by o.recorded_at desc, o.id desc`;
   // LATERAL per key, not a join: each user's window is read through the
-  // (user_id, recorded_at) index, and partitions older than it are pruned.
-  const rows = await database.rows<RawStat & Record<string, unknown>>(sql`
+  // (user_id, recorded_at) index. The keys' own bounds come through LATERAL,
+  // which the planner cannot prune on; the batch's earliest instant, a plain
+  // parameter, prunes the older partitions when the statement is planned.
+  // No row is later than now plus the greatest future allowance (5 minutes): the months prepared ahead are skipped too.
+  const since = new Date(Date.now() - Math.max(...queries.map((q) => q.days)) * 86_400_000 - 60_000);
+  const until = new Date(Date.now() + 6 * 60_000);
+  return sql`
     select k.ord::int as ord, s.*
     from unnest(
       ${arrayParam(queries.map((q) => q.userId), 'uuid')},
@@ -113,9 +118,15 @@ export async function selectSummaries(database: Database, queries: readonly Summ
              (array_agg(o.diastolic ${newestFirst}))[1] as "latestDiastolic"
       from "health".observations o
       where o.user_id = k.user_id and o.recorded_at >= now() - make_interval(days => k.days)
+        and o.recorded_at >= ${since.toISOString()}::timestamptz and o.recorded_at < ${until.toISOString()}::timestamptz
       group by o.type
     ) s
-    order by k.ord, array_position(${arrayParam(OBSERVATION_TYPE_NAMES, 'text')}, s.type)`);
+    order by k.ord, array_position(${arrayParam(OBSERVATION_TYPE_NAMES, 'text')}, s.type)`;
+}
+
+/** Per user and window: one row per observation type present, in enum order. */
+export async function selectSummaries(database: Database, queries: readonly SummaryQuery[]): Promise<Array<{ ord: number; row: ObservationStatRow }>> {
+  const rows = await database.rows<RawStat & Record<string, unknown>>(summariesQuery(queries));
   return rows.map(({ ord, ...raw }) => ({ ord, row: { ...raw, latestAt: new Date(raw.latestAt) } }));
 }
 

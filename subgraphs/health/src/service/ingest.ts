@@ -33,7 +33,7 @@ export interface RecordingBounds {
   maxFutureMs: number;
 }
 
-export const DEFAULT_BOUNDS: RecordingBounds = { maxAgeMonths: 120, maxFutureMs: 5 * 60_000 };
+export const DEFAULT_BOUNDS: RecordingBounds = { maxAgeMonths: 24, maxFutureMs: 5 * 60_000 };
 
 /** The start of the UTC month `months` after (or, negative, before) the month of `at`. */
 export function monthStart(at: Date, months = 0): Date {

@@ -46,7 +46,7 @@ begin
 end;
 $$;
 
--- The default window: OBSERVATION_MAX_AGE_MONTHS (120) back to
+-- The default window: OBSERVATION_MAX_AGE_MONTHS (24) back to
 -- OBSERVATION_PARTITIONS_AHEAD_MONTHS (3) ahead. The job widens it at start
 -- when the configuration asks for more, and moves it on every month.
-select "health".create_observation_partitions(now() - interval '120 months', now() + interval '3 months');
+select "health".create_observation_partitions(now() - interval '24 months', now() + interval '3 months');
