@@ -87,7 +87,9 @@ afterAll(async () => {
 /** One operation per root field, each argument a variable, a few fields selected two levels down. */
 function operationsOf(served: GraphQLSchema): Operation[] {
   const out: Operation[] = [];
-  for (const [keyword, root] of [['query', served.getQueryType()], ['mutation', served.getMutationType()]] as const) {
+  // Subscriptions too: over this POST the gateway refuses them with SUBSCRIPTION_TRANSPORT_REQUIRED, whatever else is wrong.
+  const roots = [['query', served.getQueryType()], ['mutation', served.getMutationType()], ['subscription', served.getSubscriptionType()]] as const;
+  for (const [keyword, root] of roots) {
     for (const field of Object.values(root?.getFields() ?? {})) {
       const variables = field.args.map((arg) => ({ name: arg.name, type: arg.type }));
       const signature = variables.length ? `(${variables.map((v) => `$${v.name}: ${String(v.type)}`).join(', ')})` : '';

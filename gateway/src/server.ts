@@ -29,6 +29,7 @@ import { SuokeDataSource } from './datasource.js';
 import { clientSettingsFromConfig, SubgraphClients } from './fetcher.js';
 import { subgraphClientMetrics, subgraphFetchMetrics } from './metrics.js';
 import { rulesFromSupergraph, useRateLimits, type Rules } from './rate-limit.js';
+import { refuseSubscriptionsOverPost } from './subscription-over-post.js';
 import { gatewayErrorFormatter } from './error-format.js';
 import { queryLimitsFromConfig, useQueryLimits } from './security.js';
 import { supergraphFromFile, type SupergraphFileOptions } from './supergraph.js';
@@ -173,6 +174,7 @@ export function createGateway(options: GatewayOptions) {
       ...(production ? [ApolloServerPluginLandingPageDisabled()] : [ApolloServerPluginInlineTrace({ includeErrors: { masked: true } })]),
       metrics.plugin<GatewayContext>(),
       errorMasking.plugin,
+      refuseSubscriptionsOverPost<GatewayContext>(),
       // Before the rate limiter: an operation over a limit is answered as such.
       queryGuard.plugin,
       // Counted here only when subgraphs can trust the budget (the shared secret); otherwise each subgraph counts.

@@ -288,6 +288,11 @@ function guard(existing: unknown, checks: Check[]): unknown {
       return resolve(parent, args, ctx, info);
     };
   if (typeof existing === 'function') return wrap(existing as GraphQLFieldResolver<unknown, AuthContext>);
+  if (existing && typeof existing === 'object' && 'subscribe' in existing) {
+    // A Subscription field: checked when subscribing (a refusal opens no stream), and again for each event.
+    const config = existing as { subscribe: GraphQLFieldResolver<unknown, AuthContext>; resolve?: GraphQLFieldResolver<unknown, AuthContext> };
+    return { ...config, subscribe: wrap(config.subscribe), resolve: wrap(config.resolve ?? (defaultFieldResolver as GraphQLFieldResolver<unknown, AuthContext>)) };
+  }
   if (existing && typeof existing === 'object' && 'resolve' in existing) {
     const config = existing as { resolve: GraphQLFieldResolver<unknown, AuthContext> };
     return { ...config, resolve: wrap(config.resolve) };

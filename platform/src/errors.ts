@@ -25,6 +25,11 @@ const PASSTHROUGH_CODES = new Set<string>([
   'RATE_LIMITED',
   // The gateway's answer for a field whose subgraph is down, slow or behind an open breaker (its message is generic).
   'SERVICE_UNAVAILABLE',
+  // Subscriptions (live/): a subscriber fell behind its buffer; a process at its cap of open streams;
+  // a subscription sent to the gateway over plain POST.
+  'SUBSCRIPTION_OVERFLOW',
+  'TOO_MANY_SUBSCRIPTIONS',
+  'SUBSCRIPTION_TRANSPORT_REQUIRED',
 ]);
 
 /** Extension keys (besides `code`) that carry client-facing detail. */

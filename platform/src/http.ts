@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
-import { chooseEncoding, compress, isStreamingType, readBody } from './compression.js';
+import { chooseEncoding, compress, isStreamingType, readBody, type BodyRead } from './compression.js';
 import { applyTimeouts, connectionsCheckingInterval, DEFAULT_EDGE, handleCors, limitConnectionsPerAddress, type HttpEdgeOptions } from './http-edge.js';
 import { runInRequestScope } from './request-context.js';
 
@@ -25,6 +25,11 @@ export interface HttpAppOptions<TContext extends BaseContext> {
   guard?: (req: IncomingMessage) => { status: number; message: string; code: string } | undefined;
   /** Extra GET routes, e.g. /metrics or /.well-known/jwks.json. */
   routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void | Promise<void>>;
+  /**
+   * POST routes answered with an event stream (a subgraph's /graphql/stream): CORS and the
+   * body limits as for /graphql, then the handler writes the response itself, uncompressed.
+   */
+  streams?: Record<string, (req: IncomingMessage, res: ServerResponse, body: string, requestId: string) => Promise<void>>;
   /** Called with the status of every /graphql response once sent (metrics). */
   onGraphQLResponse?: (status: number) => void;
   /** CORS, timeouts, per-address connection cap and compression (edgeFromConfig); Node-like defaults without. */
@@ -78,6 +83,17 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpAppO
       res.writeHead(302, { location: '/graphql' });
       return void res.end();
     }
+    const stream = options.streams?.[url.pathname];
+    if (stream) {
+      if (handleCors(req, res, edge.cors)) return;
+      if (req.method !== 'POST') {
+        res.setHeader('allow', 'POST');
+        return sendJsonError(res, 405, 'Subscriptions are POSTed here (graphql-sse, distinct connections mode)', 'METHOD_NOT_ALLOWED');
+      }
+      const read = await readBody(req, options.maxBodyBytes, edge.bodyTimeoutMs, stats);
+      if (read.kind !== 'ok') return refuseBody(res, read, options.maxBodyBytes, edge.bodyTimeoutMs);
+      return stream(req, res, read.body, requestId);
+    }
     if (url.pathname !== '/graphql') return sendJsonError(res, 404, 'Not found', 'NOT_FOUND');
     if (handleCors(req, res, edge.cors)) return;
     stats.graphqlRequests += 1;
@@ -90,13 +106,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpAppO
     let body: unknown;
     if (req.method === 'POST') {
       const read = await readBody(req, options.maxBodyBytes, edge.bodyTimeoutMs, stats);
-      if (read.kind === 'too-large') {
-        const what = read.decoded ? 'Request body exceeds %d bytes once decompressed' : 'Request body exceeds %d bytes';
-        return sendJsonError(res, 413, what.replace('%d', String(options.maxBodyBytes)), 'PAYLOAD_TOO_LARGE', true);
-      }
-      if (read.kind === 'timeout') return sendJsonError(res, 408, `The request body did not arrive within ${edge.bodyTimeoutMs} ms`, 'REQUEST_TIMEOUT', true);
-      if (read.kind === 'unsupported-encoding') return sendJsonError(res, 415, 'Content-Encoding must be gzip, deflate, br or identity', 'UNSUPPORTED_MEDIA_TYPE', true);
-      if (read.kind === 'corrupt') return sendJsonError(res, 400, 'The request body could not be read or decompressed', 'BAD_REQUEST', true);
+      if (read.kind !== 'ok') return refuseBody(res, read, options.maxBodyBytes, edge.bodyTimeoutMs);
       const type = String(req.headers['content-type'] ?? '');
       if (type.includes('json')) {
         try {
@@ -175,6 +185,16 @@ async function contextWithStatus<T>(build: () => Promise<T>): Promise<T> {
     }
     throw error;
   }
+}
+
+function refuseBody(res: ServerResponse, read: Exclude<BodyRead, { kind: 'ok' }>, maxBodyBytes: number, bodyTimeoutMs: number): void {
+  if (read.kind === 'too-large') {
+    const what = read.decoded ? 'Request body exceeds %d bytes once decompressed' : 'Request body exceeds %d bytes';
+    return sendJsonError(res, 413, what.replace('%d', String(maxBodyBytes)), 'PAYLOAD_TOO_LARGE', true);
+  }
+  if (read.kind === 'timeout') return sendJsonError(res, 408, `The request body did not arrive within ${bodyTimeoutMs} ms`, 'REQUEST_TIMEOUT', true);
+  if (read.kind === 'unsupported-encoding') return sendJsonError(res, 415, 'Content-Encoding must be gzip, deflate, br or identity', 'UNSUPPORTED_MEDIA_TYPE', true);
+  return sendJsonError(res, 400, 'The request body could not be read or decompressed', 'BAD_REQUEST', true);
 }
 
 function sendJson(res: ServerResponse, status: number, value: unknown): void {

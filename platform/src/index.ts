@@ -29,3 +29,4 @@ export * from './sessions.js';
 export { startTracing, tracingActive, flushTracing, sampledContext, platformTracer, type Tracing, type TracingConfig } from './telemetry/tracing.js';
 export { traceResolvers, explicitResolverCoordinates } from './telemetry/resolvers.js';
 export { instrumentLoaders } from './telemetry/loaders.js';
+export * from './live/index.js';

@@ -15,7 +15,7 @@ import { startTracing } from './telemetry/tracing.js';
 export interface SubgraphDefinition<C extends SubgraphConfig = SubgraphConfig> {
   name: string;
   loadConfig(env?: NodeJS.ProcessEnv): C;
-  create(options: { config: C; database: Database; log?: Logger; rateLimitStore?: RateLimitStore }): Pick<Subgraph<unknown>, 'name' | 'log' | 'listen' | 'stop' | 'stats'>;
+  create(options: { config: C; database: Database; log?: Logger; rateLimitStore?: RateLimitStore }): Pick<Subgraph<unknown>, 'name' | 'log' | 'listen' | 'stop' | 'stats' | 'events' | 'openStreams'>;
   migrate(database: Database): Promise<MigrationResult>;
   /** PGlite contrib extensions the migrations need (PostgreSQL gets them from CREATE EXTENSION). */
   pgliteExtensions?: Record<string, unknown>;

@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import {
@@ -9,7 +10,7 @@ import {
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { Kind, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { z } from 'zod';
-import { auditPlugin, AuditCollector, currentTraceId, type AuditPluginOptions } from './audit.js';
+import { auditPlugin, AuditCollector, currentTraceId, writeAuditEvents, type AuditPluginOptions } from './audit.js';
 import { createTokenVerifier, userFromAuthorization, withAuthDirectives, type AuthUser } from './auth.js';
 import { baseEnv, databaseEnv, portSchema, type BaseConfig, type DatabaseConfig } from './config.js';
 import { JWKS_PATH, jwksRoute, type KeyRing } from './keys.js';
@@ -29,12 +30,13 @@ import { ServiceMetrics } from './metrics.js';
 import { instrumentLoaders } from './telemetry/loaders.js';
 import { explicitResolverCoordinates, traceResolvers } from './telemetry/resolvers.js';
 import { tracingActive } from './telemetry/tracing.js';
+import { contextEvents, createEventBus, liveEnv, STREAM_PATH, subgraphStreamEndpoint, type ContextEvents, type EventBus, type LiveConfig } from './live/index.js';
 
 /** The environment every subgraph reads; a subgraph extends it with its own variables. */
 export function subgraphEnv(defaultPort: number) {
-  return baseEnv.extend(databaseEnv.shape).extend({ PORT: portSchema(defaultPort), ...entityCacheEnv });
+  return baseEnv.extend(databaseEnv.shape).extend({ PORT: portSchema(defaultPort), ...entityCacheEnv, ...liveEnv });
 }
-export type SubgraphConfig = BaseConfig & DatabaseConfig & { PORT: number } & Partial<EntityCacheConfig>;
+export type SubgraphConfig = BaseConfig & DatabaseConfig & { PORT: number } & Partial<EntityCacheConfig> & Partial<LiveConfig>;
 
 /** The multi-level cache of hot entities (entity-cache.ts), for subgraphs that use one. */
 const entityCacheEnv = {
@@ -62,6 +64,8 @@ export interface SubgraphContext<TLoaders> extends RateLimitContext {
   entities: EntityCaches;
   /** Ends sign-ins: their access tokens are refused from then on, here, at the gateway and (with Redis) everywhere. */
   sessions: RequestSessions;
+  /** Live events: publish after a commit; subscribe in a Subscription field's `subscribe`. */
+  events: ContextEvents;
 }
 
 export interface SubgraphOptions<TLoaders> {
@@ -86,6 +90,11 @@ export interface SubgraphOptions<TLoaders> {
   audit?: Omit<AuditPluginOptions, 'log'> | false;
   /** This subgraph's signing keys (user, agent, diagnosis): their public halves are served at /.well-known/jwks.json. */
   signingKeys?: KeyRing;
+  /**
+   * The process's event bus, when code outside requests publishes too (the diagnosis saga): its
+   * creator closes it once that code has stopped. Default: one made here (Redis with REDIS_URL), closed by stop().
+   */
+  events?: EventBus;
 }
 
 export interface Subgraph<TLoaders> {
@@ -97,6 +106,10 @@ export interface Subgraph<TLoaders> {
   metrics: ServiceMetrics;
   /** Requests received on /graphql by this instance. */
   stats: { graphqlRequests: number };
+  /** The event bus; subscriptions are served at POST /graphql/stream when the schema has a Subscription type. */
+  events: EventBus;
+  /** Subscription streams open now (a function: subgraphs spread this object into their own). */
+  openStreams(): number;
   /** Starts Apollo and listens; port 0 picks a free port. `metricsPort`: the separate /metrics port (METRICS_PORT), if any. */
   listen(port?: number, host?: string): Promise<{ port: number; url: string; metricsPort?: number | undefined }>;
   /**
@@ -140,6 +153,7 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
   const sessionRedis = config.REDIS_URL ? (redis ?? cacheRedis ?? createRedis(config.REDIS_URL, log)) : undefined;
   const sessions = new SessionDenyList(sessionRedis, log);
   sessions.start();
+  const events = options.events ?? createEventBus(config, { log, maxBuffered: config.SUBSCRIPTION_BUFFER_EVENTS ?? 100 });
   const built = buildSubgraphSchema({
     typeDefs: withRateLimitDefaults(options.typeDefs),
     resolvers: withAuthDirectives(options.typeDefs, options.resolvers) as never,
@@ -156,8 +170,44 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
   const fromGateway = Boolean(config.GATEWAY_SECRET);
   const verify = createTokenVerifier(tokenVerifierOptions(config));
 
+  const newLoaders = (user: AuthUser | undefined) =>
+    instrumentLoaders(options.createLoaders(database, user, entities), { observe: metrics.observeLoaderBatch, spans: tracing });
+  async function buildContext(req: IncomingMessage, requestId: string): Promise<SubgraphContext<TLoaders>> {
+    const user = await userFromAuthorization(req.headers.authorization, verify);
+    sessions.check(user);
+    const forwardedIp = fromGateway ? header(req.headers[CLIENT_IP_HEADER]) : undefined;
+    const rateLimit = {
+      identity: { userId: user?.id, ip: forwardedIp ?? req.socket.remoteAddress ?? 'unknown' },
+      store: config.RATE_LIMITS === 'on' ? rateLimitStore : undefined,
+      budget: fromGateway ? decodeBudget(header(req.headers[RATE_BUDGET_HEADER])) : undefined,
+    };
+    const audit = new AuditCollector(user, requestId, currentTraceId(req.headers.traceparent));
+    const context: SubgraphContext<TLoaders> = {
+      ...{ requestId, user, database, loaders: newLoaders(user), log, rateLimit, audit, entities, sessions: requestSessions(sessions) },
+      events: contextEvents(events, () => (context.loaders = newLoaders(user))),
+    };
+    return context;
+  }
+
   let apolloRef: ApolloServer<SubgraphContext<TLoaders>> | undefined;
   const metricsAt = metricsEndpoint(config, metrics.handler, log);
+  const errorMasking = createErrorMasking(log);
+  const stream = subgraphStreamEndpoint<SubgraphContext<TLoaders>>({
+    schema,
+    log,
+    config,
+    context: buildContext,
+    checkSession: (user) => sessions.check(user),
+    formatError: errorMasking.formatError,
+    // Each event sent is audited as a response would be.
+    afterResult: audit
+      ? async (context) => {
+          const written = context.audit;
+          context.audit = new AuditCollector(context.user, written.requestId, written.traceId);
+          await writeAuditEvents(database, audit.schema, written);
+        }
+      : undefined,
+  });
   const http = createHttpServer<SubgraphContext<TLoaders>>({
     get apollo() {
       return apolloRef!;
@@ -165,6 +215,7 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
     log,
     maxBodyBytes: config.MAX_BODY_BYTES,
     routes: { ...metricsAt.publicRoutes, ...(options.signingKeys ? { [JWKS_PATH]: jwksRoute(options.signingKeys) } : {}) },
+    ...(stream ? { streams: { [STREAM_PATH]: stream.handle } } : {}),
     edge: edgeFromConfig(config),
     onGraphQLResponse: metrics.observeHttpResponse,
     ready: async () => {
@@ -172,21 +223,8 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
       return true;
     },
     guard: config.GATEWAY_SECRET ? gatewaySecretGuard(config.GATEWAY_SECRET) : undefined,
-    context: async ({ req, requestId }) => {
-      const user = await userFromAuthorization(req.headers.authorization, verify);
-      sessions.check(user);
-      const forwardedIp = fromGateway ? header(req.headers[CLIENT_IP_HEADER]) : undefined;
-      const rateLimit = {
-        identity: { userId: user?.id, ip: forwardedIp ?? req.socket.remoteAddress ?? 'unknown' },
-        store: config.RATE_LIMITS === 'on' ? rateLimitStore : undefined,
-        budget: fromGateway ? decodeBudget(header(req.headers[RATE_BUDGET_HEADER])) : undefined,
-      };
-      const loaders = instrumentLoaders(options.createLoaders(database, user, entities), { observe: metrics.observeLoaderBatch, spans: tracing });
-      const audit = new AuditCollector(user, requestId, currentTraceId(req.headers.traceparent));
-      return { requestId, user, database, loaders, log, rateLimit, audit, entities, sessions: requestSessions(sessions) };
-    },
+    context: ({ req, requestId }) => buildContext(req, requestId),
   });
-  const errorMasking = createErrorMasking(log);
   const apollo = new ApolloServer<SubgraphContext<TLoaders>>({
     schema,
     logger: log,
@@ -225,6 +263,8 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
     log,
     metrics,
     stats: http.stats,
+    events,
+    openStreams: () => stream?.open ?? 0,
     async listen(port = config.PORT, host) {
       if (!started) {
         await apollo.start();
@@ -239,6 +279,8 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
     async stop() {
       // Readiness first: /health/ready answers 503 at once; requests are still answered for SHUTDOWN_DELAY_MS.
       http.beginDrain();
+      // Every stream ends with SERVICE_UNAVAILABLE at once: the gateway resubscribes on another replica.
+      await stream?.close();
       if (started && config.SHUTDOWN_DELAY_MS > 0) await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DELAY_MS));
       if (started) await apollo.stop();
       else http.server.close();
@@ -248,6 +290,7 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
       if (sessionRedis && sessionRedis !== redis && sessionRedis !== cacheRedis) sessionRedis.disconnect();
       if (cacheRedis && cacheRedis !== redis) cacheRedis.disconnect();
       redis?.disconnect();
+      if (!options.events) await events.close();
     },
   };
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
+import { createClient as createSseClient } from 'graphql-sse';
 import postgres from 'postgres';
 import { signAccessToken, signServiceToken } from './auth.js';
 import { baseEnv } from './config.js';
@@ -197,6 +198,83 @@ export async function startTestSubgraph<M = unknown>(
     async close() {
       await subgraph.stop();
       await testDatabase.drop();
+    },
+  };
+}
+
+/** A subscription opened by a test over graphql-sse, as the gateway opens it on a subgraph. */
+export interface TestSubscription<T> {
+  /** The next result not yet taken; `undefined` once the stream has completed. Rejects after `timeoutMs`. */
+  next(timeoutMs?: number): Promise<TestGraphQLResponse<T> | undefined>;
+  /** Settles when the stream ends: `error` is what the client reported (graphql-sse's NetworkError for a non-200 answer). */
+  ended: Promise<{ error?: unknown }>;
+  /** The client disconnects (aborts the request). */
+  dispose(): void;
+}
+
+/**
+ * Subscribes at `<service>/graphql/stream` with the graphql-sse client in its
+ * distinct connections mode, sending the gateway's headers (unless `headers`
+ * replaces them) and `caller`'s token. No retries: a refusal ends the stream.
+ */
+export function subscribeOverSse<T = Record<string, any>>(
+  graphqlUrl: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  options: { caller?: TestCaller; headers?: Record<string, string> } = {},
+): TestSubscription<T> {
+  const queue: Array<TestGraphQLResponse<T> | undefined> = [];
+  const waiters: Array<(value: TestGraphQLResponse<T> | undefined) => void> = [];
+  const push = (value: TestGraphQLResponse<T> | undefined) => {
+    const waiter = waiters.shift();
+    if (waiter) waiter(value);
+    else queue.push(value);
+  };
+  const client = createSseClient({
+    url: graphqlUrl.replace(/\/graphql$/, '/graphql/stream'),
+    retryAttempts: 0,
+    headers: async () => {
+      const headers = { ...(options.headers ?? gatewayHeaders()) };
+      const caller = options.caller;
+      if (caller) headers.authorization = `Bearer ${typeof caller === 'string' ? caller : await testToken(caller)}`;
+      return headers;
+    },
+  });
+  let settle!: (value: { error?: unknown }) => void;
+  const ended = new Promise<{ error?: unknown }>((resolve) => (settle = resolve));
+  const dispose = client.subscribe<T>(
+    { query, variables },
+    {
+      next: (result) => push({ status: 200, ...(result as Omit<TestGraphQLResponse<T>, 'status'>) }),
+      error: (error) => {
+        push(undefined);
+        settle({ error });
+      },
+      complete: () => {
+        push(undefined);
+        settle({});
+      },
+    },
+  );
+  return {
+    ended,
+    next(timeoutMs = 10_000) {
+      if (queue.length > 0) return Promise.resolve(queue.shift());
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          reject(new Error(`no subscription result within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const waiter = (value: TestGraphQLResponse<T> | undefined) => {
+          clearTimeout(timer);
+          resolve(value);
+        };
+        waiters.push(waiter);
+      });
+    },
+    dispose() {
+      dispose();
+      client.dispose();
     },
   };
 }

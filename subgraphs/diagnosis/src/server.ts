@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
-import { createLogger, createSubgraph, signingKeyRing, type Database, type Logger, type RateLimitStore, type SubgraphDefinition } from '@suoke/platform';
+import { createEventBus, createLogger, createSubgraph, signingKeyRing, type Database, type Logger, type RateLimitStore, type SubgraphDefinition } from '@suoke/platform';
 import { loadDiagnosisConfig, type DiagnosisConfig } from './config.js';
 import { createLoaders } from './loaders.js';
 import { migrate } from './migrate.js';
 import { createResolvers } from './resolvers/index.js';
 import { ReportSaga, type SagaStep } from './service/saga.js';
 import { classifyStepError, configuredSteps } from './service/saga-steps.js';
+import { reportTopic } from './service/report-events.js';
 
 export const typeDefs = parse(readFileSync(new URL('../src/schema.graphql', import.meta.url), 'utf8'));
 
@@ -22,12 +23,15 @@ export function createDiagnosisSubgraph(options: {
   const { config } = options;
   const log =
     options.log ?? createLogger({ service: 'diagnosis', level: config.LOG_LEVEL, format: config.LOG_FORMAT, nodeEnv: config.NODE_ENV, file: config.LOG_FILE });
+  // Made here, not by createSubgraph: the saga publishes outside requests, and may still do so after the server stopped.
+  const events = createEventBus(config, { log, maxBuffered: config.SUBSCRIPTION_BUFFER_EVENTS });
   const saga = new ReportSaga({
     database: options.database,
     steps: options.sagaSteps ?? configuredSteps(config),
     policy: { attempts: config.SAGA_STEP_ATTEMPTS, baseDelayMs: config.SAGA_RETRY_BASE_MS, leaseMs: config.SAGA_LEASE_MS, sweepMs: config.SAGA_SWEEP_MS },
     log,
     classify: classifyStepError,
+    announce: (report) => events.publish(reportTopic(report.id), report),
   });
   const subgraph = createSubgraph({
     name: 'diagnosis',
@@ -38,6 +42,7 @@ export function createDiagnosisSubgraph(options: {
     createLoaders,
     log,
     signingKeys: signingKeyRing('diagnosis', config),
+    events,
     ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}),
   });
   return {
@@ -52,6 +57,7 @@ export function createDiagnosisSubgraph(options: {
     async stop() {
       await subgraph.stop();
       await saga.stop();
+      await events.close();
     },
   };
 }

@@ -14,8 +14,8 @@ export interface GqlResponse<T = Record<string, any>> {
 }
 
 /** The user subgraph on port 0 over a fresh migrated database, called as the gateway calls it. */
-export async function startUserSubgraph() {
-  const subgraph = await startTestSubgraph(definition);
+export async function startUserSubgraph(env?: Record<string, string>) {
+  const subgraph = await startTestSubgraph(definition, env ? { env } : {});
   return {
     ...subgraph,
     testDb: subgraph.testDatabase,

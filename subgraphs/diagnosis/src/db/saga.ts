@@ -102,19 +102,21 @@ export async function beginCompensation(database: Database, saga: HeldSaga, reas
   saga.reason = reason;
 }
 
-/** Ends the saga: its state and the report's status change together. */
-export async function finishSaga(database: Database, saga: HeldSaga, outcome: 'PUBLISHED' | 'FAILED'): Promise<void> {
-  await database.db.transaction(async (tx) => {
+/** Ends the saga: its state and the report's status change together. Returns the report as committed. */
+export async function finishSaga(database: Database, saga: HeldSaga, outcome: 'PUBLISHED' | 'FAILED'): Promise<ReportRow | undefined> {
+  return database.db.transaction(async (tx) => {
     const rows = await tx
       .update(reportSagas)
       .set({ state: outcome, leaseUntil: null, leaseToken: null, updatedAt: sql`now()` })
       .where(and(eq(reportSagas.reportId, saga.reportId), eq(reportSagas.leaseToken, saga.token)))
       .returning({ reportId: reportSagas.reportId });
     if (rows.length === 0) throw new LeaseLost(saga.reportId);
-    await tx
+    const [report] = await tx
       .update(reports)
       .set(outcome === 'PUBLISHED' ? { status: 'PUBLISHED', statusReason: null } : { status: 'FAILED', statusReason: saga.reason ?? 'The report could not be published' })
-      .where(eq(reports.id, saga.reportId));
+      .where(eq(reports.id, saga.reportId))
+      .returning();
+    return report;
   });
 }
 

@@ -1,6 +1,8 @@
-import { auditEventsPage, DateTime, forbidden, isUuid, unauthenticated } from '@suoke/platform';
+import { auditEventsPage, DateTime, forbidden, hasScope, isUuid, notFound, startingWith, unauthenticated } from '@suoke/platform';
 import type { Context } from '../context.js';
-import type { ConsultationRow } from '../db/schema.js';
+import type { ConsultationRow, ReportRow } from '../db/schema.js';
+import { selectReport } from '../db/saga.js';
+import { reportFromEvent, reportTopic } from '../service/report-events.js';
 import { consultationNotFound } from '../db/consultations.js';
 import type { Resolvers } from '../generated/resolvers.js';
 import {
@@ -15,7 +17,7 @@ import {
 } from '../service/consultations.js';
 import type { ReportSaga } from '../service/saga.js';
 import { consultationResolvers, reportResolvers } from './consultation.js';
-import { userResolvers } from './user.js';
+import { READ_ANY, userResolvers } from './user.js';
 
 const round2 = (value: number) => Math.round(value * 100) / 100;
 const refs = (codes: readonly string[]) => codes.map((code) => ({ code }));
@@ -59,6 +61,32 @@ export function createResolvers(deps: ResolverDeps): Resolvers {
         return report;
       },
       cancelConsultation: async (_parent, { id }, ctx) => written(ctx, await cancelConsultation(ctx.database, callerId(ctx), id)),
+    },
+    Subscription: {
+      reportUpdated: {
+        // Subscribed before the report is read, so a change committed in between is delivered, not lost.
+        subscribe: async (_parent, { id }, ctx) => {
+          const missing = () => notFound(`No report with id ${JSON.stringify(id)} was found`);
+          if (!ctx.user || !isUuid(id)) throw missing();
+          const events = await ctx.events.subscribe<ReportRow>(reportTopic(id));
+          try {
+            const report = await selectReport(ctx.database, id);
+            if (report && report.userId !== ctx.user.id && !hasScope(ctx.user, READ_ANY)) {
+              ctx.audit.deny({ resource: 'DiagnosisReport', ids: [report.id], reason: 'NOT_OWNER' });
+            }
+            if (!report || (report.userId !== ctx.user.id && !hasScope(ctx.user, READ_ANY))) throw missing();
+            return startingWith(report, events);
+          } catch (error) {
+            await events.return?.();
+            throw error;
+          }
+        },
+        resolve: (event: ReportRow, _args: unknown, ctx: Context) => {
+          const report = reportFromEvent(event);
+          ctx.audit.record({ action: 'READ', resource: 'DiagnosisReport', ids: [report.id] });
+          return report;
+        },
+      },
     },
     User: userResolvers,
     Consultation: consultationResolvers,

@@ -109,6 +109,8 @@ export const committedReports = new WeakMap<ConsultationRow, ReportRow>();
 export async function retryReport(database: Database, saga: ReportSaga, waitMs: number, userId: string, reportId: string): Promise<ReportRow> {
   const deadline = Date.now() + waitMs;
   const report = await restartSaga(database, userId, reportId);
+  // FAILED → PENDING has committed: announced before the run can announce the next change.
+  await saga.announce(report);
   await settle(saga.run(report.id), deadline);
   // The restart committed: a failed re-read answers with the report as restarted (PENDING), not an error.
   return (await selectReport(database, report.id).catch(() => undefined)) ?? report;

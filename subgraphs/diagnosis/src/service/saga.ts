@@ -78,8 +78,15 @@ export class ReportSaga {
       log: Logger;
       classify: (error: unknown) => StepFailure;
       sleep?: (ms: number) => Promise<void>;
+      /** Told each committed status change of a report (`reportUpdated`); never throws. */
+      announce?: (report: ReportRow) => Promise<void>;
     },
   ) {}
+
+  /** Announces a report's committed status change to its subscribers. */
+  async announce(report: ReportRow | undefined): Promise<void> {
+    if (report) await this.deps.announce?.(report);
+  }
 
   /** Drives the report's saga as far as it goes now; one run per report at a time in this process. */
   run(reportId: string): Promise<void> {
@@ -162,7 +169,7 @@ export class ReportSaga {
       }
       await recordStep(database, saga, policy.leaseMs, step.name, 'DONE', { result: outcome.value ?? null });
     }
-    await finishSaga(database, saga, 'PUBLISHED');
+    await this.announce(await finishSaga(database, saga, 'PUBLISHED'));
     this.stats.published += 1;
     this.deps.log.info({ reportId: saga.reportId, attempt: saga.attempt }, 'report published');
   }
@@ -183,7 +190,7 @@ export class ReportSaga {
       }
       await recordStep(database, saga, policy.leaseMs, step.name, 'COMPENSATED');
     }
-    await finishSaga(database, saga, 'FAILED');
+    await this.announce(await finishSaga(database, saga, 'FAILED'));
     this.stats.failed += 1;
     this.deps.log.warn({ reportId: saga.reportId, attempt: saga.attempt, reason: saga.reason }, 'report failed; its steps were compensated');
   }

@@ -58,14 +58,17 @@ export interface NotificationToPost {
 
 /**
  * Stores the notification unless its key is already used. Returns the row
- * under the key: the one just stored, the one stored earlier, or a retracted
- * tombstone (`retracted: true`), which is never shown again.
+ * under the key: the one just stored (`created`), the one stored earlier, or a
+ * retracted tombstone (`retracted: true`), which is never shown again.
  */
-export async function insertNotification(database: Database, values: NotificationToPost): Promise<{ row: typeof notifications.$inferSelect; retracted: boolean }> {
+export async function insertNotification(
+  database: Database,
+  values: NotificationToPost,
+): Promise<{ row: typeof notifications.$inferSelect; retracted: boolean; created: boolean }> {
   const [inserted] = await database.db.insert(notifications).values(values).onConflictDoNothing({ target: notifications.key }).returning();
   const row = inserted ?? (await database.db.select().from(notifications).where(eq(notifications.key, values.key)))[0];
   if (!row) throw new Error(`notification ${values.key} vanished after a conflicting insert`);
-  return { row, retracted: row.retractedAt !== null };
+  return { row, retracted: row.retractedAt !== null, created: inserted !== undefined };
 }
 
 /** Retracts the notification under `key`, leaving a tombstone even when none was posted yet. Idempotent. */

@@ -6,7 +6,7 @@ import { userCache } from '../loaders.js';
 import { Accounts } from '../service/accounts.js';
 import { SignInThrottle } from '../service/sign-in-throttle.js';
 import { countUsers, selectUserPage } from '../service/directory.js';
-import { markNotificationRead, postNotification, retractNotification } from '../service/notifications.js';
+import { markNotificationRead, notificationFromEvent, notificationTopic, postNotification, retractNotification, type NotificationEvent } from '../service/notifications.js';
 import type { UserConfig } from '../config.js';
 
 /** Marks the user row of a sign-in payload as the caller's own account. */
@@ -55,8 +55,19 @@ export function createResolvers(config: UserConfig): Resolvers {
         return markNotificationRead(ctx.database, ctx.user.id, id);
       },
       // Scope `notifications:write` (checked by the platform from the SDL): service credentials only.
-      postNotification: (_parent, { input }, ctx) => postNotification(ctx.database, input),
+      postNotification: (_parent, { input }, ctx) =>
+        postNotification(ctx.database, input, (row) => ctx.events.publish(notificationTopic(row.userId), row)),
       retractNotification: (_parent, { key }, ctx) => retractNotification(ctx.database, key),
+    },
+    Subscription: {
+      // The topic is the caller's own: there is no way to name anyone else's inbox.
+      notificationAdded: {
+        subscribe: (_parent, _args, ctx) => {
+          if (!ctx.user) throw unauthenticated();
+          return ctx.events.subscribe<NotificationEvent>(notificationTopic(ctx.user.id));
+        },
+        resolve: (event: NotificationEvent) => notificationFromEvent(event),
+      },
     },
     User: {
       __resolveReference: (reference, ctx) => ctx.loaders.userById.load(reference.id),

@@ -27,11 +27,15 @@ function shown(row: typeof notifications.$inferSelect): NotificationRow {
 }
 
 /**
- * Notifications posted by services and read by their user. Posting is
- * idempotent by key: the same key returns the notification already posted,
+ * Notifications posted by services and read by their user (and followed
+ * live with `notificationAdded`). Posting is idempotent by key: the same key returns the notification already posted,
  * and a retracted key is CONFLICT, so a late retry cannot bring it back.
  */
-export async function postNotification(database: Database, input: PostNotificationInput): Promise<NotificationRow> {
+export async function postNotification(
+  database: Database,
+  input: PostNotificationInput,
+  announce?: (row: NotificationRow) => Promise<void>,
+): Promise<NotificationRow> {
   const key = text(input.key, 'key', 200);
   if (!isUuid(input.userId)) throw badInput(`userId must be a UUID; received ${JSON.stringify(input.userId)}`, 'input.userId');
   if (!KINDS.includes(input.kind)) throw badInput(`kind must be one of ${KINDS.join(', ')}; received ${JSON.stringify(input.kind)}`, 'input.kind');
@@ -40,9 +44,12 @@ export async function postNotification(database: Database, input: PostNotificati
   const values = { key, userId: input.userId.toLowerCase(), kind: input.kind, title: text(input.title, 'title', 120), body: text(input.body, 'body', 1000), reportId };
   const [owner] = await database.db.select({ id: users.id }).from(users).where(eq(users.id, values.userId));
   if (!owner) throw badInput(`userId must name an existing user; received ${JSON.stringify(input.userId)}`, 'input.userId');
-  const { row, retracted } = await insertNotification(database, values);
+  const { row, retracted, created } = await insertNotification(database, values);
   if (retracted) throw conflict(`The notification under key ${JSON.stringify(key)} was retracted`);
-  return shown(row);
+  const posted = shown(row);
+  // Committed (one statement): announced once, when first stored; a retry with the same key announces nothing.
+  if (created) await announce?.(posted);
+  return posted;
 }
 
 export async function retractNotification(database: Database, key: string): Promise<boolean> {
@@ -57,4 +64,16 @@ export async function markNotificationRead(database: Database, userId: string, i
   const row = isUuid(id) ? await markRead(database, userId, id) : undefined;
   if (!row) throw notFound(`No notification with id ${JSON.stringify(id)} was found`);
   return shown(row);
+}
+
+/** The bus topic of one user's new notifications (`notificationAdded`). */
+export function notificationTopic(userId: string): string {
+  return `user:notifications:${userId.toLowerCase()}`;
+}
+
+/** A notification as it travels on the bus (JSON: dates as strings). */
+export type NotificationEvent = Omit<NotificationRow, 'createdAt' | 'readAt'> & { createdAt: string | Date; readAt: string | Date | null };
+
+export function notificationFromEvent(event: NotificationEvent): NotificationRow {
+  return { ...event, createdAt: new Date(event.createdAt), readAt: event.readAt === null ? null : new Date(event.readAt) };
 }

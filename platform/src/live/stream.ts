@@ -1,0 +1,219 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { getOperationAST, GraphQLError, parse, subscribe as graphqlSubscribe, validate, type DocumentNode, type ExecutionResult, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import { createHandler, type ExecutionResult as SseResult, type OperationArgs } from 'graphql-sse';
+import type { Logger } from 'pino';
+import { supervise, type Supervised } from './supervise.js';
+
+/** The path of the subgraph's subscriptions (graphql-sse, distinct connections mode). */
+export const STREAM_PATH = '/graphql/stream';
+/** A process holds SUBSCRIPTIONS_MAX_PER_PROCESS open streams: the next is refused with this code (another replica may take it). */
+export const TOO_MANY_SUBSCRIPTIONS = 'TOO_MANY_SUBSCRIPTIONS';
+
+/** Why a request was refused before its stream opened: sent as JSON with this status. */
+export interface StreamRefusal {
+  status: number;
+  code: string;
+  message: string;
+}
+
+export interface StreamEndpointOptions<TContext extends object> {
+  schema: GraphQLSchema;
+  log: Logger;
+  /** Runs first: the gateway's secret (403 without it). */
+  guard?: (req: IncomingMessage) => StreamRefusal | undefined;
+  /** The operation's context, built as /graphql builds it; a thrown UNAUTHENTICATED answers 401 before the stream opens. */
+  context: (req: IncomingMessage, requestId: string) => Promise<TContext>;
+  /** When the caller's credentials stop being valid (the token's `exp`, epoch ms); undefined: never (anonymous). */
+  expiresAt: (req: IncomingMessage, context: TContext) => number | undefined;
+  /** Checked at every heartbeat and event: an error ends the stream with it (a session signed out meanwhile). */
+  stillAllowed?: (context: TContext) => GraphQLError | undefined;
+  /** Masks errors as /graphql does (createErrorMasking's formatError). */
+  formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+  /** After each result sent (the audit log of what it disclosed). */
+  afterResult?: (context: TContext) => Promise<void>;
+  heartbeatMs: number;
+  maxOpen: number;
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
+type OperationContextRecord = Record<PropertyKey, unknown>;
+
+/** `data: null` included: graphql-sse takes what onSubscribe returns for a result only when it has `data`. */
+function errorResult(message: string, code: string): ExecutionResult {
+  return { data: null, errors: [new GraphQLError(message, { extensions: { code } })] };
+}
+
+/**
+ * POST /graphql/stream: the subgraph's subscriptions over graphql-sse in its
+ * distinct connections mode (one operation per request, the answer an event
+ * stream). The gateway is its client; the contract (README, Live) in short:
+ * - the gateway's secret (403 without), the bearer token verified as on
+ *   /graphql (401 before the stream opens), `accept: text/event-stream` (406);
+ * - subscriptions only (a query or mutation is one `next` with BAD_REQUEST);
+ * - a refusal at subscribe time (auth directive, owner check, the process's
+ *   cap, shutting down) is one `next` with the error, then `complete`;
+ * - an SSE comment every `heartbeatMs`; at the token's `exp` a final `next`
+ *   with UNAUTHENTICATED, at shutdown one with SERVICE_UNAVAILABLE, then `complete`.
+ */
+export function createStreamEndpoint<TContext extends object>(options: StreamEndpointOptions<TContext>) {
+  const open = new Set<Supervised>();
+  let reserved = 0;
+  let draining = false;
+  const streamsEnded = new Set<Promise<void>>();
+  /** Per operation context: when its credentials expire, and its supervised stream once subscribed. */
+  const expiries = new WeakMap<object, number | undefined>();
+  const streams = new WeakMap<object, Supervised>();
+
+  // graphql-sse types its context as a record; ours is the subgraph's context object.
+  const handler = createHandler<IncomingMessage, { context: TContext }, OperationContextRecord>({
+    // No single connection mode: every request is its own stream (no tokens, no server-side stream registry).
+    authenticate: () => null,
+    context: (req) => req.context.context as unknown as OperationContextRecord,
+    // Validated in onSubscribe (with codes); graphql-sse would validate a second time.
+    validate: () => [],
+    execute: () => errorResult('This endpoint serves subscriptions only: send queries and mutations to /graphql', 'BAD_REQUEST') as SseResult,
+    onSubscribe: (req, params) => {
+      let document: DocumentNode;
+      try {
+        document = parse(params.query);
+      } catch (error) {
+        return errorResult(error instanceof GraphQLError ? error.message : 'The document could not be parsed', 'GRAPHQL_PARSE_FAILED') as SseResult;
+      }
+      const operation = getOperationAST(document, params.operationName);
+      if (!operation) return errorResult('The document must name one operation to run (operationName)', 'BAD_REQUEST') as SseResult;
+      if (operation.operation !== 'subscription') {
+        return errorResult('This endpoint serves subscriptions only: send queries and mutations to /graphql', 'BAD_REQUEST') as SseResult;
+      }
+      const invalid = validate(options.schema, document);
+      if (invalid.length > 0) {
+        return { data: null, errors: invalid.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })) } as SseResult;
+      }
+      return {
+        schema: options.schema,
+        document,
+        operationName: params.operationName,
+        variableValues: params.variables,
+        contextValue: req.context.context as unknown as OperationContextRecord,
+      } as OperationArgs<OperationContextRecord>;
+    },
+    subscribe: async (args) => {
+      // Checked and counted in one synchronous step: concurrent requests cannot pass the cap together.
+      if (draining) return errorResult('This service is shutting down: subscribe again', 'SERVICE_UNAVAILABLE') as SseResult;
+      if (open.size + reserved >= options.maxOpen) {
+        return errorResult(`This process holds its maximum of ${options.maxOpen} subscriptions: subscribe again (another replica may take it)`, TOO_MANY_SUBSCRIPTIONS) as SseResult;
+      }
+      reserved += 1;
+      try {
+        const result = await graphqlSubscribe(args);
+        if (!(Symbol.asyncIterator in result)) return result as SseResult;
+        const context = args.contextValue as unknown as TContext;
+        const stream = supervise(result, {
+          expiresAt: expiries.get(context),
+          stillAllowed: options.stillAllowed ? () => options.stillAllowed!(context) : undefined,
+          onEnd: () => open.delete(stream),
+        });
+        open.add(stream);
+        streams.set(context, stream);
+        return stream as unknown as AsyncGenerator<SseResult>;
+      } finally {
+        reserved -= 1;
+      }
+    },
+    onNext: async (context, _req, result) => {
+      if (options.afterResult) await options.afterResult(context as unknown as TContext).catch((error: unknown) => options.log.error({ err: error }, 'after-result hook failed'));
+      const errors = (result as ExecutionResult).errors;
+      if (!errors || errors.length === 0) return result;
+      const formatted = errors.map((e) => options.formatError(e instanceof GraphQLError ? e.toJSON() : { message: String(e) }, e));
+      return { ...result, errors: formatted } as unknown as SseResult;
+    },
+  });
+
+  return {
+    /** Streams open in this process (subscribed, not yet ended). */
+    get open() {
+      return open.size;
+    },
+    async handle(req: IncomingMessage, res: ServerResponse, body: string, requestId: string): Promise<void> {
+      const refusal = options.guard?.(req);
+      if (refusal) return sendJson(res, refusal.status, refusal.message, refusal.code);
+      const accept = String(req.headers.accept ?? '');
+      if (!accept.includes('text/event-stream')) return sendJson(res, 406, 'This endpoint answers with text/event-stream only: send accept: text/event-stream', 'NOT_ACCEPTABLE');
+      if (!String(req.headers['content-type'] ?? '').includes('application/json')) return sendJson(res, 415, 'The request body must be JSON (content-type: application/json)', 'UNSUPPORTED_MEDIA_TYPE');
+      // A client may leave while the subscription is being set up: it is released as soon as there is one.
+      let gone = false;
+      let release: (() => void) | undefined;
+      const onClose = () => {
+        gone = true;
+        release?.();
+      };
+      res.once('close', onClose);
+      let context: TContext;
+      try {
+        context = await options.context(req, requestId);
+      } catch (error) {
+        if (error instanceof GraphQLError && error.extensions.code === 'UNAUTHENTICATED') return sendJson(res, 401, error.message, 'UNAUTHENTICATED');
+        throw error;
+      }
+      expiries.set(context, options.expiresAt(req, context));
+      const [stream, init] = await handler({
+        method: 'POST',
+        url: req.url ?? STREAM_PATH,
+        headers: { get: (key) => (key.toLowerCase() === 'accept' ? 'text/event-stream' : headerOf(req, key)) },
+        body,
+        raw: req,
+        context: { context },
+      });
+      if (!stream || typeof stream === 'string') {
+        res.off('close', onClose);
+        res.writeHead(init.status, init.headers ?? JSON_HEADERS);
+        res.end(stream ?? undefined);
+        return;
+      }
+      release = () => void stream.return(undefined);
+      if (gone) release();
+      res.writeHead(init.status, { ...init.headers, 'x-accel-buffering': 'no' });
+      res.flushHeaders();
+      // Proxies cut quiet streams: an SSE comment line, which EventSource parsers ignore.
+      const heartbeat = setInterval(() => {
+        if (!gone && !res.destroyed) res.write(':\n\n');
+        const denied = options.stillAllowed?.(context);
+        if (denied) streams.get(context)?.end({ errors: [denied] });
+      }, options.heartbeatMs);
+      const done = (async () => {
+        try {
+          for await (const chunk of stream) {
+            if (gone || res.destroyed) break;
+            res.write(chunk);
+          }
+        } finally {
+          clearInterval(heartbeat);
+          res.off('close', onClose);
+          res.end();
+        }
+      })();
+      streamsEnded.add(done);
+      try {
+        await done;
+      } finally {
+        streamsEnded.delete(done);
+      }
+    },
+    /** Shutdown: refuses new streams and ends every open one with SERVICE_UNAVAILABLE; resolves once they are flushed. */
+    async close(): Promise<void> {
+      draining = true;
+      for (const stream of open) stream.end(errorResult('This service is shutting down: subscribe again', 'SERVICE_UNAVAILABLE'));
+      await Promise.allSettled([...streamsEnded]);
+    },
+  };
+}
+
+function headerOf(req: IncomingMessage, key: string): string | undefined {
+  const value = req.headers[key.toLowerCase()];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+function sendJson(res: ServerResponse, status: number, message: string, code: string): void {
+  const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
+  res.writeHead(status, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
