@@ -37,6 +37,9 @@ export class SessionDenyList {
   private readonly ended = new Map<string, number>();
   private subscriber: Redis | undefined;
   private addsSincePurge = 0;
+  private markLoaded: () => void = () => {};
+  /** Settles once the list ended by other processes has been loaded (at once without Redis). */
+  private readonly firstLoad = new Promise<void>((resolve) => (this.markLoaded = resolve));
 
   constructor(
     private readonly redis: Redis | undefined,
@@ -93,6 +96,7 @@ export class SessionDenyList {
 
   /** Listens for sessions ended by other processes (with Redis); loads the current list at every (re)subscription. */
   start(): void {
+    if (!this.redis) this.markLoaded();
     if (!this.redis || this.subscriber) return;
     const subscriber = this.redis.duplicate({ enableAutoPipelining: false });
     this.subscriber = subscriber;
@@ -106,8 +110,23 @@ export class SessionDenyList {
       subscriber
         .subscribe(CHANNEL)
         .then(() => this.load())
+        .then(() => this.markLoaded())
         .catch((error: Error) => this.log.warn({ err: error }, 'session deny-list: subscribing failed; ended sessions of other replicas are missed until it succeeds'));
     });
+  }
+
+  /**
+   * Waits (at most `timeoutMs`) for the first load of the sessions other replicas ended, so that a
+   * process that starts answering right after a logout elsewhere already refuses its tokens.
+   */
+  async loaded(timeoutMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    try {
+      return await Promise.race([this.firstLoad.then(() => true), timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async load(): Promise<void> {

@@ -270,6 +270,8 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
         await apollo.start();
         if (redis) await redisReady(redis, log);
         else if (cacheRedis) await redisReady(cacheRedis, log);
+        // Before answering: the sessions other replicas ended are refused from the first request on.
+        if (!(await sessions.loaded(5_000))) log.warn('session deny-list not loaded within 5 s; ended sessions of other replicas are refused once it is');
         started = true;
       }
       const bound = await http.listen(port, host);
