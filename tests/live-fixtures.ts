@@ -18,7 +18,7 @@ import { repoRoot } from './harness.js';
  */
 const RATE_LIMIT_SDL = readFileSync(path.join(repoRoot, 'platform', 'rate-limit.graphql'), 'utf8');
 
-export const EVENTS_SDL = `
+export const eventsSdl = (options: { limited?: boolean } = {}) => `
 extend schema
   @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@composeDirective"])
   @link(url: "https://specs.suoke.life/rateLimit/v1.0", import: ["@rateLimit"])
@@ -40,10 +40,10 @@ type Query {
 type Subscription {
   """Every thing published on a channel."""
   tick(channel: String!): Thing
-  """As tick on channel "limited", at most twice a minute per caller."""
-  limited: Thing @rateLimit(limit: 2, duration: 60)
+${options.limited === false ? '' : '  """As tick on channel "limited", at most twice a minute per caller."""\n  limited: Thing @rateLimit(limit: 2, duration: 60)'}
 }
 `;
+export const EVENTS_SDL = eventsSdl();
 
 export const EXTRAS_SDL = `
 extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key"])
@@ -94,6 +94,8 @@ export interface TestSubgraph {
   requests: { path: string; headers: IncomingHttpHeaders; body?: unknown }[];
   /** Stream responses still open. */
   openStreams(): number;
+  /** Streams are answered this long after they arrive (0: at once). */
+  acceptDelay: { ms: number };
   /** Cuts every open stream without a word (a crash or a lost connection). */
   cutStreams(): void;
   close(): Promise<void>;
@@ -111,6 +113,7 @@ const subOf = (authorization: string | undefined): string | undefined => {
 async function serve(name: string, typeDefs: DocumentNode, schema: GraphQLSchema, refuse: (headers: IncomingHttpHeaders) => boolean): Promise<TestSubgraph> {
   const requests: TestSubgraph['requests'] = [];
   const streams = new Set<ServerResponse>();
+  const acceptDelay = { ms: 0 };
   const sse = createHandler({ schema });
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -122,7 +125,10 @@ async function serve(name: string, typeDefs: DocumentNode, schema: GraphQLSchema
       }
       streams.add(res);
       res.once('close', () => streams.delete(res));
-      void sse(req, res).catch(() => res.destroy());
+      // A slow start (an ownership check on a busy database): the stream is not answered for a while.
+      setTimeout(() => {
+        if (!res.destroyed) void sse(req, res).catch(() => res.destroy());
+      }, acceptDelay.ms);
       return;
     }
     let text = '';
@@ -143,6 +149,7 @@ async function serve(name: string, typeDefs: DocumentNode, schema: GraphQLSchema
     typeDefs,
     requests,
     openStreams: () => streams.size,
+    acceptDelay,
     cutStreams: () => {
       for (const res of streams) res.socket?.destroy();
     },

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { testToken } from '@suoke/platform/testing';
@@ -9,7 +9,8 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway, loadGatewayConfig } from '../gateway/src/server.js';
-import { composeTestSupergraph, startEventsSubgraph, startExtrasSubgraph } from './live-fixtures.js';
+import { parse } from 'graphql';
+import { composeTestSupergraph, eventsSdl, startEventsSubgraph, startExtrasSubgraph } from './live-fixtures.js';
 
 /**
  * Subscriptions through the gateway over GraphQL over WebSocket, against two
@@ -56,7 +57,7 @@ beforeAll(async () => {
 
 afterEach(async () => {
   for (const client of clients.splice(0)) await client.dispose();
-  await waitFor(() => gateway.liveStats.subscriptions === 0, 'every subscription released');
+  await waitFor(() => gateway.liveStats.subscriptions === 0 && events.openStreams() === 0, 'every subscription released, upstream too');
 });
 
 afterAll(async () => {
@@ -174,6 +175,20 @@ describe('subscriptions over WebSocket through the gateway', () => {
     await waitFor(() => events.subscribers(channel) === 0 && events.openStreams() === 0, 'the disconnected one closed upstream', 1_000);
   });
 
+  it('a client that disconnects while the upstream stream is still opening closes it too', async () => {
+    events.acceptDelay.ms = 3_000;
+    try {
+      const { client } = await connectAs(user());
+      const before = events.requests.length;
+      subscribe(client, TICK, { channel: randomUUID() });
+      await waitFor(() => events.requests.length > before && events.openStreams() === 1, 'the stream request to arrive');
+      await client.dispose();
+      await waitFor(() => events.openStreams() === 0, 'the opening stream closed', 1_000);
+    } finally {
+      events.acceptDelay.ms = 0;
+    }
+  });
+
   it('an upstream stream that is cut (subgraph restart) ends the subscription with SERVICE_UNAVAILABLE, never a hang', async () => {
     const { client } = await connectAs(user());
     const channel = randomUUID();
@@ -220,8 +235,10 @@ describe('subscriptions over WebSocket through the gateway', () => {
   it('@rateLimit of the root field applies at subscribe (RATE_LIMITED past the limit, nothing opened upstream)', async () => {
     const { client } = await connectAs(user());
     const subs = [1, 2, 3].map(() => subscribe(client, 'subscription { limited { id } }'));
-    await waitFor(() => events.subscribers('limited') === 2 && subs[2]!.ended(), 'two accepted, one refused');
-    expect((subs[2]!.state.error as { extensions?: { code?: string; retryAfter?: number } }[])[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED' });
+    await waitFor(() => events.subscribers('limited') === 2 && subs.filter((s) => s.ended()).length === 1, 'two accepted, one refused');
+    const refused = subs.find((s) => s.ended())!;
+    expect((refused.state.error as { extensions?: { code?: string; retryAfter?: number } }[])[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED' });
+    expect(refused.received).toEqual([]);
   });
 
   it('per-user and per-process caps on open subscriptions refuse with SUBSCRIPTION_LIMIT', async () => {
@@ -276,6 +293,38 @@ describe('subscriptions over WebSocket through the gateway', () => {
     socket.on('ping', () => (pings += 1));
     await waitFor(() => pings >= 2, 'two pings');
     socket.close();
+  });
+
+  it('a new supergraph keeps running subscriptions going, and ends those whose field vanished with a reason', async () => {
+    const { client } = await connectAs(user());
+    const channel = randomUUID();
+    const tick = subscribe(client, TICK, { channel });
+    const limited = subscribe(client, 'subscription { limited { id } }');
+    await waitFor(() => events.subscribers(channel) === 1 && events.subscribers('limited') === 1, 'both open upstream');
+    const original = readFileSync(supergraphPath, 'utf8');
+    try {
+      writeFileSync(supergraphPath, composeTestSupergraph([{ ...events, typeDefs: parse(eventsSdl({ limited: false })) }, extras]));
+      await waitFor(() => limited.state.completed, "the vanished field's subscription to end");
+      expect(limited.received.map(codesOf)).toEqual([['SERVICE_UNAVAILABLE']]);
+      expect(limited.received[0]!.errors![0]!.message).toMatch(/no longer in the schema/);
+      await waitFor(() => events.subscribers('limited') === 0, 'its upstream closed', 1_000);
+      events.publish(channel, { id: 'after-reload', name: 'still here' });
+      await waitFor(() => tick.received.length === 1, 'an event after the reload');
+      expect(tick.received[0]).toEqual({ data: { tick: { id: 'after-reload', name: 'still here', extra: 'extra-after-reload' } } });
+      expect(tick.ended()).toBe(false);
+    } finally {
+      writeFileSync(supergraphPath, original);
+    }
+    // Once the original is served again, `limited` is accepted once more.
+    const other = (await connectAs(user())).client;
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      const again = subscribe(other, 'subscription { limited { id } }');
+      await waitFor(() => events.subscribers('limited') === 1 || again.ended(), 'an answer');
+      if (!again.ended()) break;
+      expect(Date.now(), 'limited served again within 5 s').toBeLessThan(deadline);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   });
 
   it('stopping the gateway completes every stream with a reason and closes upstream', async () => {

@@ -5,6 +5,7 @@ import { CLIENT_IP_HEADER, encodeBudget, GATEWAY_SECRET_HEADER, RATE_BUDGET_HEAD
 import { GraphQLError, validate, type ExecutionResult, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
+import { OPERATION_NOT_TRUSTED } from '../document-guard.js';
 import { callerFrom, type LiveCaller } from './caller.js';
 import { runEvent } from './execute.js';
 import { liveError, prepareSubscription, type Prepared, type PrepareOptions } from './prepare.js';
@@ -13,6 +14,7 @@ import { endResult, LiveStream, reasonFor, REASONS } from './stream.js';
 import { openUpstream, streamUrl, upstreamAgent } from './upstream.js';
 
 export const SUBSCRIPTION_LIMIT = 'SUBSCRIPTION_LIMIT';
+const OWN_CODES = new Set([SUBSCRIPTION_LIMIT, OPERATION_NOT_TRUSTED]);
 
 /** One instance of a subgraph to open a stream on, picked by its balancer; `done` reports how opening went. */
 export interface StreamTarget {
@@ -55,7 +57,12 @@ export function createLiveServer(options: LiveServerOptions) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
   const agent = upstreamAgent(options.upstreamIdleMs);
 
-  const format = (error: GraphQLError): GraphQLFormattedError => options.formatError(error.toJSON(), error);
+  const format = (error: GraphQLError): GraphQLFormattedError => {
+    // The live path's own refusals: its message and extensions are written for the client (the platform's masking does not know them).
+    const code = error.extensions.code;
+    if (typeof code === 'string' && OWN_CODES.has(code)) return { message: error.message, extensions: error.extensions };
+    return options.formatError(error.toJSON(), error);
+  };
 
   function start(prepared: Prepared & { release: () => void }): LiveStream {
     const { plan, context, caller } = prepared;
@@ -87,8 +94,8 @@ export function createLiveServer(options: LiveServerOptions) {
     open.add(stream);
     // A new supergraph: the subscription goes on while its document is still valid, else ends with a reason.
     const unwatch = options.planner.onUpdate(() => {
-      const schema = options.planner.current();
-      if (schema && !validFor(schema.apiSchema, prepared)) stream.end(REASONS.schemaChanged);
+      const schema = options.planner.apiSchema;
+      if (schema && !validFor(schema, prepared)) stream.end(REASONS.schemaChanged);
     });
     if (caller.expiresAt !== undefined) {
       expiry = setTimeout(() => stream.end(REASONS.expired), Math.min(Math.max(0, caller.expiresAt - Date.now()), 2_147_483_647));
@@ -146,7 +153,7 @@ export function createLiveServer(options: LiveServerOptions) {
         const caller = ctx.extra.live;
         if (!caller) return [liveError('Authenticate first', 'UNAUTHENTICATED')];
         if (stopping) return [liveError(REASONS.shutdown.message, REASONS.shutdown.code)];
-        const prepared = await prepareSubscription(options, caller, payload as Record<string, unknown>);
+        const prepared = await prepareSubscription(options, caller, payload);
         if (Array.isArray(prepared)) return prepared;
         const slot = slots.acquire(caller.key);
         if ('full' in slot) {

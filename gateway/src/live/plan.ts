@@ -64,16 +64,21 @@ const PLAN_CACHE_SIZE = 500;
  */
 export class LivePlanner {
   private sdl: string | undefined;
-  private apiSchema: GraphQLSchema | undefined;
+  private servedSchema: GraphQLSchema | undefined;
   private built: LiveSchema | undefined;
   private readonly listeners = new Set<() => void>();
 
   update(schema: { apiSchema: GraphQLSchema; coreSupergraphSdl: string }): void {
     if (schema.coreSupergraphSdl === this.sdl) return;
     this.sdl = schema.coreSupergraphSdl;
-    this.apiSchema = schema.apiSchema;
+    this.servedSchema = schema.apiSchema;
     this.built = undefined;
     for (const listener of this.listeners) listener();
+  }
+
+  /** The API schema served now (without building the planner). */
+  get apiSchema(): GraphQLSchema | undefined {
+    return this.servedSchema;
   }
 
   /** Called after each new supergraph version (running subscriptions check that their field still exists). */
@@ -84,11 +89,11 @@ export class LivePlanner {
 
   /** The current version, or undefined before the gateway has loaded one. */
   current(): LiveSchema | undefined {
-    if (!this.built && this.sdl && this.apiSchema) {
+    if (!this.built && this.sdl && this.servedSchema) {
       // Validated by the gateway already, from the same SDL.
       const supergraph = Supergraph.build(this.sdl, { validateSupergraph: false });
       this.built = {
-        apiSchema: this.apiSchema,
+        apiSchema: this.servedSchema,
         plannerApiSchema: supergraph.apiSchema(),
         supergraphSchema: supergraph.schema.toGraphQLJSSchema(),
         planner: new QueryPlanner(supergraph),
