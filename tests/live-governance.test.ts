@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { testToken } from '@suoke/platform/testing';
 import WebSocket from 'ws';
 import { describe, expect, it } from 'vitest';
+import { sha256 } from '../gateway/src/trusted-documents.js';
 import { refusalOf, subscribe, TICK, useLiveStack, user, waitFor } from './live-harness.js';
 
 /**
@@ -77,6 +80,48 @@ describe('governance of subscriptions over WebSocket', () => {
     const over = subscribe(c, TICK, { channel });
     await waitFor(() => over.ended(), 'the per-process refusal');
     expect(refusalOf(over.state.error)).toMatchObject({ code: 'SUBSCRIPTION_LIMIT', limit: 'process' });
+  });
+
+  it('a session signed out mid-stream ends its subscriptions at the next event with UNAUTHENTICATED', async () => {
+    const sessionId = randomUUID();
+    const { client } = live.connect({ authorization: `Bearer ${await testToken({ ...user(), sessionId })}` });
+    const channel = randomUUID();
+    const sub = subscribe(client, TICK, { channel });
+    await waitFor(() => live.events.subscribers(channel) === 1, 'the upstream subscription');
+    live.gateway.sessions.add(sessionId, Date.now() + 60_000);
+    live.events.publish(channel, { id: 'after-logout' });
+    await waitFor(() => sub.state.completed, 'the end');
+    expect(sub.received.map((p) => p.errors?.map((e) => e.extensions?.code))).toEqual([['UNAUTHENTICATED']]);
+    expect(JSON.stringify(sub.received)).not.toContain('after-logout');
+    await waitFor(() => live.events.subscribers(channel) === 0, 'upstream closed', 1_000);
+  });
+
+  it('trusted documents in require mode: a manifest document runs (as text or by id), any other is refused', async () => {
+    const other = 'subscription Other($channel: String!) { tick(channel: $channel) { id } }';
+    const manifest = path.join(path.dirname(live.supergraphPath), 'manifest.json');
+    writeFileSync(manifest, JSON.stringify({ [sha256(TICK)]: TICK }));
+    const guarded = live.startGateway({ TRUSTED_DOCUMENTS: 'require', TRUSTED_DOCUMENTS_PATH: manifest });
+    try {
+      const url = (await guarded.listen(0, '127.0.0.1')).url.replace(/^http/, 'ws');
+      const { client } = await live.connectAs(user(), {}, url);
+      const channel = randomUUID();
+      const asText = subscribe(client, TICK, { channel });
+      const received: unknown[] = [];
+      const byId = { done: false, error: undefined as unknown };
+      client.subscribe(
+        { query: '', variables: { channel }, extensions: { persistedQuery: { version: 1, sha256Hash: sha256(TICK) } } },
+        { next: (v) => received.push(v), error: (e) => (byId.error = e), complete: () => (byId.done = true) },
+      );
+      const untrusted = subscribe(client, other, { channel });
+      const unknownId = { error: undefined as unknown };
+      client.subscribe({ query: '', extensions: { persistedQuery: { version: 1, sha256Hash: 'ab'.repeat(32) } } }, { next: () => {}, error: (e) => (unknownId.error = e), complete: () => {} });
+      await waitFor(() => live.events.subscribers(channel) === 2 && untrusted.ended() && unknownId.error !== undefined, 'two accepted, two refused');
+      expect(asText.ended() || byId.done || byId.error !== undefined).toBe(false);
+      expect(refusalOf(untrusted.state.error)?.code).toBe('OPERATION_NOT_TRUSTED');
+      expect(refusalOf(unknownId.error)?.code).toBe('PERSISTED_QUERY_NOT_FOUND');
+    } finally {
+      await guarded.stop();
+    }
   });
 
   it('the gateway pings every connection (keepalive), so idle proxies keep the socket', async () => {
