@@ -7,8 +7,11 @@ import {
   GraphQLSkipDirective,
   Kind,
   parse,
+  type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
 import {
@@ -54,81 +57,98 @@ export function useRateLimits(options: RateLimitPluginOptions): ApolloServerPlug
     async requestDidStart() {
       return {
         async didResolveOperation({ operation, document, schema, request, contextValue }) {
-          // The platform's own services (the agent's searches, the report saga) are limited upstream, by the user request behind them.
-          if (!operation || isServiceSubject(contextValue.user?.id)) return;
-          const rootType =
-            operation.operation === 'mutation' ? schema.getMutationType() : operation.operation === 'query' ? schema.getQueryType() : undefined;
-          if (!rootType) return;
-          const variables = request.variables ?? {};
-          const fragments = new Map<string, FragmentDefinitionNode>();
-          for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
-          const rules = options.rules();
-          const identity = { userId: contextValue.user?.id, ip: contextValue.clientIp };
-
-          const groups = new Map<string, { coordinate: string; rule: RateLimitRule; counters: Counter[]; responseKeys: string[] }>();
-          const add = (coordinate: string, rule: RateLimitRule, args: Record<string, unknown>, responseKey: string) => {
-            const counters = rateLimitCounters(coordinate, rule, identity, args);
-            const id = counters.map((c) => c.key).join('\n');
-            const group = groups.get(id) ?? { coordinate, rule, counters, responseKeys: [] };
-            group.responseKeys.push(responseKey);
-            groups.set(id, group);
-          };
-          try {
-            for (const field of rootFields(operation.selectionSet, fragments, variables)) {
-              const name = field.name.value;
-              if (name.startsWith('__')) continue;
-              const definition = rootType.getFields()[name];
-              if (!definition) continue;
-              const coordinate = `${rootType.name}.${name}`;
-              const rule = rules.fields.get(coordinate) ?? rules.types.get(rootType.name) ?? DEFAULT_ROOT_RULE;
-              let args: Record<string, unknown> = {};
-              try {
-                args = getArgumentValues(definition, field, variables);
-              } catch {
-                // Invalid arguments fail in execution with their own error; count the call all the same.
-              }
-              add(coordinate, rule, args, field.alias?.value ?? name);
-            }
-            // Nothing a subgraph resolves (only __typename or introspection): still one call per operation.
-            if (groups.size === 0) add(`${rootType.name}.__typename`, rules.types.get(rootType.name) ?? DEFAULT_ROOT_RULE, {}, '__typename');
-          } catch (error) {
-            if (error instanceof GraphQLError && error.extensions.code === 'BAD_USER_INPUT') {
-              throw new GraphQLError(error.message, { extensions: { ...error.extensions, http: { status: 400 } } });
-            }
-            throw error;
-          }
-
-          const budget: RateBudget = {};
-          let rejected = 0;
-          let total = 0;
-          let retryAfter = 0;
-          let message: string | undefined;
-          await Promise.all(
-            [...groups.values()].map(async (group) => {
-              const result = await options.store.consume(group.counters, group.responseKeys.length);
-              const decisions = (budget[group.coordinate] ??= {});
-              group.responseKeys.forEach((key, i) => {
-                decisions[key] = i < result.allowed ? 0 : result.retryAfter;
-              });
-              total += group.responseKeys.length;
-              rejected += group.responseKeys.length - result.allowed;
-              if (result.allowed < group.responseKeys.length) {
-                retryAfter = Math.max(retryAfter, result.retryAfter);
-                message ??= group.rule.message;
-              }
-            }),
-          );
-          contextValue.rateBudget = budget;
-          if (rejected > 0 && rejected === total) {
-            options.log.info({ request_id: contextValue.requestId, retryAfter }, 'operation rejected by rate limit before fan-out');
-            throw new GraphQLError(message ?? `Too many requests: try again in ${retryAfter} s`, {
-              extensions: { code: RATE_LIMITED, retryAfter, http: { status: 429, headers: new HeaderMap([['retry-after', String(retryAfter)]]) } },
-            });
-          }
+          if (!operation) return;
+          await consumeRateLimits(options, { operation, document, schema, variables: request.variables ?? {}, context: contextValue });
         },
       };
     },
   };
+}
+
+/**
+ * The rate-limit decision for one operation (the plugin's, and the WebSocket
+ * subscriptions'): counts its root fields, sets `context.rateBudget`, and
+ * throws RATE_LIMITED when no limited root field has room left.
+ */
+export async function consumeRateLimits(
+  options: RateLimitPluginOptions,
+  { operation, document, schema, variables, context }: {
+    operation: OperationDefinitionNode;
+    document: DocumentNode;
+    schema: GraphQLSchema;
+    variables: Record<string, unknown>;
+    context: GatewayContext;
+  },
+): Promise<void> {
+  // The platform's own services (the agent's searches, the report saga) are limited upstream, by the user request behind them.
+  if (isServiceSubject(context.user?.id)) return;
+  const rootType = schema.getRootType(operation.operation);
+  if (!rootType) return;
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+  const rules = options.rules();
+  const identity = { userId: context.user?.id, ip: context.clientIp };
+
+  const groups = new Map<string, { coordinate: string; rule: RateLimitRule; counters: Counter[]; responseKeys: string[] }>();
+  const add = (coordinate: string, rule: RateLimitRule, args: Record<string, unknown>, responseKey: string) => {
+    const counters = rateLimitCounters(coordinate, rule, identity, args);
+    const id = counters.map((c) => c.key).join('\n');
+    const group = groups.get(id) ?? { coordinate, rule, counters, responseKeys: [] };
+    group.responseKeys.push(responseKey);
+    groups.set(id, group);
+  };
+  try {
+    for (const field of rootFields(operation.selectionSet, fragments, variables)) {
+      const name = field.name.value;
+      if (name.startsWith('__')) continue;
+      const definition = rootType.getFields()[name];
+      if (!definition) continue;
+      const coordinate = `${rootType.name}.${name}`;
+      const rule = rules.fields.get(coordinate) ?? rules.types.get(rootType.name) ?? DEFAULT_ROOT_RULE;
+      let args: Record<string, unknown> = {};
+      try {
+        args = getArgumentValues(definition, field, variables);
+      } catch {
+        // Invalid arguments fail in execution with their own error; count the call all the same.
+      }
+      add(coordinate, rule, args, field.alias?.value ?? name);
+    }
+    // Nothing a subgraph resolves (only __typename or introspection): still one call per operation.
+    if (groups.size === 0) add(`${rootType.name}.__typename`, rules.types.get(rootType.name) ?? DEFAULT_ROOT_RULE, {}, '__typename');
+  } catch (error) {
+    if (error instanceof GraphQLError && error.extensions.code === 'BAD_USER_INPUT') {
+      throw new GraphQLError(error.message, { extensions: { ...error.extensions, http: { status: 400 } } });
+    }
+    throw error;
+  }
+
+  const budget: RateBudget = {};
+  let rejected = 0;
+  let total = 0;
+  let retryAfter = 0;
+  let message: string | undefined;
+  await Promise.all(
+    [...groups.values()].map(async (group) => {
+      const result = await options.store.consume(group.counters, group.responseKeys.length);
+      const decisions = (budget[group.coordinate] ??= {});
+      group.responseKeys.forEach((key, i) => {
+        decisions[key] = i < result.allowed ? 0 : result.retryAfter;
+      });
+      total += group.responseKeys.length;
+      rejected += group.responseKeys.length - result.allowed;
+      if (result.allowed < group.responseKeys.length) {
+        retryAfter = Math.max(retryAfter, result.retryAfter);
+        message ??= group.rule.message;
+      }
+    }),
+  );
+  context.rateBudget = budget;
+  if (rejected > 0 && rejected === total) {
+    options.log.info({ request_id: context.requestId, retryAfter }, 'operation rejected by rate limit before fan-out');
+    throw new GraphQLError(message ?? `Too many requests: try again in ${retryAfter} s`, {
+      extensions: { code: RATE_LIMITED, retryAfter, http: { status: 429, headers: new HeaderMap([['retry-after', String(retryAfter)]]) } },
+    });
+  }
 }
 
 /** Root fields the operation will execute, through fragments, honouring @skip/@include. */

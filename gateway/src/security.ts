@@ -89,21 +89,25 @@ export function useQueryLimits<TContext extends BaseContext>(limits: QueryLimits
     },
   });
 
+  /** The per-request part: `first` and cost from the variables, for a document that passed validation. */
+  const checkVariables = (schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>) => {
+    const compiledOperation = compile(schema, document).get(operation);
+    if (!compiledOperation?.tree.dynamic) return;
+    for (const { name, node } of compiledOperation.firstVariables) {
+      const value = variables[name];
+      if (typeof value === 'number' && value > limits.maxFirst) throw firstError(value, limits, node, name);
+    }
+    const cost = costOf(compiledOperation.tree, variables);
+    if (cost > limits.maxCost) throw costError(cost, limits, operation);
+  };
+
   // One listener for every request: it keeps no per-request state.
   const listener: GraphQLRequestListener<TContext> = {
     // No await before the checks: the rejection settles before any other plugin's
     // (the rate limiter's), so the client is told about the limit, not the rate.
     async didResolveOperation({ document, operation, schema, request }) {
       if (!operation) throw unresolvedOperation(request.operationName, document);
-      const compiledOperation = compile(schema, document).get(operation);
-      if (!compiledOperation?.tree.dynamic) return;
-      const variables = request.variables ?? {};
-      for (const { name, node } of compiledOperation.firstVariables) {
-        const value = variables[name];
-        if (typeof value === 'number' && value > limits.maxFirst) throw firstError(value, limits, node, name);
-      }
-      const cost = costOf(compiledOperation.tree, variables);
-      if (cost > limits.maxCost) throw costError(cost, limits, operation);
+      checkVariables(schema, document, operation, request.variables ?? {});
     },
   };
   const plugin: ApolloServerPlugin<TContext> = { requestDidStart: async () => listener };
@@ -112,6 +116,8 @@ export function useQueryLimits<TContext extends BaseContext>(limits: QueryLimits
     validationRules: [...armor.validationRules, costRule],
     parseOptions: { maxTokens: limits.maxTokens },
     plugin,
+    /** For operations that do not go through Apollo Server (subscriptions over WebSocket): throws the limit's error. */
+    checkVariables,
   };
 }
 

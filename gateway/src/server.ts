@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ApolloGateway } from '@apollo/gateway';
+import { ApolloGateway, type ServiceMap } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
@@ -35,6 +35,8 @@ import { queryLimitsFromConfig, useQueryLimits } from './security.js';
 import { supergraphFromFile, type SupergraphFileOptions } from './supergraph.js';
 import { boundedCache, createDocumentGuard, GuardedApolloServer } from './document-guard.js';
 import { TrustedDocuments, type TrustedDocumentsOptions } from './trusted-documents.js';
+import { createLiveServer } from './live/index.js';
+import { LivePlanner } from './live/plan.js';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -86,6 +88,9 @@ export function createGateway(options: GatewayOptions) {
   // endpoints, unless APOLLO_TELEMETRY_DISABLED is set: a health platform sends nothing nobody asked
   // for, so it is off unless the operator sets the variable (to false) themselves.
   process.env.APOLLO_TELEMETRY_DISABLED ??= 'true';
+  // The data sources Apollo Gateway plans queries with, kept for the subscriptions' events (live/), and each subgraph's routing.
+  const dataSources: ServiceMap = {};
+  const routings = new Map<string, string>();
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphFromFile({
       file: path.resolve(config.SUPERGRAPH_PATH),
@@ -99,7 +104,10 @@ export function createGateway(options: GatewayOptions) {
       const client = subgraphClients.get(name, routing);
       // Its word on ended sessions is believed only from the subgraph that keeps them, and only behind the shared secret.
       const onSessionsEnded = config.GATEWAY_SECRET && name === config.SESSIONS_SUBGRAPH ? sessionsEnded : undefined;
-      return new SuokeDataSource({ url: client.urls[0]!, name, gatewaySecret: config.GATEWAY_SECRET, observe: observeFetch, client, log, onSessionsEnded });
+      const source = new SuokeDataSource({ url: client.urls[0]!, name, gatewaySecret: config.GATEWAY_SECRET, observe: observeFetch, client, log, onSessionsEnded });
+      dataSources[name] = source;
+      routings.set(name, routing);
+      return source;
     },
     logger: log,
     // Decided by our configuration, not by the process's NODE_ENV (Apollo's default).
@@ -111,8 +119,10 @@ export function createGateway(options: GatewayOptions) {
   const rateLimitStore = new RateLimitStore(redis);
   metrics.watchRateLimits(rateLimitStore.stats);
   let rules: Rules = { fields: new Map(), types: new Map() };
-  gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
-    rules = rulesFromSupergraph(coreSupergraphSdl);
+  const livePlanner = new LivePlanner();
+  gateway.onSchemaLoadOrUpdate((schema) => {
+    rules = rulesFromSupergraph(schema.coreSupergraphSdl);
+    livePlanner.update(schema);
   });
 
   let started = false;
@@ -140,6 +150,7 @@ export function createGateway(options: GatewayOptions) {
   const errorMasking = createErrorMasking(log);
   const trustedMode = trustedDocumentsMode(config);
   let trustedDocuments: TrustedDocuments | undefined;
+  const formatError = gatewayErrorFormatter(errorMasking.formatError, { production });
   const documentGuard = createDocumentGuard<GatewayContext>({
     mode: trustedMode,
     get documents() {
@@ -157,7 +168,7 @@ export function createGateway(options: GatewayOptions) {
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
-    formatError: gatewayErrorFormatter(errorMasking.formatError, { production }),
+    formatError,
     // Depth, aliases, directives, tokens, cost and `first`: hostile shapes never reach planning.
     validationRules: queryGuard.validationRules,
     parseOptions: queryGuard.parseOptions,
@@ -182,6 +193,35 @@ export function createGateway(options: GatewayOptions) {
     ],
   }, documentGuard);
   apolloRef = apollo;
+  // Subscriptions: GraphQL over WebSocket on the same /graphql (live/).
+  const rateLimits = { store: rateLimitStore, rules: () => rules, log };
+  const live = createLiveServer({
+    planner: livePlanner,
+    sessions,
+    verify,
+    log,
+    limits: queryGuard,
+    rateLimits: config.RATE_LIMITS === 'on' ? rateLimits : undefined,
+    trusted: { mode: trustedMode, documents: () => trustedDocuments, bypassRoles: config.TRUSTED_DOCUMENTS_BYPASS_ROLES },
+    trustedProxyHops: config.TRUSTED_PROXY_HOPS,
+    maxPerUser: config.GATEWAY_SUBSCRIPTIONS_MAX_PER_USER,
+    max: config.GATEWAY_SUBSCRIPTIONS_MAX,
+    keepAliveMs: config.GATEWAY_WS_KEEPALIVE_MS,
+    upstreamIdleMs: config.GATEWAY_SUBSCRIPTION_UPSTREAM_IDLE_MS,
+    maxPayloadBytes: config.MAX_BODY_BYTES,
+    gatewaySecret: config.GATEWAY_SECRET,
+    serviceMap: () => dataSources,
+    streamTarget: (name) => {
+      const routing = routings.get(name);
+      if (routing === undefined) return undefined;
+      const client = subgraphClients.get(name, routing);
+      if (client.breaker.state === 'open') return undefined;
+      const instance = client.balancer.pick();
+      return instance && { url: instance.url, done: (outcome) => client.balancer.release(instance, outcome) };
+    },
+    formatError,
+  });
+  live.attach(http.server);
   metrics.watchHttp(http.stats);
 
   return {
@@ -197,6 +237,8 @@ export function createGateway(options: GatewayOptions) {
       return trustedDocuments;
     },
     sessions,
+    /** Open subscriptions over WebSocket. */
+    liveStats: live.stats,
     /** The HTTP front's counters (connections refused by the per-address cap, bytes inflated). */
     httpStats: http.stats,
     async listen(port = config.GATEWAY_PORT, host?: string) {
@@ -229,6 +271,8 @@ export function createGateway(options: GatewayOptions) {
       // Readiness first: /health/ready answers 503 at once; requests are still answered for SHUTDOWN_DELAY_MS.
       http.beginDrain();
       if (started && config.SHUTDOWN_DELAY_MS > 0) await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DELAY_MS));
+      // Before Apollo's drain, which would cut the upgraded sockets: every stream ends with a reason first.
+      await live.stop(config.SHUTDOWN_GRACE_MS);
       if (started) await apollo.stop();
       else http.server.close();
       await metricsAt.close();

@@ -1,0 +1,153 @@
+import { randomUUID } from 'node:crypto';
+import {
+  getOperationAST,
+  getVariableValues,
+  GraphQLError,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type ValidationRule,
+} from 'graphql';
+import type { Logger, SessionDenyList } from '@suoke/platform';
+import type { GatewayContext } from '../context.js';
+import { OPERATION_NOT_TRUSTED, PERSISTED_QUERY_NOT_FOUND, type TrustedDocumentsMode } from '../document-guard.js';
+import { consumeRateLimits, type RateLimitPluginOptions } from '../rate-limit.js';
+import type { TrustedDocuments } from '../trusted-documents.js';
+import type { LiveCaller } from './caller.js';
+import { operationContextOf, type LivePlanner, type LiveSchema, type OperationContext, type SubscriptionPlan } from './plan.js';
+import { REASONS } from './stream.js';
+
+/** A subscription that passed every check at subscribe time, ready to open. */
+export interface Prepared {
+  schema: LiveSchema;
+  plan: SubscriptionPlan;
+  operationContext: OperationContext;
+  document: DocumentNode;
+  operation: OperationDefinitionNode;
+  source: string;
+  operationName: string | undefined;
+  variables: Record<string, unknown>;
+  context: GatewayContext;
+  caller: LiveCaller;
+}
+
+export interface PrepareOptions {
+  planner: LivePlanner;
+  sessions: SessionDenyList;
+  limits: {
+    validationRules: readonly ValidationRule[];
+    parseOptions: { maxTokens: number };
+    checkVariables(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>): void;
+  };
+  /** Set when @rateLimit is enforced (RATE_LIMITS=on). */
+  rateLimits: RateLimitPluginOptions | undefined;
+  trusted: { mode: TrustedDocumentsMode; documents(): TrustedDocuments | undefined; bypassRoles: readonly string[] };
+  log: Logger;
+}
+
+export function liveError(message: string, code: string, extensions: Record<string, unknown> = {}): GraphQLError {
+  return new GraphQLError(message, { extensions: { ...extensions, code } });
+}
+
+/**
+ * The checks an operation gets over HTTP, for a subscription over WebSocket,
+ * in the same order: the caller (token expiry, ended session), the document
+ * (trusted documents, token limit, validation with the query limits, one
+ * subscription operation, variables), `@rateLimit` of its root field, then
+ * planning. Returns the client's errors, or what to open.
+ */
+export async function prepareSubscription(
+  options: PrepareOptions,
+  caller: LiveCaller,
+  payload: { query?: unknown; operationName?: unknown; variables?: unknown; extensions?: unknown; documentId?: unknown },
+): Promise<Prepared | GraphQLError[]> {
+  if (caller.expiresAt !== undefined && caller.expiresAt <= Date.now()) return [liveError(REASONS.expired.message, REASONS.expired.code)];
+  try {
+    options.sessions.check(caller.user);
+  } catch {
+    return [liveError(REASONS.sessionEnded.message, REASONS.sessionEnded.code)];
+  }
+  const schema = options.planner.current();
+  if (!schema) return [liveError('The gateway has not loaded its schema yet; try again shortly', 'SERVICE_UNAVAILABLE')];
+
+  const source = resolveDocument(options.trusted, caller, payload);
+  if (source instanceof GraphQLError) return [source];
+  let document: DocumentNode;
+  try {
+    document = parse(source, options.limits.parseOptions);
+  } catch (error) {
+    const message = error instanceof GraphQLError ? error.message : 'The document could not be parsed';
+    const tokens = /more tha[nt] (\d+) tokens/.exec(message);
+    return [tokens ? liveError(`Token limit of ${tokens[1]} exceeded`, 'GRAPHQL_VALIDATION_FAILED') : liveError(message, 'GRAPHQL_PARSE_FAILED')];
+  }
+  const invalid = validate(schema.apiSchema, document, [...specifiedRules, ...options.limits.validationRules]);
+  if (invalid.length > 0) {
+    return invalid.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { ...e.extensions, code: e.extensions.code ?? 'GRAPHQL_VALIDATION_FAILED' } }));
+  }
+  const operationName = typeof payload.operationName === 'string' ? payload.operationName : undefined;
+  const operation = getOperationAST(document, operationName);
+  if (!operation) return [liveError('The document names no operation to run (give operationName)', 'OPERATION_RESOLUTION_FAILURE')];
+  if (operation.operation !== 'subscription') {
+    return [liveError(`Only subscriptions are served over WebSocket; send a ${operation.operation} over HTTP`, 'BAD_REQUEST')];
+  }
+  const rawVariables = payload.variables !== null && typeof payload.variables === 'object' ? (payload.variables as Record<string, unknown>) : {};
+  const coerced = getVariableValues(schema.apiSchema, operation.variableDefinitions ?? [], rawVariables, { maxErrors: 5 });
+  if (coerced.errors) return coerced.errors.map((e) => liveError(e.message, 'BAD_USER_INPUT'));
+  // Subgraphs coerce them again; they get the client's JSON, as with queries.
+  const variables = rawVariables;
+  const context: GatewayContext = { requestId: randomUUID(), authorization: caller.authorization, user: caller.user, clientIp: caller.clientIp };
+  try {
+    options.limits.checkVariables(schema.apiSchema, document, operation, variables);
+    if (options.rateLimits) await consumeRateLimits(options.rateLimits, { operation, document, schema: schema.apiSchema, variables, context });
+  } catch (error) {
+    if (error instanceof GraphQLError) return [withoutHttp(error)];
+    throw error;
+  }
+  let plan: SubscriptionPlan;
+  try {
+    plan = options.planner.plan(schema, document, source, operationName);
+  } catch (error) {
+    options.log.error({ err: error, request_id: context.requestId }, 'subscription could not be planned');
+    return [liveError('Internal server error', 'INTERNAL_SERVER_ERROR')];
+  }
+  return { schema, plan, operationContext: operationContextOf(schema, document, operationName), document, operation, source, operationName, variables, context, caller };
+}
+
+/** The HTTP status and headers a limit attaches mean nothing on a socket. */
+function withoutHttp(error: GraphQLError): GraphQLError {
+  const { http: _http, ...extensions } = error.extensions;
+  return new GraphQLError(error.message, { nodes: error.nodes, extensions });
+}
+
+/**
+ * The document to run, as the HTTP document guard decides it: a manifest id
+ * (`documentId` or `extensions.persistedQuery.sha256Hash`) is swapped for its
+ * text; in `require` mode any other document is refused unless the caller
+ * holds a bypass role. (Automatic persisted queries are not registered over
+ * WebSocket: an unknown hash is not found.)
+ */
+function resolveDocument(
+  trusted: PrepareOptions['trusted'],
+  caller: LiveCaller,
+  payload: { query?: unknown; extensions?: unknown; documentId?: unknown },
+): string | GraphQLError {
+  const documents = trusted.mode !== 'off' ? trusted.documents() : undefined;
+  const extensions = payload.extensions !== null && typeof payload.extensions === 'object' ? (payload.extensions as Record<string, unknown>) : undefined;
+  const persisted = extensions?.persistedQuery as { sha256Hash?: unknown } | undefined;
+  const id = typeof payload.documentId === 'string' ? payload.documentId : typeof persisted?.sha256Hash === 'string' ? persisted.sha256Hash : undefined;
+  const query = typeof payload.query === 'string' && payload.query !== '' ? payload.query : undefined;
+  if (id !== undefined) {
+    const text = documents?.byId(id);
+    if (text !== undefined && (query === undefined || query === text)) return text;
+    if (query === undefined) return liveError('No trusted document has this id', PERSISTED_QUERY_NOT_FOUND);
+  }
+  if (query === undefined) return liveError('The subscription has no query', 'BAD_REQUEST');
+  const bypass = caller.user?.roles.some((role) => trusted.bypassRoles.includes(role)) ?? false;
+  if (trusted.mode === 'require' && !bypass && !documents?.hasText(query)) {
+    return liveError("This gateway runs only the app's trusted documents, and this operation is not one of them.", OPERATION_NOT_TRUSTED);
+  }
+  return query;
+}
