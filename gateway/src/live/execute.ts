@@ -1,8 +1,9 @@
 import { executeQueryPlan, type GraphQLDataSource, type GraphQLDataSourceProcessOptions, type ServiceMap } from '@apollo/gateway';
 import type { Logger } from '@suoke/platform';
-import type { DocumentNode, ExecutionResult, OperationDefinitionNode } from 'graphql';
+import type { ExecutionResult } from 'graphql';
 import type { GatewayContext } from '../context.js';
-import type { LiveSchema, OperationContext, SubscriptionPlan } from './plan.js';
+import type { SubscriptionPlan } from './plan.js';
+import type { Prepared } from './prepare.js';
 
 type RequestContext = Parameters<typeof executeQueryPlan>[2];
 type ProcessResult = Awaited<ReturnType<GraphQLDataSource['process']>>;
@@ -32,18 +33,8 @@ class EventDataSource implements GraphQLDataSource<GatewayContext> {
   }
 }
 
-export interface EventRequest {
-  schema: LiveSchema;
-  plan: SubscriptionPlan;
-  operationContext: OperationContext;
-  document: DocumentNode;
-  operation: OperationDefinitionNode;
-  source: string;
-  operationName: string | undefined;
-  variables: Record<string, unknown>;
-  context: GatewayContext;
-  log: Logger;
-}
+/** What one event's execution needs: the subscription as prepared at subscribe time, and a logger. */
+export type EventRequest = Omit<Prepared, 'caller'> & { log: Logger };
 
 /**
  * One event through the rest of the plan with the gateway's data sources
