@@ -28,9 +28,9 @@ export async function rateLimit({ quick, command }) {
       const run = await load({ url: stack.gatewayUrl, body: QUERY, headersFor, amount, connections: 20 });
       const after = await redisCommands(redis);
       const delta = Object.fromEntries(Object.entries(after.byCommand).map(([k, v]) => [k, v - (before.byCommand[k] ?? 0)]).filter(([, v]) => v > 0));
-      // Redis counts the Lua script's own calls (set/incrby/pttl) in commandstats too;
+      // Redis counts the Lua scripts' own calls (get/set/incrby/pttl/expire) in commandstats too;
       // they run inside the one EVALSHA round trip, so client commands exclude them.
-      const scriptInner = delta.evalsha ? (delta.set ?? 0) + (delta.incrby ?? 0) + (delta.pttl ?? 0) : 0;
+      const scriptInner = delta.evalsha ? ['get', 'set', 'incrby', 'pttl', 'expire'].reduce((sum, command) => sum + (delta[command] ?? 0), 0) : 0;
       const client = Object.entries(delta).filter(([k]) => k !== 'info').reduce((s, [, v]) => s + v, 0) - scriptInner;
       counts[stack.label] = { perOperation: client / run.requests, byCommand: delta, non2xx: run.non2xx };
       log(`${stack.label}: ${JSON.stringify(counts[stack.label])}`);
