@@ -34,6 +34,12 @@ const TRUST_ENV = {
     diagnosis: { jwks: { keys: [KEYS.diagnosis.publicJwk] }, scopes: ['reports:explain', 'notifications:write'] },
   }),
 };
+/**
+ * Seeded accounts share one created_at, so ids decide their order: the admin, the one account
+ * seeded without health, diagnosis or agent data, goes first, so that "the last seeded users"
+ * (which scenarios use as users with data in every subgraph) never include it.
+ */
+const USERS_ORDER = `email = 'admin@suoke.life' desc, created_at, id`;
 export const GATEWAY_SECRET = randomBytes(24).toString('base64url');
 /** The user subgraph's HMAC key for refresh-token successors, required in production like the keys. */
 const REFRESH_TOKEN_SECRET = randomBytes(32).toString('base64url');
@@ -89,14 +95,14 @@ export async function prepareData({ users, days }) {
     async userIds() {
       if (databaseUrl) {
         const sql = postgres(databaseUrl, { max: 1 });
-        const rows = await sql`select id from "user".users order by created_at, id`;
+        const rows = await sql`select id from "user".users order by ${sql.unsafe(USERS_ORDER)}`;
         await sql.end();
         return rows.map((r) => r.id);
       }
       const { openDatabase } = await import('../scripts/services.mjs');
       const database = await openDatabase('user', env);
       const { sql } = await import('drizzle-orm');
-      const rows = await database.rows(sql`select id::text as id from "user".users order by created_at, id`);
+      const rows = await database.rows(sql.raw(`select id::text as id from "user".users order by ${USERS_ORDER}`));
       await database.close();
       return rows.map((r) => r.id);
     },
