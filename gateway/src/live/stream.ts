@@ -24,8 +24,24 @@ export function reasonFor(end: Exclude<UpstreamEnd, { kind: 'complete' }>): EndR
   return REASONS.upstreamLost;
 }
 
+/** The reason's name (a metric label): a REASONS key, `completed` (the subgraph completed it) or `client` (the client left). */
+export function reasonName(reason: EndReason | undefined, endedBy: 'server' | 'client'): string {
+  if (reason) return (Object.keys(REASONS) as (keyof typeof REASONS)[]).find((key) => REASONS[key] === reason) ?? 'other';
+  return endedBy === 'client' ? 'client' : 'completed';
+}
+
+const FINAL = new WeakSet<object>();
+
+/** The last result of a subscription the gateway ended: the reason as an error (transports that have a separate error frame use it). */
 export function endResult(reason: EndReason): ExecutionResult {
-  return { errors: [new GraphQLError(reason.message, { extensions: { code: reason.code } })] };
+  const result = { errors: [new GraphQLError(reason.message, { extensions: { code: reason.code } })] };
+  FINAL.add(result);
+  return result;
+}
+
+/** Whether `result` is a reason the gateway ended the subscription for, not an event. */
+export function isEndResult(result: ExecutionResult): boolean {
+  return FINAL.has(result);
 }
 
 type Item = { kind: 'event'; event: ExecutionResult } | { kind: 'final'; result: ExecutionResult } | { kind: 'end' };
@@ -43,6 +59,10 @@ export class LiveStream implements AsyncGenerator<ExecutionResult, void, unknown
   private waiter: (() => void) | undefined;
   private closed = false;
   private finishing = false;
+  /** Why the gateway ended it (undefined: the subgraph completed it, or the client left). */
+  endReason: EndReason | undefined;
+  /** Who finished it first: the server (an end, with or without reason) or the client (return()). */
+  endedBy: 'server' | 'client' = 'server';
 
   constructor(
     private readonly hydrate: (event: ExecutionResult) => Promise<ExecutionResult>,
@@ -73,6 +93,7 @@ export class LiveStream implements AsyncGenerator<ExecutionResult, void, unknown
   end(reason?: EndReason): void {
     if (this.finishing) return;
     this.finishing = true;
+    this.endReason = reason;
     // A reason is news the client should not wait for behind a backlog.
     if (reason) this.queue.length = 0;
     this.queue.push(reason ? { kind: 'final', result: endResult(reason) } : { kind: 'end' });
@@ -107,6 +128,7 @@ export class LiveStream implements AsyncGenerator<ExecutionResult, void, unknown
 
   /** The client left (complete, disconnect): closes the upstream now, whatever `next()` is waiting for. */
   async return(): Promise<IteratorResult<ExecutionResult, void>> {
+    if (!this.finishing) this.endedBy = 'client';
     return this.finish();
   }
 
