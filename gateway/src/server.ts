@@ -37,6 +37,7 @@ import { boundedCache, createDocumentGuard, GuardedApolloServer } from './docume
 import { TrustedDocuments, type TrustedDocumentsOptions } from './trusted-documents.js';
 import { createLiveServer } from './live/index.js';
 import { LivePlanner } from './live/plan.js';
+import { sandboxLandingPage } from './live/sandbox.js';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -186,6 +187,8 @@ export function createGateway(options: GatewayOptions) {
       ApolloServerPluginDrainHttpServer({ httpServer: http.server, stopGracePeriodMillis: config.SHUTDOWN_GRACE_MS }),
       // A client that sends `apollo-federation-include-trace: ftv1` (Sandbox) gets the query plan's trace with each subgraph's.
       ...(production ? [ApolloServerPluginLandingPageDisabled()] : [ApolloServerPluginInlineTrace({ includeErrors: { masked: true } })]),
+      // Development: Sandbox with its subscription endpoint set to this /graphql over WebSocket (live/sandbox.ts).
+      ...(production ? [] : [sandboxLandingPage<GatewayContext>()]),
       metrics.plugin<GatewayContext>(),
       errorMasking.plugin,
       refuseSubscriptionsOverPost<GatewayContext>(),

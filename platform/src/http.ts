@@ -31,9 +31,9 @@ export interface HttpAppOptions<TContext extends BaseContext> {
    */
   streams?: Record<string, (req: IncomingMessage, res: ServerResponse, body: string, requestId: string) => Promise<void>>;
   /**
-   * Offered every POST to /graphql after CORS, the guard and the body limits, with its parsed
-   * body, before Apollo Server: returns true when it has answered the request itself (the
-   * gateway's subscriptions over multipart and SSE, written uncompressed as they happen).
+   * Offered every POST (with its parsed body, after the body limits) and GET to /graphql after
+   * CORS and the guard, before Apollo Server: returns true when it has answered the request
+   * itself (the gateway's subscriptions over multipart and SSE, written uncompressed as they happen).
    */
   graphqlStream?: (req: IncomingMessage, res: ServerResponse, body: unknown, requestId: string) => Promise<boolean>;
   /** Called with the status of every /graphql response once sent (metrics). */
@@ -125,7 +125,7 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpAppO
       }
     }
 
-    if (req.method === 'POST' && options.graphqlStream && (await options.graphqlStream(req, res, body, requestId))) return;
+    if ((req.method === 'POST' || req.method === 'GET') && options.graphqlStream && (await options.graphqlStream(req, res, body, requestId))) return;
 
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SessionDenyList, TokenVerifier } from '@suoke/platform';
 import { GraphQLError, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
 import { print as printSse } from 'graphql-sse';
+import { SUBSCRIPTION_TRANSPORT_REQUIRED, SUBSCRIPTION_TRANSPORTS_MESSAGE } from '../subscription-over-post.js';
 import { callerFrom, type LiveCaller } from './caller.js';
 import type { LiveCore, Transport } from './core.js';
 import type { SubscribePayload } from './prepare.js';
@@ -56,6 +57,7 @@ export function createHttpTransport(core: LiveCore, options: HttpTransportOption
    * Apollo Server (a query, a non-JSON body, which Apollo's CSRF check refuses).
    */
   async function handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<boolean> {
+    if (req.method === 'GET') return refuseGet(req, res);
     const transport = requestedTransport(req);
     if (!transport) return false;
     if (!JSON_TYPE.test(String(req.headers['content-type'] ?? ''))) return false;
@@ -121,6 +123,19 @@ export function createHttpTransport(core: LiveCore, options: HttpTransportOption
       res.off('close', onClose);
       await stream.return();
     }
+    return true;
+  }
+
+  /**
+   * A subscription sent with GET: Apollo Server would answer 405 "GET requests
+   * only support query operations" with no code; it gets the code and the
+   * transports that serve it, as a POST without a streaming accept header does.
+   */
+  function refuseGet(req: IncomingMessage, res: ServerResponse): boolean {
+    const params = new URL(req.url ?? '/', 'http://localhost').searchParams;
+    const query = params.get('query') ?? undefined;
+    if (!query || !options.isSubscription({ query, operationName: params.get('operationName') ?? undefined })) return false;
+    sendErrors(res, 400, [{ message: SUBSCRIPTION_TRANSPORTS_MESSAGE, extensions: { code: SUBSCRIPTION_TRANSPORT_REQUIRED } }]);
     return true;
   }
 
