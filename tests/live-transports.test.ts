@@ -187,6 +187,24 @@ describe('one core for every transport', () => {
     });
   }
 
+  it("a stream outlives the HTTP front's request timeout (it bounds receiving the request, not the answer)", async () => {
+    const short = live.startGateway({ HTTP_REQUEST_TIMEOUT_MS: '600', HTTP_HEADERS_TIMEOUT_MS: '500' });
+    try {
+      const url = (await short.listen(0, '127.0.0.1')).url;
+      const channel = randomUUID();
+      const stream = await open(SSE_ACCEPT, { channel }, await testToken(user()), url);
+      await waitFor(() => live.events.subscribers(channel) === 1, 'the upstream subscription');
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      live.events.publish(channel, { id: 'late', name: 'late' });
+      await waitFor(() => events(stream).length === 1, 'an event after the timeout');
+      expect(stream.ended()).toBe(false);
+      stream.abort();
+      await waitFor(() => live.events.subscribers(channel) === 0, 'closed upstream', 1_000);
+    } finally {
+      await short.stop();
+    }
+  });
+
   it('stopping the gateway (SIGTERM) ends multipart, SSE and WebSocket streams with a reason and closes upstream', async () => {
     const second = live.startGateway({ SHUTDOWN_GRACE_MS: '2000' });
     const url = (await second.listen(0, '127.0.0.1')).url;

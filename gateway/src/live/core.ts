@@ -8,7 +8,7 @@ import type { LiveCaller } from './caller.js';
 import { runEvent } from './execute.js';
 import { liveError, prepareSubscription, type Prepared, type PrepareOptions, type SubscribePayload } from './prepare.js';
 import { SubscriptionSlots } from './slots.js';
-import { endResult, LiveStream, reasonFor, reasonName, REASONS } from './stream.js';
+import { LiveStream, reasonFor, reasonName, REASONS } from './stream.js';
 import { openUpstream, streamUrl, upstreamAgent } from './upstream.js';
 
 export const SUBSCRIPTION_LIMIT = 'SUBSCRIPTION_LIMIT';
@@ -93,7 +93,7 @@ export function createLiveCore(options: LiveCoreOptions) {
           } catch (error) {
             eventSpan.setStatus({ code: SpanStatusCode.ERROR });
             log.error({ err: error, request_id: context.requestId }, 'subscription event could not be completed');
-            return endResult(REASONS.internal);
+            throw error;
           } finally {
             eventSpan.end();
           }

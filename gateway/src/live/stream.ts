@@ -47,7 +47,7 @@ export function isEndResult(result: ExecutionResult): boolean {
 type Item = { kind: 'event'; event: ExecutionResult } | { kind: 'final'; result: ExecutionResult } | { kind: 'end' };
 
 /**
- * A subscription as graphql-ws consumes it: an async iterator whose `return()`
+ * A subscription as every transport reads it (graphql-ws, multipart, SSE): an async iterator whose `return()`
  * takes effect at once, even while `next()` waits for an event (an async
  * generator function would queue it until the next yield, and the upstream
  * stream would outlive its client). Events are hydrated one at a time, when
@@ -120,7 +120,14 @@ export class LiveStream implements AsyncGenerator<ExecutionResult, void, unknown
         this.end(refusal);
         continue;
       }
-      const value = await this.hydrate(item.event);
+      let value: ExecutionResult;
+      try {
+        value = await this.hydrate(item.event);
+      } catch {
+        // An event that cannot be completed (logged by `hydrate`) ends the subscription with a reason, on every transport.
+        this.end(REASONS.internal);
+        continue;
+      }
       if (this.closed) return { done: true, value: undefined };
       return { done: false, value };
     }
