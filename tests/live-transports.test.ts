@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parse } from 'graphql';
 import { ApolloClient, gql, HttpLink, InMemoryCache } from '@apollo/client';
 import { testToken } from '@suoke/platform/testing';
 import { createClient as createSseClient } from 'graphql-sse';
 import { afterEach, describe, expect, it } from 'vitest';
+import { composeTestSupergraph, eventsSdl } from './live-fixtures.js';
 import { codesOf, MULTIPART_ACCEPT, postSubscription, SSE_ACCEPT, subscribe, TICK, useLiveStack, user, waitFor, type HttpStream } from './live-harness.js';
 
 /**
@@ -186,6 +189,48 @@ describe('one core for every transport', () => {
       expect(name === 'multipart' ? last.errors[0].extensions.code : codesOf(last.data)[0]).toBe('SERVICE_UNAVAILABLE');
     });
   }
+
+  it('SSE: a session signed out mid-stream ends it at the next event with UNAUTHENTICATED, that event unsent', async () => {
+    const sessionId = randomUUID();
+    const channel = randomUUID();
+    const stream = await open(SSE_ACCEPT, { channel }, await testToken({ ...user(), sessionId }));
+    await waitFor(() => live.events.subscribers(channel) === 1, 'the upstream subscription');
+    live.gateway.sessions.add(sessionId, Date.now() + 60_000);
+    live.events.publish(channel, { id: 'after-logout' });
+    await waitFor(() => stream.ended(), 'the end');
+    expect(events(stream).map((m) => codesOf(m.data))).toEqual([['UNAUTHENTICATED']]);
+    expect(stream.raw()).not.toContain('after-logout');
+    await waitFor(() => live.events.subscribers(channel) === 0, 'upstream closed', 1_000);
+  });
+
+  it('multipart: a hot reload keeps a subscription whose field remains, and ends one whose field vanished with a reason', async () => {
+    const token = await testToken(user());
+    const channel = randomUUID();
+    const tick = await open(MULTIPART_ACCEPT, { channel }, token);
+    const limited = await open(MULTIPART_ACCEPT, {}, token, live.httpUrl, 'subscription { limited { id } }');
+    await waitFor(() => live.events.subscribers(channel) === 1 && live.events.subscribers('limited') === 1, 'both open upstream');
+    const original = readFileSync(live.supergraphPath, 'utf8');
+    try {
+      writeFileSync(live.supergraphPath, composeTestSupergraph([{ ...live.events, typeDefs: parse(eventsSdl({ limited: false })) }, live.extras]));
+      await waitFor(() => limited.ended(), "the vanished field's subscription to end");
+      expect(events(limited)).toEqual([{ payload: null, errors: [{ message: expect.stringMatching(/no longer in the schema/), extensions: { code: 'SERVICE_UNAVAILABLE' } }] }]);
+      await waitFor(() => live.events.subscribers('limited') === 0, 'its upstream closed', 1_000);
+      live.events.publish(channel, { id: 'after-reload', name: 'still here' });
+      await waitFor(() => events(tick).length === 1, 'an event after the reload');
+      expect(events(tick)).toEqual([{ payload: { data: { tick: { id: 'after-reload', name: 'still here', extra: 'extra-after-reload' } } } }]);
+      expect(tick.ended()).toBe(false);
+    } finally {
+      writeFileSync(live.supergraphPath, original);
+    }
+    // Back to the original before the next test: `limited` is served again.
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      const again = await open(MULTIPART_ACCEPT, {}, await testToken(user()), live.httpUrl, 'subscription { limited { id } }');
+      if (again.status === 200) break;
+      expect(Date.now(), 'limited served again within 5 s').toBeLessThan(deadline);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  });
 
   it("a stream outlives the HTTP front's request timeout (it bounds receiving the request, not the answer)", async () => {
     const short = live.startGateway({ HTTP_REQUEST_TIMEOUT_MS: '600', HTTP_HEADERS_TIMEOUT_MS: '500' });
