@@ -50,6 +50,8 @@ export function subscribe(client: Client, query: string, variables: Record<strin
 }
 
 export interface LiveStack {
+  /** The gateway's /graphql over HTTP (multipart and SSE subscriptions, queries). */
+  httpUrl: string;
   events: Awaited<ReturnType<typeof startEventsSubgraph>>;
   extras: Awaited<ReturnType<typeof startExtrasSubgraph>>;
   supergraphPath: string;
@@ -61,7 +63,7 @@ export interface LiveStack {
 }
 
 /** Registers the stack's lifecycle hooks in the calling test file; its parts are set once `beforeAll` has run. */
-export function useLiveStack(): LiveStack {
+export function useLiveStack(gatewayEnv: Record<string, string> = {}): LiveStack {
   const clients: Client[] = [];
   const stack: LiveStack = {
     events: undefined as never,
@@ -69,6 +71,7 @@ export function useLiveStack(): LiveStack {
     supergraphPath: '',
     gateway: undefined as never,
     wsUrl: '',
+    httpUrl: '',
     /** Another gateway over the same supergraph (stopped by the test). */
     startGateway(env: Record<string, string> = {}, subgraphUrls?: Record<string, string>) {
       return createGateway({
@@ -111,8 +114,9 @@ export function useLiveStack(): LiveStack {
     stack.extras = await startExtrasSubgraph();
     stack.supergraphPath = path.join(mkdtempSync(path.join(tmpdir(), 'live-')), 'supergraph.graphql');
     writeFileSync(stack.supergraphPath, composeTestSupergraph([stack.events, stack.extras]));
-    stack.gateway = stack.startGateway();
-    stack.wsUrl = (await stack.gateway.listen(0, '127.0.0.1')).url.replace(/^http/, 'ws');
+    stack.gateway = stack.startGateway(gatewayEnv);
+    stack.httpUrl = (await stack.gateway.listen(0, '127.0.0.1')).url;
+    stack.wsUrl = stack.httpUrl.replace(/^http/, 'ws');
   });
 
   afterEach(async () => {
@@ -127,4 +131,84 @@ export function useLiveStack(): LiveStack {
   });
 
   return stack;
+}
+
+export const MULTIPART_ACCEPT = 'multipart/mixed;boundary="graphql";subscriptionSpec=1.0,application/json';
+export const SSE_ACCEPT = 'text/event-stream';
+
+/** What an HTTP subscription (multipart or SSE) has received so far, read as a raw client would. */
+export interface HttpStream {
+  status: number;
+  headers: Headers;
+  /** Parsed parts (multipart: `{payload…}` and heartbeats `{}`), or SSE messages `{ event, data }`. */
+  parts: any[];
+  /** Every byte received, as text. */
+  raw: () => string;
+  /** The response body ended. */
+  ended: () => boolean;
+  /** Leaves (closes the connection). */
+  abort(): void;
+  /** The JSON body of a response that is not a stream. */
+  json?: any;
+}
+
+/**
+ * POSTs a subscription to the gateway's /graphql as curl or a browser would,
+ * with `accept` choosing the transport; resolves once the response headers
+ * are in, then keeps reading in the background.
+ */
+export async function postSubscription(
+  url: string,
+  body: Record<string, unknown>,
+  options: { accept: string; token?: string; headers?: Record<string, string> },
+): Promise<HttpStream> {
+  const controller = new AbortController();
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: options.accept, ...(options.token ? { authorization: `Bearer ${options.token}` } : {}), ...options.headers },
+    body: JSON.stringify(body),
+    signal: controller.signal,
+  });
+  const type = response.headers.get('content-type') ?? '';
+  const stream: HttpStream = { status: response.status, headers: response.headers, parts: [], raw: () => text, ended: () => done, abort: () => controller.abort() };
+  let text = '';
+  let done = false;
+  if (type.startsWith('application/json')) {
+    stream.json = await response.json();
+    done = true;
+    return stream;
+  }
+  const multipart = type.startsWith('multipart/mixed');
+  void (async () => {
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        text += decoder.decode(chunk, { stream: true });
+        stream.parts.splice(0, stream.parts.length, ...(multipart ? multipartParts(text) : sseMessages(text)));
+      }
+    } catch {
+      // aborted
+    } finally {
+      done = true;
+    }
+  })();
+  return stream;
+}
+
+/** The complete parts of a multipart body: each is closed by the next boundary. */
+export function multipartParts(text: string): any[] {
+  const pieces = text.split('\r\n--graphql');
+  // The last piece is not closed by a boundary yet (or is the closing `--`).
+  return pieces.slice(1, -1).map((piece) => JSON.parse(piece.slice(piece.indexOf('\r\n\r\n') + 4)));
+}
+
+/** The complete messages of an event stream (comments, i.e. heartbeats, as `{ comment: true }`). */
+export function sseMessages(text: string): any[] {
+  const blocks = text.split('\n\n');
+  return blocks.slice(0, -1).map((block) => {
+    if (block.startsWith(':')) return { comment: true };
+    const event = /^event: (.*)$/m.exec(block)?.[1];
+    const data = /^data:(.*)$/m.exec(block)?.[1]?.trim();
+    return { event, data: data ? JSON.parse(data) : null };
+  });
 }

@@ -65,13 +65,15 @@ const env = baseEnv.extend({
   QUERY_MAX_FIRST: z.coerce.number().int().min(1).default(100),
   /** Items the cost assumes for a list without `first`, and for an absent `first`. */
   QUERY_LIST_SIZE: z.coerce.number().int().min(1).default(20),
-  // Subscriptions over GraphQL over WebSocket on /graphql (live/).
+  // Subscriptions on /graphql over WebSocket, multipart HTTP and SSE (live/).
   /** Open subscriptions one caller (user id, or client address when anonymous) may hold in this process; more are refused with SUBSCRIPTION_LIMIT. */
   GATEWAY_SUBSCRIPTIONS_MAX_PER_USER: z.coerce.number().int().min(1).default(20),
   /** Open subscriptions in this process; more are refused with SUBSCRIPTION_LIMIT (the client retries on another replica). */
   GATEWAY_SUBSCRIPTIONS_MAX: z.coerce.number().int().min(1).default(10_000),
   /** WebSocket ping interval; a socket that has not answered the previous ping by the next is closed. Idle proxies cut streams after 60-120 s. */
   GATEWAY_WS_KEEPALIVE_MS: z.coerce.number().int().min(100).max(60_000).default(12_000),
+  /** Multipart subscriptions' heartbeat parts (`{}`) and SSE comments, this often (Apollo Router: 5 s), so idle proxies keep HTTP streams. */
+  GATEWAY_HTTP_SUBSCRIPTION_HEARTBEAT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
   /** A subgraph stream silent this long (no event, no heartbeat: subgraphs send one every 10-12 s) ends its subscriptions with SERVICE_UNAVAILABLE. */
   GATEWAY_SUBSCRIPTION_UPSTREAM_IDLE_MS: z.coerce.number().int().min(500).max(600_000).default(45_000),
   // Automatic persisted queries and trusted documents (document-guard.ts, trusted-documents.ts).

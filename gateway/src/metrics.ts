@@ -101,3 +101,52 @@ export function subgraphClientMetrics(metrics: ServiceMetrics, clients: () => It
     deduplicated: (subgraph: string) => deduplicated.inc({ subgraph }),
   };
 }
+
+/** What the live path reports (live/core.ts): one call per subscription opened, refused, event sent, and end. */
+export interface SubscriptionObserver {
+  opened(transport: string): void;
+  /** Refused at subscribe, by code (SUBSCRIPTION_LIMIT, RATE_LIMITED, OPERATION_NOT_TRUSTED…). */
+  refused(transport: string, code: string): void;
+  /** An event hydrated (the rest of its plan run) and handed to the transport, after `seconds`. */
+  event(transport: string, seconds: number): void;
+  /** Ended, by reason: a REASONS name (expired, shutdown, upstreamLost…), `completed` or `client`. */
+  closed(transport: string, reason: string): void;
+}
+
+/**
+ * Subscription metrics on the gateway's registry: open subscriptions by
+ * transport (ws, multipart, sse), refusals at subscribe by code, events sent,
+ * subscriptions ended by reason, and how long each event's hydration (the
+ * rest of the plan through the data sources) took.
+ */
+export function subscriptionMetrics(metrics: ServiceMetrics): SubscriptionObserver {
+  const registers = [metrics.registry];
+  const open = new Gauge({ name: 'suoke_subscriptions_open', help: 'Subscriptions open on the gateway, by client transport (ws, multipart, sse)', labelNames: ['transport'], registers });
+  const refused = new Counter({ name: 'suoke_subscriptions_refused_total', help: 'Subscriptions refused at subscribe, by transport and error code', labelNames: ['transport', 'code'], registers });
+  const events = new Counter({ name: 'suoke_subscription_events_total', help: 'Subscription events sent to clients, by transport', labelNames: ['transport'], registers });
+  const ended = new Counter({
+    name: 'suoke_subscriptions_ended_total',
+    help: 'Subscriptions ended, by transport and reason (completed, client, expired, sessionEnded, shutdown, upstreamLost, schemaChanged, overflow, unauthenticated, forbidden, internal)',
+    labelNames: ['transport', 'reason'],
+    registers,
+  });
+  const hydration = new Histogram({
+    name: 'suoke_subscription_event_hydration_duration_seconds',
+    help: 'Time to complete one subscription event with the rest of its plan (fetches to other subgraphs included)',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers,
+  });
+  for (const transport of ['ws', 'multipart', 'sse']) open.set({ transport }, 0);
+  return {
+    opened: (transport) => open.inc({ transport }),
+    refused: (transport, code) => refused.inc({ transport, code }),
+    event: (transport, seconds) => {
+      events.inc({ transport });
+      hydration.observe(seconds);
+    },
+    closed: (transport, reason) => {
+      open.dec({ transport });
+      ended.inc({ transport, reason });
+    },
+  };
+}

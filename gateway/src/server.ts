@@ -27,7 +27,7 @@ import { clientIp } from './client-ip.js';
 import { metricsHandler, shareEndedSessions } from './cluster.js';
 import { SuokeDataSource } from './datasource.js';
 import { clientSettingsFromConfig, SubgraphClients } from './fetcher.js';
-import { subgraphClientMetrics, subgraphFetchMetrics } from './metrics.js';
+import { subgraphClientMetrics, subgraphFetchMetrics, subscriptionMetrics } from './metrics.js';
 import { rulesFromSupergraph, useRateLimits, type Rules } from './rate-limit.js';
 import { refuseSubscriptionsOverPost } from './subscription-over-post.js';
 import { gatewayErrorFormatter } from './error-format.js';
@@ -37,6 +37,7 @@ import { boundedCache, createDocumentGuard, GuardedApolloServer } from './docume
 import { TrustedDocuments, type TrustedDocumentsOptions } from './trusted-documents.js';
 import { createLiveServer } from './live/index.js';
 import { LivePlanner } from './live/plan.js';
+import { sandboxLandingPage } from './live/sandbox.js';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -127,6 +128,7 @@ export function createGateway(options: GatewayOptions) {
 
   let started = false;
   let apolloRef: ApolloServer<GatewayContext> | undefined;
+  let liveRef: ReturnType<typeof createLiveServer> | undefined;
   // With GATEWAY_WORKERS > 1 every worker listens on METRICS_PORT too (the cluster shares it) and answers with the sum.
   const metricsAt = metricsEndpoint(config, metricsHandler(metrics), log);
   const http = createHttpServer<GatewayContext>({
@@ -138,6 +140,8 @@ export function createGateway(options: GatewayOptions) {
     routes: metricsAt.publicRoutes,
     edge: edgeFromConfig(config),
     onGraphQLResponse: metrics.observeHttpResponse,
+    // Subscriptions POSTed with a multipart (subscriptionSpec) or SSE accept header (live/http.ts); anything else goes on to Apollo.
+    graphqlStream: (req, res, body) => liveRef?.handleHttp(req, res, body) ?? Promise.resolve(false),
     ready: async () => started,
     context: async ({ req, requestId }) => {
       const authorization = req.headers.authorization;
@@ -183,6 +187,8 @@ export function createGateway(options: GatewayOptions) {
       ApolloServerPluginDrainHttpServer({ httpServer: http.server, stopGracePeriodMillis: config.SHUTDOWN_GRACE_MS }),
       // A client that sends `apollo-federation-include-trace: ftv1` (Sandbox) gets the query plan's trace with each subgraph's.
       ...(production ? [ApolloServerPluginLandingPageDisabled()] : [ApolloServerPluginInlineTrace({ includeErrors: { masked: true } })]),
+      // Development: Sandbox with its subscription endpoint set to this /graphql over WebSocket (live/sandbox.ts).
+      ...(production ? [] : [sandboxLandingPage<GatewayContext>()]),
       metrics.plugin<GatewayContext>(),
       errorMasking.plugin,
       refuseSubscriptionsOverPost<GatewayContext>(),
@@ -193,7 +199,7 @@ export function createGateway(options: GatewayOptions) {
     ],
   }, documentGuard);
   apolloRef = apollo;
-  // Subscriptions: GraphQL over WebSocket on the same /graphql (live/).
+  // Subscriptions on the same /graphql: GraphQL over WebSocket, multipart HTTP and SSE (live/).
   const rateLimits = { store: rateLimitStore, rules: () => rules, log };
   const live = createLiveServer({
     planner: livePlanner,
@@ -207,6 +213,8 @@ export function createGateway(options: GatewayOptions) {
     maxPerUser: config.GATEWAY_SUBSCRIPTIONS_MAX_PER_USER,
     max: config.GATEWAY_SUBSCRIPTIONS_MAX,
     keepAliveMs: config.GATEWAY_WS_KEEPALIVE_MS,
+    httpHeartbeatMs: config.GATEWAY_HTTP_SUBSCRIPTION_HEARTBEAT_MS,
+    observe: subscriptionMetrics(metrics),
     upstreamIdleMs: config.GATEWAY_SUBSCRIPTION_UPSTREAM_IDLE_MS,
     maxPayloadBytes: config.MAX_BODY_BYTES,
     gatewaySecret: config.GATEWAY_SECRET,
@@ -222,6 +230,7 @@ export function createGateway(options: GatewayOptions) {
     formatError,
   });
   live.attach(http.server);
+  liveRef = live;
   metrics.watchHttp(http.stats);
 
   return {
@@ -237,7 +246,7 @@ export function createGateway(options: GatewayOptions) {
       return trustedDocuments;
     },
     sessions,
-    /** Open subscriptions over WebSocket. */
+    /** Open subscriptions, every transport. */
     liveStats: live.stats,
     /** The HTTP front's counters (connections refused by the per-address cap, bytes inflated). */
     httpStats: http.stats,

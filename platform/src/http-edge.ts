@@ -86,6 +86,8 @@ export function limitConnectionsPerAddress(server: Server, max: number, onRefuse
 /** Headers a browser may send cross-origin: GraphQL over HTTP, Apollo's CSRF and client awareness, tracing. */
 const ALLOWED_HEADERS = [
   'content-type',
+  // Safelisted only while its value has no quote: a multipart accept with boundary="graphql" needs it granted.
+  'accept',
   'authorization',
   'apollo-require-preflight',
   'x-apollo-operation-name',

@@ -30,6 +30,12 @@ export interface HttpAppOptions<TContext extends BaseContext> {
    * body limits as for /graphql, then the handler writes the response itself, uncompressed.
    */
   streams?: Record<string, (req: IncomingMessage, res: ServerResponse, body: string, requestId: string) => Promise<void>>;
+  /**
+   * Offered every POST (with its parsed body, after the body limits) and GET to /graphql after
+   * CORS and the guard, before Apollo Server: returns true when it has answered the request
+   * itself (the gateway's subscriptions over multipart and SSE, written uncompressed as they happen).
+   */
+  graphqlStream?: (req: IncomingMessage, res: ServerResponse, body: unknown, requestId: string) => Promise<boolean>;
   /** Called with the status of every /graphql response once sent (metrics). */
   onGraphQLResponse?: (status: number) => void;
   /** CORS, timeouts, per-address connection cap and compression (edgeFromConfig); Node-like defaults without. */
@@ -118,6 +124,8 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpAppO
         body = read.body;
       }
     }
+
+    if ((req.method === 'POST' || req.method === 'GET') && options.graphqlStream && (await options.graphqlStream(req, res, body, requestId))) return;
 
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {

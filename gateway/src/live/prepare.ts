@@ -48,12 +48,21 @@ export interface PrepareOptions {
   log: Logger;
 }
 
+/** A subscription request as every transport receives it (graphql-ws `subscribe` payload, or an HTTP JSON body). */
+export interface SubscribePayload {
+  query?: unknown;
+  operationName?: unknown;
+  variables?: unknown;
+  extensions?: unknown;
+  documentId?: unknown;
+}
+
 export function liveError(message: string, code: string, extensions: Record<string, unknown> = {}): GraphQLError {
   return new GraphQLError(message, { extensions: { ...extensions, code } });
 }
 
 /**
- * The checks an operation gets over HTTP, for a subscription over WebSocket,
+ * The checks an operation gets over HTTP, for a subscription on any transport,
  * in the same order: the caller (token expiry, ended session), the document
  * (trusted documents, token limit, validation with the query limits, one
  * subscription operation, variables), `@rateLimit` of its root field, then
@@ -62,7 +71,7 @@ export function liveError(message: string, code: string, extensions: Record<stri
 export async function prepareSubscription(
   options: PrepareOptions,
   caller: LiveCaller,
-  payload: { query?: unknown; operationName?: unknown; variables?: unknown; extensions?: unknown; documentId?: unknown },
+  payload: SubscribePayload,
 ): Promise<Prepared | GraphQLError[]> {
   if (caller.expiresAt !== undefined && caller.expiresAt <= Date.now()) return [liveError(REASONS.expired.message, REASONS.expired.code)];
   try {
@@ -91,7 +100,7 @@ export async function prepareSubscription(
   const operation = getOperationAST(document, operationName);
   if (!operation) return [liveError('The document names no operation to run (give operationName)', 'OPERATION_RESOLUTION_FAILURE')];
   if (operation.operation !== 'subscription') {
-    return [liveError(`Only subscriptions are served over WebSocket; send a ${operation.operation} over HTTP`, 'BAD_REQUEST')];
+    return [liveError(`Only subscriptions are served over this transport; send a ${operation.operation} as a plain HTTP request`, 'BAD_REQUEST')];
   }
   const rawVariables = payload.variables !== null && typeof payload.variables === 'object' ? (payload.variables as Record<string, unknown>) : {};
   const coerced = getVariableValues(schema.apiSchema, operation.variableDefinitions ?? [], rawVariables, { maxErrors: 5 });
@@ -103,7 +112,8 @@ export async function prepareSubscription(
     options.limits.checkVariables(schema.apiSchema, document, operation, variables);
     if (options.rateLimits) await consumeRateLimits(options.rateLimits, { operation, document, schema: schema.apiSchema, variables, context });
   } catch (error) {
-    if (error instanceof GraphQLError) return [withoutHttp(error)];
+    // Kept with its HTTP status (the HTTP transports answer with it); formatting drops it from what the client reads.
+    if (error instanceof GraphQLError) return [error];
     throw error;
   }
   let plan: SubscriptionPlan;
@@ -116,10 +126,26 @@ export async function prepareSubscription(
   return { schema, plan, operationContext: operationContextOf(schema, document, operationName), document, operation, source, operationName, variables, context, caller };
 }
 
-/** The HTTP status and headers a limit attaches mean nothing on a socket. */
-function withoutHttp(error: GraphQLError): GraphQLError {
-  const { http: _http, ...extensions } = error.extensions;
-  return new GraphQLError(error.message, { nodes: error.nodes, extensions });
+/**
+ * Whether a request's document is a subscription (the HTTP transports take
+ * those and leave every other operation, and every document that does not
+ * parse, to Apollo Server, which answers them as it always does).
+ */
+export function isSubscriptionPayload(options: Pick<PrepareOptions, 'trusted' | 'limits'>, payload: SubscribePayload): boolean {
+  const documents = options.trusted.mode !== 'off' ? options.trusted.documents() : undefined;
+  const extensions = payload.extensions !== null && typeof payload.extensions === 'object' ? (payload.extensions as Record<string, unknown>) : undefined;
+  const persisted = extensions?.persistedQuery as { sha256Hash?: unknown } | undefined;
+  const id = typeof payload.documentId === 'string' ? payload.documentId : typeof persisted?.sha256Hash === 'string' ? persisted.sha256Hash : undefined;
+  const text = typeof payload.query === 'string' && payload.query !== '' ? payload.query : id !== undefined ? documents?.byId(id) : undefined;
+  // Cheap first: most documents are not subscriptions.
+  if (text === undefined || !text.includes('subscription')) return false;
+  try {
+    const document = parse(text, options.limits.parseOptions);
+    const operationName = typeof payload.operationName === 'string' ? payload.operationName : undefined;
+    return getOperationAST(document, operationName)?.operation === 'subscription';
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -24,14 +24,30 @@ export function reasonFor(end: Exclude<UpstreamEnd, { kind: 'complete' }>): EndR
   return REASONS.upstreamLost;
 }
 
+/** The reason's name (a metric label): a REASONS key, `completed` (the subgraph completed it) or `client` (the client left). */
+export function reasonName(reason: EndReason | undefined, endedBy: 'server' | 'client'): string {
+  if (reason) return (Object.keys(REASONS) as (keyof typeof REASONS)[]).find((key) => REASONS[key] === reason) ?? 'other';
+  return endedBy === 'client' ? 'client' : 'completed';
+}
+
+const FINAL = new WeakSet<object>();
+
+/** The last result of a subscription the gateway ended: the reason as an error (transports that have a separate error frame use it). */
 export function endResult(reason: EndReason): ExecutionResult {
-  return { errors: [new GraphQLError(reason.message, { extensions: { code: reason.code } })] };
+  const result = { errors: [new GraphQLError(reason.message, { extensions: { code: reason.code } })] };
+  FINAL.add(result);
+  return result;
+}
+
+/** Whether `result` is a reason the gateway ended the subscription for, not an event. */
+export function isEndResult(result: ExecutionResult): boolean {
+  return FINAL.has(result);
 }
 
 type Item = { kind: 'event'; event: ExecutionResult } | { kind: 'final'; result: ExecutionResult } | { kind: 'end' };
 
 /**
- * A subscription as graphql-ws consumes it: an async iterator whose `return()`
+ * A subscription as every transport reads it (graphql-ws, multipart, SSE): an async iterator whose `return()`
  * takes effect at once, even while `next()` waits for an event (an async
  * generator function would queue it until the next yield, and the upstream
  * stream would outlive its client). Events are hydrated one at a time, when
@@ -43,6 +59,10 @@ export class LiveStream implements AsyncGenerator<ExecutionResult, void, unknown
   private waiter: (() => void) | undefined;
   private closed = false;
   private finishing = false;
+  /** Why the gateway ended it (undefined: the subgraph completed it, or the client left). */
+  endReason: EndReason | undefined;
+  /** Who finished it first: the server (an end, with or without reason) or the client (return()). */
+  endedBy: 'server' | 'client' = 'server';
 
   constructor(
     private readonly hydrate: (event: ExecutionResult) => Promise<ExecutionResult>,
@@ -73,6 +93,7 @@ export class LiveStream implements AsyncGenerator<ExecutionResult, void, unknown
   end(reason?: EndReason): void {
     if (this.finishing) return;
     this.finishing = true;
+    this.endReason = reason;
     // A reason is news the client should not wait for behind a backlog.
     if (reason) this.queue.length = 0;
     this.queue.push(reason ? { kind: 'final', result: endResult(reason) } : { kind: 'end' });
@@ -99,7 +120,14 @@ export class LiveStream implements AsyncGenerator<ExecutionResult, void, unknown
         this.end(refusal);
         continue;
       }
-      const value = await this.hydrate(item.event);
+      let value: ExecutionResult;
+      try {
+        value = await this.hydrate(item.event);
+      } catch {
+        // An event that cannot be completed (logged by `hydrate`) ends the subscription with a reason, on every transport.
+        this.end(REASONS.internal);
+        continue;
+      }
       if (this.closed) return { done: true, value: undefined };
       return { done: false, value };
     }
@@ -107,6 +135,7 @@ export class LiveStream implements AsyncGenerator<ExecutionResult, void, unknown
 
   /** The client left (complete, disconnect): closes the upstream now, whatever `next()` is waiting for. */
   async return(): Promise<IteratorResult<ExecutionResult, void>> {
+    if (!this.finishing) this.endedBy = 'client';
     return this.finish();
   }
 
