@@ -83,7 +83,7 @@ export function createDefer(apolloGateway: ApolloGateway, options: DeferOptions)
     const schema = planner.current();
     if (!acceptsDeferSpec(accept) || !schema || !apiSchema) return inner(oneResult(requestContext));
     const key = `${requestContext.queryHash}\n${requestContext.operationName ?? ''}`;
-    const plan = deferPlanOf(planner.plan(schema, requestContext.document, key, requestContext.operationName ?? undefined), requestContext.request.variables ?? {});
+    const plan = deferPlanOf(planner.plan(schema, requestContext.document, key, requestContext.operationName ?? undefined), withDefaults(requestContext.operation, requestContext.request.variables));
     if (!plan) return inner(oneResult(requestContext));
     const { initial, subsequent } = await runDeferred({
       requestContext: requestContext as never,
@@ -123,6 +123,16 @@ export function createDefer(apolloGateway: ApolloGateway, options: DeferOptions)
   };
 
   return { gateway, plugin };
+}
+
+/** The request's variables with the operation's literal defaults for those it omits (what `@defer(if: $v)` is decided by). */
+function withDefaults(operation: OperationDefinitionNode, variables: Record<string, unknown> | undefined): Record<string, unknown> {
+  const values = { ...variables };
+  for (const definition of operation.variableDefinitions ?? []) {
+    const name = definition.variable.name.value;
+    if (values[name] === undefined && definition.defaultValue?.kind === Kind.BOOLEAN) values[name] = definition.defaultValue.value;
+  }
+  return values;
 }
 
 /** The request as Apollo Gateway's executor runs it for a client that reads one result: no @defer (its plan cached under its own hash). */
