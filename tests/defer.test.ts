@@ -229,6 +229,15 @@ describe('@defer through the gateway (multipart/mixed; deferSpec=20220824)', () 
     expect(result.json?.errors?.[0]).toMatchObject({ message: expect.stringMatching(/^Directives limit of 10 exceeded/), extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
   });
 
+  it('variables are checked as for any operation: a wrong type is BAD_USER_INPUT, nothing streamed', async () => {
+    const query = 'query($n: Int) { me { displayName ... @defer { conversations(first: $n) { edges { cursor } } } } }';
+    const result = await multipart(stack.gatewayUrl, { query, variables: { n: 'many' } }, token);
+    expect(result.status).toBe(400);
+    expect(result.json?.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const good = await multipart(stack.gatewayUrl, { query, variables: { n: 1 } }, token);
+    expect(good.parts.flatMap((part) => part.incremental ?? [])[0]?.data?.conversations.edges).toHaveLength(1);
+  });
+
   it('@defer(if: false) answers as one result', async () => {
     const result = await multipart(stack.gatewayUrl, { query: '{ me { displayName ... @defer(if: false) { locale } } }' }, token);
     expect(result.json).toEqual({ data: { me: { displayName: '韩梅梅', locale: expect.any(String) } } });

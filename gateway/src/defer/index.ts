@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ApolloGateway, ServiceMap } from '@apollo/gateway';
 import type { ApolloServerOptions, ApolloServerPlugin, BaseContext } from '@apollo/server';
-import { BREAK, Kind, visit, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { BREAK, getVariableValues, Kind, visit, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import Negotiator from 'negotiator';
 import { runDeferred, type SubsequentPayload } from './execute.js';
 import { DeferPlanner, deferPlanOf, withDefer } from './plan.js';
@@ -85,6 +85,9 @@ export function createDefer(apolloGateway: ApolloGateway, options: DeferOptions)
     const key = `${requestContext.queryHash}\n${requestContext.operationName ?? ''}`;
     const plan = deferPlanOf(planner.plan(schema, requestContext.document, key, requestContext.operationName ?? undefined), withDefaults(requestContext.operation, requestContext.request.variables));
     if (!plan) return inner(oneResult(requestContext));
+    // As Apollo Gateway's executor does before running a plan: variables that do not fit their types are the client's error.
+    const coerced = getVariableValues(apiSchema, requestContext.operation.variableDefinitions ?? [], requestContext.request.variables ?? {});
+    if (coerced.errors) return { errors: coerced.errors };
     const { initial, subsequent } = await runDeferred({
       requestContext: requestContext as never,
       apiSchema,
