@@ -61,6 +61,14 @@ describe('the query planner as @defer uses it (@apollo/query-planner 2.14, incre
     expect(planOf('{ thing(id: "1") { name extra } }').plan).toBeUndefined();
   });
 
+  it('leaves out the primary subselection when every field is deferred', () => {
+    expect(planOf('{ ... @defer(label: "all") { thing(id: "1") { name } } }').plan).toMatchObject({
+      primary: { subselection: undefined, node: undefined },
+      deferred: [{ label: 'all', queryPath: [], subselection: '{ thing(id: 1) { name } }' }],
+    });
+    expect(planOf('{ thing(id: "1") { ... @defer { name } ... @defer { extra } } }').plan?.primary).toMatchObject({ subselection: undefined, node: { kind: 'Fetch' } });
+  });
+
   it('refuses, by name, a Defer node of another shape', () => {
     const { raw } = planOf('{ thing(id: "1") { name ... @defer { extra } } }');
     const changed = { ...raw, node: { ...raw.node, deferred: [{ path: 'thing', node: undefined }] } } as never;

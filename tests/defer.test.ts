@@ -197,6 +197,18 @@ describe('@defer through the gateway (multipart/mixed; deferSpec=20220824)', () 
     expect(parts.at(-1)!.hasNext).toBe(false);
   });
 
+  it('with every field deferred, the initial payload holds the empty objects the parts are merged into', async () => {
+    const root = await multipart(stack.gatewayUrl, { query: '{ ... @defer(label: "all") { me { displayName } } }' }, token);
+    expect(root.parts).toEqual([{ data: {}, hasNext: true }, { incremental: [{ data: { me: { displayName: '韩梅梅' } }, path: [], label: 'all' }], hasNext: false }]);
+    const split = await multipart(stack.gatewayUrl, { query: '{ me { ... @defer(label: "a") { displayName } ... @defer(label: "b") { locale } } }' }, token);
+    expect(split.parts[0]).toEqual({ data: { me: {} }, hasNext: true });
+    const items = split.parts.slice(1).flatMap((part) => part.incremental ?? []);
+    expect(items.sort((x, y) => x.label!.localeCompare(y.label!))).toEqual([
+      { data: { displayName: '韩梅梅' }, path: ['me'], label: 'a' },
+      { data: { locale: expect.any(String) }, path: ['me'], label: 'b' },
+    ]);
+  });
+
   it('an error in a deferred part belongs to that part, at its path, never to the initial payload', async () => {
     proxy.mode = 'fail';
     const { parts } = await multipart(stack.gatewayUrl, { query: HOME }, token);

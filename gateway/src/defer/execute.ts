@@ -112,6 +112,26 @@ export function partDocument(document: DocumentNode, operation: OperationDefinit
   };
 }
 
+/**
+ * For a part that selects nothing of its own (only deferred fragments): the
+ * objects its deferred fragments go into, each path down to `__typename`,
+ * which `stripTypename` removes again, so that the client gets the empty
+ * objects the later parts are merged into.
+ */
+export function skeletonDocument(document: DocumentNode, operation: OperationDefinitionNode, children: DeferredPart[]): DocumentNode {
+  const selections = children.flatMap((child) => (partDocument(document, operation, child.queryPath, '{ __typename }').definitions[0] as OperationDefinitionNode).selectionSet.selections);
+  const shaped = partDocument(document, operation, [], '{ __typename }');
+  const root = shaped.definitions[0] as OperationDefinitionNode;
+  return selections.length === 0 ? shaped : { ...shaped, definitions: [{ ...root, selectionSet: { kind: Kind.SELECTION_SET, selections } }] };
+}
+
+function stripTypename(value: unknown): void {
+  if (Array.isArray(value)) return value.forEach(stripTypename);
+  if (typeof value !== 'object' || value === null) return;
+  delete (value as Record<string, unknown>).__typename;
+  for (const child of Object.values(value)) stripTypename(child);
+}
+
 /** Every object a part's data goes into: the path with list positions, and the value found there. */
 function locate(data: unknown, queryPath: string[]): { found: { path: Path; value: Record<string, unknown> | null }[]; nullAt: Path[] } {
   let cursors: { path: Path; value: unknown }[] = [{ path: [], value: data }];
@@ -195,15 +215,18 @@ export async function runDeferred(run: DeferRun): Promise<{ initial: Awaited<Ret
   const { requestContext, plan } = run;
   const tape = new Tape();
   const sources = tape.serviceMap(run.serviceMap);
-  const execute = (nodes: (PlanNode | undefined)[], queryPath: string[], subselection: string, context: RequestContext) => {
+  const execute = async (nodes: (PlanNode | undefined)[], queryPath: string[], subselection: string | undefined, children: DeferredPart[], context: RequestContext) => {
     const present = nodes.filter((node): node is PlanNode => node !== undefined);
     const node: PlanNode | undefined = present.length <= 1 ? present[0] : { kind: 'Sequence', nodes: present };
-    const document = partDocument(requestContext.document, requestContext.operation, queryPath, subselection);
+    const { document: source, operation } = requestContext;
+    const document = subselection !== undefined ? partDocument(source, operation, queryPath, subselection) : skeletonDocument(source, operation, children);
     const operationContext = buildOperationContext({ schema: run.apiSchema, operationDocument: document });
-    return executeQueryPlan({ kind: 'QueryPlan', node }, sources, context, operationContext, run.schema.supergraphSchema, run.schema.plannerApiSchema, run.telemetry);
+    const result = await executeQueryPlan({ kind: 'QueryPlan', node }, sources, context, operationContext, run.schema.supergraphSchema, run.schema.plannerApiSchema, run.telemetry);
+    if (subselection === undefined) stripTypename(result.data);
+    return result;
   };
 
-  const initial = await execute([plan.primary.node], [], plan.primary.subselection, requestContext);
+  const initial = await execute([plan.primary.node], [], plan.primary.subselection, plan.deferred, requestContext);
 
   const payloads = new Payloads();
   // A part's result is written after the response head: its trace and cache hints have nowhere to go.
@@ -220,7 +243,7 @@ export async function runDeferred(run: DeferRun): Promise<{ initial: Awaited<Ret
   const runPart = async (part: DeferredPart, ancestors: (PlanNode | undefined)[]): Promise<IncrementalItem[]> => {
     const label = part.label !== undefined ? { label: part.label } : {};
     try {
-      const result = await execute([...ancestors, part.node], part.queryPath, part.subselection, partContext);
+      const result = await execute([...ancestors, part.node], part.queryPath, part.subselection, part.children, partContext);
       const { found, nullAt } = locate(result.data, part.queryPath);
       const errors = result.errors ?? [];
       // Without errors of its own, a null where the part goes means the client has no object there: nothing to deliver.

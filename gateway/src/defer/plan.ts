@@ -12,14 +12,16 @@ import { DirectiveLocation, GraphQLBoolean, GraphQLDirective, GraphQLNonNull, Gr
 export interface DeferredPart {
   label: string | undefined;
   queryPath: string[];
-  subselection: string;
+  /** Undefined when the fragment selects nothing but the deferred fragments nested in it. */
+  subselection: string | undefined;
   node: PlanNode | undefined;
   children: DeferredPart[];
 }
 
 /** A plan with @defer: the primary part (root selection and its fetches) and the deferred parts. */
 export interface DeferPlan {
-  primary: { subselection: string; node: PlanNode | undefined };
+  /** `subselection` is undefined when every field of the operation is deferred (`{ ... @defer { me { id } } }`). */
+  primary: { subselection: string | undefined; node: PlanNode | undefined };
   deferred: DeferredPart[];
 }
 
@@ -75,10 +77,10 @@ function partsOf(list: unknown, variables: Record<string, unknown>): DeferredPar
 
 function innerOf(node: Record<string, unknown>): { primary: DeferPlan['primary'] } {
   const primary = node.primary as Loose;
-  if (typeof primary?.subselection !== 'string' || (primary.node !== undefined && typeof (primary.node as Loose)?.kind !== 'string')) {
-    fail('Defer.primary { subselection: string, node?: PlanNode }', node);
+  if (!primary || (primary.subselection !== undefined && typeof primary.subselection !== 'string') || (primary.node !== undefined && typeof (primary.node as Loose)?.kind !== 'string')) {
+    fail('Defer.primary { subselection?: string, node?: PlanNode }', node);
   }
-  return { primary: { subselection: primary.subselection, node: noDeferWithin(primary.node as PlanNode | undefined) } };
+  return { primary: { subselection: primary.subselection as string | undefined, node: noDeferWithin(primary.node as PlanNode | undefined) } };
 }
 
 /**
