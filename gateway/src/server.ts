@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { ApolloGateway, type ServiceMap } from '@apollo/gateway';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginInlineTrace } from '@apollo/server/plugin/inlineTrace';
@@ -38,6 +38,7 @@ import { TrustedDocuments, type TrustedDocumentsOptions } from './trusted-docume
 import { createLiveServer } from './live/index.js';
 import { LivePlanner } from './live/plan.js';
 import { sandboxLandingPage } from './live/sandbox.js';
+import { createDefer } from './defer/index.js';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -164,8 +165,10 @@ export function createGateway(options: GatewayOptions) {
     apqMaxBytes: config.APQ_MAX_BYTES,
     log,
   });
+  // @defer (defer/): Apollo Server is given the gateway with @defer declared and an executor that runs deferred plans.
+  const defer = createDefer(gateway, { serviceMap: () => dataSources, formatError, telemetry: { includeDocument: false, recordExceptions: false } });
   const apollo = new GuardedApolloServer<GatewayContext>({
-    gateway,
+    gateway: defer.gateway,
     logger: log,
     nodeEnv: config.NODE_ENV,
     introspection: !production,
@@ -196,6 +199,8 @@ export function createGateway(options: GatewayOptions) {
       queryGuard.plugin,
       // Counted here only when subgraphs can trust the budget (the shared secret); otherwise each subgraph counts.
       ...(config.GATEWAY_SECRET && config.RATE_LIMITS === 'on' ? [useRateLimits({ store: rateLimitStore, rules: () => rules, log })] : []),
+      // Last: the other plugins' willSendResponse see the initial result before it becomes an incremental response.
+      defer.plugin as ApolloServerPlugin<GatewayContext>,
     ],
   }, documentGuard);
   apolloRef = apollo;
