@@ -118,6 +118,21 @@ describe('sendMessage(stream: true) and messageStream', () => {
     expect(stored!.text.length).toBeGreaterThan(first!.data!.messageStream.delta.length);
   });
 
+  it('@rateLimit counts subscriptions, not events: 60 a minute per user, the 61st RATE_LIMITED', async () => {
+    const user = { id: randomUUID() };
+    // A question not asked before (a cached reply would end at once).
+    const send = await sendStreamed(agent, user, { agentId: 'xiaoai', text: `气虚的人怎么调理 ${randomUUID()}` });
+    // One long stream first: its many events are one call.
+    const long = await drain(follow(agent, user, send.reply.id));
+    expect(long.length).toBeGreaterThan(1);
+    for (let i = 1; i < 60; i += 1) {
+      const events = await drain(follow(agent, user, send.reply.id));
+      expect(events.at(-1)!.done).toBe(true);
+    }
+    const refused = follow(agent, user, send.reply.id);
+    expect((await refused.next())?.errors?.map((e) => e.extensions?.code)).toEqual(['RATE_LIMITED']);
+  });
+
   it('a blocking sendMessage is as before: the whole reply, COMPLETE', async () => {
     const reply = await sent(agent, owner, { agentId: 'xiaoai', text: '气虚吃什么' });
     expect(reply.reply).toMatchObject({ provider: 'OFFLINE', degraded: false });

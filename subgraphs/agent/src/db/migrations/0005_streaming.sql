@@ -19,3 +19,6 @@ alter table "agent".messages
   add constraint messages_provider_agent_only check (
     case when role = 'USER' then provider is null and status = 'COMPLETE' else provider is not null or status <> 'COMPLETE' end
   );
+
+-- The sweep of replies left STREAMING by a process that died reads only these (few) rows.
+create index messages_streaming_idx on "agent".messages (created_at) where status = 'STREAMING';
