@@ -155,7 +155,8 @@ describe('replicas', () => {
       GATEWAY_SECRET: TEST_GATEWAY_SECRET,
       GATEWAY_URL: gateway.url,
       ...ENV,
-      ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
+      // With REDIS_URL a prefix of its own: the default one would hold earlier runs' cached replies.
+      ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL, REPLY_CACHE_PREFIX: `suoke:test:${randomUUID()}:` } : {}),
       ...env,
     });
     const subgraph = createAgentSubgraph({ config, database: agent.database, ...(process.env.REDIS_URL ? {} : { events: agent.subgraph.events }) });
@@ -176,7 +177,7 @@ describe('replicas', () => {
     expect(agent.subgraph.events.kind).toBe(process.env.REDIS_URL ? 'redis' : 'memory');
     const writer = await replica();
     try {
-      const send = await sendStreamed(writer as unknown as Agent, owner, { agentId: 'xiaoai', text: '我是气虚体质，平时吃什么好？' });
+      const send = await sendStreamed(writer as unknown as Agent, owner, { agentId: 'xiaoai', text: `我是气虚体质，平时吃什么好？${randomUUID()}` });
       await until(async () => ((await selectMessage(agent.database, send.reply.id))?.text.length ?? 0) > 0, 'some text stored');
       // Held by `agent`, written by `writer`.
       const events = await drain(follow(agent, owner, send.reply.id));
@@ -195,7 +196,7 @@ describe('replicas', () => {
     const writer = await replica({ STREAM_STOP_GRACE_MS: '0', OFFLINE_STREAM_PACE_MS: '200' });
     let stopped = false;
     try {
-      const send = await sendStreamed(writer as unknown as Agent, owner, { agentId: 'xiaoai', text: '气虚吃什么' });
+      const send = await sendStreamed(writer as unknown as Agent, owner, { agentId: 'xiaoai', text: `气虚吃什么 ${randomUUID()}` });
       const stream = follow(agent, owner, send.reply.id);
       await until(async () => ((await selectMessage(agent.database, send.reply.id))?.text.length ?? 0) > 0, 'some text stored');
       await writer.subgraph.stop();

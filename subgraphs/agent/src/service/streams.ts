@@ -76,8 +76,11 @@ export class StreamingReplies {
       const outcome = await replies.stream({ agent: task.agent, question: task.question, history: task.history }, (piece) => writer.piece(piece), signal);
       // A cached reply has no pieces: its whole text is stored at once.
       const text = outcome.cached ? outcome.text : writer.text;
-      const row = await writer.finish({ status: 'COMPLETE', text: cut(text).trimEnd(), degraded: outcome.degraded, provider: outcome.provider, citations: outcome.citations });
-      if (row) await outcome.remember();
+      // Cached once stored COMPLETE, before the final event: a client that asks again on seeing it finds it cached.
+      await writer.finish(
+        { status: 'COMPLETE', text: cut(text).trimEnd(), degraded: outcome.degraded, provider: outcome.provider, citations: outcome.citations },
+        () => outcome.remember(),
+      );
       this.stats.completed += 1;
     } catch (error) {
       this.stats.failed += 1;
@@ -178,13 +181,19 @@ class ReplyWriter {
     if (this.text.length > this.persisted) this.schedule();
   }
 
-  /** Stores the end, then publishes the text not yet published and the final event. Undefined when already ended. */
-  async finish(end: Parameters<typeof finishStreamedReply>[2]): Promise<MessageRow | undefined> {
+  /**
+   * Stores the end, runs `stored` (when it was stored), then publishes the text not yet published and the final
+   * event. Undefined when the reply had already ended.
+   */
+  async finish(end: Parameters<typeof finishStreamedReply>[2], stored?: () => Promise<void>): Promise<MessageRow | undefined> {
     this.finished = true;
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.writing;
     const row = await finishStreamedReply(this.database, this.messageId, end);
+    if (row && stored) {
+      await stored().catch((error: unknown) => this.log.warn({ err: error, messageId: this.messageId }, 'streamed reply stored but not cached'));
+    }
     const topic = messageTopic(this.messageId);
     // The stored text is the reply as streamed, cut and trimmed at the end: whatever of it was not published yet.
     if (row && row.text.length > this.persisted && row.text.startsWith(this.text.slice(0, this.persisted))) {
