@@ -206,6 +206,8 @@ export class ReplyService {
   private async modelStream(chat: ChatRequest, attempt: AbortSignal, outer: AbortSignal, emit: (piece: string) => void): Promise<void> {
     const idleMs = this.options.streamIdleMs ?? 20_000;
     const maxMs = this.options.streamMaxMs ?? 120_000;
+    // Stopping: no attempt starts (a listener added to an aborted signal would never fire).
+    outer.throwIfAborted();
     const controller = new AbortController();
     let began = false;
     let idle: ReturnType<typeof setTimeout> | undefined;
@@ -226,8 +228,10 @@ export class ReplyService {
         emit(piece);
       }
     } catch (error) {
+      // Stopping: not the provider's failure to retry.
+      if (outer.aborted) throw outer.reason;
       // Not retried once text went out; still the provider's failure for the breaker (not `healthy`).
-      if (began && !outer.aborted) throw new ProviderError('the model provider failed after its reply began', { transient: false, cause: error });
+      if (began) throw new ProviderError('the model provider failed after its reply began', { transient: false, cause: error });
       throw error;
     } finally {
       clearTimeout(idle);
