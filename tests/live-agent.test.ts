@@ -40,8 +40,11 @@ describe('streamed agent replies through the gateway', () => {
   let stack: Stack;
   const clients: Client[] = [];
   beforeAll(async () => {
-    // A paced offline stream (~40 pieces, 40 ms apart), its text written every 50 ms.
-    stack = await startStack({ subgraphEnv: { OFFLINE_STREAM_PACE_MS: '40', OFFLINE_STREAM_CHUNK_CHARS: '6', STREAM_PERSIST_MS: '50' } });
+    // A paced offline stream (~40 pieces, 40 ms apart), its text written every 50 ms; with REDIS_URL, a reply cache
+    // of its own (a reply cached by another run or test would end at once, with no deltas).
+    stack = await startStack({
+      subgraphEnv: { OFFLINE_STREAM_PACE_MS: '40', OFFLINE_STREAM_CHUNK_CHARS: '6', STREAM_PERSIST_MS: '50', REPLY_CACHE_PREFIX: `suoke:test:${randomUUID()}:` },
+    });
   });
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.dispose()));
@@ -90,6 +93,21 @@ describe('streamed agent replies through the gateway', () => {
     expect(final.message!.citations.length).toBeGreaterThan(0);
     expect(final.message!.citations).toContainEqual({ __typename: 'Constitution', code: 'QI_DEFICIENT', name: '气虚质' });
     for (const citation of final.message!.citations) expect(typeof (citation.name ?? citation.title), JSON.stringify(citation)).toBe('string');
+  });
+
+  it('the same question again is answered from the reply cache: STREAMING at first, then the final event at once', async () => {
+    const token = await signUp();
+    const question = `气虚的人早餐吃什么？${randomUUID().slice(0, 8)}`;
+    const first = await send(token, question);
+    const firstSub = subscribe(connect(token), STREAM, { id: first.reply.id });
+    await waitFor(() => firstSub.ended(), 'the first reply to complete', 20_000);
+    const again = await send(token, question);
+    expect(again.reply.status).toBe('STREAMING');
+    const sub = subscribe(connect(token), STREAM, { id: again.reply.id });
+    await waitFor(() => sub.ended(), 'the cached reply', 20_000);
+    const got = events(sub.received);
+    expect(got).toHaveLength(1);
+    expect(got[0]).toMatchObject({ done: true, delta: '', message: { status: 'COMPLETE', text: events(firstSub.received).at(-1)!.message!.text } });
   });
 
   it('a client that disconnects mid-stream still finds the complete reply in its conversation', async () => {

@@ -78,7 +78,7 @@ export class StreamingReplies {
       const text = outcome.cached ? outcome.text : writer.text;
       // Cached once stored COMPLETE, before the final event: a client that asks again on seeing it finds it cached.
       await writer.finish(
-        { status: 'COMPLETE', text: cut(text).trimEnd(), degraded: outcome.degraded, provider: outcome.provider, citations: outcome.citations },
+        { status: 'COMPLETE', text: cut(text), degraded: outcome.degraded, provider: outcome.provider, citations: outcome.citations },
         () => outcome.remember(),
       );
       this.stats.completed += 1;
@@ -195,7 +195,7 @@ class ReplyWriter {
       await stored().catch((error: unknown) => this.log.warn({ err: error, messageId: this.messageId }, 'streamed reply stored but not cached'));
     }
     const topic = messageTopic(this.messageId);
-    // The stored text is the reply as streamed, cut and trimmed at the end: whatever of it was not published yet.
+    // The stored text is the reply as streamed (cut at MAX_CHARS): whatever of it was not published yet.
     if (row && row.text.length > this.persisted && row.text.startsWith(this.text.slice(0, this.persisted))) {
       await this.events.publish(topic, { at: this.persisted, delta: row.text.slice(this.persisted) } satisfies ReplyBusEvent);
     }
