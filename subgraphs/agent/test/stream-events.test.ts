@@ -84,6 +84,22 @@ describe('messageEvents', () => {
     expect(await take(events)).toEqual([['', true, 'COMPLETE']]);
   });
 
+  it('ends a quiet stream whose final event was lost, by reading the row again', async () => {
+    const { iterator, push, state } = bus();
+    let stored = row('ab');
+    const events = messageEvents(row(''), iterator, async () => stored, 30);
+    push({ at: 0, delta: 'ab' });
+    expect((await events.next()).value?.delta).toBe('ab');
+    // No more events: the row is read while quiet (still streaming: nothing sent), then found COMPLETE.
+    const next = events.next();
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    stored = row('abc', 'COMPLETE');
+    expect((await next).value).toMatchObject({ delta: 'c', done: false });
+    expect((await events.next()).value).toMatchObject({ delta: '', done: true, message: { status: 'COMPLETE', text: 'abc' } });
+    expect((await events.next()).done).toBe(true);
+    expect(state.released).toBe(true);
+  });
+
   it('return() ends a subscriber waiting for the next event at once and releases the bus', async () => {
     const { iterator, state } = bus();
     const events = messageEvents(row(''), iterator, async () => row(''));

@@ -216,14 +216,32 @@ export interface MessageStreamEventValue {
  * A subscriber's events, from its bus stream (subscribed before `snapshot` was read) and the row as it was read:
  * the text so far (when any) as the first event, then each delta's part not yet sent, then the final event with the
  * stored reply, then the end. A reply that had ended gives its final event at once. A delta that starts past what was
- * sent (an event lost by the bus) is filled from the row. `return()` releases the bus stream at once.
+ * sent (an event lost by the bus) is filled from the row, and a quiet stream reads the row every `quietCheckMs` in
+ * case its end was lost. `return()` releases the bus stream at once.
  */
 export function messageEvents(
   snapshot: MessageRow,
   bus: AsyncIterableIterator<ReplyBusEvent>,
   read: () => Promise<MessageRow | undefined>,
+  /** After this long without an event the row is read again: a final event lost by the bus (at most once) or a reply
+   * ended by the sweep of a dead replica still ends the stream. */
+  quietCheckMs = 5_000,
 ): AsyncIterableIterator<MessageStreamEventValue> {
   const messageId = snapshot.id;
+  // The bus stream's next() in flight, kept across quiet checks (it may be called again only once it settled).
+  let pending: Promise<IteratorResult<ReplyBusEvent>> | undefined;
+  const nextOrQuiet = async (): Promise<IteratorResult<ReplyBusEvent> | 'quiet'> => {
+    pending ??= bus.next();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const quiet = new Promise<'quiet'>((resolve) => (timer = setTimeout(() => resolve('quiet'), quietCheckMs)));
+    try {
+      const result = await Promise.race([pending, quiet]);
+      if (result !== 'quiet') pending = undefined;
+      return result;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   let sent = snapshot.text.length;
   const queue: MessageStreamEventValue[] = [];
   let ended = false;
@@ -256,8 +274,13 @@ export function messageEvents(
         return { value: queued, done: false };
       }
       while (!ended) {
-        const result = await bus.next();
+        const result = await nextOrQuiet();
         if (ended) break;
+        if (result === 'quiet') {
+          const row = await read();
+          if (row && row.status !== 'STREAMING') return { value: await finish(), done: false };
+          continue;
+        }
         if (result.done) return { value: await finish(), done: false };
         const event = result.value;
         if (event.done) return { value: await finish(), done: false };
