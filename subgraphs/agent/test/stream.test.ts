@@ -175,7 +175,8 @@ describe('replicas', () => {
 
   it('a subscriber held by another replica than the one writing gets the same events, joining mid-stream', async () => {
     expect(agent.subgraph.events.kind).toBe(process.env.REDIS_URL ? 'redis' : 'memory');
-    const writer = await replica();
+    // Paced so that the subscriber surely joins before the end (~3 s), even on a busy machine.
+    const writer = await replica({ OFFLINE_STREAM_PACE_MS: '80' });
     try {
       const send = await sendStreamed(writer as unknown as Agent, owner, { agentId: 'xiaoai', text: `我是气虚体质，平时吃什么好？${randomUUID()}` });
       await until(async () => ((await selectMessage(agent.database, send.reply.id))?.text.length ?? 0) > 0, 'some text stored');
@@ -198,10 +199,12 @@ describe('replicas', () => {
     try {
       const send = await sendStreamed(writer as unknown as Agent, owner, { agentId: 'xiaoai', text: `气虚吃什么 ${randomUUID()}` });
       const stream = follow(agent, owner, send.reply.id);
-      await until(async () => ((await selectMessage(agent.database, send.reply.id))?.text.length ?? 0) > 0, 'some text stored');
+      // Stopped once the subscriber has some text (so it was following before the end).
+      const first = await stream.next();
+      expect(first?.data?.messageStream).toMatchObject({ done: false });
       await writer.subgraph.stop();
       stopped = true;
-      const events = await drain(stream);
+      const events = [{ ...first!.data!.messageStream, at: 0 }, ...(await drain(stream))];
       const message = expectWellFormed(events, send.reply.id);
       expect(message).toMatchObject({ status: 'FAILED', statusReason: REASON_INTERRUPTED, degraded: true });
       expect(message.text.length).toBeGreaterThan(0);
