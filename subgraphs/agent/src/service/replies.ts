@@ -141,8 +141,8 @@ export class ReplyService {
    * with the text handed to `onPiece` as it comes. Before the first piece, a failure is retried and, when the attempts
    * or the deadline (LLM_DEADLINE_MS, which here bounds the time to the first piece) run out, the offline responder
    * answers instead, degraded. After it, nothing is retried (the user has read the text): the failure counts for the
-   * breaker, and the offline responder continues the reply after a note that says the model stopped (its stand-in
-   * line), degraded. A cached reply is returned at once without pieces. Not single-flight: each streamed reply has its
+   * breaker, and the offline responder continues the reply after a note that says the model stopped
+   * (CONTINUED_OFFLINE), degraded. A cached reply is returned at once without pieces. Not single-flight: each streamed reply has its
    * own message and stream. `signal` aborts the whole reply (the service is stopping).
    */
   async stream(
