@@ -49,16 +49,32 @@ export function latencySampler({ distribution, meanMs, sdMs }, random) {
 }
 
 /**
- * POST /v1/chat/completions. Each call, decided on arrival:
+ * POST /v1/chat/completions. With `"stream": true` in the body the reply comes
+ * as server-sent events, OpenAI's way: `data: {chunk}` whose
+ * `choices[0].delta.content` continues the text, then `data: [DONE]`. The drawn
+ * latency is then the time to the whole reply (so a stream's full reply takes
+ * `meanMs` on average): the first piece comes after `firstTokenShare` of it and
+ * the `streamPieces` pieces are spread evenly over the rest.
+ * Each call, decided on arrival:
  * - with probability `failureRate` it fails: half of failures answer HTTP 500,
  *   502 or 503, half reset the connection, either after a uniform fraction of
- *   the latency drawn (a provider fails part-way, not only at once);
+ *   the latency drawn (a provider fails part-way, not only at once); streamed,
+ *   a status failure comes before the first piece and a reset may cut the
+ *   stream part-way;
  * - otherwise it answers after the drawn latency, with a reply that ends in
  *   `[call:n]`, so that the client can tell which provider call a reply came
  *   from (and so whether it was shared or cached).
  * Counts what happened, for the report.
  */
-export async function startFakeLlm({ meanMs = 3000, sdMs = 1000, distribution = 'lognormal', failureRate = 0.05, seed = 42 } = {}) {
+export async function startFakeLlm({
+  meanMs = 3000,
+  sdMs = 1000,
+  distribution = 'lognormal',
+  failureRate = 0.05,
+  seed = 42,
+  streamPieces = 24,
+  firstTokenShare = 0.05,
+} = {}) {
   const random = seededRandom(seed);
   const sample = latencySampler({ distribution, meanMs, sdMs }, random);
   const stats = newStats();
@@ -107,6 +123,7 @@ export async function startFakeLlm({ meanMs = 3000, sdMs = 1000, distribution = 
         res.writeHead(400, { 'content-type': 'application/json' });
         return res.end('{"error":{"message":"body is not JSON"}}');
       }
+      const streamed = body.stream === true;
       if (failure === 'reset') {
         setTimeout(() => {
           stats.resets += 1;
@@ -114,7 +131,8 @@ export async function startFakeLlm({ meanMs = 3000, sdMs = 1000, distribution = 
           req.socket.destroy();
           done();
         }, failAfter);
-        return;
+        // Streamed, the reply runs until the reset cuts it (part-way once the first piece went out).
+        if (!streamed) return;
       }
       if (failure === 'status') {
         setTimeout(() => {
@@ -123,13 +141,44 @@ export async function startFakeLlm({ meanMs = 3000, sdMs = 1000, distribution = 
           res.writeHead(status, { 'content-type': 'application/json' });
           res.end(JSON.stringify({ error: { message: `fake provider failure ${status}`, type: 'server_error' } }));
           done();
-        }, failAfter);
+        }, streamed ? failAfter * firstTokenShare : failAfter);
+        return;
+      }
+      const question = body.messages?.at(-1)?.content ?? '';
+      const content = `（模拟模型回答）关于“${String(question).slice(0, 80)}”：建议规律作息、清淡饮食、适度运动；症状持续或加重请及时就医。[call:${call}]`;
+      if (streamed) {
+        // The whole reply in `streamPieces` pieces: the first after firstTokenShare of the latency, the last at the latency.
+        const chars = [...content];
+        const size = Math.ceil(chars.length / streamPieces);
+        const pieces = [];
+        for (let i = 0; i < chars.length; i += size) pieces.push(chars.slice(i, i + size).join(''));
+        const first = latency * firstTokenShare;
+        const gap = pieces.length > 1 ? (latency - first) / (pieces.length - 1) : 0;
+        const started = performance.now();
+        const chunk = (delta, finish) =>
+          `data: ${JSON.stringify({ id: `chatcmpl-${call}`, object: 'chat.completion.chunk', model: body.model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+        const send = (i) => {
+          if (res.destroyed) return;
+          if (i === 0) {
+            res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+            stats.firstPieces += 1;
+            stats.firstPieceSumMs += performance.now() - started;
+          }
+          res.write(chunk({ ...(i === 0 ? { role: 'assistant' } : {}), content: pieces[i] }, null));
+          if (i + 1 < pieces.length) return void setTimeout(() => send(i + 1), gap);
+          stats.succeeded += 1;
+          stats.streamed += 1;
+          stats.latencySumMs += latency;
+          answeredAt.set(call, performance.now());
+          res.write(chunk({}, 'stop'));
+          res.end('data: [DONE]\n\n');
+          done();
+        };
+        setTimeout(() => send(0), first);
         return;
       }
       setTimeout(() => {
         if (res.destroyed) return;
-        const question = body.messages?.at(-1)?.content ?? '';
-        const content = `（模拟模型回答）关于“${String(question).slice(0, 80)}”：建议规律作息、清淡饮食、适度运动；症状持续或加重请及时就医。[call:${call}]`;
         stats.succeeded += 1;
         stats.latencySumMs += latency;
         answeredAt.set(call, performance.now());
@@ -151,7 +200,7 @@ export async function startFakeLlm({ meanMs = 3000, sdMs = 1000, distribution = 
   const { port } = server.address();
   return {
     baseUrl: `http://127.0.0.1:${port}/v1`,
-    settings: { meanMs, sdMs: distribution === 'exponential' ? meanMs : sdMs, distribution, failureRate },
+    settings: { meanMs, sdMs: distribution === 'exponential' ? meanMs : sdMs, distribution, failureRate, streamPieces, firstTokenShare },
     /** What it received and how it answered. */
     stats,
     answeredAt,
@@ -163,7 +212,7 @@ export async function startFakeLlm({ meanMs = 3000, sdMs = 1000, distribution = 
 }
 
 function newStats() {
-  return { calls: 0, succeeded: 0, statusFailures: 0, resets: 0, abandoned: 0, retries: 0, inFlight: 0, maxInFlight: 0, latencySumMs: 0 };
+  return { calls: 0, succeeded: 0, statusFailures: 0, resets: 0, abandoned: 0, retries: 0, inFlight: 0, maxInFlight: 0, latencySumMs: 0, streamed: 0, firstPieces: 0, firstPieceSumMs: 0 };
 }
 
 /** The provider call a reply came from, from its `[call:n]` marker. */

@@ -108,6 +108,9 @@ function checkBy(by: string | undefined): RateLimitRule['by'] {
  * subgraph schema with graphql-rate-limit-directive. A field the gateway already
  * decided on is answered from the budget; otherwise its counters are consumed here.
  */
+/** Subscription contexts whose root fields were charged already (by response key). */
+const chargedSubscriptions = new WeakMap<object, Set<string>>();
+
 export function applyRateLimits(schema: GraphQLSchema, store: RateLimitStore): GraphQLSchema {
   const coordinateOf = (info: GraphQLResolveInfo) => `${info.parentType.name}.${info.fieldName}`;
   const { rateLimitDirectiveTransformer } = rateLimitDirective<RateLimitContext & Record<string, unknown>>({
@@ -120,6 +123,14 @@ export function applyRateLimits(schema: GraphQLSchema, store: RateLimitStore): G
         const retryAfter = decided[key] ?? 0;
         if (retryAfter > 0) throw rateLimitedError(retryAfter, ruleFrom(directiveArgs as never).message);
         return 0;
+      }
+      // A subscription's root field resolves once per event, all in the subscription's one context: one subscription
+      // is one call (as the gateway counts it at subscribe), charged at its first event, never per event.
+      if (info.operation.operation === 'subscription' && info.path.prev === undefined) {
+        const seen = chargedSubscriptions.get(ctx) ?? new Set<string>();
+        chargedSubscriptions.set(ctx, seen);
+        if (seen.has(key)) return 0;
+        seen.add(key);
       }
       return 1;
     },

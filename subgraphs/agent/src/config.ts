@@ -65,6 +65,23 @@ const env = subgraphEnv(4004).extend(signingEnv.shape).extend({
   GATEWAY_URL: z.string().trim().url().default('http://localhost:4000/graphql'),
   /** A knowledge search taking longer is abandoned: the reply is given without citations. */
   KNOWLEDGE_TIMEOUT_MS: int(50, 60_000, 3_000),
+  /**
+   * Streamed replies (`sendMessage(input: { stream: true })`): the whole stream may take this long; past it the model
+   * is cut and the offline responder finishes the reply (degraded). LLM_DEADLINE_MS bounds the time to the first
+   * piece of text, LLM_TIMEOUT_MS the silence between pieces.
+   */
+  LLM_STREAM_MAX_MS: int(1_000, 600_000, 120_000),
+  /**
+   * How often a streamed reply's text so far is written to its row and published (the first piece at once). What a
+   * subscriber joining mid-stream reads from any replica; lower is smoother, higher writes less.
+   */
+  STREAM_PERSIST_MS: int(10, 5_000, 100),
+  /** The offline responder streams its reply in pieces of this many characters… */
+  OFFLINE_STREAM_CHUNK_CHARS: int(1, 1_000, 8),
+  /** …this far apart (0: as fast as they can be written). */
+  OFFLINE_STREAM_PACE_MS: int(0, 5_000, 25),
+  /** At shutdown, streamed replies in flight get this long to finish; the rest are stored FAILED with a reason. */
+  STREAM_STOP_GRACE_MS: int(0, 120_000, 5_000),
 });
 
 export type AgentConfig = SubgraphConfig &

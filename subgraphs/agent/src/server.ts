@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
 import {
+  createEventBus,
   createLogger,
   createRedis,
   createSubgraph,
@@ -8,6 +9,7 @@ import {
   gatewayClient,
   RedisKeyValueCache,
   type Database,
+  type EventBus,
   type Logger,
   type RateLimitStore,
   type SubgraphDefinition,
@@ -26,6 +28,7 @@ import { gatewayKnowledgeSearch, type KnowledgeSearch } from './service/knowledg
 import { ReplyService } from './service/replies.js';
 import { MemoryReplyCache, RedisReplyCache, type ReplyCache } from './service/reply-cache.js';
 import { ResilientCall, type BreakerPolicy } from './service/resilience.js';
+import { StreamingReplies } from './service/streams.js';
 
 export const typeDefs = parse(readFileSync(new URL('../src/schema.graphql', import.meta.url), 'utf8'));
 
@@ -42,6 +45,8 @@ export interface AgentSubgraphOptions {
   knowledge?: KnowledgeSearch;
   /** Replaces the gateway lookup of a report's constitutions and syndromes (tests). */
   reportKnowledge?: KnowledgeLookup;
+  /** An event bus shared with other instances in this process (tests of replicas on the embedded default); not closed by `stop`. */
+  events?: EventBus;
 }
 
 /** Builds the agent subgraph without listening; index.ts and tests call `listen`. */
@@ -55,7 +60,7 @@ export function createAgentSubgraph(options: AgentSubgraphOptions) {
     windowMs: config.BREAKER_WINDOW_MS,
     resetTimeoutMs: config.BREAKER_RESET_MS,
   };
-  const offline = options.offline ?? offlineProvider();
+  const offline = options.offline ?? offlineProvider({ chunkChars: config.OFFLINE_STREAM_CHUNK_CHARS, paceMs: config.OFFLINE_STREAM_PACE_MS });
   const primary = options.primary ?? configuredProvider(config) ?? offline;
   const modelCall =
     primary.kind === 'OFFLINE'
@@ -92,7 +97,20 @@ export function createAgentSubgraph(options: AgentSubgraphOptions) {
     cache,
     cacheTtlSeconds: config.REPLY_CACHE_TTL_SECONDS,
     deadlineMs: config.LLM_DEADLINE_MS,
+    streamIdleMs: config.LLM_TIMEOUT_MS,
+    streamMaxMs: config.LLM_STREAM_MAX_MS,
     log,
+  });
+  // Made here, not by createSubgraph: streamed replies publish outside requests, and finish after the server stopped.
+  const events = options.events ?? createEventBus(config, { log, maxBuffered: config.SUBSCRIPTION_BUFFER_EVENTS });
+  const streams = new StreamingReplies({
+    database: options.database,
+    events,
+    replies,
+    log,
+    persistMs: config.STREAM_PERSIST_MS,
+    // Well past anything a live process lets a reply take: the deadline, the whole stream and the shutdown grace.
+    abandonedAfterMs: config.LLM_DEADLINE_MS + config.LLM_STREAM_MAX_MS + config.STREAM_STOP_GRACE_MS + 60_000,
   });
   log.info(
     { provider: primary.kind, cache: cache.kind, gateway: config.GATEWAY_URL, hedgeDelayMs: modelCall ? (config.LLM_HEDGE_DELAY_MS ?? 'off') : undefined },
@@ -102,12 +120,13 @@ export function createAgentSubgraph(options: AgentSubgraphOptions) {
   const subgraph = createSubgraph({
     name: 'agent',
     typeDefs,
-    resolvers: createResolvers({ replies, explanations, historyTurns: config.LLM_HISTORY_TURNS }),
+    resolvers: createResolvers({ replies, streams, explanations, historyTurns: config.LLM_HISTORY_TURNS }),
     config,
     database: options.database,
     createLoaders,
     log,
     signingKeys: signingKeyRing('agent', config),
+    events,
     ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}),
   });
   if (modelCall) subgraph.metrics.watchBreaker(modelCall);
@@ -116,10 +135,19 @@ export function createAgentSubgraph(options: AgentSubgraphOptions) {
   return {
     ...subgraph,
     replies,
+    streams,
     modelCall,
     knowledgeCall,
+    async listen(port?: number, host?: string) {
+      const bound = await subgraph.listen(port, host);
+      // Replies left STREAMING by a process that died are ended FAILED from here on.
+      streams.startSweeping();
+      return bound;
+    },
     async stop() {
       await subgraph.stop();
+      await streams.stop(config.STREAM_STOP_GRACE_MS);
+      if (!options.events) await events.close();
       modelCall?.shutdown();
       knowledgeCall.shutdown();
       redis?.disconnect();

@@ -31,6 +31,7 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 
 export interface ChatCompletionRequest {
   model: string;
+  stream?: boolean;
   messages: Array<{ role: string; content: string }>;
   authorization: string | undefined;
 }
@@ -45,6 +46,10 @@ export interface FakeOpenAiOptions {
   jitterMs?: number;
   /** Share of calls answered with HTTP 500, at random (0–1). */
   failureRate?: number;
+  /** Streamed calls (`stream: true`): pause between pieces (the first comes after `latencyMs`). */
+  streamPaceMs?: number;
+  /** Streamed calls: characters per piece. */
+  streamPieceChars?: number;
 }
 
 /**
@@ -56,8 +61,12 @@ export interface FakeOpenAiOptions {
  * `aborted` (its number) and answered no further.
  */
 export async function startFakeOpenAi(options: FakeOpenAiOptions = {}) {
-  const settings = { latencyMs: 0, jitterMs: 0, failureRate: 0, ...options };
+  const settings = { latencyMs: 0, jitterMs: 0, failureRate: 0, streamPaceMs: 20, streamPieceChars: 4, ...options };
   const scripted: number[] = [];
+  /** Streamed calls to cut (connection reset) after this many pieces, in order of arrival. */
+  const cuts: number[] = [];
+  /** Pieces sent by streamed calls, per call number. */
+  const piecesSent = new Map<number, number>();
   const delays: number[] = [];
   const requests: ChatCompletionRequest[] = [];
   const aborted: number[] = [];
@@ -81,7 +90,7 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}) {
       const status = scripted.length > 0 ? scripted.shift()! : Math.random() < settings.failureRate ? 500 : 200;
       const delay = delays.length > 0 ? delays.shift()! : settings.latencyMs + (settings.jitterMs ? (Math.random() * 2 - 1) * settings.jitterMs : 0);
       const body = await readJson(req);
-      requests.push({ model: body.model, messages: body.messages, authorization: req.headers.authorization });
+      requests.push({ model: body.model, stream: body.stream, messages: body.messages, authorization: req.headers.authorization });
       if (delay > 0 && !gone) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, delay);
@@ -98,6 +107,27 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}) {
       }
       if (status !== 200) return send(res, status, { error: { message: `scripted failure ${status}`, type: 'fake' } });
       const question = body.messages.at(-1)?.content ?? '';
+      if (body.stream === true) {
+        const cut = cuts.length > 0 ? cuts.shift()! : undefined;
+        const chars = [...`模型回答#${call}：${question}`];
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+        let sent = 0;
+        for (let i = 0; i < chars.length; i += settings.streamPieceChars) {
+          if (gone) return;
+          if (cut !== undefined && sent >= cut) {
+            res.socket?.destroy();
+            return;
+          }
+          if (i > 0) await new Promise((resolve) => setTimeout(resolve, settings.streamPaceMs));
+          const piece = chars.slice(i, i + settings.streamPieceChars).join('');
+          res.write(`data: ${JSON.stringify({ id: `chatcmpl-${call}`, object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: piece } }] })}\n\n`);
+          sent += 1;
+          piecesSent.set(call, sent);
+        }
+        res.write('data: {"id":"x","object":"chat.completion.chunk","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n');
+        res.end('data: [DONE]\n\n');
+        return;
+      }
       send(res, 200, {
         id: `chatcmpl-${call}`,
         object: 'chat.completion',
@@ -121,6 +151,11 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}) {
     },
     /** Numbers of the calls whose client closed the connection before they were answered. */
     aborted,
+    piecesSent,
+    /** The next streamed calls, in order of arrival, are cut after these many pieces (0: before any). */
+    cutNext(...afterPieces: number[]) {
+      cuts.push(...afterPieces);
+    },
     failNext(count: number, status = 503) {
       for (let i = 0; i < count; i += 1) scripted.push(status);
     },
@@ -132,6 +167,7 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}) {
       Object.assign(settings, next);
       scripted.length = 0;
       delays.length = 0;
+      cuts.length = 0;
     },
     close: () => close(server),
   };

@@ -1,4 +1,4 @@
-import { desc, eq, sql } from 'drizzle-orm';
+import { and, desc, eq, sql } from 'drizzle-orm';
 import { badInput, isUuid, notFound, type Database } from '@suoke/platform';
 import { conversations, messages, type CitationRef, type ConversationRow, type MessageRow, type ReplyProvider } from './schema.js';
 
@@ -17,6 +17,8 @@ export interface Turn {
 export interface StoredUserMessage {
   conversation: ConversationRow;
   message: MessageRow;
+  /** With `pendingReply`: the agent's reply row, STREAMING with no text yet, stored in the same transaction. */
+  reply?: MessageRow | undefined;
   /** Up to `historyTurns` messages before this one, oldest first. */
   history: Turn[];
 }
@@ -30,7 +32,7 @@ export interface StoredUserMessage {
  */
 export async function storeUserMessage(
   database: Database,
-  input: { userId: string; agentId: string; text: string; conversationId?: string | null | undefined; historyTurns: number },
+  input: { userId: string; agentId: string; text: string; conversationId?: string | null | undefined; historyTurns: number; pendingReply?: boolean },
 ): Promise<StoredUserMessage> {
   const { conversationId } = input;
   if (conversationId !== null && conversationId !== undefined && !isUuid(conversationId)) throw conversationNotFound(conversationId);
@@ -52,7 +54,10 @@ export async function storeUserMessage(
       conversation = touched ?? row;
     }
     const message = await insertMessage(tx, { conversationId: conversation.id, role: 'USER', text: input.text, degraded: false, provider: null, citations: [] });
-    return { conversation, message, history };
+    const reply = input.pendingReply
+      ? await insertMessage(tx, { conversationId: conversation.id, role: 'AGENT', text: '', degraded: false, provider: null, citations: [], status: 'STREAMING' })
+      : undefined;
+    return { conversation, message, history, reply };
   });
 }
 
@@ -73,7 +78,9 @@ export async function storeReply(database: Database, conversationId: string, rep
   });
 }
 
-async function insertMessage(tx: Tx, values: Omit<MessageRow, 'id' | 'seq' | 'createdAt'>): Promise<MessageRow> {
+type NewMessage = Omit<MessageRow, 'id' | 'seq' | 'createdAt' | 'status' | 'statusReason'> & Partial<Pick<MessageRow, 'status' | 'statusReason'>>;
+
+async function insertMessage(tx: Tx, values: NewMessage): Promise<MessageRow> {
   const [row] = await tx.insert(messages).values(values).returning();
   if (!row) throw new Error('message insert returned no row');
   return row;
@@ -83,8 +90,69 @@ async function recentTurns(tx: Tx, conversationId: string, limit: number): Promi
   const rows = await tx
     .select({ role: messages.role, text: messages.text })
     .from(messages)
-    .where(eq(messages.conversationId, conversationId))
+    // A reply still streaming (another turn in flight) or failed is not context the model should continue from.
+    .where(and(eq(messages.conversationId, conversationId), eq(messages.status, 'COMPLETE')))
     .orderBy(desc(messages.seq))
     .limit(limit);
   return rows.reverse();
+}
+
+/** The text a streamed reply has so far, while it is STREAMING: what a subscriber joining mid-stream starts from. */
+export async function storeStreamedText(database: Database, messageId: string, text: string): Promise<void> {
+  await database.db
+    .update(messages)
+    .set({ text })
+    .where(and(eq(messages.id, messageId), eq(messages.status, 'STREAMING')));
+}
+
+/**
+ * Ends a streamed reply: COMPLETE with its text, provider and citations, or FAILED with a reason (and the text it had),
+ * and marks the conversation as active now. A reply that had already ended is left as it was (undefined).
+ */
+export async function finishStreamedReply(
+  database: Database,
+  messageId: string,
+  end: ({ status: 'COMPLETE' } & ReplyToStore) | { status: 'FAILED'; text: string; reason: string; provider: ReplyProvider | null; citations: CitationRef[] },
+): Promise<MessageRow | undefined> {
+  return database.db.transaction(async (tx) => {
+    const values =
+      end.status === 'COMPLETE'
+        ? { status: 'COMPLETE' as const, text: end.text, degraded: end.degraded, provider: end.provider, citations: end.citations, statusReason: null }
+        : { status: 'FAILED' as const, text: end.text, degraded: true, provider: end.provider, citations: end.citations, statusReason: end.reason };
+    const [row] = await tx
+      .update(messages)
+      .set(values)
+      .where(and(eq(messages.id, messageId), eq(messages.status, 'STREAMING')))
+      .returning();
+    if (!row) return undefined;
+    await tx.update(conversations).set({ updatedAt: sql`now()` }).where(eq(conversations.id, row.conversationId));
+    return row;
+  });
+}
+
+/** A message with the user its conversation belongs to, for `messageStream`'s ownership check. */
+export async function selectMessageWithOwner(database: Database, messageId: string): Promise<{ message: MessageRow; userId: string } | undefined> {
+  if (!isUuid(messageId)) return undefined;
+  const [row] = await database.db
+    .select({ message: messages, userId: conversations.userId })
+    .from(messages)
+    .innerJoin(conversations, eq(conversations.id, messages.conversationId))
+    .where(eq(messages.id, messageId));
+  return row;
+}
+
+/** A message by id (the final event of a stream reads the stored reply). */
+export async function selectMessage(database: Database, messageId: string): Promise<MessageRow | undefined> {
+  const [row] = await database.db.select().from(messages).where(eq(messages.id, messageId));
+  return row;
+}
+
+/** Replies left STREAMING by a process that stopped before finishing them, older than `olderThanMs`: FAILED. */
+export async function failAbandonedStreams(database: Database, olderThanMs: number, reason: string): Promise<string[]> {
+  const rows = await database.db
+    .update(messages)
+    .set({ status: 'FAILED', statusReason: reason, degraded: true })
+    .where(and(eq(messages.status, 'STREAMING'), sql`${messages.createdAt} < now() - make_interval(secs => ${olderThanMs / 1000})`))
+    .returning({ id: messages.id });
+  return rows.map((r) => r.id);
 }

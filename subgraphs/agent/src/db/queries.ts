@@ -1,6 +1,6 @@
 import { asc, inArray, sql } from 'drizzle-orm';
 import { type Database, arrayParam, isoUtc } from '@suoke/platform';
-import { agents, conversations, type AgentRow, type CitationRef, type ConversationRow, type MessageRole, type MessageRow, type ReplyProvider } from './schema.js';
+import { agents, conversations, type AgentRow, type CitationRef, type ConversationRow, type MessageRole, type MessageRow, type MessageStatus, type ReplyProvider } from './schema.js';
 
 /**
  * The read statements behind the loaders. Each takes every key of a batch and
@@ -77,13 +77,16 @@ interface RawMessage {
   provider: ReplyProvider | null;
   citations: CitationRef[] | string;
   createdAt: string;
+  status: MessageStatus;
+  statusReason: string | null;
 }
 
 /** Pages of several conversations at once, tagged with the position of the query they answer. */
 export async function selectMessagePages(database: Database, queries: readonly MessagePageQuery[]): Promise<Array<{ ord: number; row: MessageRow }>> {
   const rows = await database.rows<RawMessage & Record<string, unknown>>(sql`
     select k.ord::int as ord, m.id::text as id, m.seq::text as seq, m.conversation_id::text as "conversationId",
-           m.role, m.text, m.degraded, m.provider, m.citations, ${isoUtc(sql`m.created_at`)} as "createdAt"
+           m.role, m.text, m.degraded, m.provider, m.citations, ${isoUtc(sql`m.created_at`)} as "createdAt",
+           m.status, m.status_reason as "statusReason"
     from unnest(
       ${arrayParam(queries.map((q) => q.conversationId), 'uuid')},
       ${arrayParam(queries.map((q) => q.limit), 'int')},

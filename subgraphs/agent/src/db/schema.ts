@@ -11,6 +11,8 @@ const instant = (name: string) => timestamp(name, { withTimezone: true, mode: 'd
 export type AgentRole = 'HEALTH_ASSISTANT' | 'SERVICES' | 'KNOWLEDGE' | 'LIFESTYLE';
 export type MessageRole = 'USER' | 'AGENT';
 export type ReplyProvider = 'OPENAI_COMPATIBLE' | 'OFFLINE';
+/** STREAMING while a streamed reply is produced; user messages and blocking replies are stored COMPLETE. */
+export type MessageStatus = 'STREAMING' | 'COMPLETE' | 'FAILED';
 
 /** The kinds of knowledge entity a reply can cite (the members of `KnowledgeItem`). */
 export type CitationKind = 'CONSTITUTION' | 'HERB' | 'ACUPOINT' | 'SYNDROME' | 'ARTICLE';
@@ -49,6 +51,9 @@ export const messages = agentSchema.table('messages', {
   provider: text('provider').$type<ReplyProvider>(),
   citations: jsonb('citations').notNull().$type<CitationRef[]>(),
   createdAt: instant('created_at').notNull().defaultNow(),
+  status: text('status').notNull().default('COMPLETE').$type<MessageStatus>(),
+  /** Why a reply FAILED, for the user to read; null otherwise. */
+  statusReason: text('status_reason'),
 });
 
 /** What an `Agent` resolves from. */

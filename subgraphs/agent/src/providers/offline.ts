@@ -11,7 +11,7 @@ const KIND_LABEL = { CONSTITUTION: '体质', HERB: '中药', ACUPOINT: '穴位',
  * rule-based reply, not a model's, and not a diagnosis. Earlier turns do not
  * change its answer.
  */
-export function offlineProvider(): ChatProvider {
+export function offlineProvider(options: OfflineStreamOptions = {}): ChatProvider {
   return {
     kind: 'OFFLINE',
     usesHistory: false,
@@ -19,7 +19,44 @@ export function offlineProvider(): ChatProvider {
     async reply(request: ChatRequest) {
       return offlineReply(request);
     },
+    stream(request: ChatRequest, signal: AbortSignal) {
+      return inChunks(offlineReply(request), options, signal);
+    },
   };
+}
+
+export interface OfflineStreamOptions {
+  /** Characters (code points) per piece; default 8. */
+  chunkChars?: number;
+  /** Pause between pieces, so that a streamed offline reply is a real stream; default 25 ms. */
+  paceMs?: number;
+}
+
+/** `text` in pieces of `chunkChars` code points, `paceMs` apart (none before the first); stops when `signal` aborts. */
+export async function* inChunks(text: string, options: OfflineStreamOptions, signal: AbortSignal): AsyncGenerator<string> {
+  const chars = [...text];
+  const size = Math.max(1, options.chunkChars ?? 8);
+  const pace = Math.max(0, options.paceMs ?? 25);
+  for (let i = 0; i < chars.length; i += size) {
+    if (i > 0 && pace > 0) await sleep(pace, signal);
+    signal.throwIfAborted();
+    yield chars.slice(i, i + size).join('');
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 export function offlineReply(request: ChatRequest): string {

@@ -43,6 +43,11 @@ export interface ChatProvider {
   /** What, besides the question, identifies this provider's answers in the cache (e.g. the model name). */
   readonly cacheIdentity: string;
   reply(request: ChatRequest, signal: AbortSignal): Promise<string>;
+  /**
+   * The reply as it is produced, in pieces of text (each non-empty). The iterator rejects with a ProviderError when
+   * the provider fails, before or after its first piece; `signal` aborts it. Without it the reply is one piece.
+   */
+  stream?(request: ChatRequest, signal: AbortSignal): AsyncIterable<string>;
 }
 
 /**

@@ -1,15 +1,18 @@
-import { auditEventsPage, DateTime, forbidden, isUuid, unauthenticated } from '@suoke/platform';
+import { auditEventsPage, DateTime, forbidden, isUuid, notFound, unauthenticated } from '@suoke/platform';
 import type { Context } from '../context.js';
-import { conversationNotFound } from '../db/conversations.js';
+import { conversationNotFound, selectMessage, selectMessageWithOwner } from '../db/conversations.js';
 import type { Resolvers } from '../generated/resolvers.js';
 import { sendMessage } from '../service/chat.js';
 import type { ExplanationService } from '../service/explanations.js';
 import type { ReplyService } from '../service/replies.js';
+import { messageEvents, messageTopic, type MessageStreamEventValue, type ReplyBusEvent, type StreamingReplies } from '../service/streams.js';
 import { conversationResolvers, messageResolvers } from './conversation.js';
 import { userResolvers } from './user.js';
 
 export interface ResolverDeps {
   replies: ReplyService;
+  /** Streamed replies written in the background. */
+  streams: StreamingReplies;
   /** The consultation follow-up saga's step: explanations of diagnosis reports. */
   explanations: ExplanationService;
   /** Earlier messages given to the provider as context. */
@@ -38,7 +41,7 @@ export function createResolvers(deps: ResolverDeps): Resolvers {
       // Always for the caller: there is no way to write into someone else's conversation.
       sendMessage: async (_parent, { input }, ctx) => {
         const sent = await sendMessage(
-          { database: ctx.database, replies: deps.replies, agents: ctx.loaders.agents, historyTurns: deps.historyTurns },
+          { database: ctx.database, replies: deps.replies, streams: deps.streams, agents: ctx.loaders.agents, historyTurns: deps.historyTurns },
           callerId(ctx),
           input,
         );
@@ -58,6 +61,30 @@ export function createResolvers(deps: ResolverDeps): Resolvers {
         // What was removed is known by its key only: the saga's idempotency key, which holds no health data.
         ctx.audit.record({ action: 'WRITE', resource: 'ReportExplanation', ids: [key] });
         return retracted;
+      },
+    },
+    Subscription: {
+      messageStream: {
+        // Subscribed before the row is read: text written in between is either in the row or in an event after it.
+        subscribe: async (_parent, { messageId }, ctx) => {
+          const missing = () => notFound(`No message with id ${JSON.stringify(messageId)} was found`);
+          if (!ctx.user) throw unauthenticated();
+          if (!isUuid(messageId)) throw missing();
+          const events = await ctx.events.subscribe<ReplyBusEvent>(messageTopic(messageId));
+          try {
+            const found = await selectMessageWithOwner(ctx.database, messageId);
+            const owner = found?.userId.toLowerCase() === ctx.user.id.toLowerCase();
+            // The client sees NOT_FOUND either way; the audit log keeps the attempt on someone else's message.
+            if (found && !owner) ctx.audit.deny({ resource: 'Message', ids: [found.message.id], reason: 'NOT_OWNER' });
+            if (!found || !owner) throw missing();
+            ctx.audit.record({ action: 'READ', resource: 'Message', ids: [found.message.id] });
+            return messageEvents(found.message, events, () => selectMessage(ctx.database, found.message.id));
+          } catch (error) {
+            await events.return?.();
+            throw error;
+          }
+        },
+        resolve: (event: MessageStreamEventValue) => event,
       },
     },
     User: userResolvers,

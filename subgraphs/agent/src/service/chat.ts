@@ -3,6 +3,7 @@ import { storeReply, storeUserMessage } from '../db/conversations.js';
 import { knowledgeRef, type AgentRow, type ConversationRow, type KnowledgeRef, type MessageRow } from '../db/schema.js';
 import { agentKey } from '../loaders.js';
 import type { ReplyService } from './replies.js';
+import type { StreamingReplies } from './streams.js';
 
 /** The longest message accepted, in characters (Unicode code points) after trimming. */
 export const MAX_TEXT_CHARS = 2000;
@@ -11,6 +12,7 @@ export interface SendMessageInput {
   agentId: string;
   text: string;
   conversationId?: string | null | undefined;
+  stream?: boolean | null | undefined;
 }
 
 /** What `sendMessage` resolves from. */
@@ -43,7 +45,7 @@ export function checkAgent(agents: readonly AgentRow[], agentId: string): AgentR
  * stored with its citations.
  */
 export async function sendMessage(
-  deps: { database: Database; replies: ReplyService; agents: () => Promise<AgentRow[]>; historyTurns: number },
+  deps: { database: Database; replies: ReplyService; streams: StreamingReplies; agents: () => Promise<AgentRow[]>; historyTurns: number },
   userId: string,
   input: SendMessageInput,
 ): Promise<SendMessageResult> {
@@ -55,7 +57,13 @@ export async function sendMessage(
     text,
     conversationId: input.conversationId,
     historyTurns: deps.historyTurns,
+    pendingReply: input.stream === true,
   });
+  if (stored.reply) {
+    // Streamed: the reply row is committed STREAMING with the message; it is written in the background from here on.
+    deps.streams.start({ replyId: stored.reply.id, agent, question: text, history: stored.history });
+    return { conversation: stored.conversation, message: stored.message, reply: stored.reply, citations: [] };
+  }
   const outcome = await deps.replies.reply({ agent, question: text, history: stored.history });
   const saved = await storeReply(deps.database, stored.conversation.id, {
     text: outcome.text,

@@ -1,7 +1,7 @@
 import type { Logger } from '@suoke/platform';
 import type { Turn } from '../db/conversations.js';
 import type { AgentRow, CitationRef, ReplyProvider } from '../db/schema.js';
-import type { ChatProvider, ChatRequest, Knowledge } from '../providers/types.js';
+import { ProviderError, type ChatProvider, type ChatRequest, type Knowledge } from '../providers/types.js';
 import { analyse } from './intents.js';
 import type { KnowledgeSearch } from './knowledge.js';
 import { personaOf } from './personas.js';
@@ -37,8 +37,24 @@ export interface ReplyServiceOptions {
    * reply the gateway has stopped waiting for reaches nobody. 0: no deadline. Default DEFAULT_REPLY_DEADLINE_MS.
    */
   deadlineMs?: number | undefined;
+  /**
+   * A streamed reply: once its first piece of text arrived, the longest silence between pieces (the per-attempt
+   * timeout no longer applies) and the longest the whole stream may take. Either counts as a failure of the provider
+   * after the reply began. Defaults 20 s and 120 s.
+   */
+  streamIdleMs?: number | undefined;
+  streamMaxMs?: number | undefined;
   log: Logger;
 }
+
+/** What a streamed reply ended as; its text went out piece by piece through `onPiece` (a cached one: not at all). */
+export interface StreamedOutcome extends ReplyOutcome {
+  /** Caches the reply (a complete one only): call once it is stored COMPLETE. */
+  remember(): Promise<void>;
+}
+
+/** The note that starts the offline responder's continuation of a reply whose model failed after it had begun. */
+export const CONTINUED_OFFLINE = '\n\n（模型服务中断，上面的回答没有说完；以下是离线模式的回答。）\n';
 
 /** 8 s: within the gateway's default 10 s subgraph timeout, with room to store the messages. */
 export const DEFAULT_REPLY_DEADLINE_MS = 8_000;
@@ -120,7 +136,123 @@ export class ReplyService {
     }
   }
 
+  /**
+   * A streamed reply: the same cache, knowledge search, provider, retries, breaker, deadline and fallback as `reply`,
+   * with the text handed to `onPiece` as it comes. Before the first piece, a failure is retried and, when the attempts
+   * or the deadline (LLM_DEADLINE_MS, which here bounds the time to the first piece) run out, the offline responder
+   * answers instead, degraded. After it, nothing is retried (the user has read the text): the failure counts for the
+   * breaker, and the offline responder continues the reply after a note that says the model stopped
+   * (CONTINUED_OFFLINE), degraded. A cached reply is returned at once without pieces. Not single-flight: each streamed reply has its
+   * own message and stream. `signal` aborts the whole reply (the service is stopping).
+   */
+  async stream(
+    request: { agent: AgentRow; question: string; history: readonly Turn[] },
+    onPiece: (text: string) => void,
+    signal: AbortSignal,
+  ): Promise<StreamedOutcome> {
+    const { primary, offline, resilience, cache, cacheTtlSeconds, log } = this.options;
+    const history = primary.usesHistory ? [...request.history] : [];
+    const key = replyCacheKey({ agentId: request.agent.id, question: request.question, providerIdentity: primary.cacheIdentity, history });
+    const keep = (outcome: ReplyOutcome): StreamedOutcome => ({
+      ...outcome,
+      remember: async () => {
+        if (cacheTtlSeconds > 0 && !outcome.degraded && !outcome.cached) {
+          await cache.set(key, { text: outcome.text, provider: outcome.provider, citations: outcome.citations }, cacheTtlSeconds);
+        }
+      },
+    });
+    if (cacheTtlSeconds > 0) {
+      const hit = await cache.get(key);
+      if (hit) {
+        this.stats.cacheHits += 1;
+        return keep({ ...hit, degraded: false, cached: true });
+      }
+    }
+    const deadlineMs = this.options.deadlineMs ?? DEFAULT_REPLY_DEADLINE_MS;
+    const deadline = deadlineMs > 0 ? Date.now() + deadlineMs : undefined;
+    this.stats.produced += 1;
+    const knowledge = await this.search(request.agent.id, request.question);
+    const chat: ChatRequest = { agent: request.agent, question: request.question, history, knowledge };
+    const citations = knowledge.hits.map(({ kind, key }) => ({ kind, key }));
+    const degradedKnowledge = !knowledge.reachable;
+    let text = '';
+    const emit = (piece: string) => {
+      text += piece;
+      onPiece(piece);
+    };
+    if (primary.kind === 'OFFLINE' || !resilience) {
+      await this.pieces(primary, chat, signal, emit);
+      return keep({ text, provider: primary.kind, degraded: degradedKnowledge, citations, cached: false });
+    }
+    try {
+      await resilience.call((attempt) => this.modelStream(chat, attempt, signal, emit), { deadline, hedge: false });
+      return keep({ text, provider: primary.kind, degraded: degradedKnowledge, citations, cached: false });
+    } catch (error) {
+      signal.throwIfAborted();
+      this.stats.fallbacks += 1;
+      const began = text !== '';
+      log.warn(
+        { err: error, provider: primary.kind, breaker: resilience.state, began },
+        began ? 'model provider failed mid-stream: the offline responder continues the reply' : 'model provider failed: the offline responder answers instead',
+      );
+      if (began) emit(CONTINUED_OFFLINE);
+      // Continuing, the note above says what happened; answering instead, the stand-in line does.
+      await this.pieces(offline, began ? chat : { ...chat, standIn: true }, signal, emit);
+      return keep({ text, provider: offline.kind, degraded: true, citations, cached: false });
+    }
+  }
+
+  /** One attempt of the model's stream: the attempt's timeout holds until the first piece, then idle and total limits. */
+  private async modelStream(chat: ChatRequest, attempt: AbortSignal, outer: AbortSignal, emit: (piece: string) => void): Promise<void> {
+    const idleMs = this.options.streamIdleMs ?? 20_000;
+    const maxMs = this.options.streamMaxMs ?? 120_000;
+    // Stopping: no attempt starts (a listener added to an aborted signal would never fire).
+    outer.throwIfAborted();
+    const controller = new AbortController();
+    let began = false;
+    let idle: ReturnType<typeof setTimeout> | undefined;
+    const stopAll = () => controller.abort(outer.reason);
+    const stopAttempt = () => {
+      if (!began) controller.abort(attempt.reason);
+    };
+    const total = setTimeout(() => controller.abort(new DOMException('the streamed reply took too long', 'TimeoutError')), maxMs);
+    outer.addEventListener('abort', stopAll, { once: true });
+    attempt.addEventListener('abort', stopAttempt, { once: true });
+    if (attempt.aborted) stopAttempt();
+    try {
+      const stream = this.options.primary.stream?.(chat, controller.signal) ?? once(this.options.primary.reply(chat, controller.signal));
+      for await (const piece of stream) {
+        began = true;
+        clearTimeout(idle);
+        idle = setTimeout(() => controller.abort(new DOMException('the model provider stopped streaming', 'TimeoutError')), idleMs);
+        emit(piece);
+      }
+    } catch (error) {
+      // Stopping: not the provider's failure to retry.
+      if (outer.aborted) throw outer.reason;
+      // Not retried once text went out; still the provider's failure for the breaker (not `healthy`).
+      if (began) throw new ProviderError('the model provider failed after its reply began', { transient: false, cause: error });
+      throw error;
+    } finally {
+      clearTimeout(idle);
+      clearTimeout(total);
+      outer.removeEventListener('abort', stopAll);
+      attempt.removeEventListener('abort', stopAttempt);
+    }
+  }
+
+  /** A provider's reply in pieces (one piece when it cannot stream). */
+  private async pieces(provider: ChatProvider, chat: ChatRequest, signal: AbortSignal, emit: (piece: string) => void): Promise<void> {
+    const timeout = AbortSignal.any([signal, AbortSignal.timeout(this.options.streamMaxMs ?? 120_000)]);
+    const stream = provider.stream?.(chat, timeout) ?? once(provider.reply(chat, timeout));
+    for await (const piece of stream) emit(piece);
+  }
+
   private search(agentId: string, question: string): Promise<Knowledge> {
     return this.options.knowledge.search(analyse(question).terms, personaOf(agentId).prefers);
   }
+}
+
+async function* once(text: Promise<string>): AsyncGenerator<string> {
+  yield await text;
 }

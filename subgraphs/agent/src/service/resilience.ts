@@ -151,6 +151,11 @@ export interface CallOptions {
    * call may take `attempts × timeoutMs` plus backoff.
    */
   deadline?: number | undefined;
+  /**
+   * False: no hedge for this call even when the policy hedges. A streamed reply is not hedged: two streams would
+   * both have to be read to know which is first, and the one not used still bills its tokens.
+   */
+  hedge?: boolean;
 }
 
 /**
@@ -167,7 +172,7 @@ export interface CallOptions {
  */
 export class ResilientCall {
   readonly stats: CallStats = { attempts: 0, retries: 0, rejectedOpen: 0, outOfTime: 0, hedges: { won: 0, lost: 0, failed: 0 } };
-  private readonly breaker: CircuitBreaker<[(signal: AbortSignal) => Promise<unknown>, AbortSignal], unknown>;
+  private readonly breaker: CircuitBreaker<[(signal: AbortSignal) => Promise<unknown>, AbortSignal, boolean?], unknown>;
 
   constructor(
     readonly name: string,
@@ -178,11 +183,11 @@ export class ResilientCall {
     private readonly now: () => number = Date.now,
   ) {
     this.breaker = new CircuitBreaker(
-      (call: (signal: AbortSignal) => Promise<unknown>, signal: AbortSignal) => {
+      (call: (signal: AbortSignal) => Promise<unknown>, signal: AbortSignal, hedged = true) => {
         this.stats.attempts += 1;
         // The hedge races inside the one fired call: the breaker sees one outcome per attempt, never the loser's abort.
         const { hedgeDelayMs } = this.retry;
-        if (hedgeDelayMs === undefined) return call(signal);
+        if (hedgeDelayMs === undefined || !hedged) return call(signal);
         return hedge(call, signal, hedgeDelayMs, (outcome) => (this.stats.hedges[outcome] += 1));
       },
       {
@@ -215,7 +220,8 @@ export class ResilientCall {
       if (left <= 0) throw new ProviderError(`the ${this.name} call was not made: its deadline had passed`, { transient: true });
       try {
         // An attempt cut short by the deadline counts as a failure like any timeout: a provider that hangs must open the breaker.
-        return (await this.breaker.fire(fn as (signal: AbortSignal) => Promise<unknown>, AbortSignal.timeout(Math.min(this.retry.timeoutMs, left)))) as T;
+        const attempt = AbortSignal.timeout(Math.min(this.retry.timeoutMs, left));
+        return (await this.breaker.fire(fn as (signal: AbortSignal) => Promise<unknown>, attempt, options.hedge ?? true)) as T;
       } catch (error) {
         if ((error as { code?: unknown }).code === 'EOPENBREAKER') {
           this.stats.rejectedOpen += 1;
