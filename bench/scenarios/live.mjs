@@ -32,7 +32,10 @@
 // event parts are skipped (said so in the output).
 //
 // Rate limits are off on our gateway (thousands of subscriptions from one client address);
-// our gateway's per-process cap is raised to 20,000 and each subscriber is its own user.
+// our gateway's per-process cap is raised to 20,000 and each subscriber is its own user; the
+// per-address connection cap (HTTP_MAX_CONNECTIONS_PER_ADDRESS, default 1,024) is raised to
+// 20,000 on our gateway (every subscriber connects from one address) and on the subgraphs
+// (every upstream subscription is an HTTP connection of its own from the gateway's address).
 // LIVE_RUNS, LIVE_IDLE_SUBS, LIVE_IDLE_SECONDS, LIVE_FANOUT_SUBS, LIVE_FANOUT_SECONDS
 // override the sizes, LIVE_DEBUG_LOG=<file> writes our gateway's log there and the subgraphs' to <file>.subgraphs
 // (a run with any LIVE_ variable set records nothing).
@@ -184,6 +187,8 @@ async function startGateway(kind, { subgraphs, userUrls, dir }) {
       RATE_LIMITS: 'off',
       OTEL_SDK_DISABLED: 'true',
       GATEWAY_SUBSCRIPTIONS_MAX: '20000',
+      // Every subscriber connects from this machine's one address.
+      HTTP_MAX_CONNECTIONS_PER_ADDRESS: '20000',
       ...(process.env.LIVE_DEBUG_LOG ? { LOG_FILE: process.env.LIVE_DEBUG_LOG } : {}),
     });
     await waitReady(base, 60_000);
@@ -509,6 +514,9 @@ export async function live({ quick, command }) {
     gatewayPort,
     env: {
       SUBSCRIPTIONS_MAX_PER_PROCESS: '20000',
+      // Every upstream subscription is an HTTP connection of its own from the gateway's one address (graphql-sse,
+      // distinct connections): the default cap of 1,024 connections per address would refuse the rest.
+      HTTP_MAX_CONNECTIONS_PER_ADDRESS: '20000',
       LLM_BASE_URL: llm.baseUrl,
       LLM_MODEL: 'bench-model',
       LLM_API_KEY: 'bench-key',
