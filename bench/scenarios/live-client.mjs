@@ -31,7 +31,7 @@ function openOne({ url, token, query }) {
       lazy: false,
       retryAttempts: 0,
       keepAlive: 0,
-      connectionParams: { authorization: `Bearer ${token}` },
+      connectionParams: token ? { authorization: `Bearer ${token}` } : {},
       on: {
         connected: () => settle(true),
         closed: (event) => settle(false, `closed ${event?.code} ${event?.reason}`),
