@@ -629,12 +629,14 @@ export async function live({ quick, command }) {
       '|---|---|---|---|---|---|---|---|---|',
       ...Object.entries(side).map(([kind, x]) => `| ${kind} | ${x.rssKiBPerSub} | ${Number.isFinite(x.heapKiBPerSub) ? x.heapKiBPerSub : 'n/a'} | ${x.idleCpuPercent} | ${x.cpuMsPerEvent ?? 'n/a'} | ${x.eventP50 ?? 'n/a'} | ${x.eventP99 ?? 'n/a'} | ${x.eventsLost ?? 'n/a'} | ${x.openSeconds} |`),
       '',
+      `By round, RSS KiB per subscription: ours ${runs.ours.map((r) => r.idle.rssKiBPerSub).join(', ')}; hive ${runs.hive.map((r) => r.idle.rssKiBPerSub).join(', ')}. Gateway CPU ms per event: ours ${runs.ours.map((r) => r.events?.cpuMsPerEvent ?? 'n/a').join(', ')}; hive ${runs.hive.map((r) => r.events?.cpuMsPerEvent ?? 'n/a').join(', ')}.`,
+      '',
       `Ours / Hive: memory (RSS) per subscription **${ratios.rssPerSub}**, gateway CPU per event **${ratios.cpuPerEvent ?? 'n/a'}**. Target ≤ 20 KiB per subscription (ours, RSS): ${yes(side.ours.rssKiBPerSub <= 20)}.`,
       '',
       '### Fan-out',
       '',
       fan
-        ? `${s.fanoutSubs} subscribers to notificationAdded over two user-subgraph replicas (upstream streams per replica by run: ${fan.spread.map((x) => x.join('/')).join(', ')}), an event per subscriber per second for ${s.fanoutSeconds} s: publish → client p50 **${fan.p50} ms**, p99 **${fan.p99} ms**, lost **${fan.lost}** of ${fan.published}; gateway CPU ${fan.cpuMsPerEvent} ms per event. Targets 0 lost (${yes(fan.lost === 0)}), p99 ≤ 100 ms (${yes(fan.p99 <= 100)}).`
+        ? `${s.fanoutSubs} subscribers to notificationAdded over two user-subgraph replicas (upstream streams per replica by run: ${fan.spread.map((x) => x.join('/')).join(', ')}), an event per subscriber per second for ${s.fanoutSeconds} s: publish → client p50 **${fan.p50} ms**, p99 **${fan.p99} ms** (by run: ${fanout.map((r) => round(r.p99, 1)).join(', ')}), lost **${fan.lost}** of ${fan.published}; gateway CPU ${fan.cpuMsPerEvent} ms per event. Targets 0 lost (${yes(fan.lost === 0)}), p99 ≤ 100 ms (${yes(fan.p99 <= 100)}).`
         : `Not measured: ${skipped.find((x) => x.startsWith('fan-out'))}.`,
       '',
       '### First token vs full reply',
