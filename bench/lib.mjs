@@ -142,11 +142,14 @@ export async function startSubgraphs({ data, env: extra = {}, label, gatewayPort
   };
   const processes = {};
   const urls = {};
+  /** Each subgraph's whole environment, to start another replica of it (port and data folder aside). */
+  const envs = {};
   try {
     for (const subgraph of subgraphs) {
       const port = await freePort();
       const env = { ...base, PORT: String(port), ...(KEYS[subgraph.name] ? { JWT_SIGNING_KEYS: KEYS[subgraph.name].privateJwks } : {}) };
       if (data.pgliteDir) env.PGLITE_DATA_DIR = path.join(data.pgliteDir, subgraph.name);
+      envs[subgraph.name] = env;
       processes[subgraph.name] = spawnService(`${label}/${subgraph.name}`, `subgraphs/${subgraph.name}/dist/index.js`, env);
       urls[subgraph.name] = `http://127.0.0.1:${port}`;
       await waitReady(urls[subgraph.name]);
@@ -155,7 +158,7 @@ export async function startSubgraphs({ data, env: extra = {}, label, gatewayPort
     await Promise.all(Object.values(processes).map((child) => stopChild(child)));
     throw error;
   }
-  return { base, processes, urls, stop: () => Promise.all(Object.values(processes).map((child) => stopChild(child))) };
+  return { base, envs, processes, urls, stop: () => Promise.all(Object.values(processes).map((child) => stopChild(child))) };
 }
 
 /** Subgraphs and gateway as separate processes, production mode, on free ports. */
@@ -501,4 +504,37 @@ export function record(scenario, command, summary, markdown) {
     ? existing.replace(new RegExp(`${start}[\\s\\S]*?${end}`), section)
     : `${existing.trimEnd()}\n\n${section}\n`;
   writeFileSync(file, updated);
+}
+
+/** Current resident set size (VmRSS) in MiB of a process and its descendants. */
+export function rssMiB(pid) {
+  let kB = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      if (match) kB += Number(match[1]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return kB > 0 ? kB / 1024 : NaN;
+}
+
+/** TCP connections in ESTABLISHED state whose local port is `port` (a server's accepted connections), from /proc/net. */
+export function establishedOn(port) {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  let count = 0;
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields.length > 3 && fields[1].endsWith(`:${hex}`) && fields[3] === '01') count += 1;
+    }
+  }
+  return count;
 }

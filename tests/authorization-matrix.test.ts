@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GATEWAY_SECRET_HEADER } from '@suoke/platform';
-import { subscribeOverSse, testToken } from '@suoke/platform/testing';
+import { subscribeOverSse, testServiceToken, testSigningKey, testToken } from '@suoke/platform/testing';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { syntheticPulse } from '../subgraphs/diagnosis/src/service/synthetic-pulse.js';
 import { codes, post, randomClientIp, repoRoot, startStack, type GraphQLResponse, type Stack } from './harness.js';
 import { collectValues, countRecords, findValues, phiModel, probes, PHI_SUBGRAPHS, type Probe } from './phi.js';
@@ -80,6 +82,8 @@ let stack: Stack;
 let victim: { id: string; token: string };
 let attacker: { id: string; token: string };
 const victimIds: Record<string, string> = {};
+/** The agent's reply to the victim's message (what messageStream streams). */
+let victimReplyId = '';
 /** Strings and numbers that identify the victim's data, gathered from what the victim was given. */
 const victimValues = new Set<string>();
 
@@ -156,6 +160,7 @@ async function seedVictim() {
   });
   victimIds.Conversation = sent.sendMessage.conversation.id;
   victimIds.Message = sent.sendMessage.message.id;
+  victimReplyId = sent.sendMessage.reply.id;
   for (const id of Object.values(victimIds)) if (id !== victim.id) victimValues.add(id);
   for (const value of ['58.37', '131.5', '87.5', '163.7', 'victim-scale-7f3a', 'victim-cuff-19c2', 'victim-condition-hypothyroidism', 'victim-private-note-4b1e', '1987-03-14']) {
     victimValues.add(value);
@@ -350,25 +355,152 @@ describe('authorization matrix', () => {
 });
 
 
-// Subscriptions: the gateway does not stream yet, so through it every Subscription field is refused with
-// SUBSCRIPTION_TRANSPORT_REQUIRED; the subgraphs serve them at /graphql/stream, where ownership is tested
-// field by field in the files named here (a new Subscription field fails this test until one covers it).
+// Subscriptions. Through the gateway they run over GraphQL over WebSocket (below, every Subscription field × every
+// caller); over POST without a streaming transport the gateway refuses them. On the subgraphs they are served at
+// /graphql/stream, where ownership is also tested field by field in the files named here.
 const SUBSCRIPTION_TESTS: Record<string, string> = {
   'Subscription.reportUpdated': 'subgraphs/diagnosis/test/live.test.ts',
   'Subscription.notificationAdded': 'subgraphs/user/test/live.test.ts',
 };
+
+/**
+ * Each Subscription field as the victim would subscribe to it, through the gateway. A field without a row fails the
+ * matrix until one is written. `messageStream` (the agent's streamed reply, contract in issue 19) is written ahead:
+ * its row runs once the field is in the supergraph.
+ */
+const WS_ROWS: Record<string, { query: string; variables: () => Record<string, unknown>; root: string }> = {
+  'Subscription.reportUpdated': {
+    query: 'subscription ($id: ID!) { reportUpdated(id: $id) { __typename id status statusReason } }',
+    variables: () => ({ id: victimIds.DiagnosisReport }),
+    root: 'reportUpdated',
+  },
+  'Subscription.notificationAdded': { query: 'subscription { notificationAdded { __typename id title body reportId } }', variables: () => ({}), root: 'notificationAdded' },
+  'Subscription.messageStream': {
+    query: 'subscription ($id: ID!) { messageStream(messageId: $id) { __typename messageId delta done message { __typename id text } } }',
+    variables: () => ({ id: victimReplyId }),
+    root: 'messageStream',
+  },
+};
+
+type WsPayload = { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: Record<string, unknown> }[] };
+
+/** One subscription over graphql-ws to the gateway with these connection params; closed by `dispose`. */
+function wsSubscribe(connectionParams: Record<string, unknown>, query: string, variables: Record<string, unknown>) {
+  const closed: { code: number; reason: string }[] = [];
+  const client = createClient({
+    url: stack.gatewayUrl.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    lazy: true,
+    connectionParams,
+    on: { closed: (event) => closed.push({ code: (event as { code: number }).code, reason: String((event as { reason: unknown }).reason) }) },
+  });
+  const received: WsPayload[] = [];
+  const state: { completed: boolean; error?: unknown } = { completed: false };
+  client.subscribe({ query, variables }, { next: (value) => received.push(value as WsPayload), error: (error) => (state.error = error), complete: () => (state.completed = true) });
+  return {
+    received,
+    state,
+    closed,
+    ended: () => state.completed || state.error !== undefined,
+    /** Every error code the caller met: in events, in the refusal at subscribe, and in a close of the socket ("CODE: reason"). */
+    codes: () => [
+      ...received.flatMap((p) => (p.errors ?? []).map((e) => String(e.extensions?.code))),
+      ...(Array.isArray(state.error) ? (state.error as WsPayload['errors'] & object).map((e) => String(e.extensions?.code)) : []),
+      ...closed.filter((c) => c.code >= 4000).map((c) => `${c.code} ${c.reason.split(':')[0]}`),
+    ],
+    dispose: () => client.dispose(),
+  };
+}
+
+async function until(condition: () => boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  return condition();
+}
 
 describe('subscriptions in the matrix', () => {
   const fields = Object.values(model.schema.getSubscriptionType()?.getFields() ?? {});
   const subscriptionOf = (name: string) =>
     name === 'reportUpdated' ? `subscription { reportUpdated(id: "${randomUUID()}") { id status } }` : `subscription { ${name} { __typename } }`;
 
-  it('every Subscription field of the supergraph has a subgraph-level ownership test', () => {
-    expect(fields.map((f) => `Subscription.${f.name}`).sort()).toEqual(Object.keys(SUBSCRIPTION_TESTS).sort());
-    for (const file of Object.values(SUBSCRIPTION_TESTS)) expect(readFileSync(path.join(repoRoot, file), 'utf8')).toMatch(/NOT_FOUND|never another user/);
+  it('every Subscription field of the supergraph has a row in the WebSocket matrix; those with a subgraph-level ownership test name it', () => {
+    expect(fields.map((f) => `Subscription.${f.name}`).filter((c) => !WS_ROWS[c])).toEqual([]);
+    for (const [coordinate, file] of Object.entries(SUBSCRIPTION_TESTS)) {
+      expect(fields.map((f) => `Subscription.${f.name}`), coordinate).toContain(coordinate);
+      expect(readFileSync(path.join(repoRoot, file), 'utf8')).toMatch(/NOT_FOUND|never another user/);
+    }
   });
 
-  it('through the gateway, a subscription over POST is refused with 400 SUBSCRIPTION_TRANSPORT_REQUIRED for every caller', async () => {
+  it('through the gateway over WebSocket, every Subscription field × every caller: the victim gets the data, no other caller any of it', async () => {
+    const forgedKey = testSigningKey('forger');
+    const unsigned = (id: string) => `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: id, roles: ['ADMIN'], iss: 'suoke-life', aud: 'suoke-app', exp: Math.floor(Date.now() / 1000) + 600 })).toString('base64url')}.`;
+    const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+    const hostile: { name: string; params: Record<string, unknown>; stays?: boolean }[] = [
+      { name: 'anonymous', params: {} },
+      { name: 'another user', params: bearer(attacker.token), stays: true },
+      { name: "victim's expired token", params: bearer(await testToken({ id: victim.id }, { ttlSeconds: -60 })) },
+      { name: 'forged token (victim, ADMIN, signed with an untrusted key)', params: bearer(await testToken({ id: victim.id, roles: ['ADMIN'] }, { key: forgedKey })) },
+      { name: 'unsigned token (alg none)', params: bearer(unsigned(victim.id)) },
+      { name: 'forged identity in connection params, no token', params: { ...identityHeaders(victim.id), headers: identityHeaders(victim.id) } },
+      { name: "forged identity with another user's token", params: { ...bearer(attacker.token), ...identityHeaders(victim.id), headers: identityHeaders(victim.id) }, stays: true },
+    ];
+    const service = await testServiceToken('diagnosis', ['notifications:write']);
+    const userStreams = () => stack.instances.user!.reduce((n, i) => n + i.openStreams(), 0);
+    const problems: string[] = [];
+    const rows: string[] = [];
+    for (const field of fields) {
+      const coordinate = `Subscription.${field.name}`;
+      const row = WS_ROWS[coordinate]!;
+      const owner = wsSubscribe(bearer(victim.token), row.query, row.variables());
+      const others = hostile.map((caller) => ({ caller, sub: wsSubscribe(caller.params, row.query, row.variables()) }));
+      try {
+        // Refusals first: each hostile caller but one that may legitimately hold the field for itself ends.
+        await until(() => others.every(({ caller, sub }) => sub.ended() || (caller.stays && field.name === 'notificationAdded')), 10_000);
+        if (field.name === 'notificationAdded') {
+          // The victim's and the other user's streams open on the user subgraph, then notifications for the victim.
+          await until(() => userStreams() >= 2, 10_000);
+          const title = `victim-notification-${randomUUID()}`;
+          victimValues.add(title);
+          for (let i = 0; i < 50 && owner.received.length === 0 && !owner.ended(); i += 1) {
+            const input = { userId: victim.id, kind: 'REPORT_READY', title, body: title, reportId: randomUUID(), key: `matrix-${randomUUID()}` };
+            const answer = await stack.query('mutation ($input: PostNotificationInput!) { postNotification(input: $input) { id } }', { input }, service);
+            expect(codes(answer)).toEqual([]);
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+          await new Promise((resolve) => setTimeout(resolve, 300));
+        } else {
+          await until(() => owner.received.length > 0 || owner.ended(), 10_000);
+        }
+        // The control: the victim got its own record.
+        const own = countRecords(owner.received.map((p) => p.data), recordTypes) + countRecords(owner.received.map((p) => p.data), new Set(['MessageStreamEvent']));
+        if (own === 0) problems.push(`${coordinate} as the victim: no data (${JSON.stringify(owner.received).slice(0, 200)} ${JSON.stringify(owner.state.error)})`);
+        for (const { caller, sub } of others) {
+          const seen = sub.codes();
+          rows.push(`${coordinate} × ${caller.name}: ${sub.ended() ? `ended ${seen.join(',') || '(no code)'}` : `open, ${sub.received.length} events`}`);
+          const data = sub.received.map((p) => p.data ?? null);
+          const records = countRecords(data, recordTypes) + countRecords(data, new Set(['MessageStreamEvent']));
+          if (records > 0) problems.push(`${coordinate} as ${caller.name}: ${records} record(s): ${JSON.stringify(data).slice(0, 200)}`);
+          // An id the caller sent itself (the victim's report id) may be echoed in an error, never in data.
+          const sent = JSON.stringify(row.variables());
+          const leaked = [...findValues(data, victimValues), ...findValues(sub.received.map((p) => p.errors ?? []), [...victimValues].filter((v) => !sent.includes(v)))];
+          if (leaked.length) problems.push(`${coordinate} as ${caller.name}: victim values ${leaked.join(', ')}`);
+          if (seen.includes('INTERNAL_SERVER_ERROR')) problems.push(`${coordinate} as ${caller.name}: a masked INTERNAL_SERVER_ERROR`);
+          const refused = seen.some((c) => /^(UNAUTHENTICATED|NOT_FOUND|FORBIDDEN|4403 UNAUTHENTICATED)$/.test(c));
+          // The other user may hold notificationAdded (its own); it must then have received nothing.
+          const mayStay = caller.stays && field.name === 'notificationAdded';
+          if (!refused && !(mayStay && !sub.ended() && sub.received.length === 0)) problems.push(`${coordinate} as ${caller.name}: expected a refusal, got ${JSON.stringify({ codes: seen, received: sub.received, state: sub.state }).slice(0, 300)}`);
+        }
+      } finally {
+        await Promise.all([owner, ...others.map((o) => o.sub)].map((s) => s.dispose()));
+      }
+    }
+    console.log(`subscriptions over WebSocket: ${fields.length} fields × ${hostile.length} hostile callers\n  ${rows.join('\n  ')}`);
+    expect(rows.length).toBe(fields.length * hostile.length);
+    expect(problems).toEqual([]);
+  }, 120_000);
+
+  it('through the gateway, a subscription over plain POST is refused with 400 SUBSCRIPTION_TRANSPORT_REQUIRED for every caller', async () => {
     const expired = await testToken({ id: victim.id }, { ttlSeconds: -60 });
     for (const field of fields) {
       for (const token of [undefined, attacker.token, victim.token]) {

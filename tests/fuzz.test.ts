@@ -21,6 +21,8 @@ import {
   type GraphQLSchema,
   type IntrospectionQuery,
 } from 'graphql';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
 import { randomClientIp, startStack, type Stack } from './harness.js';
 
 /**
@@ -42,6 +44,8 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 1_500);
  * FUZZ_STRICT=1 fails (and shrinks) on the first.
  */
 const STRICT = process.env.FUZZ_STRICT === '1';
+/** Cases of the WebSocket fuzz (subscriptions through graphql-ws, and raw protocol frames). */
+const WS_RUNS = Number(process.env.FUZZ_WS_RUNS ?? 300);
 
 /** What must never reach a client, in any response. */
 const LEAKS: [string, RegExp][] = [
@@ -329,6 +333,137 @@ describe('fuzzing the gateway', () => {
       expect([...statuses.values()].reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(RUNS);
 
       // Still up, and still serving.
+      const ready = await fetch(stack.gatewayUrl.replace('/graphql', '/health/ready'));
+      expect(ready.status).toBe(200);
+      const me = await stack.query('{ me { id } }', {}, token);
+      expect(me.data?.me.id).toBe(userId);
+    },
+    180_000,
+  );
+});
+
+// ---------------------------------------------------------------------------
+// Subscriptions over GraphQL over WebSocket (graphql-transport-ws) on the gateway's /graphql.
+
+type WsCase =
+  | { kind: 'subscribe'; auth: Case['auth']; query: string; variables: unknown }
+  | { kind: 'frame'; init: unknown; frames: unknown[] };
+
+/** Close codes that mean "the server failed", never an answer to bad input. */
+const FAILURE_CLOSES = new Set([1011, 4500]);
+
+function wsCases(): fc.Arbitrary<WsCase> {
+  const subscriptions = operations.filter((op) => op.query.startsWith('subscription'));
+  const operation = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...subscriptions) }, { weight: 1, arbitrary: fc.constantFrom(...operations) });
+  const subscribeCase = operation.chain((op) =>
+    fc.record({
+      kind: fc.constant<'subscribe'>('subscribe'),
+      auth,
+      query: fc.oneof(fc.constant(op.query), fc.array(mutation, { minLength: 1, maxLength: 4 }).map((edits) => mutate(op.query, edits)), text),
+      variables: fc.oneof(
+        fc.record(Object.fromEntries(op.variables.map((v) => [v.name, typedValue(v.type)]))),
+        fc.dictionary(fc.constantFrom(...op.variables.map((v) => v.name), 'extra', '__proto__'), hostileValue, { maxKeys: 3 }),
+      ),
+    }),
+  );
+  const message = fc.oneof(
+    fc.record({ type: fc.constantFrom('subscribe', 'complete', 'ping', 'pong', 'connection_init', 'next', 'error', 'nope'), id: hostileValue, payload: hostileValue }),
+    fc.record({ type: fc.constant('subscribe'), id: fc.uuid(), payload: fc.record({ query: fc.oneof(fc.constantFrom(...subscriptions.map((s) => s.query)), text), variables: hostileValue, extensions: hostileValue }) }),
+    text.map((raw) => ({ raw })),
+    hostileValue,
+  );
+  const frameCase = fc.record({
+    kind: fc.constant<'frame'>('frame'),
+    init: fc.oneof(fc.constant({ type: 'connection_init' }), fc.record({ type: fc.constant('connection_init'), payload: hostileValue }), hostileValue),
+    frames: fc.array(message, { maxLength: 3 }),
+  });
+  return fc.oneof({ weight: 3, arbitrary: subscribeCase }, { weight: 1, arbitrary: frameCase });
+}
+
+describe('fuzzing the gateway over WebSocket', () => {
+  it(
+    `${WS_RUNS} random and mutated subscriptions and protocol frames: no server failure, no masked INTERNAL_SERVER_ERROR, nothing internal, still serving`,
+    async () => {
+      const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
+      const url = stack.gatewayUrl.replace(/^http/, 'ws');
+      const clients: Partial<Record<Case['auth'], Client>> = {};
+      const closes: { code: number; reason: string }[] = [];
+      const clientFor = (who: Case['auth']) =>
+        (clients[who] ??= createClient({
+          url,
+          webSocketImpl: WebSocket,
+          retryAttempts: 0,
+          lazy: true,
+          lazyCloseTimeout: 1_000,
+          connectionParams: who === 'user' ? { authorization: `Bearer ${token}` } : who === 'garbage' ? { authorization: 'Bearer eyJhbGciOiJub25lIn0.e30.' } : {},
+          on: { closed: (event) => closes.push({ code: (event as { code: number }).code, reason: String((event as { reason: unknown }).reason) }) },
+        }));
+      const outcomes = new Map<string, number>();
+      const count = (key: string) => outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+      const check = (what: string, texts: string[], codes: string[]) => {
+        for (const t of texts) {
+          for (const [name, pattern] of [...LEAKS, ...SQL_LEAKS]) expect(t, `${what}: ${name}`).not.toMatch(pattern);
+        }
+        expect(codes, `${what}: a masked INTERNAL_SERVER_ERROR`).not.toContain('INTERNAL_SERVER_ERROR');
+        for (const c of codes) count(c);
+      };
+      await fc.assert(
+        fc.asyncProperty(wsCases(), async (c) => {
+          if (c.kind === 'subscribe') {
+            const received: { errors?: { message: string; extensions?: { code?: string } }[] }[] = [];
+            let failure: unknown;
+            let ended = false;
+            const before = closes.length;
+            const stop = clientFor(c.auth).subscribe(
+              { query: c.query, variables: c.variables as Record<string, unknown> },
+              { next: (v) => received.push(v as never), error: (e) => ((failure = e), (ended = true)), complete: () => (ended = true) },
+            );
+            const deadline = Date.now() + 400;
+            while (!ended && received.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+            stop();
+            const errors = [...received.flatMap((r) => r.errors ?? []), ...(Array.isArray(failure) ? (failure as { message: string; extensions?: { code?: string } }[]) : [])];
+            const closed = closes.slice(before);
+            for (const close of closed) expect(FAILURE_CLOSES.has(close.code), `closed ${close.code} ${close.reason}`).toBe(false);
+            count(ended ? (closed.length ? `closed ${closed[0]!.code}` : 'ended') : received.length ? 'events' : 'open');
+            check(c.query.slice(0, 60), [...errors.map((e) => e.message), ...closed.map((x) => x.reason), JSON.stringify(received)], errors.map((e) => String(e.extensions?.code)));
+            return;
+          }
+          const socket = new WebSocket(url, 'graphql-transport-ws');
+          const messages: string[] = [];
+          const closed = new Promise<{ code: number; reason: string }>((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: reason.toString('utf8') })));
+          socket.on('message', (data) => messages.push(data.toString()));
+          socket.on('error', () => {});
+          await new Promise<void>((resolve) => {
+            socket.once('open', () => resolve());
+            socket.once('close', () => resolve());
+          });
+          const send = (frame: unknown) => {
+            if (socket.readyState !== WebSocket.OPEN) return;
+            const raw = frame && typeof frame === 'object' && 'raw' in frame ? String((frame as { raw: unknown }).raw) : JSON.stringify(frame) ?? 'undefined';
+            socket.send(raw);
+          };
+          send(c.init);
+          for (const frame of c.frames) send(frame);
+          const outcome = await Promise.race([closed, new Promise<undefined>((resolve) => setTimeout(resolve, 300))]);
+          socket.terminate();
+          if (outcome) expect(FAILURE_CLOSES.has(outcome.code), `closed ${outcome.code} ${outcome.reason}`).toBe(false);
+          count(outcome ? `frame closed ${outcome.code}` : 'frame open');
+          const codes = messages.flatMap((m) => {
+            try {
+              const parsed = JSON.parse(m) as { payload?: { extensions?: { code?: string } }[] | { errors?: { extensions?: { code?: string } }[] } };
+              const list = Array.isArray(parsed.payload) ? parsed.payload : (parsed.payload?.errors ?? []);
+              return list.map((e) => String(e.extensions?.code));
+            } catch {
+              return [`non-JSON message`];
+            }
+          });
+          check('frames', [...messages, outcome?.reason ?? ''], codes);
+        }),
+        { numRuns: WS_RUNS, seed },
+      );
+      await Promise.all(Object.values(clients).map((client) => client!.dispose()));
+      console.log(`fuzz over WebSocket: ${WS_RUNS} cases; outcomes and codes ${JSON.stringify(Object.fromEntries(outcomes))}; seed ${seed}`);
+      // Still up, and still serving subscriptions and queries.
       const ready = await fetch(stack.gatewayUrl.replace('/graphql', '/health/ready'));
       expect(ready.status).toBe(200);
       const me = await stack.query('{ me { id } }', {}, token);

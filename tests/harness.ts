@@ -34,6 +34,8 @@ export interface SubgraphInstance {
   readonly running: boolean;
   /** GraphQL requests it has received, across restarts. */
   requests(): number;
+  /** Subscription streams (POST /graphql/stream) open on it now; 0 while stopped. */
+  openStreams(): number;
   /** Drains and stops it, as SIGTERM does: the port refuses connections afterwards. */
   stop(): Promise<void>;
   /** A fresh server on the same port (a restarted process), its configuration changed by `env` if given (e.g. new keys). */
@@ -164,6 +166,7 @@ async function startInstance(
       return up;
     },
     requests: () => earlier + current.stats.graphqlRequests,
+    openStreams: () => (up ? current.openStreams() : 0),
     async stop() {
       if (!up) return;
       up = false;

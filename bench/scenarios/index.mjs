@@ -1,6 +1,7 @@
 import { ab } from './ab.mjs';
 import { agent } from './agent.mjs';
 import { gateways } from './gateways.mjs';
+import { live } from './live.mjs';
 import { auth } from './auth.mjs';
 import { batching } from './batching.mjs';
 import { overhead } from './overhead.mjs';
@@ -16,5 +17,6 @@ export const scenarios = {
   gateways,
   'rate-limit': rateLimit,
   tracing,
+  live, // issue 19: subscriptions (idle, fan-out, Hive side by side), first token, @defer
   ab, // two environments side by side on one query (a tuning's before and after)
 };

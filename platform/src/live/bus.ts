@@ -166,7 +166,9 @@ export class RedisEventBus extends TopicBus {
   private get sub(): Redis {
     if (this.subscriberClient) return this.subscriberClient;
     // The offline queue on: a SUBSCRIBE sent while connecting waits for the connection instead of failing.
-    const subscriber = this.pub.duplicate({ enableAutoPipelining: false, enableOfflineQueue: true, maxRetriesPerRequest: 1, lazyConnect: false });
+    // No CLIENT SETINFO in the handshake: with it, ioredis (5.8.2+) writes SUBSCRIBEs queued meanwhile before the ready
+    // check's INFO, which Redis refuses in subscriber mode, failing those SUBSCRIBEs (redis/ioredis#2037).
+    const subscriber = this.pub.duplicate({ enableAutoPipelining: false, enableOfflineQueue: true, maxRetriesPerRequest: 1, lazyConnect: false, disableClientInfo: true });
     subscriber.on('error', () => {}); // the publishing client reports Redis being down
     subscriber.on('message', (channel: string, message: string) => {
       if (channel.startsWith(CHANNEL_PREFIX)) this.deliver(channel.slice(CHANNEL_PREFIX.length), message);
