@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { gatewayHeaders, subscribeOverSse, TEST_GATEWAY_SECRET, testServiceToken, testToken } from '@suoke/platform/testing';
 import { createUserSubgraph, definition } from '../src/server.js';
 import { LOGOUT, REGISTER, startUserSubgraph, type UserHarness } from './harness.js';
@@ -90,14 +90,16 @@ describe('notificationAdded', () => {
 
   it('releases the bus subscription within a second of the client disconnecting', async () => {
     const carol = await register();
+    const baseline = users.subgraph.openStreams();
     const stream = subscribeOverSse<any>(users.url, ADDED, {}, { caller: carol.token });
     await listeners(carol.id, 1);
-    const before = users.subgraph.openStreams();
+    // The bus listener is attached (eagerly) before the stream is counted as open: wait for both.
+    await vi.waitFor(() => expect(users.subgraph.openStreams()).toBe(baseline + 1), { timeout: 5_000, interval: 10 });
     const left = Date.now();
     stream.dispose();
     await listeners(carol.id, 0);
     expect(Date.now() - left).toBeLessThan(1_000);
-    expect(users.subgraph.openStreams()).toBe(before - 1);
+    await vi.waitFor(() => expect(users.subgraph.openStreams()).toBe(baseline), { timeout: 1_000, interval: 10 });
   });
 
   it('refuses before the stream opens: no gateway secret 403, a bad token 401, a signed-out session 401, no event-stream 406', async () => {
