@@ -8,6 +8,7 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { syntheticPulse } from '../subgraphs/diagnosis/src/service/synthetic-pulse.js';
 import { codes, post, randomClientIp, repoRoot, startStack, type GraphQLResponse, type Stack } from './harness.js';
+import { postSubscription } from './live-harness.js';
 import { collectValues, countRecords, findValues, phiModel, probes, PHI_SUBGRAPHS, type Probe } from './phi.js';
 
 // Issue 8, "Authorization matrix": every field and entity that carries health,
@@ -422,7 +423,11 @@ async function until(condition: () => boolean, ms: number): Promise<boolean> {
 describe('subscriptions in the matrix', () => {
   const fields = Object.values(model.schema.getSubscriptionType()?.getFields() ?? {});
   const subscriptionOf = (name: string) =>
-    name === 'reportUpdated' ? `subscription { reportUpdated(id: "${randomUUID()}") { id status } }` : `subscription { ${name} { __typename } }`;
+    name === 'reportUpdated'
+      ? `subscription { reportUpdated(id: "${randomUUID()}") { id status } }`
+      : name === 'messageStream'
+        ? `subscription { messageStream(messageId: "${randomUUID()}") { messageId delta done } }`
+        : `subscription { ${name} { __typename } }`;
 
   it('every Subscription field of the supergraph has a row in the WebSocket matrix; those with a subgraph-level ownership test name it', () => {
     expect(fields.map((f) => `Subscription.${f.name}`).filter((c) => !WS_ROWS[c])).toEqual([]);
@@ -499,6 +504,45 @@ describe('subscriptions in the matrix', () => {
     expect(rows.length).toBe(fields.length * hostile.length);
     expect(problems).toEqual([]);
   }, 120_000);
+
+  it('through the gateway over multipart HTTP and SSE, every Subscription field: another user gets none of the victim\'s data, a bad token is 401', async () => {
+    const transports = { multipart: 'multipart/mixed;boundary="graphql";subscriptionSpec=1.0,application/json', sse: 'text/event-stream' };
+    const expired = await testToken({ id: victim.id }, { ttlSeconds: -60 });
+    const forged = await testToken({ id: victim.id, roles: ['ADMIN'] }, { key: testSigningKey('forger-http') });
+    const problems: string[] = [];
+    for (const field of fields) {
+      const row = WS_ROWS[`Subscription.${field.name}`]!;
+      const body = { query: row.query, variables: row.variables() };
+      for (const [transport, accept] of Object.entries(transports)) {
+        const where = `Subscription.${field.name} over ${transport}`;
+        for (const [name, token] of [['anonymous', undefined], ['expired', expired], ['forged', forged]] as const) {
+          const refused = await postSubscription(stack.gatewayUrl, body, { accept, ...(token ? { token } : {}) });
+          const code = (refused.json as WsPayload | undefined)?.errors?.[0]?.extensions?.code;
+          // A stream that opened for them would be the failure; anonymous may get a stream that ends with UNAUTHENTICATED.
+          if (refused.status === 200) {
+            await until(() => refused.ended() || refused.parts.some((p) => JSON.stringify(p).includes('UNAUTHENTICATED')), 5_000);
+            if (!JSON.stringify(refused.parts).includes('UNAUTHENTICATED')) problems.push(`${where} as ${name}: ${refused.raw().slice(0, 200)}`);
+            refused.abort();
+          } else if (refused.status !== 401 || code !== 'UNAUTHENTICATED') problems.push(`${where} as ${name}: ${refused.status} ${code}`);
+        }
+        const stolen = await postSubscription(stack.gatewayUrl, body, { accept, token: attacker.token });
+        if (stolen.status !== 200) {
+          problems.push(`${where} as another user: ${stolen.status}`);
+          continue;
+        }
+        // Refused in the stream (NOT_FOUND), or, for another user's own notifications, open with nothing of the victim's.
+        await until(() => stolen.ended() || stolen.parts.some((p) => JSON.stringify(p).includes('NOT_FOUND')), field.name === 'notificationAdded' ? 1_000 : 5_000);
+        const seen = stolen.raw();
+        stolen.abort();
+        const sent = JSON.stringify(body);
+        const leaked = [...victimValues].filter((value) => !sent.includes(value) && seen.includes(value));
+        if (leaked.length > 0) problems.push(`${where} as another user leaked ${leaked.join()}`);
+        if (field.name !== 'notificationAdded' && !seen.includes('NOT_FOUND')) problems.push(`${where} as another user: no NOT_FOUND in ${seen.slice(0, 200)}`);
+        if (seen.includes('INTERNAL_SERVER_ERROR')) problems.push(`${where}: masked INTERNAL_SERVER_ERROR`);
+      }
+    }
+    expect(problems).toEqual([]);
+  }, 60_000);
 
   it('through the gateway, a subscription over plain POST is refused with 400 SUBSCRIPTION_TRANSPORT_REQUIRED for every caller', async () => {
     const expired = await testToken({ id: victim.id }, { ttlSeconds: -60 });
