@@ -52,9 +52,22 @@ export interface LiveCoreOptions extends PrepareOptions {
 export function createLiveCore(options: LiveCoreOptions) {
   const { log } = options;
   const slots = new SubscriptionSlots(options.maxPerUser, options.max);
-  const open = new Set<LiveStream>();
+  /** Open subscriptions and what they run. */
+  const open = new Map<LiveStream, Prepared>();
   let stopping = false;
   const agent = upstreamAgent(options.upstreamIdleMs);
+  // A new supergraph: each subscription goes on while its document is still valid, else ends with a reason.
+  // One listener for all (not one per subscription), each distinct document validated once.
+  const unwatch = options.planner.onUpdate(() => {
+    const schema = options.planner.apiSchema;
+    if (!schema) return;
+    const valid = new Map<Prepared['document'], boolean>();
+    for (const [stream, prepared] of [...open]) {
+      let ok = valid.get(prepared.document);
+      if (ok === undefined) valid.set(prepared.document, (ok = validFor(schema, prepared)));
+      if (!ok) stream.end(REASONS.schemaChanged);
+    }
+  });
 
   /** Every error a client is sent: the live path's own refusals as written, the rest through the gateway's masking. */
   const format = (error: GraphQLError): GraphQLFormattedError => {
@@ -80,7 +93,6 @@ export function createLiveCore(options: LiveCoreOptions) {
       release();
       stopUpstream?.();
       if (expiry) clearTimeout(expiry);
-      unwatch();
     };
     const hydrate = async (event: ExecutionResult): Promise<ExecutionResult> => {
       const began = performance.now();
@@ -120,12 +132,7 @@ export function createLiveCore(options: LiveCoreOptions) {
       },
       guard,
     });
-    open.add(stream);
-    // A new supergraph: the subscription goes on while its document is still valid, else ends with a reason.
-    const unwatch = options.planner.onUpdate(() => {
-      const schema = options.planner.apiSchema;
-      if (schema && !validFor(schema, prepared)) stream.end(REASONS.schemaChanged);
-    });
+    open.set(stream, prepared);
     if (caller.expiresAt !== undefined) {
       expiry = setTimeout(() => stream.end(REASONS.expired), Math.min(Math.max(0, caller.expiresAt - Date.now()), 2_147_483_647));
       expiry.unref();
@@ -200,11 +207,12 @@ export function createLiveCore(options: LiveCoreOptions) {
     /** Ends every subscription with SERVICE_UNAVAILABLE and refuses new ones; resolves once all have finished, or after `graceMs`. */
     async stop(graceMs: number): Promise<void> {
       stopping = true;
-      for (const stream of [...open]) stream.end(REASONS.shutdown);
+      for (const stream of [...open.keys()]) stream.end(REASONS.shutdown);
       const deadline = Date.now() + graceMs;
       while (open.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     },
     async close(): Promise<void> {
+      unwatch();
       await agent.destroy();
     },
   };
