@@ -9,7 +9,7 @@ import { runEvent } from './execute.js';
 import { liveError, prepareSubscription, type Prepared, type PrepareOptions, type SubscribePayload } from './prepare.js';
 import { SubscriptionSlots } from './slots.js';
 import { LiveStream, reasonFor, reasonName, REASONS } from './stream.js';
-import { openUpstream, streamUrl, upstreamAgent } from './upstream.js';
+import { streamUrl, upstreamAgent, UpstreamStreams } from './upstream.js';
 
 export const SUBSCRIPTION_LIMIT = 'SUBSCRIPTION_LIMIT';
 const OWN_CODES = new Set([SUBSCRIPTION_LIMIT, OPERATION_NOT_TRUSTED]);
@@ -56,6 +56,8 @@ export function createLiveCore(options: LiveCoreOptions) {
   const open = new Map<LiveStream, Prepared>();
   let stopping = false;
   const agent = upstreamAgent(options.upstreamIdleMs);
+  // One event stream per subgraph instance carries all its subscriptions (upstream.ts); its own requests carry only the secret.
+  const upstreams = new UpstreamStreams(agent, options.gatewaySecret ? { [GATEWAY_SECRET_HEADER]: options.gatewaySecret } : {});
   // A new supergraph: each subscription goes on while its document is still valid, else ends with a reason.
   // One listener for all (not one per subscription), each distinct document validated once.
   const unwatch = options.planner.onUpdate(() => {
@@ -147,12 +149,11 @@ export function createLiveCore(options: LiveCoreOptions) {
       if (!reported) target.done(outcome);
       reported = true;
     };
-    // Opened inside the subscription's span: the undici instrumentation puts its traceparent on the stream request.
+    // Posted inside the subscription's span: the undici instrumentation puts its traceparent on the operation's request.
     stopUpstream = otelContext.with(spanContext, () =>
-      openUpstream(
+      upstreams.open(
         {
           url: streamUrl(target.url),
-          agent,
           headers: upstreamHeaders(context, options.gatewaySecret),
           query: plan.primary.operation,
           variables: pick(prepared.variables, plan.primary.variableUsages),
@@ -203,6 +204,10 @@ export function createLiveCore(options: LiveCoreOptions) {
       get subscriptions() {
         return slots.open;
       },
+      /** Upstream event streams open (one per subgraph instance with subscriptions). */
+      get upstreamStreams() {
+        return upstreams.size;
+      },
     },
     /** Ends every subscription with SERVICE_UNAVAILABLE and refuses new ones; resolves once all have finished, or after `graceMs`. */
     async stop(graceMs: number): Promise<void> {
@@ -213,6 +218,7 @@ export function createLiveCore(options: LiveCoreOptions) {
     },
     async close(): Promise<void> {
       unwatch();
+      upstreams.close();
       await agent.destroy();
     },
   };
