@@ -1,7 +1,7 @@
 // Memory per idle subscription on our gateway, after gc: `node bench/live-mem.mjs [count]` (default 1,000).
 // Starts the five subgraphs and a gateway (production mode, embedded data unless DATABASE_URL/REDIS_URL), opens
 // `count` notificationAdded subscriptions over WebSocket, one connection and one user each, waits until the user
-// subgraph holds them all, and prints RSS and heapUsed (both after gc) before and after, per subscription.
+// subgraph holds them all (its metrics), and prints RSS and heapUsed (both after gc) before and after, per subscription.
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -24,6 +24,12 @@ async function memory(child) {
   await sleep(50);
   const { rss, heapUsed } = JSON.parse(readFileSync(probeFile, 'utf8'));
   return { rss, heapUsed };
+}
+
+/** Subscriptions the user subgraph holds (its suoke_subgraph_subscriptions_open). */
+async function subgraphOpen(base) {
+  const text = await (await fetch(`${base}/metrics`, { headers: metricsHeaders })).text();
+  return Number(/^suoke_subgraph_subscriptions_open(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? NaN);
 }
 
 /** Subscriptions open on the gateway (its metrics, every transport). */
@@ -77,8 +83,7 @@ try {
   const connectionsBefore = establishedOn(userPort);
   for (let i = 0; i < count; i += 100) clients.push(...(await Promise.all(tokens.slice(i, i + 100).map(open))));
   const deadline = Date.now() + 60_000;
-  while ((await gatewayOpen(base)) < count && Date.now() < deadline) await sleep(200);
-  // Upstream streams open within milliseconds of the subscription; settle.
+  while ((await subgraphOpen(subgraphs.urls.user)) < count && Date.now() < deadline) await sleep(200);
   await sleep(3_000);
   const streams = establishedOn(userPort) - connectionsBefore;
   const after = await memory(gateway);
@@ -87,6 +92,7 @@ try {
     JSON.stringify({
       subscriptions: count,
       open: await gatewayOpen(base),
+      upstreamSubscriptions: await subgraphOpen(subgraphs.urls.user),
       upstreamConnections: streams,
       rssKiBPerSub: kib(after.rss - before.rss),
       heapKiBPerSub: kib(after.heapUsed - before.heapUsed),
