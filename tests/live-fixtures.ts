@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import http, { type IncomingHttpHeaders, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
 import { composeServices } from '@apollo/composition';
 import { buildSubgraphSchema } from '@apollo/subgraph';
@@ -91,9 +91,11 @@ export interface TestSubgraph {
   url: string;
   typeDefs: DocumentNode;
   /** Headers of every request received (queries, entity fetches and streams). */
-  requests: { path: string; headers: IncomingHttpHeaders; body?: unknown }[];
-  /** Stream responses still open. */
+  requests: { path: string; method?: string | undefined; headers: IncomingHttpHeaders; body?: unknown }[];
+  /** Stream responses still open (event streams, and stream requests not answered yet). */
   openStreams(): number;
+  /** TCP connections open to this subgraph now, and accepted since it started (from gateways, in these tests). */
+  connections(): { open: number; accepted: number };
   /** Streams are answered this long after they arrive (0: at once). */
   acceptDelay: { ms: number };
   /** Cuts every open stream without a word (a crash or a lost connection). */
@@ -118,7 +120,7 @@ async function serve(name: string, typeDefs: DocumentNode, schema: GraphQLSchema
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/graphql/stream') {
-      requests.push({ path: url.pathname, headers: req.headers });
+      requests.push({ path: url.pathname, method: req.method, headers: req.headers });
       if (refuse(req.headers)) {
         res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: 'no', extensions: { code: 'UNAUTHENTICATED' } }] }));
         return;
@@ -141,6 +143,13 @@ async function serve(name: string, typeDefs: DocumentNode, schema: GraphQLSchema
       });
     });
   });
+  const sockets = new Set<Socket>();
+  let accepted = 0;
+  server.on('connection', (socket: Socket) => {
+    accepted += 1;
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
@@ -149,6 +158,7 @@ async function serve(name: string, typeDefs: DocumentNode, schema: GraphQLSchema
     typeDefs,
     requests,
     openStreams: () => streams.size,
+    connections: () => ({ open: sockets.size, accepted }),
     acceptDelay,
     cutStreams: () => {
       for (const res of streams) res.socket?.destroy();

@@ -1,8 +1,8 @@
 import { buildOperationContext, executeQueryPlan } from '@apollo/gateway';
 import { operationFromDocument, Supergraph } from '@apollo/federation-internals';
-import { parse } from 'graphql';
+import { getOperationAST, parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { LivePlanner, subscriptionPlanOf } from '../gateway/src/live/plan.js';
+import { cachedOperation, cacheOperation, LivePlanner, OPERATION_CACHE_SIZE, operationContextOf, operationKey, subscriptionPlanOf, type LiveSchema } from '../gateway/src/live/plan.js';
 import { composeTestSupergraph, EVENTS_SDL, EXTRAS_SDL } from './live-fixtures.js';
 
 /**
@@ -21,7 +21,12 @@ function planFor(source: string) {
   const planner = new LivePlanner();
   planner.update({ apiSchema, coreSupergraphSdl: sdl });
   const schema = planner.current()!;
-  return { schema, plan: planner.plan(schema, parse(source), source, undefined) };
+  return { schema, plan: planner.plan(schema, sharedOf(schema, source)) };
+}
+
+function sharedOf(schema: LiveSchema, source: string, operationName?: string) {
+  const document = parse(source);
+  return { source, operationName, document, operation: getOperationAST(document, operationName)! };
 }
 
 describe('the query planner as the live path uses it (@apollo/query-planner 2.14)', () => {
@@ -32,6 +37,32 @@ describe('the query planner as the live path uses it (@apollo/query-planner 2.14
     expect(plan.primary.requires).toBeUndefined();
     expect(plan.rest).toMatchObject({ kind: 'Sequence', nodes: [{ kind: 'Flatten', path: ['tick'], node: { kind: 'Fetch', serviceName: 'extras', operationKind: 'query' } }] });
     expect(plan.eventPlan).toEqual({ kind: 'QueryPlan', node: { kind: 'Sequence', nodes: [plan.primary, plan.rest] } });
+  });
+
+  it('keeps one parsed operation, plan and operation context per operation text and name, bounded', () => {
+    const planner = new LivePlanner();
+    planner.update({ apiSchema, coreSupergraphSdl: sdl });
+    const schema = planner.current()!;
+    const source = 'subscription Tick { tick(channel: "a") { id } }';
+    const key = operationKey(source, 'Tick');
+    expect(operationKey(source, undefined)).not.toBe(key);
+    expect(cachedOperation(schema, key, source, 'Tick')).toBeUndefined();
+    const shared = cacheOperation(schema, key, sharedOf(schema, source, 'Tick'));
+    // The same text in another string (as each client sends it) finds the same entry, planned and contextualised once.
+    const again = cachedOperation(schema, operationKey(`${source} `.trimEnd(), 'Tick'), `${source} `.trimEnd(), 'Tick');
+    expect(again).toBe(shared);
+    expect(planner.plan(schema, again!)).toBe(planner.plan(schema, shared));
+    expect(operationContextOf(schema, again!)).toBe(operationContextOf(schema, shared));
+    expect(cachedOperation(schema, key, source, undefined)).toBeUndefined();
+    for (let i = 0; i < OPERATION_CACHE_SIZE; i += 1) {
+      const text = `subscription T${i} { tick(channel: "${i}") { id } }`;
+      cacheOperation(schema, operationKey(text, undefined), sharedOf(schema, text));
+    }
+    expect(schema.operations.size).toBe(OPERATION_CACHE_SIZE);
+    expect(cachedOperation(schema, key, source, 'Tick')).toBeUndefined();
+    // A new supergraph version starts empty.
+    planner.update({ apiSchema, coreSupergraphSdl: `${sdl}\n` });
+    expect(planner.current()!.operations.size).toBe(0);
   });
 
   it('a subscription answered by its own subgraph alone has no rest', () => {

@@ -5,6 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { composeTestSupergraph, eventsSdl } from './live-fixtures.js';
+import { UPSTREAM_CONNECTIONS } from '../gateway/src/live/upstream.js';
 import { codesOf, REFUSED, refusalOf, SECRET, subscribe, TICK, useLiveStack, user, waitFor } from './live-harness.js';
 
 /**
@@ -40,6 +41,50 @@ describe('subscriptions over WebSocket through the gateway', () => {
     expect(fetches[0]!.headers.authorization).toBe(stream.headers.authorization);
     expect(fetches[0]!.headers['x-gateway-secret']).toBe(SECRET);
     expect(sub.ended()).toBe(false);
+  });
+
+  it('subscriptions of different users to one subgraph instance share one upstream connection, each with its own identity and only its own events', async () => {
+    // A gateway of its own: this stack's caps allow 6 subscriptions.
+    const gateway = live.startGateway({ GATEWAY_SUBSCRIPTIONS_MAX: '100' });
+    const wsUrl = (await gateway.listen(0, '127.0.0.1')).url.replace(/^http/, 'ws');
+    try {
+      const users = Array.from({ length: 12 }, () => user());
+      const channels = users.map(() => randomUUID());
+      const before = live.events.requests.length;
+      // Counted from here: the stack's own gateway keeps idle connections of earlier tests, and opens none meanwhile.
+      const accepted = live.events.connections().accepted;
+      const subs = [];
+      for (const [i, who] of users.entries()) {
+        const { client } = await live.connectAs(who, {}, wsUrl);
+        subs.push(subscribe(client, TICK, { channel: channels[i]! }));
+      }
+      await waitFor(() => channels.every((channel) => live.events.subscribers(channel) === 1), 'every upstream subscription');
+      // One event stream carries them all (graphql-sse single connection mode: one PUT, one GET); each operation's POST carried its own caller's token.
+      const requests = live.events.requests.slice(before);
+      expect(requests.filter((r) => r.method === 'PUT')).toHaveLength(1);
+      expect(requests.filter((r) => r.method === 'GET')).toHaveLength(1);
+      const posts = requests.filter((r) => r.method === 'POST');
+      expect(posts).toHaveLength(users.length);
+      const subjectOf = (authorization: unknown) => JSON.parse(Buffer.from(String(authorization).split('.')[1]!, 'base64url').toString('utf8')).sub;
+      expect(new Set(posts.map((r) => subjectOf(r.headers.authorization)))).toEqual(new Set(users.map((u) => u.id)));
+      for (const post of posts) expect(post.headers['x-gateway-secret']).toBe(SECRET);
+      expect(live.events.openStreams()).toBe(1);
+      expect(live.events.connections().accepted - accepted).toBeLessThanOrEqual(UPSTREAM_CONNECTIONS);
+      expect(UPSTREAM_CONNECTIONS).toBeLessThan(users.length);
+      channels.forEach((channel, i) => live.events.publish(channel, { id: `t${i}`, name: `for ${i}` }));
+      await waitFor(() => subs.every((sub) => sub.received.length === 1), 'one event each');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      subs.forEach((sub, i) => expect(sub.received).toEqual([{ data: { tick: { id: `t${i}`, name: `for ${i}`, extra: `extra-t${i}` } } }]));
+      // The last one gone closes the shared stream; until then it stays for the others.
+      for (const sub of subs.slice(1)) sub.unsubscribe();
+      await waitFor(() => channels.slice(1).every((channel) => live.events.subscribers(channel) === 0), 'the others stopped upstream', 1_000);
+      expect(live.events.subscribers(channels[0]!)).toBe(1);
+      expect(live.events.openStreams()).toBe(1);
+      subs[0]!.unsubscribe();
+      await waitFor(() => live.events.subscribers(channels[0]!) === 0 && live.events.openStreams() === 0, 'the shared stream closed with its last subscription', 1_000);
+    } finally {
+      await gateway.stop();
+    }
   });
 
   it('a client that disconnects closes the upstream subscription within a second; so does one that completes', async () => {

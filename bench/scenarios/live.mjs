@@ -35,7 +35,8 @@
 // our gateway's per-process cap is raised to 20,000 and each subscriber is its own user; the
 // per-address connection cap (HTTP_MAX_CONNECTIONS_PER_ADDRESS, default 1,024) is raised to
 // 20,000 on our gateway (every subscriber connects from one address) and on the subgraphs
-// (every upstream subscription is an HTTP connection of its own from the gateway's address).
+// (Hive opens every upstream subscription as an HTTP connection of its own; ours multiplexes
+// them on one event stream per subgraph instance, graphql-sse single connection mode).
 // LIVE_RUNS, LIVE_IDLE_SUBS, LIVE_IDLE_SECONDS, LIVE_FANOUT_SUBS, LIVE_FANOUT_SECONDS
 // override the sizes, LIVE_DEBUG_LOG=<file> writes our gateway's log there and the subgraphs' to <file>.subgraphs
 // (a run with any LIVE_ variable set records nothing).
@@ -210,19 +211,32 @@ async function startGateway(kind, { subgraphs, userUrls, dir }) {
 const upstreamConnections = (userPorts) => userPorts.reduce((sum, port) => sum + establishedOn(port), 0);
 
 /**
+ * Subscriptions the user subgraph instances hold now (their suoke_subgraph_subscriptions_open): our gateway
+ * multiplexes them on one connection per instance (graphql-sse single connection mode), Hive opens one each.
+ */
+async function upstreamSubscriptions(userPorts) {
+  let sum = 0;
+  for (const port of userPorts) {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: metricsHeaders })).text();
+    sum += Number(/^suoke_subgraph_subscriptions_open(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? NaN);
+  }
+  return sum;
+}
+
+/**
  * Opens `tokens.length` subscriptions on `gateway` from the client process and waits until the user subgraph has
  * accepted a stream for each (counted on its port).
  */
 async function openSubscriptions(client, gateway, tokens, userPorts, quick) {
-  const before = upstreamConnections(userPorts);
+  const before = await upstreamSubscriptions(userPorts);
   const started = Date.now();
   const opened = await client.rpc('open', { url: gateway.ws, tokens, query: ADDED, concurrency: 100 });
   if (opened.failures > 0) throw new Error(`${gateway.kind}: ${opened.failures} of ${tokens.length} subscribers could not connect: ${opened.firstFailures.join('; ')}`);
   try {
-    await waitFor(() => upstreamConnections(userPorts) >= before + tokens.length, `${tokens.length} upstream streams on the user subgraph (${gateway.kind})`, quick ? 30_000 : 120_000);
+    await waitFor(async () => (await upstreamSubscriptions(userPorts)) >= before + tokens.length, `${tokens.length} upstream subscriptions on the user subgraph (${gateway.kind})`, quick ? 30_000 : 120_000);
   } catch (error) {
     const stats = await client.rpc('stats');
-    throw new Error(`${error.message}: ${upstreamConnections(userPorts)} connections on the user subgraph (${before} before); subscriptions ended ${stats.ended}, by ${JSON.stringify(stats.endings)} ${JSON.stringify(stats.messages)}`);
+    throw new Error(`${error.message}: ${await upstreamSubscriptions(userPorts)} subscriptions (${before} before) and ${upstreamConnections(userPorts)} connections on the user subgraph; subscriptions ended ${stats.ended}, by ${JSON.stringify(stats.endings)} ${JSON.stringify(stats.messages)}`);
   }
   return { openSeconds: (Date.now() - started) / 1000 };
 }
@@ -514,8 +528,9 @@ export async function live({ quick, command }) {
     gatewayPort,
     env: {
       SUBSCRIPTIONS_MAX_PER_PROCESS: '20000',
-      // Every upstream subscription is an HTTP connection of its own from the gateway's one address (graphql-sse,
-      // distinct connections): the default cap of 1,024 connections per address would refuse the rest.
+      // Hive opens every upstream subscription as an HTTP connection of its own from its one address (graphql-sse,
+      // distinct connections): the default cap of 1,024 connections per address would refuse the rest. (Ours needs
+      // a handful: single connection mode.)
       HTTP_MAX_CONNECTIONS_PER_ADDRESS: '20000',
       LLM_BASE_URL: llm.baseUrl,
       LLM_MODEL: 'bench-model',

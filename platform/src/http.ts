@@ -92,10 +92,12 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpAppO
     const stream = options.streams?.[url.pathname];
     if (stream) {
       if (handleCors(req, res, edge.cors)) return;
-      if (req.method !== 'POST') {
-        res.setHeader('allow', 'POST');
-        return sendJsonError(res, 405, 'Subscriptions are POSTed here (graphql-sse, distinct connections mode)', 'METHOD_NOT_ALLOWED');
+      // graphql-sse: POST (distinct connections), or PUT, GET, POST and DELETE (single connection mode).
+      if (!['POST', 'PUT', 'GET', 'DELETE'].includes(req.method ?? '')) {
+        res.setHeader('allow', 'GET, POST, PUT, DELETE');
+        return sendJsonError(res, 405, 'Subscriptions are served here over graphql-sse (POST, or PUT, GET, POST and DELETE in single connection mode)', 'METHOD_NOT_ALLOWED');
       }
+      if (req.method !== 'POST') return stream(req, res, '', requestId);
       const read = await readBody(req, options.maxBodyBytes, edge.bodyTimeoutMs, stats);
       if (read.kind !== 'ok') return refuseBody(res, read, options.maxBodyBytes, edge.bodyTimeoutMs);
       return stream(req, res, read.body, requestId);

@@ -223,6 +223,18 @@ export class ServiceMetrics {
     });
   }
 
+  /** Subscriptions this subgraph process serves now over /graphql/stream (either graphql-sse mode). */
+  watchStreams(open: () => number): void {
+    new Gauge({
+      name: 'suoke_subgraph_subscriptions_open',
+      help: 'Subscriptions open on this subgraph process (operations, not connections: a gateway multiplexes many on one event stream)',
+      registers: [this.registry],
+      collect() {
+        this.set(open());
+      },
+    });
+  }
+
   /** Requests refused by @rateLimit in this process (read from the store's own counters). */
   watchRateLimits(stats: { rejected: number }): void {
     new Counter({

@@ -254,6 +254,7 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
   });
   apolloRef = apollo;
   metrics.watchHttp(http.stats);
+  if (stream) metrics.watchStreams(() => stream.open);
 
   let started = false;
   return {

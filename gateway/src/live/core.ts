@@ -9,7 +9,7 @@ import { runEvent } from './execute.js';
 import { liveError, prepareSubscription, type Prepared, type PrepareOptions, type SubscribePayload } from './prepare.js';
 import { SubscriptionSlots } from './slots.js';
 import { LiveStream, reasonFor, reasonName, REASONS } from './stream.js';
-import { openUpstream, streamUrl, upstreamAgent } from './upstream.js';
+import { streamUrl, upstreamAgent, UpstreamStreams } from './upstream.js';
 
 export const SUBSCRIPTION_LIMIT = 'SUBSCRIPTION_LIMIT';
 const OWN_CODES = new Set([SUBSCRIPTION_LIMIT, OPERATION_NOT_TRUSTED]);
@@ -52,9 +52,24 @@ export interface LiveCoreOptions extends PrepareOptions {
 export function createLiveCore(options: LiveCoreOptions) {
   const { log } = options;
   const slots = new SubscriptionSlots(options.maxPerUser, options.max);
-  const open = new Set<LiveStream>();
+  /** Open subscriptions and what they run. */
+  const open = new Map<LiveStream, Prepared>();
   let stopping = false;
   const agent = upstreamAgent(options.upstreamIdleMs);
+  // One event stream per subgraph instance carries all its subscriptions (upstream.ts); its own requests carry only the secret.
+  const upstreams = new UpstreamStreams(agent, options.gatewaySecret ? { [GATEWAY_SECRET_HEADER]: options.gatewaySecret } : {});
+  // A new supergraph: each subscription goes on while its document is still valid, else ends with a reason.
+  // One listener for all (not one per subscription), each distinct document validated once.
+  const unwatch = options.planner.onUpdate(() => {
+    const schema = options.planner.apiSchema;
+    if (!schema) return;
+    const valid = new Map<Prepared['document'], boolean>();
+    for (const [stream, prepared] of [...open]) {
+      let ok = valid.get(prepared.document);
+      if (ok === undefined) valid.set(prepared.document, (ok = validFor(schema, prepared)));
+      if (!ok) stream.end(REASONS.schemaChanged);
+    }
+  });
 
   /** Every error a client is sent: the live path's own refusals as written, the rest through the gateway's masking. */
   const format = (error: GraphQLError): GraphQLFormattedError => {
@@ -80,7 +95,6 @@ export function createLiveCore(options: LiveCoreOptions) {
       release();
       stopUpstream?.();
       if (expiry) clearTimeout(expiry);
-      unwatch();
     };
     const hydrate = async (event: ExecutionResult): Promise<ExecutionResult> => {
       const began = performance.now();
@@ -120,12 +134,7 @@ export function createLiveCore(options: LiveCoreOptions) {
       },
       guard,
     });
-    open.add(stream);
-    // A new supergraph: the subscription goes on while its document is still valid, else ends with a reason.
-    const unwatch = options.planner.onUpdate(() => {
-      const schema = options.planner.apiSchema;
-      if (schema && !validFor(schema, prepared)) stream.end(REASONS.schemaChanged);
-    });
+    open.set(stream, prepared);
     if (caller.expiresAt !== undefined) {
       expiry = setTimeout(() => stream.end(REASONS.expired), Math.min(Math.max(0, caller.expiresAt - Date.now()), 2_147_483_647));
       expiry.unref();
@@ -140,12 +149,11 @@ export function createLiveCore(options: LiveCoreOptions) {
       if (!reported) target.done(outcome);
       reported = true;
     };
-    // Opened inside the subscription's span: the undici instrumentation puts its traceparent on the stream request.
+    // Posted inside the subscription's span: the undici instrumentation puts its traceparent on the operation's request.
     stopUpstream = otelContext.with(spanContext, () =>
-      openUpstream(
+      upstreams.open(
         {
           url: streamUrl(target.url),
-          agent,
           headers: upstreamHeaders(context, options.gatewaySecret),
           query: plan.primary.operation,
           variables: pick(prepared.variables, plan.primary.variableUsages),
@@ -196,15 +204,21 @@ export function createLiveCore(options: LiveCoreOptions) {
       get subscriptions() {
         return slots.open;
       },
+      /** Upstream event streams open (one per subgraph instance with subscriptions). */
+      get upstreamStreams() {
+        return upstreams.size;
+      },
     },
     /** Ends every subscription with SERVICE_UNAVAILABLE and refuses new ones; resolves once all have finished, or after `graceMs`. */
     async stop(graceMs: number): Promise<void> {
       stopping = true;
-      for (const stream of [...open]) stream.end(REASONS.shutdown);
+      for (const stream of [...open.keys()]) stream.end(REASONS.shutdown);
       const deadline = Date.now() + graceMs;
       while (open.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     },
     async close(): Promise<void> {
+      unwatch();
+      upstreams.close();
       await agent.destroy();
     },
   };

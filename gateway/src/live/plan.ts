@@ -1,7 +1,8 @@
 import { buildOperationContext } from '@apollo/gateway';
 import { operationFromDocument, Supergraph, type Schema } from '@apollo/federation-internals';
 import { QueryPlanner, type FetchNode, type PlanNode, type QueryPlan } from '@apollo/query-planner';
-import type { DocumentNode, GraphQLSchema } from 'graphql';
+import { createHash } from 'node:crypto';
+import type { DocumentNode, GraphQLSchema, OperationDefinitionNode } from 'graphql';
 
 export type OperationContext = ReturnType<typeof buildOperationContext>;
 
@@ -50,11 +51,49 @@ export interface LiveSchema {
   plannerApiSchema: Schema;
   supergraphSchema: GraphQLSchema;
   planner: QueryPlanner;
-  /** Plans by operation name and document text. */
-  plans: Map<string, SubscriptionPlan>;
+  /** Validated subscription operations by operationKey (least recently used first), see SharedOperation. */
+  operations: Map<string, SharedOperation>;
 }
 
-const PLAN_CACHE_SIZE = 500;
+/**
+ * What every subscription of one operation (document text and operation
+ * name) on one supergraph version shares: parsed, validated and planned once,
+ * so an idle subscription holds references to it and nothing of its own but
+ * its variables and context. `plan` and `operationContext` are built on first
+ * use (after the subscription's per-request checks pass).
+ */
+export interface SharedOperation {
+  source: string;
+  operationName: string | undefined;
+  document: DocumentNode;
+  operation: OperationDefinitionNode;
+  plan?: SubscriptionPlan;
+  operationContext?: OperationContext;
+}
+
+/** Distinct operations kept per supergraph version; the least recently used goes first (running subscriptions keep theirs). */
+export const OPERATION_CACHE_SIZE = 500;
+
+/** The cache key of an operation: a hash, so the map holds no second copy of long documents. */
+export function operationKey(source: string, operationName: string | undefined): string {
+  return createHash('sha256').update(operationName ?? '').update('\0').update(source).digest('base64url');
+}
+
+/** The shared operation for this text and name, if validated before on this version (and touched as recently used). */
+export function cachedOperation(schema: LiveSchema, key: string, source: string, operationName: string | undefined): SharedOperation | undefined {
+  const entry = schema.operations.get(key);
+  if (!entry || entry.source !== source || entry.operationName !== operationName) return undefined;
+  schema.operations.delete(key);
+  schema.operations.set(key, entry);
+  return entry;
+}
+
+/** Keeps a newly validated operation (evicting the least recently used beyond OPERATION_CACHE_SIZE). */
+export function cacheOperation(schema: LiveSchema, key: string, entry: SharedOperation): SharedOperation {
+  if (schema.operations.size >= OPERATION_CACHE_SIZE) schema.operations.delete(schema.operations.keys().next().value!);
+  schema.operations.set(key, entry);
+  return entry;
+}
 
 /**
  * Follows the gateway's supergraph through its public `onSchemaLoadOrUpdate`
@@ -97,26 +136,23 @@ export class LivePlanner {
         plannerApiSchema: supergraph.apiSchema(),
         supergraphSchema: supergraph.schema.toGraphQLJSSchema(),
         planner: new QueryPlanner(supergraph),
-        plans: new Map(),
+        operations: new Map(),
       };
     }
     return this.built;
   }
 
-  /** Plans a validated subscription document (cached per version). */
-  plan(schema: LiveSchema, document: DocumentNode, source: string, operationName: string | undefined): SubscriptionPlan {
-    const key = `${operationName ?? ''}\n${source}`;
-    let plan = schema.plans.get(key);
-    if (!plan) {
-      const operation = operationFromDocument(schema.plannerApiSchema, document, operationName ? { operationName } : {});
-      plan = subscriptionPlanOf(schema.planner.buildQueryPlan(operation));
-      if (schema.plans.size >= PLAN_CACHE_SIZE) schema.plans.delete(schema.plans.keys().next().value!);
-      schema.plans.set(key, plan);
+  /** Plans a validated subscription operation, once per shared operation. */
+  plan(schema: LiveSchema, shared: SharedOperation): SubscriptionPlan {
+    if (!shared.plan) {
+      const operation = operationFromDocument(schema.plannerApiSchema, shared.document, shared.operationName ? { operationName: shared.operationName } : {});
+      shared.plan = subscriptionPlanOf(schema.planner.buildQueryPlan(operation));
     }
-    return plan;
+    return shared.plan;
   }
 }
 
-export function operationContextOf(schema: LiveSchema, document: DocumentNode, operationName: string | undefined): OperationContext {
-  return buildOperationContext({ schema: schema.apiSchema, operationDocument: document, ...(operationName ? { operationName } : {}) });
+export function operationContextOf(schema: LiveSchema, shared: SharedOperation): OperationContext {
+  shared.operationContext ??= buildOperationContext({ schema: schema.apiSchema, operationDocument: shared.document, ...(shared.operationName ? { operationName: shared.operationName } : {}) });
+  return shared.operationContext;
 }

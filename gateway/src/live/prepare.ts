@@ -17,10 +17,14 @@ import { OPERATION_NOT_TRUSTED, PERSISTED_QUERY_NOT_FOUND, type TrustedDocuments
 import { consumeRateLimits, type RateLimitPluginOptions } from '../rate-limit.js';
 import type { TrustedDocuments } from '../trusted-documents.js';
 import type { LiveCaller } from './caller.js';
-import { operationContextOf, type LivePlanner, type LiveSchema, type OperationContext, type SubscriptionPlan } from './plan.js';
+import { cachedOperation, cacheOperation, operationContextOf, operationKey, type LivePlanner, type LiveSchema, type OperationContext, type SharedOperation, type SubscriptionPlan } from './plan.js';
 import { REASONS } from './stream.js';
 
-/** A subscription that passed every check at subscribe time, ready to open. */
+/**
+ * A subscription that passed every check at subscribe time, ready to open.
+ * The document, operation, plan and operation context are the shared ones of
+ * its operation (SharedOperation); only variables, context and caller are its own.
+ */
 export interface Prepared {
   schema: LiveSchema;
   plan: SubscriptionPlan;
@@ -82,26 +86,13 @@ export async function prepareSubscription(
   const schema = options.planner.current();
   if (!schema) return [liveError('The gateway has not loaded its schema yet; try again shortly', 'SERVICE_UNAVAILABLE')];
 
-  const source = resolveDocument(options.trusted, caller, payload);
-  if (source instanceof GraphQLError) return [source];
-  let document: DocumentNode;
-  try {
-    document = parse(source, options.limits.parseOptions);
-  } catch (error) {
-    const message = error instanceof GraphQLError ? error.message : 'The document could not be parsed';
-    const tokens = /more tha[nt] (\d+) tokens/.exec(message);
-    return [tokens ? liveError(`Token limit of ${tokens[1]} exceeded`, 'GRAPHQL_VALIDATION_FAILED') : liveError(message, 'GRAPHQL_PARSE_FAILED')];
-  }
-  const invalid = validate(schema.apiSchema, document, [...specifiedRules, ...options.limits.validationRules]);
-  if (invalid.length > 0) {
-    return invalid.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { ...e.extensions, code: e.extensions.code ?? 'GRAPHQL_VALIDATION_FAILED' } }));
-  }
+  const resolved = resolveDocument(options.trusted, caller, payload);
+  if (resolved instanceof GraphQLError) return [resolved];
   const operationName = typeof payload.operationName === 'string' ? payload.operationName : undefined;
-  const operation = getOperationAST(document, operationName);
-  if (!operation) return [liveError('The document names no operation to run (give operationName)', 'OPERATION_RESOLUTION_FAILURE')];
-  if (operation.operation !== 'subscription') {
-    return [liveError(`Only subscriptions are served over this transport; send a ${operation.operation} as a plain HTTP request`, 'BAD_REQUEST')];
-  }
+  const shared = validOperation(options, schema, resolved, operationName);
+  if (Array.isArray(shared)) return shared;
+  // From here on the shared copies: the client's document text is not kept.
+  const { document, operation, source } = shared;
   const rawVariables = payload.variables !== null && typeof payload.variables === 'object' ? (payload.variables as Record<string, unknown>) : {};
   const coerced = getVariableValues(schema.apiSchema, operation.variableDefinitions ?? [], rawVariables, { maxErrors: 5 });
   if (coerced.errors) return coerced.errors.map((e) => liveError(e.message, 'BAD_USER_INPUT'));
@@ -118,12 +109,42 @@ export async function prepareSubscription(
   }
   let plan: SubscriptionPlan;
   try {
-    plan = options.planner.plan(schema, document, source, operationName);
+    plan = options.planner.plan(schema, shared);
   } catch (error) {
     options.log.error({ err: error, request_id: context.requestId }, 'subscription could not be planned');
     return [liveError('Internal server error', 'INTERNAL_SERVER_ERROR')];
   }
-  return { schema, plan, operationContext: operationContextOf(schema, document, operationName), document, operation, source, operationName, variables, context, caller };
+  return { schema, plan, operationContext: operationContextOf(schema, shared), document, operation, source, operationName, variables, context, caller };
+}
+
+/**
+ * The document parsed, validated (with the query limits) and checked to be one
+ * subscription operation, once per text and operation name on a supergraph
+ * version: a second subscription of the same operation reuses the first's.
+ * Refusals are not cached (they cost the client, not the gateway's memory).
+ */
+function validOperation(options: PrepareOptions, schema: LiveSchema, source: string, operationName: string | undefined): SharedOperation | GraphQLError[] {
+  const key = operationKey(source, operationName);
+  const cached = cachedOperation(schema, key, source, operationName);
+  if (cached) return cached;
+  let document: DocumentNode;
+  try {
+    document = parse(source, options.limits.parseOptions);
+  } catch (error) {
+    const message = error instanceof GraphQLError ? error.message : 'The document could not be parsed';
+    const tokens = /more tha[nt] (\d+) tokens/.exec(message);
+    return [tokens ? liveError(`Token limit of ${tokens[1]} exceeded`, 'GRAPHQL_VALIDATION_FAILED') : liveError(message, 'GRAPHQL_PARSE_FAILED')];
+  }
+  const invalid = validate(schema.apiSchema, document, [...specifiedRules, ...options.limits.validationRules]);
+  if (invalid.length > 0) {
+    return invalid.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { ...e.extensions, code: e.extensions.code ?? 'GRAPHQL_VALIDATION_FAILED' } }));
+  }
+  const operation = getOperationAST(document, operationName);
+  if (!operation) return [liveError('The document names no operation to run (give operationName)', 'OPERATION_RESOLUTION_FAILURE')];
+  if (operation.operation !== 'subscription') {
+    return [liveError(`Only subscriptions are served over this transport; send a ${operation.operation} as a plain HTTP request`, 'BAD_REQUEST')];
+  }
+  return cacheOperation(schema, key, { source, operationName, document, operation });
 }
 
 /**

@@ -1,10 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getOperationAST, GraphQLError, parse, subscribe as graphqlSubscribe, validate, type DocumentNode, type ExecutionResult, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
-import { createHandler, type ExecutionResult as SseResult, type OperationArgs } from 'graphql-sse';
+import { createHandler, TOKEN_HEADER_KEY, type ExecutionResult as SseResult, type OperationArgs } from 'graphql-sse';
 import type { Logger } from 'pino';
 import { supervise, type Supervised } from './supervise.js';
 
-/** The path of the subgraph's subscriptions (graphql-sse, distinct connections mode). */
+/** The path of the subgraph's subscriptions (graphql-sse, distinct connections and single connection modes). */
 export const STREAM_PATH = '/graphql/stream';
 /** A process holds SUBSCRIPTIONS_MAX_PER_PROCESS open streams: the next is refused with this code (another replica may take it). */
 export const TOO_MANY_SUBSCRIPTIONS = 'TOO_MANY_SUBSCRIPTIONS';
@@ -36,6 +37,8 @@ export interface StreamEndpointOptions<TContext extends object> {
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
+/** A reserved single-connection stream whose event stream is not opened within this long is dropped. */
+const RESERVATION_MS = 30_000;
 type OperationContextRecord = Record<PropertyKey, unknown>;
 
 /** `data: null` included: graphql-sse takes what onSubscribe returns for a result only when it has `data`. */
@@ -44,9 +47,15 @@ function errorResult(message: string, code: string): ExecutionResult {
 }
 
 /**
- * POST /graphql/stream: the subgraph's subscriptions over graphql-sse in its
- * distinct connections mode (one operation per request, the answer an event
- * stream). The gateway is its client; the contract (README, Live) in short:
+ * /graphql/stream: the subgraph's subscriptions over graphql-sse, in both its
+ * modes. Distinct connections: one POST per operation, the answer its event
+ * stream. Single connection (what the gateway uses, many subscriptions on one
+ * connection): PUT reserves a stream (the answer is its token), GET with the
+ * `x-graphql-event-stream-token` header opens it, each operation is a POST
+ * with the token and its own headers (authenticated, limited and expiring
+ * exactly as a distinct one: its context is its own request's), and
+ * `DELETE ?operationId=` stops one; closing the GET stops them all.
+ * The contract (README, Live) in short, per operation:
  * - the gateway's secret (403 without), the bearer token verified as on
  *   /graphql (401 before the stream opens), `accept: text/event-stream` (406);
  * - subscriptions only (a query or mutation is one `next` with BAD_REQUEST);
@@ -63,11 +72,18 @@ export function createStreamEndpoint<TContext extends object>(options: StreamEnd
   /** Per operation context: when its credentials expire, and its supervised stream once subscribed. */
   const expiries = new WeakMap<object, number | undefined>();
   const streams = new WeakMap<object, Supervised>();
+  /** Single connection mode: the operations' contexts by stream token (checked at the stream's heartbeats), and each context's token. */
+  const tokenContexts = new Map<string, Set<TContext>>();
+  const contextTokens = new WeakMap<object, string>();
+  /** Tokens reserved (PUT) and not yet streamed (GET), with their expiry timers. */
+  const reservations = new Map<string, NodeJS.Timeout>();
+  /** Open single-connection event streams, ended at shutdown once their operations have. */
+  const shared = new Set<AsyncGenerator<unknown>>();
 
   // graphql-sse types its context as a record; ours is the subgraph's context object.
   const handler = createHandler<IncomingMessage, { context: TContext }, OperationContextRecord>({
-    // No single connection mode: every request is its own stream (no tokens, no server-side stream registry).
-    authenticate: () => null,
+    // A reservation (PUT) gets a new unguessable token; other requests name theirs, or none (distinct connections).
+    authenticate: (req) => (req.method === 'PUT' ? randomUUID() : (req.headers.get(TOKEN_HEADER_KEY) ?? null)),
     context: (req) => req.context.context as unknown as OperationContextRecord,
     // Validated in onSubscribe (with codes); graphql-sse would validate a second time.
     validate: () => [],
@@ -110,7 +126,11 @@ export function createStreamEndpoint<TContext extends object>(options: StreamEnd
         const stream = supervise(result, {
           expiresAt: expiries.get(context),
           stillAllowed: options.stillAllowed ? () => options.stillAllowed!(context) : undefined,
-          onEnd: () => open.delete(stream),
+          onEnd: () => {
+            open.delete(stream);
+            const token = contextTokens.get(context);
+            if (token) tokenContexts.get(token)?.delete(context);
+          },
         });
         open.add(stream);
         streams.set(context, stream);
@@ -128,14 +148,141 @@ export function createStreamEndpoint<TContext extends object>(options: StreamEnd
     },
   });
 
+  /** The handler's answer to a request that is not an event stream: status, headers, body. */
+  function answer(res: ServerResponse, body: unknown, init: { status: number; headers?: Record<string, string> | undefined }): void {
+    res.writeHead(init.status, init.headers ?? (typeof body === 'string' ? JSON_HEADERS : {}));
+    res.end(typeof body === 'string' ? body : undefined);
+  }
+
+  function call(req: IncomingMessage, body: string, accept: string, context?: TContext) {
+    return handler({
+      method: req.method ?? 'GET',
+      url: req.url ?? STREAM_PATH,
+      headers: { get: (key) => (key.toLowerCase() === 'accept' ? accept : headerOf(req, key)) },
+      body,
+      raw: req,
+      context: { context: context as TContext },
+    });
+  }
+
+  /** Single connection mode: PUT (reserve), GET (the event stream), POST (one operation), DELETE (stop one). */
+  async function singleConnection(req: IncomingMessage, res: ServerResponse, body: string, requestId: string): Promise<void> {
+    const token = headerOf(req, TOKEN_HEADER_KEY);
+    if (req.method === 'PUT') {
+      if (draining) return sendJson(res, 503, 'This service is shutting down', 'SERVICE_UNAVAILABLE');
+      const [issued, init] = await call(req, body, 'text/plain');
+      if (typeof issued === 'string' && init.status === 201) {
+        // A reservation never streamed is dropped: opened and closed at once, which frees it in graphql-sse.
+        const timer = setTimeout(() => {
+          reservations.delete(issued);
+          void drop(issued);
+        }, RESERVATION_MS);
+        timer.unref();
+        reservations.set(issued, timer);
+      }
+      return answer(res, issued, init);
+    }
+    if (req.method === 'DELETE') {
+      const [result, init] = await call(req, body, '*/*');
+      return answer(res, result, init);
+    }
+    if (req.method === 'GET') {
+      if (!String(req.headers.accept ?? '').includes('text/event-stream')) return sendJson(res, 406, 'The event stream answers with text/event-stream only', 'NOT_ACCEPTABLE');
+      if (token === undefined) return sendJson(res, 404, 'Reserve a stream first (PUT)', 'NOT_FOUND');
+      const [stream, init] = await call(req, body, 'text/event-stream');
+      if (!stream || typeof stream === 'string') return answer(res, stream, init);
+      clearTimeout(reservations.get(token));
+      reservations.delete(token);
+      shared.add(stream as AsyncGenerator<unknown>);
+      try {
+        await pipe(res, stream, init, () => {
+          const denied = options.stillAllowed ? [...(tokenContexts.get(token) ?? [])].map((context) => [context, options.stillAllowed!(context)] as const) : [];
+          for (const [context, error] of denied) if (error) streams.get(context)?.end({ errors: [error] });
+        });
+      } finally {
+        shared.delete(stream as AsyncGenerator<unknown>);
+        tokenContexts.delete(token);
+      }
+      return;
+    }
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'GET, POST, PUT, DELETE');
+      return sendJson(res, 405, 'Method not allowed', 'METHOD_NOT_ALLOWED');
+    }
+    if (!String(req.headers['content-type'] ?? '').includes('application/json')) return sendJson(res, 415, 'The request body must be JSON (content-type: application/json)', 'UNSUPPORTED_MEDIA_TYPE');
+    let context: TContext;
+    try {
+      context = await options.context(req, requestId);
+    } catch (error) {
+      if (error instanceof GraphQLError && error.extensions.code === 'UNAUTHENTICATED') return sendJson(res, 401, error.message, 'UNAUTHENTICATED');
+      throw error;
+    }
+    expiries.set(context, options.expiresAt(req, context));
+    contextTokens.set(context, token!);
+    let contexts = tokenContexts.get(token!);
+    if (!contexts) tokenContexts.set(token!, (contexts = new Set()));
+    contexts.add(context);
+    const [result, init] = await call(req, body, 'application/json', context);
+    // Refused before it subscribed (no stream, a bad request): nothing to check at heartbeats.
+    if (init.status !== 202 || !streams.has(context)) contexts.delete(context);
+    if (contexts.size === 0 && !shared.size) tokenContexts.delete(token!);
+    return answer(res, result, init);
+  }
+
+  /** Frees a reservation whose stream was never opened. */
+  async function drop(token: string): Promise<void> {
+    const [stream] = await handler({ method: 'GET', url: STREAM_PATH, headers: { get: (key) => (key.toLowerCase() === 'accept' ? 'text/event-stream' : key.toLowerCase() === TOKEN_HEADER_KEY ? token : undefined) }, body: '', raw: undefined as unknown as IncomingMessage, context: { context: undefined as unknown as TContext } });
+    if (stream && typeof stream !== 'string') await (stream as AsyncGenerator<unknown>).return(undefined);
+    tokenContexts.delete(token);
+  }
+
+  /** Writes an event stream to the response with SSE comment heartbeats (`onHeartbeat` after each) until either side ends it. */
+  async function pipe(res: ServerResponse, stream: AsyncGenerator<string, void, undefined>, init: { status: number; headers?: Record<string, string> | undefined }, onHeartbeat: () => void): Promise<void> {
+    let gone = false;
+    const onClose = () => {
+      gone = true;
+      void stream.return(undefined);
+    };
+    res.once('close', onClose);
+    res.writeHead(init.status, { ...init.headers, 'x-accel-buffering': 'no' });
+    res.flushHeaders();
+    const heartbeat = setInterval(() => {
+      if (!gone && !res.destroyed) res.write(':\n\n');
+      onHeartbeat();
+    }, options.heartbeatMs);
+    const done = (async () => {
+      try {
+        for await (const chunk of stream) {
+          if (gone || res.destroyed) break;
+          res.write(chunk);
+        }
+      } finally {
+        clearInterval(heartbeat);
+        res.off('close', onClose);
+        res.end();
+      }
+    })();
+    streamsEnded.add(done);
+    try {
+      await done;
+    } finally {
+      streamsEnded.delete(done);
+    }
+  }
+
   return {
     /** Streams open in this process (subscribed, not yet ended). */
     get open() {
       return open.size;
     },
+    /** Operations of single-connection streams, by stream (tests: several subscriptions on one connection). */
+    get sharedStreams(): number[] {
+      return [...tokenContexts.values()].map((contexts) => contexts.size);
+    },
     async handle(req: IncomingMessage, res: ServerResponse, body: string, requestId: string): Promise<void> {
       const refusal = options.guard?.(req);
       if (refusal) return sendJson(res, refusal.status, refusal.message, refusal.code);
+      if (req.method !== 'POST' || headerOf(req, TOKEN_HEADER_KEY) !== undefined) return singleConnection(req, res, body, requestId);
       const accept = String(req.headers.accept ?? '');
       if (!accept.includes('text/event-stream')) return sendJson(res, 406, 'This endpoint answers with text/event-stream only: send accept: text/event-stream', 'NOT_ACCEPTABLE');
       if (!String(req.headers['content-type'] ?? '').includes('application/json')) return sendJson(res, 415, 'The request body must be JSON (content-type: application/json)', 'UNSUPPORTED_MEDIA_TYPE');
@@ -202,6 +349,10 @@ export function createStreamEndpoint<TContext extends object>(options: StreamEnd
     async close(): Promise<void> {
       draining = true;
       for (const stream of open) stream.end(errorResult('This service is shutting down: subscribe again', 'SERVICE_UNAVAILABLE'));
+      for (const timer of reservations.values()) clearTimeout(timer);
+      // Shared event streams carry their operations' last events first, then end.
+      if (shared.size > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+      for (const stream of shared) void stream.return(undefined);
       await Promise.allSettled([...streamsEnded]);
     },
   };

@@ -88,6 +88,62 @@ describe('notificationAdded', () => {
     await Promise.all([listeners(alice.id, 0), listeners(bob.id, 0)]);
   });
 
+  it('single connection mode (how the gateway multiplexes): one event stream, each operation authenticated by its own POST, stopped by DELETE or with the stream', async () => {
+    const [alice, bob] = [await register(), await register()];
+    const secret = gatewayHeaders('127.0.0.1');
+    const reserved = await fetch(streamUrl(), { method: 'PUT', headers: secret });
+    expect(reserved.status).toBe(201);
+    const token = await reserved.text();
+    // Without the gateway's secret nothing is reserved, opened or started.
+    expect((await fetch(streamUrl(), { method: 'PUT' })).status).toBe(403);
+    const abort = new AbortController();
+    const stream = await fetch(streamUrl(), { headers: { ...secret, accept: 'text/event-stream', 'x-graphql-event-stream-token': token }, signal: abort.signal });
+    expect(stream.status).toBe(200);
+    const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let buffered = '';
+    const nextEvent = async (): Promise<{ event: string; data: any }> => {
+      for (;;) {
+        const end = buffered.indexOf('\n\n');
+        if (end !== -1) {
+          const message = buffered.slice(0, end);
+          buffered = buffered.slice(end + 2);
+          const event = /^event: (.*)$/m.exec(message)?.[1];
+          const data = /^data: (.*)$/m.exec(message)?.[1];
+          if (event) return { event, data: data ? JSON.parse(data) : null };
+          continue;
+        }
+        const { value, done } = await reader.read();
+        if (done) throw new Error('the event stream ended');
+        buffered += value;
+      }
+    };
+    const start = (operationId: string, authorization: string) =>
+      fetch(streamUrl(), {
+        method: 'POST',
+        headers: { ...secret, authorization: `Bearer ${authorization}`, 'content-type': 'application/json', accept: 'application/json', 'x-graphql-event-stream-token': token },
+        body: JSON.stringify({ query: ADDED, extensions: { operationId } }),
+      });
+    expect((await start('a', alice.token)).status).toBe(202);
+    expect((await start('b', bob.token)).status).toBe(202);
+    // A bad token is refused on its own POST; the others on the stream go on.
+    expect((await start('x', 'not-a-token')).status).toBe(401);
+    await Promise.all([listeners(alice.id, 1), listeners(bob.id, 1)]);
+    const forBob = notice(bob.id);
+    await users.gql<any>(POST, { input: forBob }, service);
+    const forAlice = notice(alice.id);
+    await users.gql<any>(POST, { input: forAlice }, service);
+    const first = await nextEvent();
+    expect(first).toMatchObject({ event: 'next', data: { id: 'b', payload: { data: { notificationAdded: { reportId: forBob.reportId } } } } });
+    expect(await nextEvent()).toMatchObject({ event: 'next', data: { id: 'a', payload: { data: { notificationAdded: { reportId: forAlice.reportId } } } } });
+    const stopped = await fetch(`${streamUrl()}?operationId=b`, { method: 'DELETE', headers: { ...secret, 'x-graphql-event-stream-token': token } });
+    expect(stopped.status).toBe(200);
+    await listeners(bob.id, 0);
+    expect(users.subgraph.events.listenerCount(`user:notifications:${alice.id}`)).toBe(1);
+    // Closing the event stream stops what is left on it.
+    abort.abort();
+    await listeners(alice.id, 0);
+  });
+
   it('releases the bus subscription within a second of the client disconnecting', async () => {
     const carol = await register();
     const baseline = users.subgraph.openStreams();
