@@ -318,32 +318,13 @@ export function createStreamEndpoint<TContext extends object>(options: StreamEnd
       }
       release = () => void stream.return(undefined);
       if (gone) release();
-      res.writeHead(init.status, { ...init.headers, 'x-accel-buffering': 'no' });
-      res.flushHeaders();
-      // Proxies cut quiet streams: an SSE comment line, which EventSource parsers ignore.
-      const heartbeat = setInterval(() => {
-        if (!gone && !res.destroyed) res.write(':\n\n');
+      // From here the pipe watches the client: its close ends the stream.
+      res.off('close', onClose);
+      // Each heartbeat also re-checks the caller (a signed-out session ends the stream).
+      await pipe(res, stream as AsyncGenerator<string, void, undefined>, init, () => {
         const denied = options.stillAllowed?.(context);
         if (denied) streams.get(context)?.end({ errors: [denied] });
-      }, options.heartbeatMs);
-      const done = (async () => {
-        try {
-          for await (const chunk of stream) {
-            if (gone || res.destroyed) break;
-            res.write(chunk);
-          }
-        } finally {
-          clearInterval(heartbeat);
-          res.off('close', onClose);
-          res.end();
-        }
-      })();
-      streamsEnded.add(done);
-      try {
-        await done;
-      } finally {
-        streamsEnded.delete(done);
-      }
+      });
     },
     /** Shutdown: refuses new streams and ends every open one with SERVICE_UNAVAILABLE; resolves once they are flushed. */
     async close(): Promise<void> {
