@@ -210,14 +210,8 @@ export function createStreamEndpoint<TContext extends object>(options: StreamEnd
       return sendJson(res, 405, 'Method not allowed', 'METHOD_NOT_ALLOWED');
     }
     if (!String(req.headers['content-type'] ?? '').includes('application/json')) return sendJson(res, 415, 'The request body must be JSON (content-type: application/json)', 'UNSUPPORTED_MEDIA_TYPE');
-    let context: TContext;
-    try {
-      context = await options.context(req, requestId);
-    } catch (error) {
-      if (error instanceof GraphQLError && error.extensions.code === 'UNAUTHENTICATED') return sendJson(res, 401, error.message, 'UNAUTHENTICATED');
-      throw error;
-    }
-    expiries.set(context, options.expiresAt(req, context));
+    const context = await authenticate(req, res, requestId);
+    if (!context) return;
     contextTokens.set(context, token!);
     let contexts = tokenContexts.get(token!);
     if (!contexts) tokenContexts.set(token!, (contexts = new Set()));
@@ -234,6 +228,22 @@ export function createStreamEndpoint<TContext extends object>(options: StreamEnd
     const [stream] = await handler({ method: 'GET', url: STREAM_PATH, headers: { get: (key) => (key.toLowerCase() === 'accept' ? 'text/event-stream' : key.toLowerCase() === TOKEN_HEADER_KEY ? token : undefined) }, body: '', raw: undefined as unknown as IncomingMessage, context: { context: undefined as unknown as TContext } });
     if (stream && typeof stream !== 'string') await (stream as AsyncGenerator<unknown>).return(undefined);
     tokenContexts.delete(token);
+  }
+
+  /** The caller's context, its credentials' expiry noted; undefined once a 401 was sent for a token that does not verify. */
+  async function authenticate(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<TContext | undefined> {
+    let context: TContext;
+    try {
+      context = await options.context(req, requestId);
+    } catch (error) {
+      if (error instanceof GraphQLError && error.extensions.code === 'UNAUTHENTICATED') {
+        sendJson(res, 401, error.message, 'UNAUTHENTICATED');
+        return undefined;
+      }
+      throw error;
+    }
+    expiries.set(context, options.expiresAt(req, context));
+    return context;
   }
 
   /** Writes an event stream to the response with SSE comment heartbeats (`onHeartbeat` after each) until either side ends it. */
@@ -294,14 +304,8 @@ export function createStreamEndpoint<TContext extends object>(options: StreamEnd
         release?.();
       };
       res.once('close', onClose);
-      let context: TContext;
-      try {
-        context = await options.context(req, requestId);
-      } catch (error) {
-        if (error instanceof GraphQLError && error.extensions.code === 'UNAUTHENTICATED') return sendJson(res, 401, error.message, 'UNAUTHENTICATED');
-        throw error;
-      }
-      expiries.set(context, options.expiresAt(req, context));
+      const context = await authenticate(req, res, requestId);
+      if (!context) return;
       const [stream, init] = await handler({
         method: 'POST',
         url: req.url ?? STREAM_PATH,
