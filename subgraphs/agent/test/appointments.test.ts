@@ -193,6 +193,17 @@ describe('bookAppointment', () => {
   });
 });
 
+describe('rate limit', () => {
+  it('bookAppointment allows 20 calls a minute per user, then RATE_LIMITED; another user is unaffected', async () => {
+    const me = user();
+    const calls = await Promise.all(Array.from({ length: 21 }, () => agent.gql<Data>(BOOK, { input: { slotId: randomUUID(), clientKey: 'limit' } }, me)));
+    const seen = calls.map((c) => codes(c).join());
+    expect(seen.filter((c) => c === 'NOT_FOUND')).toHaveLength(20);
+    expect(seen.filter((c) => c === 'RATE_LIMITED')).toHaveLength(1);
+    expect(codes(await agent.gql<Data>(BOOK, { input: { slotId: randomUUID(), clientKey: 'limit' } }, user()))).toEqual(['NOT_FOUND']);
+  });
+});
+
 describe('cancelAppointment', () => {
   it('cancels the owner’s appointment and frees the slot for someone else; again returns it unchanged; others get NOT_FOUND', async () => {
     const me = user();
