@@ -145,12 +145,11 @@ export const appointmentByClientKey = (database: Database, userId: string, clien
 export const appointmentByCancelKey = (database: Database, userId: string, cancelKey: string) =>
   appointmentWhere(database, sql`a.user_id = ${userId} and a.cancel_key = ${cancelKey}`);
 
-/** A slot with its practitioner's name and whether it is booked; undefined when there is no such slot. */
-export async function selectSlot(database: Database, id: string): Promise<(OpenSlotRow & { booked: boolean }) | undefined> {
-  const [raw] = await database.rows<Omit<RawSlot, 'ord'> & { booked: boolean } & Record<string, unknown>>(sql`
+/** A slot with its practitioner's name; undefined when there is no such slot. */
+export async function selectSlot(database: Database, id: string): Promise<OpenSlotRow | undefined> {
+  const [raw] = await database.rows<Omit<RawSlot, 'ord'> & Record<string, unknown>>(sql`
     select s.id::text as id, s.practitioner_id::text as "practitionerId", p.name as "practitionerName",
-           ${isoUtc(sql`s.starts_at`)} as "startsAt", ${isoUtc(sql`s.ends_at`)} as "endsAt",
-           exists (select 1 from "agent".appointments a where a.slot_id = s.id and a.status = 'BOOKED') as booked
+           ${isoUtc(sql`s.starts_at`)} as "startsAt", ${isoUtc(sql`s.ends_at`)} as "endsAt"
     from "agent".slots s join "agent".practitioners p on p.id = s.practitioner_id
     where s.id = ${id}`);
   return raw ? { ...raw, startsAt: new Date(raw.startsAt), endsAt: new Date(raw.endsAt) } : undefined;

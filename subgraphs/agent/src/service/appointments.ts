@@ -90,7 +90,8 @@ export class AppointmentService {
     const slot = isUuid(slotId) ? await selectSlot(this.deps.database, slotId) : undefined;
     if (!slot) throw notFound(`No slot with id ${JSON.stringify(input.slotId)} was found`);
     if (slot.startsAt <= this.now()) throw badInput(`slot ${slotId} began at ${slot.startsAt.toISOString()}; book a slot that has not begun`, 'input.slotId');
-    if (slot.booked) throw taken(slot);
+    // No early CONFLICT on `slot.booked`: the booking that holds it may be this user's under this key, made by a
+    // concurrent retry a moment ago. The INSERT decides, then the key is looked at again.
     const id = await insertAppointment(this.deps.database, userId, slotId, clientKey);
     if (id) {
       const stored = await appointmentById(this.deps.database, id);
