@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import { syntheticPulse } from '../subgraphs/diagnosis/src/service/synthetic-pulse.js';
 import { codes, post, randomClientIp, repoRoot, startStack, type GraphQLResponse, type Stack } from './harness.js';
 import { postSubscription } from './live-harness.js';
+import { bookFirstSlot, ownerReportSource, stackCarePlans } from './care-fixtures.js';
 import { collectValues, countRecords, findValues, phiModel, probes, PHI_SUBGRAPHS, type Probe } from './phi.js';
 
 // Issue 8, "Authorization matrix": every field and entity that carries health,
@@ -162,6 +163,9 @@ async function seedVictim() {
   victimIds.Conversation = sent.sendMessage.conversation.id;
   victimIds.Message = sent.sendMessage.message.id;
   victimReplyId = sent.sendMessage.reply.id;
+  // XiaoKe (issue 20): a care plan built from the victim's report, and an appointment.
+  victimIds.CarePlan = (await stackCarePlans(stack, ownerReportSource(stack, victim.token)).propose(victim.id)).plan.id;
+  victimIds.Appointment = await bookFirstSlot(stack, victim.token, 'victim-booking');
   for (const id of Object.values(victimIds)) if (id !== victim.id) victimValues.add(id);
   for (const value of ['58.37', '131.5', '87.5', '163.7', 'victim-scale-7f3a', 'victim-cuff-19c2', 'victim-condition-hypothyroidism', 'victim-private-note-4b1e', '1987-03-14']) {
     victimValues.add(value);

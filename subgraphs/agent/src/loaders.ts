@@ -2,6 +2,7 @@ import { inArray } from 'drizzle-orm';
 import { isUuid, keyedLoader, positionalLoader, withUuids, type Database } from '@suoke/platform';
 import { selectAgents, selectConversationPages, selectConversations, selectMessagePages, type ConversationPageQuery, type MessagePageQuery } from './db/queries.js';
 import { agents, type AgentRow, type ConversationRow, type MessageRow } from './db/schema.js';
+import { createCareLoaders } from './loaders-care.js';
 
 /** Agent ids are compared in lower case: `XiaoAI` and `xiaoai` name the same agent. */
 export const agentKey = (id: string) => id.trim().toLowerCase();
@@ -40,6 +41,7 @@ export function createLoaders(database: Database) {
       (keys) => selectMessagePages(database, keys),
       (key) => isUuid(key.conversationId),
     ),
+    ...createCareLoaders(database),
   };
 }
 

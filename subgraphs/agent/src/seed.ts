@@ -5,6 +5,9 @@ import { selectAgents } from './db/queries.js';
 import type { AgentRow, CitationRef } from './db/schema.js';
 import { offlineReply } from './providers/offline.js';
 import type { KnowledgeHit } from './providers/types.js';
+import { seedPractitioners } from './seed-care.js';
+
+export { seedPractitioners, SEED_PRACTITIONERS } from './seed-care.js';
 
 export interface SeedAgentOptions {
   /** Users to seed (ids from the user subgraph). */
@@ -61,6 +64,8 @@ export async function seedAgent(database: Database, options: SeedAgentOptions): 
   const invalid = options.userIds.filter((id) => !isUuid(id));
   if (invalid.length > 0) throw new Error(`seedAgent: user ids must be UUIDs; received ${invalid.join(', ')}`);
   const userIds = [...new Set(options.userIds.map((id) => id.toLowerCase()))];
+  // XiaoKe's practitioners and their slots over the coming weeks, whoever the users are.
+  await seedPractitioners(database, seedUuid, { ...(options.now ? { now: options.now } : {}) });
   if (userIds.length === 0) return { conversations: 0, messages: 0 };
   const now = options.now ?? new Date();
   const agents = new Map((await selectAgents(database)).map((agent) => [agent.id, agent]));

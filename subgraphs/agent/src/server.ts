@@ -22,6 +22,9 @@ import { offlineProvider } from './providers/offline.js';
 import { openAiCompatibleProvider } from './providers/openai.js';
 import type { ChatProvider } from './providers/types.js';
 import { createResolvers } from './resolvers/index.js';
+import { AppointmentService } from './service/appointments.js';
+import { gatewayCareKnowledge, type CareKnowledgeLookup } from './service/care-plans-knowledge.js';
+import { CarePlanService, noConsentedReports, type ReportSource } from './service/care-plans.js';
 import { serviceCredential } from './service/credentials.js';
 import { ExplanationService, gatewayReportKnowledge, type KnowledgeLookup } from './service/explanations.js';
 import { gatewayKnowledgeSearch, type KnowledgeSearch } from './service/knowledge.js';
@@ -45,6 +48,10 @@ export interface AgentSubgraphOptions {
   knowledge?: KnowledgeSearch;
   /** Replaces the gateway lookup of a report's constitutions and syndromes (tests). */
   reportKnowledge?: KnowledgeLookup;
+  /** Reads a user's latest report with the user's consent (CONSENT_REQUIRED without it). Default: nothing is granted. */
+  reports?: ReportSource;
+  /** Replaces the gateway lookup of what care plans are built from (tests). */
+  careKnowledge?: CareKnowledgeLookup;
   /** An event bus shared with other instances in this process (tests of replicas on the embedded default); not closed by `stop`. */
   events?: EventBus;
 }
@@ -85,6 +92,15 @@ export function createAgentSubgraph(options: AgentSubgraphOptions) {
     database: options.database,
     knowledge: options.reportKnowledge ?? gatewayReportKnowledge(gatewayClient({ url: config.GATEWAY_URL, token: credential, timeoutMs: config.KNOWLEDGE_TIMEOUT_MS })),
   });
+  // XiaoKe: care plans (from the consented report and the knowledge base) and appointments.
+  const care = {
+    carePlans: new CarePlanService({
+      database: options.database,
+      reports: options.reports ?? noConsentedReports,
+      knowledge: options.careKnowledge ?? gatewayCareKnowledge(gatewayClient({ url: config.GATEWAY_URL, token: credential, timeoutMs: config.KNOWLEDGE_TIMEOUT_MS })),
+    }),
+    appointments: new AppointmentService({ database: options.database }),
+  };
   const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, log) : undefined;
   const cache: ReplyCache = redis
     ? new RedisReplyCache(new RedisKeyValueCache(redis, log, config.REPLY_CACHE_PREFIX))
@@ -120,7 +136,7 @@ export function createAgentSubgraph(options: AgentSubgraphOptions) {
   const subgraph = createSubgraph({
     name: 'agent',
     typeDefs,
-    resolvers: createResolvers({ replies, streams, explanations, historyTurns: config.LLM_HISTORY_TURNS }),
+    resolvers: createResolvers({ replies, streams, explanations, historyTurns: config.LLM_HISTORY_TURNS, care }),
     config,
     database: options.database,
     createLoaders,
@@ -136,6 +152,8 @@ export function createAgentSubgraph(options: AgentSubgraphOptions) {
     ...subgraph,
     replies,
     streams,
+    /** XiaoKe's services, for the agent's tools (`book_appointment`). */
+    care,
     modelCall,
     knowledgeCall,
     async listen(port?: number, host?: string) {

@@ -118,3 +118,86 @@ export const reportExplanations = agentSchema.table('report_explanations', {
   createdAt: instant('created_at').notNull().defaultNow(),
   retractedAt: instant('retracted_at'),
 });
+
+// --- XiaoKe 小克: care plans and appointments (migration 0009_care.sql) ---
+
+export type CarePlanStatus = 'PROPOSED' | 'ACTIVE' | 'SUPERSEDED';
+/** What part of daily life a recommendation is about. */
+export type CareCategory = 'PRINCIPLE' | 'DIET' | 'HERB' | 'ACUPOINT' | 'EXERCISE' | 'SLEEP' | 'EMOTION';
+
+/** One stored recommendation of a care plan, with the knowledge entry it cites. */
+export interface StoredRecommendation {
+  category: CareCategory;
+  title: string;
+  text: string;
+  /** Cautions to heed (herbs' contraindications); empty when none. */
+  cautions: string[];
+  source: CitationRef;
+}
+
+export const carePlans = agentSchema.table('care_plans', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  userId: uuid('user_id').notNull(),
+  version: integer('version').notNull(),
+  status: text('status').notNull().$type<CarePlanStatus>(),
+  reportId: uuid('report_id').notNull(),
+  reportCreatedAt: instant('report_created_at').notNull(),
+  primaryConstitution: text('primary_constitution').notNull(),
+  secondaryConstitutions: text('secondary_constitutions').array().notNull(),
+  syndromes: text('syndromes').array().notNull(),
+  recommendations: jsonb('recommendations').notNull().$type<StoredRecommendation[]>(),
+  createdAt: instant('created_at').notNull().defaultNow(),
+  activatedAt: instant('activated_at'),
+  supersededAt: instant('superseded_at'),
+});
+
+/** What a `CarePlan` resolves from. */
+export type CarePlanRow = typeof carePlans.$inferSelect;
+
+export const practitioners = agentSchema.table('practitioners', {
+  id: uuid('id').primaryKey(),
+  position: integer('position').notNull(),
+  name: text('name').notNull(),
+  title: text('title').notNull(),
+  specialty: text('specialty').notNull(),
+});
+
+/** What a `Practitioner` resolves from. */
+export type PractitionerRow = typeof practitioners.$inferSelect;
+
+export const slots = agentSchema.table('slots', {
+  id: uuid('id').primaryKey(),
+  practitionerId: uuid('practitioner_id').notNull(),
+  startsAt: instant('starts_at').notNull(),
+  endsAt: instant('ends_at').notNull(),
+});
+
+/** What a `Slot` resolves from. */
+export type SlotRow = typeof slots.$inferSelect;
+
+export type AppointmentStatus = 'BOOKED' | 'CANCELLED';
+
+export const appointments = agentSchema.table('appointments', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  userId: uuid('user_id').notNull(),
+  slotId: uuid('slot_id').notNull(),
+  clientKey: text('client_key').notNull(),
+  status: text('status').notNull().default('BOOKED').$type<AppointmentStatus>(),
+  createdAt: instant('created_at').notNull().defaultNow(),
+  cancelledAt: instant('cancelled_at'),
+  cancelKey: text('cancel_key'),
+});
+
+/** What an `Appointment` resolves from: the booking with its slot's times and practitioner (read in the same statement). */
+export interface AppointmentRow {
+  id: string;
+  userId: string;
+  slotId: string;
+  clientKey: string;
+  status: AppointmentStatus;
+  createdAt: Date;
+  cancelledAt: Date | null;
+  practitionerId: string;
+  startsAt: Date;
+  endsAt: Date;
+}

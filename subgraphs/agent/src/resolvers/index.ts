@@ -6,6 +6,7 @@ import { sendMessage } from '../service/chat.js';
 import type { ExplanationService } from '../service/explanations.js';
 import type { ReplyService } from '../service/replies.js';
 import { messageEvents, messageTopic, type MessageStreamEventValue, type ReplyBusEvent, type StreamingReplies } from '../service/streams.js';
+import { createCareResolvers, type CareResolverDeps } from './care.js';
 import { conversationResolvers, messageResolvers } from './conversation.js';
 import { userResolvers } from './user.js';
 
@@ -17,11 +18,15 @@ export interface ResolverDeps {
   explanations: ExplanationService;
   /** Earlier messages given to the provider as context. */
   historyTurns: number;
+  /** XiaoKe's care plans and appointments. */
+  care: CareResolverDeps;
 }
 
 /** Thin resolvers: rules live in service/, storage in db/, reads go through loaders. */
 export function createResolvers(deps: ResolverDeps): Resolvers {
+  const care = createCareResolvers(deps.care);
   return {
+    ...care,
     DateTime,
     Query: {
       agents: (_parent, _args, ctx) => ctx.loaders.agents(),
@@ -36,6 +41,7 @@ export function createResolvers(deps: ResolverDeps): Resolvers {
         return row;
       },
       agentAuditEvents: (_parent, args, ctx) => auditEventsPage(ctx, 'agent', args),
+      ...care.Query,
     },
     Mutation: {
       // Always for the caller: there is no way to write into someone else's conversation.
@@ -62,6 +68,7 @@ export function createResolvers(deps: ResolverDeps): Resolvers {
         ctx.audit.record({ action: 'WRITE', resource: 'ReportExplanation', ids: [key] });
         return retracted;
       },
+      ...care.Mutation,
     },
     Subscription: {
       messageStream: {
@@ -87,7 +94,7 @@ export function createResolvers(deps: ResolverDeps): Resolvers {
         resolve: (event: MessageStreamEventValue) => event,
       },
     },
-    User: userResolvers,
+    User: { ...userResolvers, ...care.User },
     Agent: {
       __resolveReference: (reference, ctx) => ctx.loaders.agentById.load(reference.id),
     },
