@@ -264,7 +264,8 @@ export class ReplyService {
 
 /**
  * A red flag (chest pain, signs of stroke, thoughts of self-harm) is answered first, by rule, whatever else the
- * message asks and whichever provider is configured: no cache, no search, no model, nothing stored for later.
+ * message asks and whichever provider is configured: no knowledge search, no model, and never cached (the reply
+ * message itself is stored like any other).
  */
 function urgentReply(request: { agent: AgentRow; question: string }): ReplyOutcome | undefined {
   const flag = redFlagOf(request.question);
