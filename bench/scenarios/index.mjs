@@ -6,6 +6,7 @@ import { auth } from './auth.mjs';
 import { batching } from './batching.mjs';
 import { overhead } from './overhead.mjs';
 import { rateLimit } from './rate-limit.mjs';
+import { retrieval } from './retrieval.mjs';
 import { tracing } from './tracing.mjs';
 
 /** Scenario name → runner({ quick, command }). */
@@ -19,4 +20,5 @@ export const scenarios = {
   tracing,
   live, // issue 19: subscriptions (idle, fan-out, Hive side by side), first token, @defer
   ab, // two environments side by side on one query (a tuning's before and after)
+  retrieval, // issue 20: recall@1/@3 of the evaluation set per language, offline responder through the gateway
 };

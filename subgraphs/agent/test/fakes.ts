@@ -190,6 +190,10 @@ export const KNOWLEDGE: Record<string, FakeHit[]> = {
   ],
   睡眠: [{ score: 0.55, kind: 'ARTICLE', item: { __typename: 'Article', id: 'yin-deficiency-dryness', title: '口干、失眠、手心热：阴虚质的滋润之道', summary: '阴虚质的滋阴与睡眠。' } }],
   黄芪: [{ score: 1.0, kind: 'HERB', item: { __typename: 'Herb', id: 'huangqi', name: '黄芪', actions: ['补气升阳', '固表止汗'] } }],
+  // A question naming a herb in pinyin: the knowledge base's `mentions` tier (0.3–0.39), cited because the question named it.
+  'huangqi you shenme gongxiao': [
+    { score: 0.33, kind: 'HERB', item: { __typename: 'Herb', id: 'huangqi', name: '黄芪', nameEn: 'Astragalus root', actions: ['补气升阳'], cautions: ['表实邪盛者不宜'] } },
+  ],
   // Below the relevance threshold: a near spelling, never cited.
   阳虚: [{ score: 0.2, kind: 'SYNDROME', item: { __typename: 'Syndrome', code: 'KIDNEY_YANG_DEFICIENCY', name: '肾阳虚证', treatmentPrinciple: '温补肾阳' } }],
 };
@@ -207,7 +211,8 @@ export async function startFakeGateway() {
     const variables = (body.variables ?? {}) as Record<string, string>;
     requests.push({ terms: Object.values(variables), authorization: req.headers.authorization, query: body.query });
     if (!available) return send(res, 503, { errors: [{ message: 'no healthy upstream' }] });
-    const data = Object.fromEntries(Object.entries(variables).map(([name, term]) => [`t${name.slice(1)}`, KNOWLEDGE[term] ?? []]));
+    // Terms $q0… answer as t0…; the whole question ($question) as `question`.
+    const data = Object.fromEntries(Object.entries(variables).map(([name, term]) => [name === 'question' ? name : `t${name.slice(1)}`, KNOWLEDGE[term] ?? []]));
     send(res, 200, { data });
   });
   const url = await listen(server);

@@ -42,9 +42,9 @@ describe('the offline responder', () => {
     expect(result.reply.text).toContain('小艾');
     expect(result.reply.text).toContain('气虚质');
     expect(result.reply.text).toContain('不是大模型生成的');
-    // One request for the question's terms, most specific first.
+    // One request for the question's terms, most specific first, and the question itself (NFKC: ASCII punctuation).
     expect(requests).toHaveLength(1);
-    expect(requests[0]!.terms).toEqual(['气虚']);
+    expect(requests[0]!.terms).toEqual(['气虚', '最近总是觉得累,是不是气虚?']);
     // Stored with its citations, so that the conversation shows them later.
     const [reply] = await messagesOf(agent, caller, result.conversation.id);
     expect(reply).toEqual(result.reply);
@@ -73,6 +73,14 @@ describe('the offline responder', () => {
   it('points to emergency care before anything else', async () => {
     const result = await sent(agent, user(), { agentId: 'soer', text: '突然胸痛，喘不上气' });
     expect(result.reply.text).toContain('120');
+  });
+
+  it('cites what the question itself names, quoting it with its cautions, even below the terms’ threshold', async () => {
+    const result = await sent(agent, user(), { agentId: 'laoke', text: 'huangqi you shenme gongxiao' });
+    expect(result.citations).toEqual([{ __typename: 'Herb', id: 'huangqi' }]);
+    expect(result.reply.text).toContain('1. 【中药】黄芪（Astragalus root）：功效：补气升阳');
+    expect(result.reply.text).toContain('注意：表实邪盛者不宜');
+    expect(result.reply.text).not.toContain('没有找到');
   });
 
   it('does not cite hits below the relevance threshold', async () => {

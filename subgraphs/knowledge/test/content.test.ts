@@ -83,10 +83,10 @@ describe('search text', () => {
   });
 
   it('normalises queries: NFKC, folding, spaces, terms and a safe tsquery', () => {
-    expect(normaliseQuery('  Huáng   Qí ')).toEqual({ text: 'huang qi', compact: 'huangqi', terms: ['huang', 'qi'], tsquery: 'huang & qi:*' });
+    expect(normaliseQuery('  Huáng   Qí ')).toEqual({ text: 'huang qi', compact: 'huangqi', terms: ['huang', 'qi'], tsquery: 'huang & qi:*', mentions: ' huang qi ' });
     // Full-width letters and digits, as typed with a Chinese input method.
     expect(normaliseQuery('ＳＴ３６')).toMatchObject({ text: 'st36', tsquery: 'st36:*' });
-    expect(normaliseQuery('黄芪 补气')).toEqual({ text: '黄芪 补气', compact: '黄芪补气', terms: ['黄芪', '补气'], tsquery: null });
+    expect(normaliseQuery('黄芪 补气')).toEqual({ text: '黄芪 补气', compact: '黄芪补气', terms: ['黄芪', '补气'], tsquery: null, mentions: ' 黄芪 补气 ' });
     // tsquery syntax in the input stays text: only [a-z0-9] words reach to_tsquery.
     expect(normaliseQuery("qi & !(x:* | 'y')").tsquery).toBe('qi & x & y:*');
     expect(likeContains('50%_a\\b')).toBe('%50\\%\\_a\\\\b%');

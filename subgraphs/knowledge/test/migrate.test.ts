@@ -34,7 +34,7 @@ const expectedCounts = (c: Content) => ({
 
 describe('migrate', () => {
   it('applies the SQL and loads every item of the content on a fresh database', async () => {
-    expect(k.migrated.applied).toEqual(['0001_knowledge.sql']);
+    expect(k.migrated.applied).toEqual(['0001_knowledge.sql', '0002_multilingual.sql']);
     const counts = await tableCounts(k.database);
     expect(counts).toEqual(expectedCounts(content));
     expect(k.migrated.content.changed).toBe(Object.values(counts).reduce((a, b) => a + b, 0));
@@ -52,7 +52,7 @@ describe('migrate', () => {
     const twice = await migrate(k.database);
     for (const result of [again, twice]) {
       expect(result.applied).toEqual([]);
-      expect(result.skipped).toEqual(['0001_knowledge.sql']);
+      expect(result.skipped).toEqual(['0001_knowledge.sql', '0002_multilingual.sql']);
       expect(result.content.changed).toBe(0);
       expect(result.content.deleted).toBe(0);
     }

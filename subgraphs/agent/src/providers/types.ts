@@ -11,7 +11,14 @@ export interface KnowledgeHit {
   /** One line about it, as the knowledge base words it. */
   summary: string;
   score: number;
+  /** Its English name or title, when the knowledge base gave one. */
+  titleEn?: string;
+  /** What else a reply may quote, by aspect (e.g. a constitution's `seasons` advice, a herb's `cautions`). */
+  details?: Partial<Record<KnowledgeAspect, string>>;
 }
+
+/** The parts of an entry a question can be about, beyond its summary. */
+export type KnowledgeAspect = 'diet' | 'exercise' | 'sleep' | 'emotions' | 'seasons' | 'cautions' | 'location' | 'signs';
 
 /** What a search of the knowledge base gave: `reachable` is false when it could not be asked at all. */
 export interface Knowledge {

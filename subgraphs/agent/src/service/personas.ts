@@ -18,7 +18,7 @@ export interface Persona {
 }
 
 /** Changing a prompt changes answers: bump this so that cached replies are not served for the new prompt. */
-export const PERSONA_VERSION = 1;
+export const PERSONA_VERSION = 2;
 
 export const PERSONAS: Record<string, Persona> = {
   xiaoai: {
@@ -97,8 +97,11 @@ export function systemPrompt(agent: AgentRow, knowledge: Knowledge): string {
     '用简体中文回答，简洁、温和、具体。你不是医生：不做诊断，不开处方；出现胸痛、呼吸困难、高热不退等急症信号时，提醒用户立即就医。',
   ];
   if (knowledge.hits.length > 0) {
-    lines.push('以下是知识库中与问题相关的条目。回答时优先依据它们，不要编造未列出的出处：');
-    knowledge.hits.forEach((hit, i) => lines.push(`[${i + 1}] ${hit.title}：${hit.summary}`));
+    lines.push('以下是知识库中与问题相关的条目。回答时依据它们，用 [编号] 标明引用，不要编造未列出的出处：');
+    knowledge.hits.forEach((hit, i) => {
+      const details = Object.values(hit.details ?? {}).filter(Boolean).join('；');
+      lines.push(`[${i + 1}] ${hit.title}${hit.titleEn ? `（${hit.titleEn}）` : ''}：${hit.summary}${details ? `；${details}` : ''}`);
+    });
   } else if (!knowledge.reachable) {
     lines.push('知识库暂时无法访问：回答时不要引用任何资料，并说明这一点。');
   }

@@ -5,6 +5,7 @@ import { ProviderError, type ChatProvider, type ChatRequest, type Knowledge } fr
 import { analyse } from './intents.js';
 import type { KnowledgeSearch } from './knowledge.js';
 import { personaOf } from './personas.js';
+import { redFlagOf, redFlagReply } from './red-flags.js';
 import { replyCacheKey, type ReplyCache } from './reply-cache.js';
 import type { ResilientCall } from './resilience.js';
 import { SingleFlight } from './single-flight.js';
@@ -91,6 +92,8 @@ export class ReplyService {
   }
 
   reply(request: { agent: AgentRow; question: string; history: readonly Turn[] }): Promise<ReplyOutcome> {
+    const urgent = urgentReply(request);
+    if (urgent) return Promise.resolve(urgent);
     const { primary } = this.options;
     const history = primary.usesHistory ? [...request.history] : [];
     const key = replyCacheKey({ agentId: request.agent.id, question: request.question, providerIdentity: primary.cacheIdentity, history });
@@ -150,6 +153,11 @@ export class ReplyService {
     onPiece: (text: string) => void,
     signal: AbortSignal,
   ): Promise<StreamedOutcome> {
+    const urgent = urgentReply(request);
+    if (urgent) {
+      onPiece(urgent.text);
+      return { ...urgent, remember: async () => {} };
+    }
     const { primary, offline, resilience, cache, cacheTtlSeconds, log } = this.options;
     const history = primary.usesHistory ? [...request.history] : [];
     const key = replyCacheKey({ agentId: request.agent.id, question: request.question, providerIdentity: primary.cacheIdentity, history });
@@ -249,8 +257,20 @@ export class ReplyService {
   }
 
   private search(agentId: string, question: string): Promise<Knowledge> {
-    return this.options.knowledge.search(analyse(question).terms, personaOf(agentId).prefers);
+    const analysis = analyse(question);
+    return this.options.knowledge.search(analysis.terms, personaOf(agentId).prefers, { question: analysis.question });
   }
+}
+
+/**
+ * A red flag (chest pain, signs of stroke, thoughts of self-harm) is answered first, by rule, whatever else the
+ * message asks and whichever provider is configured: no knowledge search, no model, and never cached (the reply
+ * message itself is stored like any other).
+ */
+function urgentReply(request: { agent: AgentRow; question: string }): ReplyOutcome | undefined {
+  const flag = redFlagOf(request.question);
+  if (!flag) return undefined;
+  return { text: redFlagReply(request.agent, flag, request.question), provider: 'OFFLINE', degraded: false, citations: [], cached: false };
 }
 
 async function* once(text: Promise<string>): AsyncGenerator<string> {

@@ -130,6 +130,7 @@ export const searchDocuments = knowledgeSchema.table(
     display: text('display').notNull(),
     normalised: text('normalised').notNull(),
     extra: text('extra').notNull(),
+    mentions: text('mentions').array().notNull(),
   },
   (t) => [primaryKey({ columns: [t.kind, t.key] })],
 );

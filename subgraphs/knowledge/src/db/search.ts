@@ -28,7 +28,7 @@ const n = (value: number): SQL => sql.raw(String(Math.trunc(value)));
  */
 export async function searchKnowledge(database: Database, request: SearchRequest): Promise<SearchHitRow[]> {
   const { query, kinds, limit } = request;
-  // A candidate contains the query (spaced or not) or one of its terms; each a
+  // A candidate contains the query (spaced or not) or one of its terms, or the query names it; each a
   // separate LIKE so that each can use the trigram index. Short ASCII terms of
   // a longer query (`qi`, `is`) occur inside too many words to admit alone.
   const admitting = query.terms.length > 1 ? query.terms.filter((term) => /[^\x00-\x7f]/.test(term) || term.length >= 3) : [];
@@ -39,16 +39,18 @@ export async function searchKnowledge(database: Database, request: SearchRequest
   const kindFilter = kinds === null ? sql`true` : sql`d.kind = any(${arrayParam(kinds, 'text')})`;
   const fuzzyAllowed = sql.raw(String(query.text.length >= R.fuzzy.minQueryLength));
   const fuzzyMatch = sql`(${fuzzyAllowed} and i.q operator(public.<%) d.names_text)`;
+  // A question holding an item's name among other words ("黄芪有什么功效", "huangqi you shenme gongxiao").
+  const mentioned = sql`exists (select 1 from unnest(d.mentions) m where strpos(i.qm, m) > 0)`;
   const window = R.snippet.before + R.snippet.after;
 
   const found = await database.rows<{ kind: KnowledgeKindName; score: number; snippet: string; item: unknown }>(sql`
     with input as (
-      select ${query.text}::text as q, ${query.compact}::text as qc, ${arrayParam(query.terms, 'text')} as terms,
+      select ${query.text}::text as q, ${query.compact}::text as qc, ${query.mentions}::text as qm, ${arrayParam(query.terms, 'text')} as terms,
              case when ${query.tsquery}::text is null then null else to_tsquery('simple', ${query.tsquery}::text) end as tsq
     ), candidates as (
-      select d.kind, d.key, d.display, d.normalised, d.names, d.names_text, d.document, d.tsv
+      select d.kind, d.key, d.display, d.normalised, d.names, d.names_text, d.document, d.tsv, d.mentions
       from "knowledge".search_documents d cross join input i
-      where ${kindFilter} and ((${contains}) or coalesce(d.tsv @@ i.tsq, false) or ${fuzzyMatch})
+      where ${kindFilter} and ((${contains}) or coalesce(d.tsv @@ i.tsq, false) or ${fuzzyMatch} or ${mentioned})
     ), matched as (
       select c.kind, c.key, c.display,
         (i.q = any(c.names) or i.qc = any(c.names)) as exact,
@@ -62,6 +64,8 @@ export async function searchKnowledge(database: Database, request: SearchRequest
         public.word_similarity(i.q, c.names_text)::float8 as fuzzy,
         (${fuzzyAllowed} and public.word_similarity(i.q, c.names_text) >= ${k(R.fuzzy.threshold)}) as fuzzy_hit,
         (select coalesce(max(public.similarity(i.q, nm)), 0) from unnest(c.names) nm)::float8 as name_similarity,
+        (select coalesce(max(char_length(m)), 0) from unnest(c.mentions) m where strpos(i.qm, m) > 0)::float8 / char_length(i.qm) as mention,
+        (select strpos(c.normalised, btrim(m)) from unnest(c.mentions) m where strpos(i.qm, m) > 0 order by char_length(m) desc limit 1) as mention_pos,
         coalesce(
           nullif(strpos(c.normalised, i.q), 0),
           nullif(strpos(c.normalised, i.qc), 0),
@@ -70,7 +74,9 @@ export async function searchKnowledge(database: Database, request: SearchRequest
         ) as pos
       from candidates c cross join input i
     ), scored as (
-      select m.kind, m.key, m.display, m.pos,
+      select m.kind, m.key, m.display,
+        case when m.exact or m.prefix or m.in_name or m.phrase or m.fts or m.in_text = 1 or m.mention = 0 then m.pos
+          else coalesce(nullif(m.mention_pos, 0), m.pos) end as pos,
         (case
           when m.exact then ${k(R.exact)}
           when m.prefix then ${k(R.prefix)}
@@ -78,6 +84,7 @@ export async function searchKnowledge(database: Database, request: SearchRequest
           when m.phrase then ${k(R.phrase)}
           when m.fts then ${k(R.fullText)}
           when m.in_text = 1 then ${k(R.allTerms)}
+          when m.mention > 0 then ${k(R.mentions)}
           when m.fuzzy_hit then ${k(R.fuzzy.base)} + ${k(R.fuzzy.weight)} * m.fuzzy
           else ${k(R.someTerms)}
         end)
@@ -85,6 +92,7 @@ export async function searchKnowledge(database: Database, request: SearchRequest
           when m.exact or m.prefix or m.in_name then m.name_similarity
           when m.fts and not m.phrase then m.rank
           when m.in_text = 1 then 1 - least(greatest(m.pos, 1), ${n(R.positionHorizon)}) / ${k(R.positionHorizon)}
+          when m.mention > 0 then m.mention
           when m.fuzzy_hit then 0
           else (m.in_text + m.in_names) / 2
         end) as score,

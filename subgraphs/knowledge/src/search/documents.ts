@@ -1,5 +1,6 @@
+import { SEARCH_ALIASES } from '../content/aliases.js';
 import { FLAVOUR_ZH, MERIDIAN_ZH, NATURE_ZH, type Content } from '../content/index.js';
-import { foldAligned, pinyinWithV } from './text.js';
+import { foldAligned, mentionForm, pinyinWithV } from './text.js';
 
 export type KnowledgeKindName = 'CONSTITUTION' | 'HERB' | 'ACUPOINT' | 'SYNDROME' | 'ARTICLE';
 
@@ -12,6 +13,8 @@ export interface SearchDocument {
   display: string;
   normalised: string;
   extra: string;
+  /** The spellings a question may mention the item by, in mention form (see `mentionsOf`). */
+  mentions: string[];
 }
 
 const SEPARATOR = ' · ';
@@ -26,7 +29,7 @@ export function buildSearchDocuments(content: Content): SearchDocument[] {
   for (const c of content.constitutions) {
     docs.push(
       document('CONSTITUTION', c.code, {
-        names: [c.name, c.shortName, ...pinyinNames(c.pinyin), c.nameEn, c.code],
+        names: [c.name, c.shortName, ...pinyinNames(c.pinyin), ...pinyinNames(withoutLastSyllable(c.pinyin)), ...englishNames(c.nameEn, ' constitution'), c.code],
         display: [
           `${c.name}（${c.shortName}） ${c.pinyin}`,
           c.nameEn,
@@ -43,7 +46,7 @@ export function buildSearchDocuments(content: Content): SearchDocument[] {
     const aliases = h.aliases ?? [];
     docs.push(
       document('HERB', h.id, {
-        names: [h.name, ...aliases, ...pinyinNames(h.pinyin), h.nameEn, h.latinName, h.id],
+        names: [h.name, ...aliases, ...pinyinNames(h.pinyin), ...englishNames(h.nameEn, HERB_PART), h.latinName, h.id],
         display: [
           `${h.name} ${h.pinyin}${aliases.length > 0 ? `（又名${aliases.join('、')}）` : ''}`,
           h.nameEn,
@@ -70,7 +73,7 @@ export function buildSearchDocuments(content: Content): SearchDocument[] {
   for (const s of content.syndromes) {
     docs.push(
       document('SYNDROME', s.code, {
-        names: [s.name, s.name.replace(/证$/, ''), ...pinyinNames(s.pinyin), s.nameEn, s.code],
+        names: [s.name, s.name.replace(/证$/, ''), ...pinyinNames(s.pinyin), ...pinyinNames(withoutLastSyllable(s.pinyin)), s.nameEn, s.code],
         display: [
           `${s.name} ${s.pinyin}`,
           s.nameEn,
@@ -103,8 +106,45 @@ function pinyinNames(pinyin: string): string[] {
   return [folded, folded.replace(/ /g, ''), v, v.replace(/ /g, '')];
 }
 
+/** What follows an English herb name's plant (`Astragalus root` → `astragalus`). */
+const HERB_PART = / (root|rhizome|seed|fruit|bark|flower|tuber|stem|bulb|leaf|berry|bud|aril|peel)$/i;
+
+/** `Yang-deficient constitution` → itself, `yang-deficient`, `yang deficient` and `yang deficiency`: how people write it. */
+function englishNames(nameEn: string, suffix: string | RegExp): string[] {
+  const bare = nameEn.replace(typeof suffix === 'string' ? new RegExp(`${suffix}$`, 'i') : suffix, '');
+  const names = [nameEn, bare, bare.replace(/-/g, ' ')];
+  if (/-deficient$/i.test(bare)) names.push(bare.replace(/-deficient$/i, ' deficiency'));
+  return names;
+}
+
+/** `yáng xū zhì` → `yáng xū`: a constitution without 质, a syndrome without 证. */
+function withoutLastSyllable(pinyin: string): string {
+  return pinyin.split(' ').slice(0, -1).join(' ');
+}
+
+/**
+ * The names a question can be searched for by containment ("huangqi you shenme gongxiao" mentions `huangqi`):
+ * in mention form, words (spellings with a Latin letter or digit) padded with spaces so that they only match whole
+ * words. Too short to be specific is left out: one Chinese character, or fewer than four letters unless it is a code.
+ */
+export function mentionsOf(names: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const name of names) {
+    const form = mentionForm(name).trim();
+    if (!form) continue;
+    if (/[a-z0-9]/.test(form)) {
+      const letters = form.replace(/ /g, '').length;
+      if (letters >= 4 || (letters >= 3 && /\d/.test(form))) out.add(` ${form} `);
+    } else if ([...form.replace(/ /g, '')].length >= 2) {
+      out.add(form);
+    }
+  }
+  return [...out];
+}
+
 function document(kind: KnowledgeKindName, key: string, parts: { names: string[]; display: string[]; extra?: string }): SearchDocument {
-  const names = [...new Set(parts.names.map((n) => foldAligned(n).replace(/\s+/g, ' ').trim()).filter(Boolean))];
+  const all = [...parts.names, ...(SEARCH_ALIASES[`${kind}:${key}`] ?? [])];
+  const names = [...new Set(all.map((n) => foldAligned(n).replace(/\s+/g, ' ').trim()).filter(Boolean))];
   const display = parts.display.join(SEPARATOR).replace(/\s+/g, ' ').trim();
   return {
     kind,
@@ -114,6 +154,7 @@ function document(kind: KnowledgeKindName, key: string, parts: { names: string[]
     display,
     normalised: foldAligned(display),
     extra: foldAligned(parts.extra ?? '').replace(/_/g, ' '),
+    mentions: mentionsOf(names),
   };
 }
 

@@ -33,6 +33,14 @@ export function pinyinSlug(pinyin: string): string {
   return pinyinWithV(pinyin).replace(/[^a-z]/g, '');
 }
 
+/**
+ * Text as containment of names is checked in: folded, anything but letters and digits a space, spaces collapsed.
+ * `Yang-deficient constitution?` → `yang deficient constitution`.
+ */
+export function mentionForm(text: string): string {
+  return foldAligned(text.normalize('NFKC')).replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
+}
+
 export interface NormalisedQuery {
   /** Folded, whitespace collapsed: `huang qi`. */
   text: string;
@@ -42,6 +50,8 @@ export interface NormalisedQuery {
   terms: string[];
   /** ASCII words for full-text search, the last one as a prefix (`huang & qi:*`); null when there are none. */
   tsquery: string | null;
+  /** The query in mention form padded with spaces (` huangqi you shenme gongxiao `), for names it contains. */
+  mentions: string;
 }
 
 /**
@@ -55,7 +65,7 @@ export function normaliseQuery(raw: string): NormalisedQuery {
   const terms = [...new Set(text.split(' ').filter(Boolean))];
   const words = [...new Set(text.match(/[a-z0-9]+/g) ?? [])];
   const tsquery = words.length === 0 ? null : words.map((w, i) => (i === words.length - 1 ? `${w}:*` : w)).join(' & ');
-  return { text, compact: text.replace(/ /g, ''), terms, tsquery };
+  return { text, compact: text.replace(/ /g, ''), terms, tsquery, mentions: ` ${mentionForm(raw)} ` };
 }
 
 /** Escapes LIKE wildcards so a query is matched literally (backslash is the default escape). */
