@@ -98,8 +98,16 @@ export function enforceDelegatedReads(typeDefs: DocumentNode, out: ResolverMap, 
       const resolvers = (out[name] ??= {});
       const inner = resolvers.__resolveReference as ((ref: unknown, ctx: Grants, info: unknown) => unknown) | undefined;
       const scopes = entryScopes(name);
-      resolvers.__resolveReference = async (ref: unknown, ctx: Grants, resolveInfo: unknown) => {
-        check(ctx, scopes);
+      // A refusal is a rejected promise, so that it nulls this representation only, not the whole `_entities` list;
+      // every other caller goes straight through (no extra promise on a hot entity path such as Constitution).
+      resolvers.__resolveReference = (ref: unknown, ctx: Grants, resolveInfo: unknown) => {
+        if (ctx.user?.grants !== undefined) {
+          try {
+            check(ctx, scopes);
+          } catch (error) {
+            return Promise.reject(error);
+          }
+        }
         return inner ? inner(ref, ctx, resolveInfo) : ref;
       };
     }
