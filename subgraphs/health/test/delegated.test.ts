@@ -133,8 +133,10 @@ describe('HealthSummary entities (citations)', () => {
     expect((await health.gql<any>(ENTITIES, { r: refs(owner, ['STEPS']) }, await delegated(owner, ['HEALTH_SUMMARY']))).data._entities[0].stat.count).toBeGreaterThan(0);
     expect(codes((await health.gql<any>(ENTITIES, { r: refs(owner, ['STEPS']) }, await delegated(owner, ['REPORTS']))).errors)).toEqual({ '_entities.0': 'FORBIDDEN' });
     const malformed = await health.countStatements(() =>
-      health.gql<any>(ENTITIES, { r: [{ __typename: 'HealthSummary', id: 'nonsense' }, { __typename: 'HealthSummary', id: `${owner}~NOT_A_TYPE~${from.toISOString()}~${to.toISOString()}` }] }, { id: owner }),
+      health.gql<any>(ENTITIES, { r: [{ __typename: 'HealthSummary', id: 'nonsense' }, { __typename: 'HealthSummary', id: `${owner}~NOT_A_TYPE~${from.toISOString()}~${to.toISOString()}` },
+        { __typename: 'HealthSummary', id: healthSummaryId({ userId: owner, type: 'STEPS', from: new Date(to.getTime() - 400 * 86_400_000), to }) },
+      ] }, { id: owner }),
     );
-    expect([malformed.result.data._entities, malformed.result.errors, malformed.statements]).toEqual([[null, null], undefined, 0]);
+    expect([malformed.result.data._entities, malformed.result.errors, malformed.statements]).toEqual([[null, null, null], undefined, 0]);
   });
 });

@@ -1,7 +1,7 @@
 import { assertOwnerOr, forbidden, isUuid, parseHealthSummaryId, unauthenticated } from '@suoke/platform';
 import type { HealthProfileResolvers, HealthSummaryResolvers, ObservationResolvers } from '../generated/resolvers.js';
 import { isObservationType, unitOf } from '../service/observation-types.js';
-import { READ_ANY } from './user.js';
+import { READ_ANY, SUMMARY_DAYS } from './user.js';
 
 /**
  * Entities owned here, resolvable by other subgraphs. Every other path to them
@@ -42,10 +42,12 @@ export const healthSummaryResolvers: HealthSummaryResolvers = {
   __resolveReference: async (reference, ctx) => {
     if (!ctx.user) throw unauthenticated();
     const key = parseHealthSummaryId(reference.id);
-    if (!key || !isUuid(key.userId) || !isObservationType(key.type)) return null;
-    if (ctx.user.id.toLowerCase() !== key.userId) throw forbidden();
-    const [stat] = await ctx.loaders.windowSummary.load({ userId: key.userId, type: key.type, from: key.from, to: key.to });
+    // A window longer than `healthSummary`'s longest is no id this API hands out: nothing to read.
+    if (!key || !isUuid(key.userId) || !isObservationType(key.type) || key.to.getTime() - key.from.getTime() > SUMMARY_DAYS.max * 86_400_000) return null;
+    const userId = key.userId.toLowerCase();
+    if (ctx.user.id.toLowerCase() !== userId) throw forbidden();
+    const [stat] = await ctx.loaders.windowSummary.load({ userId, type: key.type, from: key.from, to: key.to });
     ctx.audit.record({ action: 'READ', resource: 'HealthSummary', ids: [reference.id] });
-    return { id: reference.id, userId: key.userId, type: key.type, from: key.from, to: key.to, stat: stat ?? null };
+    return { id: reference.id, userId, type: key.type, from: key.from, to: key.to, stat: stat ?? null };
   },
 };
