@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenVerifier, DELEGATED_AUDIENCE } from '@suoke/platform';
-import { testJwt, testServiceToken, testToken } from '@suoke/platform/testing';
+import { subscribeOverSse, testJwt, testServiceToken, testToken } from '@suoke/platform/testing';
 import { decodeJwt } from 'jose';
 import { seedUsers } from '../src/seed.js';
 import { REGISTER, codesByPath, startUserSubgraph, type UserHarness } from './harness.js';
@@ -162,6 +162,11 @@ describe('the delegated token', () => {
       expect(Object.values(codesByPath(res.errors)), mutation).toEqual(['FORBIDDEN']);
     }
     expect(codesByPath((await users.gql<any>('{ users(first: 5) { totalCount } }', {}, token)).errors)).toEqual({ users: 'FORBIDDEN' });
+    // Nor a subscription: the user's own inbox stream is refused at subscribe.
+    const stream = subscribeOverSse<any>(users.url, 'subscription { notificationAdded { id title } }', {}, { caller: token });
+    const refusal = await stream.next();
+    expect([refusal?.data?.notificationAdded ?? null, refusal?.errors?.map((e) => e.extensions?.code)]).toEqual([null, ['FORBIDDEN']]);
+    stream.dispose();
     expect((await ok(MINE, {}, user.token)).me.agentAccess.version).toBe('1');
   });
 });

@@ -35,7 +35,7 @@ export interface PersonalContextSource {
 }
 
 /** The window of the health summary: the week the issue asks an agent to know. */
-export const SUMMARY_DAYS = 7;
+const SUMMARY_DAYS = 7;
 const CALL_TIMEOUT_MS = 3_000;
 
 const MINT = `mutation AgentDelegateAccess($userId: ID!) {
