@@ -521,6 +521,8 @@ describe('subscriptions in the matrix', () => {
       { name: 'unsigned token (alg none)', params: bearer(unsigned(victim.id)) },
       { name: 'forged identity in connection params, no token', params: { ...identityHeaders(victim.id), headers: identityHeaders(victim.id) } },
       { name: "forged identity with another user's token", params: { ...bearer(attacker.token), ...identityHeaders(victim.id), headers: identityHeaders(victim.id) }, stays: true },
+      // Issue 20: a delegated token never subscribes, not even to its own user's streams.
+      { name: "the victim's delegated token (all scopes)", params: bearer(await delegatedFor(victim.id)()) },
     ];
     const service = await testServiceToken('diagnosis', ['notifications:write']);
     const userStreams = () => stack.instances.user!.reduce((n, i) => n + i.openStreams(), 0);
