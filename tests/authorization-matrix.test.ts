@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GATEWAY_SECRET_HEADER } from '@suoke/platform';
+import { sql } from 'drizzle-orm';
+import { GATEWAY_SECRET_HEADER, healthSummaryId } from '@suoke/platform';
 import { subscribeOverSse, testServiceToken, testSigningKey, testToken } from '@suoke/platform/testing';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -77,7 +78,25 @@ const identityHeaders = (id: string): Record<string, string> => ({
 interface Caller {
   name: string;
   token?: string;
+  /** A delegated token (issue 20), minted afresh when the last one is close to expiry (they live 90 s). */
+  mint?: () => Promise<string>;
   headers: Record<string, string>;
+}
+
+/** What the agent's credential mints for `userId` (who granted every scope), renewed every 45 s. */
+function delegatedFor(userId: string): () => Promise<string> {
+  let current: { token: Promise<string>; renewAt: number } | undefined;
+  return () => {
+    if (!current || Date.now() >= current.renewAt) {
+      const token = testServiceToken('agent', ['agent-access:delegate']).then(async (service) => {
+        const minted = await stack.query<{ delegateAgentAccess: { token: string } }>('mutation ($u: ID!) { delegateAgentAccess(userId: $u) { token } }', { u: userId }, service);
+        if (!minted.data?.delegateAgentAccess) throw new Error(`no delegated token for ${userId}: ${JSON.stringify(minted.errors)}`);
+        return minted.data.delegateAgentAccess.token;
+      });
+      current = { token, renewAt: Date.now() + 45_000 };
+    }
+    return current.token;
+  };
 }
 
 let stack: Stack;
@@ -166,6 +185,16 @@ async function seedVictim() {
   // XiaoKe (issue 20): a care plan built from the victim's report, and an appointment.
   victimIds.CarePlan = (await stackCarePlans(stack, ownerReportSource(stack, victim.token)).propose(victim.id)).plan.id;
   victimIds.Appointment = await bookFirstSlot(stack, victim.token, 'victim-booking');
+  // Issue 20: the victim lets the agents read everything; the reply cites the victim's summary and report, as a
+  // reply built on them is stored (the personal items are then reachable through the gateway and `_entities`).
+  await gql(victim.token, 'mutation { grantAgentAccess(input: { scopes: [HEALTH_SUMMARY, HEALTH_PROFILE, REPORTS] }) { version } }');
+  const to = new Date();
+  victimIds.HealthSummary = healthSummaryId({ userId: victim.id, type: 'WEIGHT', from: new Date(to.getTime() - 7 * 86_400_000), to });
+  const citations = [
+    { kind: 'HEALTH_SUMMARY', key: victimIds.HealthSummary },
+    { kind: 'DIAGNOSIS_REPORT', key: victimIds.DiagnosisReport },
+  ];
+  await stack.databases.agent!.database.rows(sql`update "agent".messages set citations = citations || ${JSON.stringify(citations)}::jsonb where id = ${victimReplyId}::uuid`);
   for (const id of Object.values(victimIds)) if (id !== victim.id) victimValues.add(id);
   for (const value of ['58.37', '131.5', '87.5', '163.7', 'victim-scale-7f3a', 'victim-cuff-19c2', 'victim-condition-hypothyroidism', 'victim-private-note-4b1e', '1987-03-14']) {
     victimValues.add(value);
@@ -174,7 +203,9 @@ async function seedVictim() {
 
 const targets = ['gateway', ...Object.keys(model.graphNames).map((g) => model.graphNames[g]!).sort()];
 let probeSets: Record<string, Probe[]> = {};
-const recordTypes = new Set(model.types.filter((t) => !t.endsWith('Connection')));
+// Every account has a consent object (`me { agentAccess }`, issue 20), empty or not: another caller reads their own.
+// The victim's is still detected, by its values (its timestamps), as every PHI type's are.
+const recordTypes = new Set(model.types.filter((t) => !t.endsWith('Connection') && t !== 'AgentAccess'));
 const phiTypes = new Set(model.types);
 
 beforeAll(async () => {
@@ -205,10 +236,11 @@ async function pool<T>(tasks: (() => Promise<T>)[], size = 4): Promise<T[]> {
   return results;
 }
 
-function send(target: string, probe: Probe, caller: Caller, withSecret: boolean): Promise<GraphQLResponse<Record<string, unknown>>> {
-  if (target === 'gateway') return stack.query(probe.query, {}, caller.token, caller.headers);
+async function send(target: string, probe: Probe, caller: Caller, withSecret: boolean): Promise<GraphQLResponse<Record<string, unknown>>> {
+  const token = caller.mint ? await caller.mint() : caller.token;
+  if (target === 'gateway') return stack.query(probe.query, {}, token, caller.headers);
   const headers = { ...caller.headers, ...(withSecret ? { [GATEWAY_SECRET_HEADER]: SECRET, 'x-suoke-client-ip': randomClientIp() } : {}) };
-  return post(stack.subgraphUrls[target]!, { query: probe.query }, caller.token, headers);
+  return post(stack.subgraphUrls[target]!, { query: probe.query }, token, headers);
 }
 
 interface Cell {
@@ -241,6 +273,8 @@ describe('authorization matrix', () => {
       { name: "victim's expired token", token: expired, headers: {} },
       { name: 'forged identity headers, no token', headers: identityHeaders(victim.id) },
       { name: "forged identity headers, another user's token", token: attacker.token, headers: identityHeaders(victim.id) },
+      // Issue 20: the agent acting for another user who granted everything reads none of the victim's data.
+      { name: "another user's delegated token (all scopes)", mint: delegatedFor(attacker.id), headers: {} },
     ];
     const noSecret: Caller[] = [
       { name: 'no secret, no token', headers: {} },
@@ -302,7 +336,15 @@ describe('authorization matrix', () => {
     let cells = 0;
     const cellsByCaller: Record<string, number> = {};
     const cellsByClass: Record<string, number> = {};
-    const schedule = (target: string, probe: Probe, caller: Caller, withSecret: boolean, check: (r: GraphQLResponse<Record<string, unknown>>) => string[]) => {
+    const schedule = (
+      target: string,
+      probe: Probe,
+      caller: Caller,
+      withSecret: boolean,
+      check: (r: GraphQLResponse<Record<string, unknown>>) => string[],
+      /** The victim's own (delegated) token: what it may read is the check's to judge, not a leak. */
+      own = false,
+    ) => {
       const name = target === 'gateway' ? caller.name : withSecret ? `${caller.name} (as the gateway, with the secret)` : caller.name;
       const size = Math.max(probe.coordinates.length, 1);
       cells += size;
@@ -311,7 +353,7 @@ describe('authorization matrix', () => {
       cellsByClass[cls] = (cellsByClass[cls] ?? 0) + size;
       jobs.push(async () => {
         const response = await send(target, probe, caller, withSecret);
-        return { probe, caller: name, problems: [...inspect(probe, caller, response), ...check(response)] };
+        return { probe, caller: name, problems: [...(own ? [] : inspect(probe, caller, response)), ...check(response)] };
       });
     };
     const none = () => [];
@@ -334,8 +376,38 @@ describe('authorization matrix', () => {
         }
       }
     }
+    // Issue 20: the victim's own delegated token reads, on every path, only what the agent may read for its scopes:
+    // never an observation one by one, a consultation, a conversation, a message, a notification, the free-text
+    // conditions or an audit event. Its tokens are attacker.delegated's kind, so the matrix above covers other users.
+    await gql(attacker.token, 'mutation { grantAgentAccess(input: { scopes: [HEALTH_SUMMARY, HEALTH_PROFILE, REPORTS] }) { version } }');
+    const neverDelegated = [
+      'victim-condition-hypothyroidism',
+      'victim-private-note-4b1e',
+      'victim-scale-7f3a',
+      'victim-cuff-19c2',
+      ...['Observation', 'Consultation', 'Conversation', 'Message'].map((type) => victimIds[type]!),
+    ];
+    const delegatedTypes = new Set(['ObservationStat', 'HealthProfile', 'HealthSummary', 'DiagnosisReport', 'ReportScore', 'Finding']);
+    let delegatedReads = 0;
+    const onlyGranted = (probe: Probe) => (r: GraphQLResponse<Record<string, unknown>>) => {
+      const problems: string[] = [];
+      const outside = countRecords(r.data, new Set([...recordTypes].filter((t) => !delegatedTypes.has(t))));
+      if (outside > 0) problems.push(`${outside} record(s) outside the granted data: ${JSON.stringify(r.data).slice(0, 300)}`);
+      const leaked = findValues(r.data ?? null, neverDelegated.filter((v) => !probe.query.includes(v)));
+      if (leaked.length) problems.push(`never-granted victim values: ${leaked.join(', ')}`);
+      if (r.status >= 500 || codes(r).includes('INTERNAL_SERVER_ERROR')) problems.push(`HTTP ${r.status} ${codes(r).join()}`);
+      delegatedReads += countRecords(r.data, delegatedTypes);
+      return problems;
+    };
+    const victimDelegated: Caller = { name: "victim's own delegated token (all scopes)", mint: delegatedFor(victim.id), headers: {} };
+    for (const target of targets) {
+      for (const probe of probeSets[target]!) if (probe.entry !== 'gateway-entities') schedule(target, probe, victimDelegated, target !== 'gateway', onlyGranted(probe), true);
+    }
+
     const started = Date.now();
     const results = await pool(jobs);
+    // The control: the victim's delegated token did read its granted data on some paths.
+    expect(delegatedReads).toBeGreaterThan(0);
     const leaks = results.filter((r) => r.problems.length > 0);
     const probeCount = targets.reduce((n, t) => n + probeSets[t]!.length, 0);
     console.log(
@@ -453,6 +525,8 @@ describe('subscriptions in the matrix', () => {
       { name: 'unsigned token (alg none)', params: bearer(unsigned(victim.id)) },
       { name: 'forged identity in connection params, no token', params: { ...identityHeaders(victim.id), headers: identityHeaders(victim.id) } },
       { name: "forged identity with another user's token", params: { ...bearer(attacker.token), ...identityHeaders(victim.id), headers: identityHeaders(victim.id) }, stays: true },
+      // Issue 20: a delegated token never subscribes, not even to its own user's streams.
+      { name: "the victim's delegated token (all scopes)", params: bearer(await delegatedFor(victim.id)()) },
     ];
     const service = await testServiceToken('diagnosis', ['notifications:write']);
     const userStreams = () => stack.instances.user!.reduce((n, i) => n + i.openStreams(), 0);

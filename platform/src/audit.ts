@@ -58,15 +58,18 @@ export const ANONYMOUS_ACTOR = 'anonymous';
  */
 export class AuditCollector {
   readonly #events = new Map<string, PendingAuditEvent & { seen: Set<string> }>();
-  /** Who acted: the token's subject (a user id, or `service:<name>`), or `anonymous`. */
+  /** Who acted: the token's subject (a user id, or `service:<name>`), a delegated token's actor, or `anonymous`. */
   readonly actor: string;
+  /** Whose data a delegated token read (its subject, the user); null for every other caller, who acts for itself. */
+  readonly subject: string | null;
 
   constructor(
     user: AuthUser | undefined,
     readonly requestId: string,
     readonly traceId: string | undefined,
   ) {
-    this.actor = user?.id ?? ANONYMOUS_ACTOR;
+    this.actor = user?.actor ?? user?.id ?? ANONYMOUS_ACTOR;
+    this.subject = user?.actor !== undefined ? user.id : null;
   }
 
   /**
@@ -131,10 +134,10 @@ export async function writeAuditEvents(database: Database, schema: string, audit
   if (events.length === 0) return 0;
   const rows = events.map(
     (e) =>
-      sql`(${audit.actor}, ${e.action}, ${e.resource}, ${arrayParam(e.ids, 'text')}, ${e.outcome}, ${e.reason}, ${audit.traceId ?? null}, ${audit.requestId})`,
+      sql`(${audit.actor}, ${audit.subject}, ${e.action}, ${e.resource}, ${arrayParam(e.ids, 'text')}, ${e.outcome}, ${e.reason}, ${audit.traceId ?? null}, ${audit.requestId})`,
   );
   await database.rows(sql`
-    insert into ${ident(schema)}.audit_events (actor, action, resource, record_ids, outcome, reason, trace_id, request_id)
+    insert into ${ident(schema)}.audit_events (actor, subject, action, resource, record_ids, outcome, reason, trace_id, request_id)
     values ${sql.join(rows, sql`, `)}`);
   return events.length;
 }
@@ -319,6 +322,8 @@ export interface AuditEventRow {
   id: string;
   at: string;
   actor: string;
+  /** For a delegated read: the user whose data it was (the actor acted for them). */
+  subject: string | null;
   action: AuditAction;
   resource: string;
   recordIds: string[];
@@ -341,7 +346,7 @@ export async function selectAuditEvents(database: Database, schema: string, args
   const after = decodeAuditCursor(args.after);
   const actor = args.actorId ?? null;
   const rows = await database.rows<Omit<AuditEventRow, 'recordIds'> & { recordIds: string }>(sql`
-    select id::text as id, ${isoUtc(sql`at`)} as at, actor, action, resource, to_json(record_ids)::text as "recordIds",
+    select id::text as id, ${isoUtc(sql`at`)} as at, actor, subject, action, resource, to_json(record_ids)::text as "recordIds",
            outcome, reason, trace_id as "traceId", request_id as "requestId"
     from ${ident(schema)}.audit_events
     where (${actor}::text is null or actor = ${actor}::text)

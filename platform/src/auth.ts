@@ -4,6 +4,8 @@ import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors as joseErrors,
 import { LRUCache } from 'lru-cache';
 import { forbidden, unauthenticated } from './errors.js';
 import { SIGNING_ALGORITHMS, type KeyRing, type SigningKey } from './keys.js';
+import { enforceDelegatedReads, readsOf } from './delegated-reads.js';
+import { claimsDelegation, DELEGATED_AUDIENCE, DELEGATED_TTL_SECONDS, delegatedCaller, type AgentAccessScope } from './delegation.js';
 import type { KeySource, TrustedService } from './trust.js';
 
 /** The caller as the token describes it. Subgraphs never take identity from any other header. */
@@ -15,6 +17,15 @@ export interface AuthUser {
   sessionId?: string | undefined;
   /** Set when the caller is one of the platform's services (its name); such a caller is never a user. */
   service?: string | undefined;
+  /**
+   * Set for a delegated token only (delegation.ts): who acts for the user `id` (`service:agent`). Such a caller
+   * holds no role and no ordinary scope; it reads only what `grants` opens (delegated-reads.ts).
+   */
+  actor?: string | undefined;
+  /** The consent scopes a delegated token carries: the user's grants when it was minted. */
+  grants?: AgentAccessScope[] | undefined;
+  /** The consent's version when the delegated token was minted. */
+  grantVersion?: string | undefined;
 }
 
 export interface AuthContext {
@@ -52,6 +63,8 @@ export interface JwtOptions extends KeySource {
   services?: Record<string, TrustedService> | undefined;
   /** Audience of service tokens (default `suoke-services`). */
   serviceAudience?: string | undefined;
+  /** Audience of delegated tokens (default `suoke-delegated`): user keys, subject a user, actor a service. */
+  delegatedAudience?: string | undefined;
   /** Longest lifetime (exp − iat) a service token may have (default 300 s). */
   serviceTtlSeconds?: number | undefined;
   /** Remote JWKS caching (jose): how long keys are kept, and the pause before an unknown kid refetches. */
@@ -83,6 +96,11 @@ export interface TokenCacheOptions {
  *   configured for it, lifetime within `serviceTtlSeconds`. A service's key
  *   verifies nothing else, so a stolen pod's key mints no user and no ADMIN.
  *
+ * - a delegated token (`act` claim, audience `delegatedAudience`): signed by
+ *   the user subgraph's key for one user and one acting service, carrying only
+ *   consent scopes, lifetime within 120 s (delegation.ts). It is checked as
+ *   nothing else, and no other kind is accepted on its audience.
+ *
  * Every failure is the same UNAUTHENTICATED error: the reason goes to logs only.
  *
  * A token that verified is remembered, by its exact text, until it expires or
@@ -105,12 +123,14 @@ export function createTokenVerifier(options: JwtOptions, cacheOptions: TokenCach
   }
   const serviceAudience = options.serviceAudience ?? 'suoke-services';
   const serviceTtl = options.serviceTtlSeconds ?? 300;
+  const delegatedAudience = options.delegatedAudience ?? DELEGATED_AUDIENCE;
   const max = cacheOptions.max ?? 10_000;
   const ttlMs = cacheOptions.ttlMs ?? 60_000;
   const verified = max > 0 && ttlMs > 0 ? new LRUCache<string, { user: AuthUser; expiresAtMs: number }>({ max, ttl: ttlMs, ttlAutopurge: false }) : undefined;
 
   async function check(token: string): Promise<{ user: AuthUser; payload: JWTPayload }> {
-    const subject = decodeJwt(token).sub ?? '';
+    const claims = decodeJwt(token);
+    const subject = claims.sub ?? '';
     const common = { issuer: options.issuer, algorithms: SIGNING_ALGORITHMS, clockTolerance: CLOCK_TOLERANCE_S };
     if (subject.startsWith(SERVICE_SUBJECT_PREFIX)) {
       const name = subject.slice(SERVICE_SUBJECT_PREFIX.length);
@@ -128,6 +148,15 @@ export function createTokenVerifier(options: JwtOptions, cacheOptions: TokenCach
       if (scopes.some((s) => !trusted.scopes.has(s))) throw new Error(`${subject} claims a scope it is not allowed`);
       if (Number(payload.exp) - Number(payload.iat) > serviceTtl) throw new Error(`${subject} token lives longer than ${serviceTtl} s`);
       return { user: { id: subject, roles: ['SERVICE'], scopes, service: name }, payload };
+    }
+    if (claimsDelegation(claims, delegatedAudience)) {
+      const { payload } = await jwtVerify(token, userKeys!, {
+        ...common,
+        audience: delegatedAudience,
+        requiredClaims: ['sub', 'exp', 'iat', 'act'],
+        maxTokenAge: DELEGATED_TTL_SECONDS.max + CLOCK_TOLERANCE_S,
+      });
+      return { user: { ...delegatedCaller(payload), roles: [], scopes: [] }, payload };
     }
     const { payload } = await jwtVerify(token, userKeys!, { ...common, audience: options.audience, requiredClaims: ['sub', 'exp'] });
     const roles = rolesOf(payload);
@@ -158,7 +187,7 @@ export function createTokenVerifier(options: JwtOptions, cacheOptions: TokenCach
 }
 
 function copyUser(user: AuthUser): AuthUser {
-  return { ...user, roles: [...user.roles], scopes: [...user.scopes] };
+  return { ...user, roles: [...user.roles], scopes: [...user.scopes], ...(user.grants ? { grants: [...user.grants] } : {}) };
 }
 
 function rolesOf(payload: JWTPayload): string[] {
@@ -254,7 +283,9 @@ type ResolverMap = Record<string, Record<string, unknown>>;
  * Apollo Gateway itself ignores. Reads them from the subgraph SDL (on fields and
  * on object types) and wraps the matching resolvers, including an entity's
  * `__resolveReference`, so that a denied field is null with UNAUTHENTICATED or
- * FORBIDDEN while the rest of the response resolves. Returns a new resolver map.
+ * FORBIDDEN while the rest of the response resolves. Then lets a delegated
+ * token read only what the map's `delegatedReads` allowlist opens for its
+ * grants (delegated-reads.ts; nothing when untagged). Returns a new resolver map.
  */
 export function withAuthDirectives<R extends object>(typeDefs: DocumentNode, resolvers: R): R {
   const out: ResolverMap = {};
@@ -278,6 +309,7 @@ export function withAuthDirectives<R extends object>(typeDefs: DocumentNode, res
       };
     }
   }
+  enforceDelegatedReads(typeDefs, out, readsOf(resolvers));
   return out as R;
 }
 

@@ -32,6 +32,8 @@ const PASSTHROUGH_CODES = new Set<string>([
   'SUBSCRIPTION_OVERFLOW',
   'TOO_MANY_SUBSCRIPTIONS',
   'SUBSCRIPTION_TRANSPORT_REQUIRED',
+  // Delegated access (delegation.ts): the user granted the agents nothing (or no longer).
+  'CONSENT_REQUIRED',
 ]);
 
 /** Extension keys (besides `code`) that carry client-facing detail. */

@@ -1,5 +1,7 @@
 export * from './audit.js';
 export * from './auth.js';
+export * from './delegation.js';
+export * from './delegated-reads.js';
 export * from './config.js';
 export * from './db.js';
 export * from './errors.js';

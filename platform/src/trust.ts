@@ -32,8 +32,9 @@ export interface TrustConfig {
  * unless TRUSTED_SERVICES names them.
  */
 export const DEFAULT_TRUSTED_SERVICES: Record<string, { port: number; scopes: string[] }> = {
-  // The agent's knowledge search is public: it needs no scope.
-  agent: { port: 4004, scopes: [] },
+  // The agent's knowledge search is public: it needs no scope. It mints delegated tokens (consented personal
+  // context, delegation.ts) for the users it answers: the user subgraph refuses any user who granted nothing.
+  agent: { port: 4004, scopes: ['agent-access:delegate'] },
   // The report saga: the agent's explanation and the user's notification.
   diagnosis: { port: 4005, scopes: ['reports:explain', 'notifications:write'] },
 };

@@ -82,7 +82,8 @@ describe('writeAuditEvents and selectAuditEvents', () => {
     testDb = await createTestDatabase('audit');
     // The health subgraph's migration, applied to a schema of this test's own.
     const script = await readFile(new URL('../../subgraphs/health/src/db/migrations/0002_audit.sql', import.meta.url), 'utf8');
-    await testDb.database.exec(`create schema "audit_t";\n${script.replaceAll('"health"', '"audit_t"')}`);
+    const subject = await readFile(new URL('../../subgraphs/health/src/db/migrations/0004_audit_subject.sql', import.meta.url), 'utf8');
+    await testDb.database.exec(`create schema "audit_t";\n${script.replaceAll('"health"', '"audit_t"')}\n${subject.replaceAll('"health"', '"audit_t"')}`);
   });
   afterAll(async () => {
     await testDb?.drop();

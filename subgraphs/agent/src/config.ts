@@ -82,6 +82,13 @@ const env = subgraphEnv(4004).extend(signingEnv.shape).extend({
   OFFLINE_STREAM_PACE_MS: int(0, 5_000, 25),
   /** At shutdown, streamed replies in flight get this long to finish; the rest are stored FAILED with a reason. */
   STREAM_STOP_GRACE_MS: int(0, 120_000, 5_000),
+  /**
+   * What of the user's consented personal context goes to an external model provider (service/personal-context.ts,
+   * `summariseForProvider`): `summary`, a short text of statistics, profile facts and the latest report's codes
+   * (never an id, an email, a name or free text); `off`, nothing at all. The offline responder runs here and is not
+   * an external provider.
+   */
+  AGENT_PROVIDER_PHI: z.enum(['off', 'summary']).default('summary'),
 });
 
 export type AgentConfig = SubgraphConfig &

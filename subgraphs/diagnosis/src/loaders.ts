@@ -6,6 +6,7 @@ import {
   selectMethodResults,
   selectQuestions,
   selectReportsByConsultation,
+  selectReportsByIds,
   toMethodResults,
   type PageQuery,
 } from './db/queries.js';
@@ -44,6 +45,12 @@ export function createLoaders(database: Database) {
     reportByConsultation: keyedLoader<string, ReportRow | null, ReportRow>(
       (ids) => withUuids(ids, (valid) => selectReportsByConsultation(database, valid)),
       (row) => row.consultationId,
+      { missing: null, cacheKey: (id) => id.toLowerCase() },
+    ),
+    /** `DiagnosisReport` entity references (a reply's citations). */
+    reportById: keyedLoader<string, ReportRow | null, ReportRow>(
+      (ids) => withUuids(ids, (valid) => selectReportsByIds(database, valid)),
+      (row) => row.id,
       { missing: null, cacheKey: (id) => id.toLowerCase() },
     ),
     latestReportByUser: keyedLoader<string, ReportRow | null, ReportRow>(

@@ -4,7 +4,9 @@ import {
   selectObservationsByIds,
   selectProfiles,
   selectSummaries,
+  selectWindowSummaries,
   type PageQuery,
+  type WindowQuery,
   type PageRow,
   type SummaryQuery,
 } from './db/queries.js';
@@ -34,6 +36,8 @@ export function createLoaders(database: Database, bounds: Pick<RecordingBounds, 
       (key) => isUuid(key.userId),
     ),
     summary: positionalLoader<SummaryQuery, ObservationStatRow>((keys) => selectSummaries(database, keys), (key) => isUuid(key.userId)),
+    /** `HealthSummary` entities: one type of one user over one window. */
+    windowSummary: positionalLoader<WindowQuery, ObservationStatRow>((keys) => selectWindowSummaries(database, keys), (key) => isUuid(key.userId)),
   };
 }
 

@@ -1,4 +1,4 @@
-import { loadConfig, signingEnv, signingProblems, subgraphEnv, z, type SigningEnvConfig, type SubgraphConfig } from '@suoke/platform';
+import { DELEGATED_TTL_SECONDS, loadConfig, signingEnv, signingProblems, subgraphEnv, z, type SigningEnvConfig, type SubgraphConfig } from '@suoke/platform';
 
 /** Development only: refused in production, where REFRESH_TOKEN_SECRET must be set. */
 export const DEV_REFRESH_TOKEN_SECRET = 'dev-only-refresh-token-secret-not-for-production';
@@ -27,6 +27,11 @@ const env = subgraphEnv(4001).extend(signingEnv.shape).extend({
   LOGIN_ACCOUNT_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
   /** How long an address that signed in to an account stays exempt from that account's lockout. */
   LOGIN_KNOWN_ADDRESS_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  /**
+   * Lifetime of the delegated token minted for the agent (`delegateAgentAccess`): one reply's reads. Short, so that
+   * a revocation takes effect on the next message whatever token the agent still holds.
+   */
+  DELEGATED_TOKEN_TTL_SECONDS: z.coerce.number().int().min(DELEGATED_TTL_SECONDS.min).max(DELEGATED_TTL_SECONDS.max).default(DELEGATED_TTL_SECONDS.default),
 });
 
 export type UserConfig = SubgraphConfig & SigningEnvConfig & z.infer<typeof env>;

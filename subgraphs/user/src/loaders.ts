@@ -1,7 +1,8 @@
 import { inArray } from 'drizzle-orm';
-import { isUuid, keyedLoader, positionalLoader, type AuthUser, type Database, type EntityCaches } from '@suoke/platform';
+import { isUuid, keyedLoader, positionalLoader, withUuids, type AuthUser, type Database, type EntityCaches } from '@suoke/platform';
 import { selectNotificationPages, type NotificationPageQuery } from './db/notifications.js';
-import { userRecordColumns, users, type NotificationRow, type UserRecord } from './db/schema.js';
+import { userRecordColumns, users, type AgentAccessRow, type NotificationRow, type UserRecord } from './db/schema.js';
+import { selectAgentAccess } from './service/agent-access.js';
 
 const USER_CODEC = {
   encode: (row: UserRecord) => JSON.stringify(row),
@@ -33,6 +34,12 @@ export function createLoaders(database: Database, _user: AuthUser | undefined, e
         ),
       (row) => row.id,
       { missing: null },
+    ),
+    /** Consent to the agents; a user with no row has granted nothing (the resolver supplies that). */
+    agentAccess: keyedLoader<string, AgentAccessRow | null, AgentAccessRow>(
+      (ids) => withUuids(ids, (valid) => selectAgentAccess(database, valid)),
+      (row) => row.userId,
+      { missing: null, cacheKey: (id) => id.toLowerCase() },
     ),
     notificationPage: positionalLoader<NotificationPageQuery, NotificationRow>(
       (queries) => selectNotificationPages(database, queries),

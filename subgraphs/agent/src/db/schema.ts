@@ -14,13 +14,22 @@ export type ReplyProvider = 'OPENAI_COMPATIBLE' | 'OFFLINE';
 /** STREAMING while a streamed reply is produced; user messages and blocking replies are stored COMPLETE. */
 export type MessageStatus = 'STREAMING' | 'COMPLETE' | 'FAILED';
 
-/** The kinds of knowledge entity a reply can cite (the members of `KnowledgeItem`). */
+/** The kinds of knowledge entity a reply can cite (the members of `KnowledgeItem`; what a knowledge search finds). */
 export type CitationKind = 'CONSTITUTION' | 'HERB' | 'ACUPOINT' | 'SYNDROME' | 'ARTICLE';
+/**
+ * The kinds of the user's own items a reply can cite, with their consent (issue 20): a `HealthSummary` (key: the
+ * platform's `healthSummaryId`) or a `DiagnosisReport` (key: its id). With CitationKind, the members of `Citation`.
+ */
+export type PersonalCitationKind = 'HEALTH_SUMMARY' | 'DIAGNOSIS_REPORT';
 
 /** A stored citation: the kind and the owner's key (`code` or `id`). */
 export interface CitationRef {
-  kind: CitationKind;
+  kind: CitationKind | PersonalCitationKind;
   key: string;
+}
+/** A stored citation of a knowledge entry (what care plans cite). */
+export interface KnowledgeCitationRef extends CitationRef {
+  kind: CitationKind;
 }
 
 export const agents = agentSchema.table('agents', {
@@ -92,9 +101,22 @@ export interface ArticleRef {
   id: string;
 }
 export type KnowledgeRef = ConstitutionRef | HerbRef | AcupointRef | SyndromeRef | ArticleRef;
+/** References to the user's own cited items, resolved (for their owner only) by the health and diagnosis subgraphs. */
+export interface HealthSummaryRef {
+  __typename: 'HealthSummary';
+  id: string;
+}
+export interface DiagnosisReportRef {
+  __typename: 'DiagnosisReport';
+  id: string;
+}
+/** Any citation, tagged for `Citation`'s type resolution. */
+export type CitationEntityRef = KnowledgeRef | HealthSummaryRef | DiagnosisReportRef;
 
 /** The entity reference a stored citation stands for. */
-export function knowledgeRef(citation: CitationRef): KnowledgeRef {
+export function knowledgeRef(citation: KnowledgeCitationRef): KnowledgeRef;
+export function knowledgeRef(citation: CitationRef): CitationEntityRef;
+export function knowledgeRef(citation: CitationRef): CitationEntityRef {
   switch (citation.kind) {
     case 'CONSTITUTION':
       return { __typename: 'Constitution', code: citation.key };
@@ -106,6 +128,10 @@ export function knowledgeRef(citation: CitationRef): KnowledgeRef {
       return { __typename: 'Syndrome', code: citation.key };
     case 'ARTICLE':
       return { __typename: 'Article', id: citation.key };
+    case 'HEALTH_SUMMARY':
+      return { __typename: 'HealthSummary', id: citation.key };
+    case 'DIAGNOSIS_REPORT':
+      return { __typename: 'DiagnosisReport', id: citation.key };
   }
 }
 
@@ -132,7 +158,7 @@ export interface StoredRecommendation {
   text: string;
   /** Cautions to heed (herbs' contraindications); empty when none. */
   cautions: string[];
-  source: CitationRef;
+  source: KnowledgeCitationRef;
 }
 
 export const carePlans = agentSchema.table('care_plans', {

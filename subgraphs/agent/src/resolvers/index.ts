@@ -103,6 +103,9 @@ export function createResolvers(deps: ResolverDeps): Resolvers {
     KnowledgeItem: {
       __resolveType: (item) => item.__typename,
     },
+    Citation: {
+      __resolveType: (item) => item.__typename,
+    },
   };
 }
 

@@ -1,6 +1,6 @@
 import { badInput, type Database } from '@suoke/platform';
 import { storeReply, storeUserMessage } from '../db/conversations.js';
-import { knowledgeRef, type AgentRow, type ConversationRow, type KnowledgeRef, type MessageRow } from '../db/schema.js';
+import { knowledgeRef, type AgentRow, type CitationEntityRef, type ConversationRow, type MessageRow } from '../db/schema.js';
 import { agentKey } from '../loaders.js';
 import type { ReplyService } from './replies.js';
 import type { StreamingReplies } from './streams.js';
@@ -20,7 +20,7 @@ export interface SendMessageResult {
   conversation: ConversationRow;
   message: MessageRow;
   reply: MessageRow;
-  citations: KnowledgeRef[];
+  citations: CitationEntityRef[];
 }
 
 /** The trimmed text, or BAD_USER_INPUT naming `input.text` and what was received. */

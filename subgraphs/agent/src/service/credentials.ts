@@ -14,3 +14,14 @@ export function serviceCredential(
 ): () => Promise<string | undefined> {
   return platformCredential({ service: 'agent', scopes: [], ...config });
 }
+
+/**
+ * The agent's credential for minting delegated tokens (`delegateAgentAccess`, issue 20): scope
+ * `agent-access:delegate` only, kept apart from the scope-less search credential so that a deployment whose
+ * TRUSTED_SERVICES does not allow the scope loses personal context, not knowledge search.
+ */
+export function delegationCredential(
+  config: Pick<AgentConfig, 'JWT_SIGNING_KEYS' | 'JWT_SIGNING_KID' | 'JWT_KEYS_DIR' | 'JWT_ISSUER' | 'SERVICE_TOKEN_AUDIENCE' | 'SERVICE_TOKEN_TTL_SECONDS' | 'NODE_ENV'>,
+): () => Promise<string | undefined> {
+  return platformCredential({ service: 'agent', scopes: ['agent-access:delegate'], ...config });
+}

@@ -96,6 +96,10 @@ export async function selectReportsByConsultation(database: Database, consultati
   return database.db.select().from(reports).where(inArray(reports.consultationId, [...consultationIds]));
 }
 
+export async function selectReportsByIds(database: Database, ids: readonly string[]): Promise<ReportRow[]> {
+  return database.db.select().from(reports).where(inArray(reports.id, [...ids]));
+}
+
 /** The newest report of each user. */
 export async function selectLatestReports(database: Database, userIds: readonly string[]): Promise<ReportRow[]> {
   return database.db

@@ -1,4 +1,4 @@
-import { assertOwnerOr, unauthenticated } from '@suoke/platform';
+import { assertOwnerOr, forbidden, unauthenticated } from '@suoke/platform';
 import type { ConsultationResolvers, DiagnosisReportResolvers } from '../generated/resolvers.js';
 import { committedReports } from '../service/consultations.js';
 import { READ_ANY } from './user.js';
@@ -37,6 +37,19 @@ export const consultationResolvers: ConsultationResolvers = {
 };
 
 export const reportResolvers: DiagnosisReportResolvers = {
+  /**
+   * A cited report (issue 20): only its owner reads it, a delegated token of the owner included; anyone else's is
+   * null with `FORBIDDEN` (the refusal audited), an unknown id null. Per representation, asynchronously, so a refusal
+   * nulls that item only; the batch is one statement.
+   */
+  __resolveReference: async (reference, ctx) => {
+    if (!ctx.user) throw unauthenticated();
+    const report = await ctx.loaders.reportById.load(reference.id);
+    if (!report) return null;
+    if (report.userId !== ctx.user.id.toLowerCase()) throw forbidden();
+    ctx.audit.record({ action: 'READ', resource: 'DiagnosisReport', ids: [report.id] });
+    return report;
+  },
   primaryConstitution: (report) => ({ code: report.primaryConstitution }),
   secondaryConstitutions: (report) => report.secondaryConstitutions.map((code) => ({ code })),
   suggestedSyndromes: (report) => report.suggestedSyndromes.map((code) => ({ code })),

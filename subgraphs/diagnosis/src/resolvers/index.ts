@@ -1,4 +1,4 @@
-import { auditEventsPage, DateTime, forbidden, hasScope, isUuid, notFound, startingWith, unauthenticated } from '@suoke/platform';
+import { ANY_GRANT, auditEventsPage, DateTime, delegatedReads, forbidden, hasScope, isUuid, notFound, startingWith, unauthenticated, type DelegatedReads } from '@suoke/platform';
 import type { Context } from '../context.js';
 import type { ConsultationRow, ReportRow } from '../db/schema.js';
 import { selectReport } from '../db/saga.js';
@@ -29,8 +29,27 @@ export interface ResolverDeps {
   sagaWaitMs: number;
 }
 
+/**
+ * What an agent's delegated token (issue 20) may read here: with `REPORTS`, the user's latest report and what a
+ * report holds (scores, findings, the constitutions and syndromes it names by code). Never consultations, never a
+ * write or a subscription.
+ */
+export const DIAGNOSIS_DELEGATED_READS: DelegatedReads = {
+  'User.id': ANY_GRANT,
+  'User.latestReport': ['REPORTS'],
+  DiagnosisReport: ['REPORTS'],
+  ReportScore: ['REPORTS'],
+  Finding: ['REPORTS'],
+  Constitution: ['REPORTS'],
+  Syndrome: ['REPORTS'],
+};
+
 /** Thin resolvers: rules live in service/, storage in db/, reads go through loaders. */
 export function createResolvers(deps: ResolverDeps): Resolvers {
+  return delegatedReads(resolverMap(deps), DIAGNOSIS_DELEGATED_READS);
+}
+
+function resolverMap(deps: ResolverDeps): Resolvers {
   return {
     DateTime,
     Query: {

@@ -154,3 +154,41 @@ export async function selectProfiles(database: Database, userIds: readonly strin
 export function toProfile(row: typeof profiles.$inferSelect): ProfileRow {
   return { ...row, id: row.userId };
 }
+
+/** One `HealthSummary` entity: one type of one user over [from, to). */
+export interface WindowQuery {
+  userId: string;
+  type: ObservationTypeName;
+  from: Date;
+  to: Date;
+}
+
+/** Per user, type and window: at most one statistics row; one statement for the whole batch of entity references. */
+export async function selectWindowSummaries(database: Database, queries: readonly WindowQuery[]): Promise<Array<{ ord: number; row: ObservationStatRow }>> {
+  const newestFirst = sql`order by o.recorded_at desc, o.id desc`;
+  // The batch's outer bounds as plain parameters let the planner prune partitions (see summariesQuery).
+  const since = new Date(Math.min(...queries.map((q) => q.from.getTime())));
+  const until = new Date(Math.max(...queries.map((q) => q.to.getTime())));
+  const rows = await database.rows<RawStat & Record<string, unknown>>(sql`
+    select k.ord::int as ord, s.*
+    from unnest(
+      ${arrayParam(queries.map((q) => q.userId), 'uuid')},
+      ${arrayParam(queries.map((q) => q.type), 'text')},
+      ${arrayParam(queries.map((q) => q.from), 'timestamptz')},
+      ${arrayParam(queries.map((q) => q.to), 'timestamptz')}
+    ) with ordinality as k(user_id, type, t_from, t_to, ord)
+    cross join lateral (
+      select o.type, count(*)::int as count,
+             avg(o.value) as average, min(o.value) as min, max(o.value) as max,
+             (array_agg(o.value ${newestFirst}))[1] as latest,
+             ${isoUtc(sql`max(o.recorded_at)`)} as "latestAt",
+             avg(o.diastolic) as "averageDiastolic",
+             (array_agg(o.diastolic ${newestFirst}))[1] as "latestDiastolic"
+      from "health".observations o
+      where o.user_id = k.user_id and o.type = k.type and o.recorded_at >= k.t_from and o.recorded_at < k.t_to
+        and o.recorded_at >= ${since.toISOString()}::timestamptz and o.recorded_at < ${until.toISOString()}::timestamptz
+      group by o.type
+    ) s
+    order by k.ord`);
+  return rows.map(({ ord, ...raw }) => ({ ord, row: { ...raw, latestAt: new Date(raw.latestAt) } }));
+}

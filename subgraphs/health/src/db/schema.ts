@@ -79,3 +79,13 @@ export interface ObservationStatRow {
 export interface UserRef {
   id: string;
 }
+
+/** A `HealthSummary` entity as resolved: its key's parts and the window's statistics (null when it holds none). */
+export interface HealthSummaryRow {
+  id: string;
+  userId: string;
+  type: ObservationTypeName;
+  from: Date;
+  to: Date;
+  stat: ObservationStatRow | null;
+}

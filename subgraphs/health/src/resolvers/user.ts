@@ -19,7 +19,7 @@ export const userResolvers: UserResolvers = {
   healthProfile: async (user, _args, ctx) => {
     assertOwnerOr(ctx, user.id, READ_ANY);
     const profile = await ctx.loaders.profileByUserId.load(user.id);
-    if (profile) ctx.audit.record({ action: 'READ', resource: 'HealthProfile', ids: [profile.userId] });
+    if (profile || ctx.user?.actor) ctx.audit.record({ action: 'READ', resource: 'HealthProfile', ids: [user.id.toLowerCase()] });
     return profile;
   },
 
@@ -38,8 +38,9 @@ export const userResolvers: UserResolvers = {
       throw badInput(`days must be an integer from ${SUMMARY_DAYS.min} to ${SUMMARY_DAYS.max}; received ${days}`, 'days');
     }
     const stats = await ctx.loaders.summary.load({ userId: user.id.toLowerCase(), days });
-    // Statistics have no ids of their own: the record is the user's series (none disclosed when empty).
-    if (stats.length > 0) ctx.audit.record({ action: 'READ', resource: 'ObservationStat', ids: [user.id.toLowerCase()] });
+    // Statistics have no ids of their own: the record is the user's series (none disclosed when empty). A delegated
+    // read is audited even when empty: the agent looked.
+    if (stats.length > 0 || ctx.user?.actor) ctx.audit.record({ action: 'READ', resource: 'ObservationStat', ids: [user.id.toLowerCase()] });
     return stats;
   },
 };

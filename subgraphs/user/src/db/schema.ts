@@ -1,5 +1,6 @@
 import { getTableColumns } from 'drizzle-orm';
-import { pgSchema, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, pgSchema, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import type { AgentAccessScope } from '@suoke/platform';
 
 /** The user subgraph's own Postgres schema; no other subgraph reads it. Mirrors migrations/. */
 export const userSchema = pgSchema('user');
@@ -63,4 +64,22 @@ export interface NotificationRow {
   reportId: string | null;
   createdAt: Date;
   readAt: Date | null;
+}
+
+/** Consent to the agents, per user (migrations/0003_agent_access.sql). */
+export const agentAccess = userSchema.table('agent_access', {
+  userId: uuid('user_id').primaryKey(),
+  scopes: text('scopes').array().notNull().$type<AgentAccessScope[]>(),
+  version: bigint('version', { mode: 'number' }).notNull(),
+  grantedAt: instant('granted_at'),
+  updatedAt: instant('updated_at').notNull().defaultNow(),
+});
+
+/** An `AgentAccess` as resolved: a user who never granted anything has version 0 and no scopes. */
+export interface AgentAccessRow {
+  userId: string;
+  scopes: AgentAccessScope[];
+  version: number;
+  grantedAt: Date | null;
+  updatedAt: Date | null;
 }

@@ -1,4 +1,4 @@
-import { DateTime, decodeTimeIdCursor, forbidden, hasScope, pageSize, toConnection, unauthenticated } from '@suoke/platform';
+import { ANY_GRANT, DateTime, decodeTimeIdCursor, delegatedReads, forbidden, hasScope, pageSize, signingKeyRing, toConnection, unauthenticated } from '@suoke/platform';
 import type { Context } from '../context.js';
 import type { NotificationRow, UserRow } from '../db/schema.js';
 import type { Resolvers } from '../generated/resolvers.js';
@@ -6,6 +6,7 @@ import { userCache } from '../loaders.js';
 import { Accounts } from '../service/accounts.js';
 import { SignInThrottle } from '../service/sign-in-throttle.js';
 import { countUsers, selectUserPage } from '../service/directory.js';
+import { grantAgentAccess, mintDelegatedToken, noAccess, revokeAgentAccess } from '../service/agent-access.js';
 import { markNotificationRead, notificationFromEvent, notificationTopic, postNotification, retractNotification, type NotificationEvent } from '../service/notifications.js';
 import type { UserConfig } from '../config.js';
 
@@ -16,8 +17,15 @@ function asViewer<T extends { user: UserRow }>(result: T): T {
   return { ...result, user: Object.assign(Object.create(null) as object, result.user, { [VIEWER]: true }) as UserRow };
 }
 
+/** A delegated token (issue 20) reads here only who it acts for: `me { id }`; never email, name or anything else. */
+const USER_DELEGATED_READS = { 'Query.me': ANY_GRANT, 'User.id': ANY_GRANT };
+
 /** Thin resolvers: validation and storage live in service/, lookups go through loaders. */
 export function createResolvers(config: UserConfig): Resolvers {
+  return delegatedReads(resolverMap(config), USER_DELEGATED_READS);
+}
+
+function resolverMap(config: UserConfig): Resolvers {
   const accounts = (ctx: Context) => new Accounts(ctx.database, config, ctx.sessions);
   return {
     DateTime,
@@ -58,6 +66,15 @@ export function createResolvers(config: UserConfig): Resolvers {
       postNotification: (_parent, { input }, ctx) =>
         postNotification(ctx.database, input, (row) => ctx.events.publish(notificationTopic(row.userId), row)),
       retractNotification: (_parent, { key }, ctx) => retractNotification(ctx.database, key),
+      grantAgentAccess: (_parent, { input }, ctx) => grantAgentAccess(ctx.database, callerId(ctx), input.scopes),
+      revokeAgentAccess: (_parent, { input }, ctx) => revokeAgentAccess(ctx.database, callerId(ctx), input.scopes),
+      // Scope `agent-access:delegate` (checked by the platform from the SDL): the agent's service credential only.
+      delegateAgentAccess: (_parent, { userId }, ctx) =>
+        mintDelegatedToken(ctx.database, userId, {
+          key: signingKeyRing('user', config),
+          issuer: config.JWT_ISSUER,
+          ttlSeconds: config.DELEGATED_TOKEN_TTL_SECONDS,
+        }),
     },
     Subscription: {
       // The topic is the caller's own: there is no way to name anyone else's inbox.
@@ -82,6 +99,19 @@ export function createResolvers(config: UserConfig): Resolvers {
         const rows = await ctx.loaders.notificationPage.load({ userId: user.id, limit: first + 1, after: decodeTimeIdCursor(args.after) ?? null });
         return toConnection(rows, first, (row: NotificationRow) => [row.createdAt.toISOString(), row.id]);
       },
+      // Consent is the account holder's own: not even admins read it.
+      agentAccess: async (user, _args, ctx) => {
+        if (ctx.user?.id !== user.id) throw forbidden();
+        return (await ctx.loaders.agentAccess.load(user.id)) ?? noAccess(user.id);
+      },
+    },
+    AgentAccess: {
+      version: (access) => String(access.version),
     },
   };
+}
+
+function callerId(ctx: Context): string {
+  if (!ctx.user) throw unauthenticated();
+  return ctx.user.id;
 }
