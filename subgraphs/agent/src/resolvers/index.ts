@@ -41,7 +41,7 @@ export function createResolvers(deps: ResolverDeps): Resolvers {
       // Always for the caller: there is no way to write into someone else's conversation.
       sendMessage: async (_parent, { input }, ctx) => {
         const sent = await sendMessage(
-          { database: ctx.database, replies: deps.replies, streams: deps.streams, agents: ctx.loaders.agents, historyTurns: deps.historyTurns },
+          { database: ctx.database, replies: deps.replies, streams: deps.streams, agents: ctx.loaders.agents, historyTurns: deps.historyTurns, log: ctx.log },
           callerId(ctx),
           input,
         );
