@@ -13,6 +13,7 @@ const BOOK = /预约|挂号|约个?医生|book(?:\s+an?)?\s+(?:appointment|slot|
 const EARLIEST = /最早|尽快|最近的时段|马上|earliest|soonest|first available|as soon as/i;
 const HEALTH_DATA = /我的(?:健康)?数据|我的(?:血压|心率|睡眠|步数|体重|血糖|血氧|体温)|最近(?:一周|七天|几天)?的?(?:指标|数据|血压|心率)|my (?:health )?data|my (?:blood pressure|heart rate|sleep|steps|weight|blood sugar)/i;
 const REPORT = /我的(?:最新的?|最近的?)?(?:诊断|体质)?报告|体质报告|诊断结果|my (?:latest )?(?:diagnosis )?report/i;
+const CARE_PLAN = /调理计划|调理方案|养生计划|养生方案|care plan/i;
 const AGENT_NAMES: Array<[RegExp, string]> = [
   [/小克|xiaoke/i, 'xiaoke'],
   [/老克|laoke/i, 'laoke'],
@@ -56,7 +57,8 @@ function handOffTarget(question: string, intents: ReadonlySet<string>): string |
   for (const [pattern, agentId] of AGENT_NAMES) if (pattern.test(question) && EXPLICIT_HAND_OFF.test(question)) return agentId;
   // By topic, only for questions that are not about the user's own signs (小艾's part: symptoms, the consultation).
   if (intents.has('SYMPTOM') || intents.has('CONSULTATION')) return undefined;
-  if (intents.has('APPOINTMENT') || intents.has('PRODUCT') || intents.has('CARE_PLAN')) return 'xiaoke';
+  // "怎么养" is 小艾's to answer; a plan or a product is 小克's.
+  if (intents.has('APPOINTMENT') || intents.has('PRODUCT') || CARE_PLAN.test(question)) return 'xiaoke';
   if (intents.has('HERB')) return 'laoke';
   if (intents.has('SLEEP') || intents.has('MOOD') || intents.has('EXERCISE')) return 'soer';
   return undefined;
