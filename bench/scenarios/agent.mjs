@@ -383,7 +383,7 @@ export async function measureRun({ data, tokens, provider, env = {}, label, seed
     log(
       `${label}: success ${round(summary.successRate * 100, 2)} % (${summary.fallbacks} fallbacks, ${summary.degradedKnowledge} without knowledge), ` +
         `avg ${summary.avgMs} ms, p95 ${summary.p95Ms} ms, cache hits ${round(summary.cacheHitRatio * 100, 1)} %, ` +
-        `provider calls ${summary.provider.calls} (${summary.provider.callsPerMessage}/msg), hedges ${JSON.stringify(hedges)}, retries ${summary.provider.retries}, errors ${JSON.stringify(summary.errors)}, load ${summary.loadAverage.join('→')}`,
+        `provider calls ${summary.provider.calls} (${summary.provider.callsPerMessage}/msg), tokens sent ${summary.tokensPerReply}/reply, tool rounds ${summary.toolRoundsPerReply}/reply, p99 ${summary.p99Ms} ms, hedges ${JSON.stringify(hedges)}, retries ${summary.provider.retries}, errors ${JSON.stringify(summary.errors)}, load ${summary.loadAverage.join('→')}`,
     );
     log(`${label} where the time goes: ${JSON.stringify(where)}`);
     log(`${label} logs: ${JSON.stringify(logs)}; errors: ${JSON.stringify(summary.errorMessages)}; breaker metrics: ${JSON.stringify(breaker)}`);

@@ -106,6 +106,14 @@ export interface ReplyStats {
  * time the offline responder stands in and the reply is marked degraded.
  * Only complete replies are cached: a degraded one would outlive the outage
  * that caused it.
+ *
+ * With tools (service/tools/pipeline.ts): the caller's granted context is
+ * loaded first (it decides the cache key: a reply built on it is keyed by the
+ * user and the grant's version); a model gets only its summary and runs a
+ * bounded tool loop, each round one resilient call within the same deadline;
+ * the offline responder runs the offline rules' calls and renders the results
+ * (also when it stands in for a model that failed before any tool ran).
+ * A reply whose tools changed something is neither cached nor shared.
  */
 export class ReplyService {
   readonly stats: ReplyStats = { produced: 0, cacheHits: 0, fallbacks: 0 };
