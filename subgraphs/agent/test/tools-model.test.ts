@@ -232,3 +232,64 @@ describe('sendMessage input', () => {
     expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.timeZone' });
   });
 });
+
+describe('resilience with tools', () => {
+  const reminder: FakeTurn = { toolCalls: [{ name: 'create_reminder', arguments: { text: '喝水', startsAt: '2026-12-08T08:00' } }] };
+
+  for (const [failures, outcome] of [
+    [1, 'is retried without running its tools again'],
+    [3, 'falls back to the offline responder, which renders what ran (once), degraded'],
+  ] as const) {
+    it(`a round of the loop that fails ${failures === 1 ? 'once' : 'every attempt'} ${outcome}`, async () => {
+      const user = granted();
+      const before = reminders.created.length;
+      llm.set({
+        respond: (request) => {
+          if (request.messages.at(-1)!.role !== 'user') return { content: '好的，明早八点提醒你喝水。' };
+          // The next calls (the attempts of round 2) fail with 503, in order of arrival.
+          llm.failNext(failures, 503);
+          return reminder;
+        },
+      });
+      const { reply } = await ask(agent, user, { agentId: 'soer', text: `明早八点提醒我喝水 ${randomUUID()}` });
+      expect(reminders.created.length - before).toBe(1);
+      expect(reminders.created.at(-1)!.userId).toBe(user.id);
+      if (failures === 1) expect(reply).toMatchObject({ text: '好的，明早八点提醒你喝水。', provider: 'OPENAI_COMPATIBLE', degraded: false });
+      else {
+        expect(reply).toMatchObject({ provider: 'OFFLINE', degraded: true });
+        expect(reply.text).toContain('已为你设置提醒“喝水”');
+      }
+    });
+  }
+
+  it('identical questions in flight from two users: a reply that set a reminder is not shared, each user gets their own', async () => {
+    llm.set({ latencyMs: 150, respond: (request) => (request.messages.at(-1)!.role === 'user' ? reminder : { content: '好的。' }) });
+    const before = reminders.created.length;
+    const shared = agent.subgraph.replies.shared;
+    const [a, b] = [{ id: randomUUID() }, { id: randomUUID() }];
+    const text = `明早八点提醒我喝水 ${randomUUID()}`;
+    await Promise.all([ask(agent, a, { agentId: 'soer', text }), ask(agent, b, { agentId: 'soer', text })]);
+    // They did meet in flight (so the check below is the guard's, not luck's).
+    expect(agent.subgraph.replies.shared - shared).toBe(1);
+    expect(reminders.created.slice(before).map((c) => c.userId).sort()).toEqual([a.id, b.id].sort());
+  });
+});
+
+describe('AGENT_PROVIDER_PHI=off', () => {
+  it('sends nothing personal to the model and offers it no personal tools; a granted user is still known only by key', async () => {
+    const off = await startAgent({ personal, reminders, appointments, env: modelEnv(llm, gateway, { AGENT_PROVIDER_PHI: 'off' }) });
+    try {
+      const user = granted();
+      const before = llm.requests.length;
+      llm.set({});
+      await ask(off, user, { agentId: 'xiaoai', text: `我的健康数据怎么样 ${randomUUID()}` });
+      const [request] = since(before);
+      expect(request!.messages[0]!.content).not.toContain('健康摘要');
+      expect(toolNames(request!)).not.toContain('get_health_summary');
+      expect(toolNames(request!)).not.toContain('get_latest_report');
+      expect(JSON.stringify(request)).not.toContain(user.id);
+    } finally {
+      await off.close();
+    }
+  });
+});
