@@ -1,12 +1,13 @@
 import type { Logger } from '@suoke/platform';
 import type { Turn } from '../db/conversations.js';
 import type { AgentRow, CitationRef, ReplyProvider } from '../db/schema.js';
-import { ProviderError, type ChatProvider, type ChatRequest, type Knowledge, type ModelTurn } from '../providers/types.js';
+import { type ChatProvider, type ChatRequest, type Knowledge } from '../providers/types.js';
 import { analyse } from './intents.js';
 import type { KnowledgeSearch } from './knowledge.js';
 import { personaOf } from './personas.js';
 import { replyCacheKey, type ReplyCache } from './reply-cache.js';
 import type { ResilientCall } from './resilience.js';
+import { modelStreamAttempt, providerPieces, turnOf } from './model-stream.js';
 import { SingleFlight } from './single-flight.js';
 import type { PersonalContext } from './tools/deps.js';
 import type { ReplyCaller, ReplyTools } from './tools/pipeline.js';
@@ -267,13 +268,14 @@ export class ReplyService {
       onPiece(piece);
     };
     if (primary.kind === 'OFFLINE' || !resilience) {
-      await this.pieces(primary, await this.offlineChat(chat, prepared, session), signal, emit);
+      await providerPieces(primary, await this.offlineChat(chat, prepared, session), this.limits(signal), emit);
       return keep(finish(text, primary.kind, false, false));
     }
     try {
       // Each round of the tool loop is an attempt of its own (retried before its first piece, within the deadline).
+      const limits = { outer: signal, idleMs: this.options.streamIdleMs ?? 20_000, maxMs: this.options.streamMaxMs ?? 120_000 };
       const ask = (turnRequest: ChatRequest) =>
-        resilience.call((attempt) => this.modelStream(turnRequest, attempt, signal, emit, text !== ''), { deadline, hedge: false });
+        resilience.call((attempt) => modelStreamAttempt(primary, turnRequest, { ...limits, attempt }, emit, text !== ''), { deadline, hedge: false });
       if (this.options.tools) await this.options.tools.modelLoop(chat, session, prepared.allowHandOff, ask);
       else await ask(chat);
       return keep(finish(text, primary.kind, false, summaryGiven));
@@ -288,78 +290,17 @@ export class ReplyService {
       if (began) emit(CONTINUED_OFFLINE);
       const standIn = await this.offlineChat(chat, prepared, session);
       // Continuing, the note above says what happened; answering instead, the stand-in line does.
-      await this.pieces(offline, began ? standIn : { ...standIn, standIn: true }, signal, emit);
+      await providerPieces(offline, began ? standIn : { ...standIn, standIn: true }, this.limits(signal), emit);
       return keep(finish(text, offline.kind, true, false));
     }
   }
 
-  /**
-   * One attempt of one round of the model's stream: the attempt's timeout holds until the first piece, then idle and
-   * total limits. `began`: text of this reply went out in an earlier round (a failure then is not retried either).
-   */
-  private async modelStream(chat: ChatRequest, attempt: AbortSignal, outer: AbortSignal, emit: (piece: string) => void, began = false): Promise<ModelTurn> {
-    const idleMs = this.options.streamIdleMs ?? 20_000;
-    const maxMs = this.options.streamMaxMs ?? 120_000;
-    // Stopping: no attempt starts (a listener added to an aborted signal would never fire).
-    outer.throwIfAborted();
-    const controller = new AbortController();
-    let idle: ReturnType<typeof setTimeout> | undefined;
-    const stopAll = () => controller.abort(outer.reason);
-    const stopAttempt = () => {
-      if (!began) controller.abort(attempt.reason);
-    };
-    const total = setTimeout(() => controller.abort(new DOMException('the streamed reply took too long', 'TimeoutError')), maxMs);
-    outer.addEventListener('abort', stopAll, { once: true });
-    attempt.addEventListener('abort', stopAttempt, { once: true });
-    if (attempt.aborted) stopAttempt();
-    const onText = (piece: string) => {
-      began = true;
-      clearTimeout(idle);
-      idle = setTimeout(() => controller.abort(new DOMException('the model provider stopped streaming', 'TimeoutError')), idleMs);
-      emit(piece);
-    };
-    try {
-      const { primary } = this.options;
-      if (primary.streamTurn) return await primary.streamTurn(chat, controller.signal, onText);
-      const stream = primary.stream?.(chat, controller.signal) ?? once(primary.reply(chat, controller.signal));
-      let text = '';
-      for await (const piece of stream) {
-        text += piece;
-        onText(piece);
-      }
-      return { text, toolCalls: [] };
-    } catch (error) {
-      // Stopping: not the provider's failure to retry.
-      if (outer.aborted) throw outer.reason;
-      // Not retried once text went out; still the provider's failure for the breaker (not `healthy`).
-      if (began) throw new ProviderError('the model provider failed after its reply began', { transient: false, cause: error });
-      throw error;
-    } finally {
-      clearTimeout(idle);
-      clearTimeout(total);
-      outer.removeEventListener('abort', stopAll);
-      attempt.removeEventListener('abort', stopAttempt);
-    }
-  }
-
-  /** A provider's reply in pieces (one piece when it cannot stream). */
-  private async pieces(provider: ChatProvider, chat: ChatRequest, signal: AbortSignal, emit: (piece: string) => void): Promise<void> {
-    const timeout = AbortSignal.any([signal, AbortSignal.timeout(this.options.streamMaxMs ?? 120_000)]);
-    const stream = provider.stream?.(chat, timeout) ?? once(provider.reply(chat, timeout));
-    for await (const piece of stream) emit(piece);
+  /** The streamed reply's whole-stream limit over `signal`. */
+  private limits(signal: AbortSignal): AbortSignal {
+    return AbortSignal.any([signal, AbortSignal.timeout(this.options.streamMaxMs ?? 120_000)]);
   }
 
   private search(agentId: string, question: string): Promise<Knowledge> {
     return this.options.knowledge.search(analyse(question).terms, personaOf(agentId).prefers);
   }
-}
-
-async function* once(text: Promise<string>): AsyncGenerator<string> {
-  yield await text;
-}
-
-/** One round of a model: with tools when it can take them, else its plain reply. */
-async function turnOf(provider: ChatProvider, request: ChatRequest, signal: AbortSignal): Promise<ModelTurn> {
-  if (provider.turn) return provider.turn(request, signal);
-  return { text: await provider.reply(request, signal), toolCalls: [] };
 }
