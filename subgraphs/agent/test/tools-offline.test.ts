@@ -80,3 +80,36 @@ for (const streamed of [false, true]) {
     });
   });
 }
+
+describe('Message.handedOffTo', () => {
+  it('is batched: a page with one hand-off and a page with three read the same statements', async () => {
+    const user = { id: randomUUID() };
+    const conversationWith = async (handOffs: number) => {
+      let conversationId: string | undefined;
+      for (let i = 0; i < handOffs; i += 1) {
+        const sent = await ask(agent, user, { agentId: 'xiaoai', text: '我想预约中医问诊', ...(conversationId ? { conversationId } : {}) });
+        conversationId = sent.conversation.id;
+      }
+      return conversationId!;
+    };
+    const read = async (id: string) => {
+      const { result, statements } = await agent.countStatements(() =>
+        agent.gql<{ conversation: { messages: { edges: Array<{ node: { handedOffTo: { id: string; agent: { id: string } } | null } }> } } }>(
+          `query ($id: ID!) { conversation(id: $id) { messages(first: 20) { edges { node { handedOffTo { id agent { id } } } } } } }`,
+          { id },
+          user,
+        ),
+      );
+      expect(result.errors).toBeUndefined();
+      const linked = result.data!.conversation.messages.edges.map((e) => e.node.handedOffTo).filter(Boolean);
+      return { linked, statements };
+    };
+    const one = await read(await conversationWith(1));
+    const three = await read(await conversationWith(3));
+    expect(one.linked).toHaveLength(1);
+    expect(three.linked).toHaveLength(3);
+    expect(new Set(three.linked.map((c) => c!.id)).size).toBe(3);
+    expect(three.linked.every((c) => c!.agent.id === 'xiaoke')).toBe(true);
+    expect(three.statements).toBe(one.statements);
+  });
+});
