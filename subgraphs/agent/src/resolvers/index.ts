@@ -45,7 +45,8 @@ export function createResolvers(deps: ResolverDeps): Resolvers {
           callerId(ctx),
           input,
         );
-        ctx.audit.record({ action: 'WRITE', resource: 'Conversation', ids: [sent.conversation.id] });
+        // A hand-off opened a second conversation of the caller's (blocking replies; a streamed one hands off later).
+        ctx.audit.record({ action: 'WRITE', resource: 'Conversation', ids: [sent.conversation.id, ...(sent.reply.handedOffTo ? [sent.reply.handedOffTo] : [])] });
         ctx.audit.record({ action: 'WRITE', resource: 'Message', ids: [sent.message.id, sent.reply.id] });
         return sent;
       },
