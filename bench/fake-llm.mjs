@@ -48,6 +48,40 @@ export function latencySampler({ distribution, meanMs, sdMs }, random) {
   }
 }
 
+/** Tokens of a text as a model's tokenizer roughly counts them: one per CJK character, one per four other characters. */
+export function estimateTokens(text) {
+  let cjk = 0;
+  for (const ch of text) if (/[\u3000-\u9fff\uff00-\uffef]/u.test(ch)) cjk += 1;
+  return cjk + Math.ceil((text.length - cjk) / 4);
+}
+
+/** A stable fraction in [0, 1) of a text (FNV-1a): the fake decides the same way for the same question. */
+function fraction(text) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i += 1) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h / 4294967296;
+}
+
+/**
+ * What the fake model does with the tools it is offered, on a question's first turn (decided by the question's text,
+ * so a repeated question decides alike): `personalShare` of questions read the user's health summary (when offered),
+ * `searchShare` search the knowledge base, the rest answer at once; `malformedShare` of calls have arguments that are
+ * not JSON. After tool results it answers. Past the agent's last round (tool_choice "none") it answers.
+ */
+function toolTurn(body, { personalShare, searchShare, malformedShare }) {
+  const offered = new Set((body.tools ?? []).map((t) => t.function?.name));
+  const last = body.messages?.at(-1);
+  if (offered.size === 0 || body.tool_choice === 'none' || last?.role !== 'user') return undefined;
+  const question = String(last.content ?? '');
+  const f = fraction(question);
+  let call;
+  if (f < personalShare && offered.has('get_health_summary')) call = { name: 'get_health_summary', arguments: '{}' };
+  else if (f < personalShare + searchShare && offered.has('search_knowledge')) call = { name: 'search_knowledge', arguments: JSON.stringify({ query: [...question].slice(0, 4).join('') }) };
+  if (!call) return undefined;
+  if (fraction(`${question}:malformed`) < malformedShare) call.arguments = call.arguments.slice(0, -1);
+  return [{ id: `call_${Math.floor(f * 1e9)}`, type: 'function', function: call }];
+}
+
 /**
  * POST /v1/chat/completions. With `"stream": true` in the body the reply comes
  * as server-sent events, OpenAI's way: `data: {chunk}` whose
@@ -74,6 +108,9 @@ export async function startFakeLlm({
   seed = 42,
   streamPieces = 24,
   firstTokenShare = 0.05,
+  personalShare = 0.25,
+  searchShare = 0.15,
+  malformedShare = 0.02,
 } = {}) {
   const random = seededRandom(seed);
   const sample = latencySampler({ distribution, meanMs, sdMs }, random);
@@ -124,6 +161,11 @@ export async function startFakeLlm({
         return res.end('{"error":{"message":"body is not JSON"}}');
       }
       const streamed = body.stream === true;
+      // What the agent sent: its prompt's tokens, and whether this call follows a round of tool results.
+      stats.promptTokens += estimateTokens(JSON.stringify(body.messages ?? []) + (body.tools ? JSON.stringify(body.tools) : ''));
+      if (body.messages?.at(-1)?.role === 'tool') stats.toolRounds += 1;
+      if (body.tools?.length) stats.withTools += 1;
+      const toolCalls = failure ? undefined : toolTurn(body, { personalShare, searchShare, malformedShare });
       if (failure === 'reset') {
         setTimeout(() => {
           stats.resets += 1;
@@ -144,7 +186,30 @@ export async function startFakeLlm({
         }, streamed ? failAfter * firstTokenShare : failAfter);
         return;
       }
-      const question = body.messages?.at(-1)?.content ?? '';
+      if (toolCalls) {
+        stats.toolCallTurns += 1;
+        // A turn of calls only: quick (a tenth of the drawn latency), the model's decision, not its answer.
+        setTimeout(() => {
+          if (res.destroyed) return;
+          if (streamed) {
+            res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+            const chunk = (delta, finish) => `data: ${JSON.stringify({ id: `chatcmpl-${call}`, object: 'chat.completion.chunk', model: body.model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+            for (const [index, c] of toolCalls.entries()) {
+              const args = c.function.arguments;
+              res.write(chunk({ tool_calls: [{ index, id: c.id, type: 'function', function: { name: c.function.name, arguments: args.slice(0, 3) } }] }, null));
+              res.write(chunk({ tool_calls: [{ index, function: { arguments: args.slice(3) } }] }, null));
+            }
+            res.write(chunk({}, 'tool_calls'));
+            res.end('data: [DONE]\n\n');
+          } else {
+            res.writeHead(200, { 'content-type': 'application/json' });
+            res.end(JSON.stringify({ id: `chatcmpl-${call}`, object: 'chat.completion', model: body.model, choices: [{ index: 0, finish_reason: 'tool_calls', message: { role: 'assistant', content: null, tool_calls: toolCalls } }] }));
+          }
+          done();
+        }, latency / 10);
+        return;
+      }
+      const question = body.messages?.findLast((m) => m.role === 'user')?.content ?? '';
       const content = `（模拟模型回答）关于“${String(question).slice(0, 80)}”：建议规律作息、清淡饮食、适度运动；症状持续或加重请及时就医。[call:${call}]`;
       if (streamed) {
         // The whole reply in `streamPieces` pieces: the first after firstTokenShare of the latency, the last at the latency.
@@ -200,7 +265,7 @@ export async function startFakeLlm({
   const { port } = server.address();
   return {
     baseUrl: `http://127.0.0.1:${port}/v1`,
-    settings: { meanMs, sdMs: distribution === 'exponential' ? meanMs : sdMs, distribution, failureRate, streamPieces, firstTokenShare },
+    settings: { meanMs, sdMs: distribution === 'exponential' ? meanMs : sdMs, distribution, failureRate, streamPieces, firstTokenShare, personalShare, searchShare, malformedShare },
     /** What it received and how it answered. */
     stats,
     answeredAt,
@@ -212,7 +277,26 @@ export async function startFakeLlm({
 }
 
 function newStats() {
-  return { calls: 0, succeeded: 0, statusFailures: 0, resets: 0, abandoned: 0, retries: 0, inFlight: 0, maxInFlight: 0, latencySumMs: 0, streamed: 0, firstPieces: 0, firstPieceSumMs: 0 };
+  return {
+    calls: 0,
+    succeeded: 0,
+    statusFailures: 0,
+    resets: 0,
+    abandoned: 0,
+    retries: 0,
+    inFlight: 0,
+    maxInFlight: 0,
+    latencySumMs: 0,
+    streamed: 0,
+    firstPieces: 0,
+    firstPieceSumMs: 0,
+    // Estimated prompt tokens of every call (messages and tool definitions), calls offered tools, calls that answered
+    // with tool calls, and calls that followed a round of tool results (= tool rounds).
+    promptTokens: 0,
+    withTools: 0,
+    toolCallTurns: 0,
+    toolRounds: 0,
+  };
 }
 
 /** The provider call a reply came from, from its `[call:n]` marker. */

@@ -1,7 +1,11 @@
-// Issue 4's closing figures: 100 concurrent signed-in users chatting with the
-// agents through the gateway while the model provider is slow (mean 3000 ms)
-// and fails 5 % of its calls; half of the questions are repeated from a small
-// pool, half are unique. Success rate, latency, cache hits, provider calls.
+// Issue 4's closing figures, re-run for issue 20: 100 concurrent signed-in users
+// chatting with the agents through the gateway while the model provider is slow
+// (mean 3000 ms) and fails 5 % of its calls; half of the questions are repeated
+// from a small pool, half are unique. Half of the users granted the agents
+// access to their data; the fake model calls tools (the user's health summary,
+// the knowledge base) for a share of questions. Success rate, latency, cache
+// hits, provider calls, tokens sent to the provider and tool rounds per reply,
+// next to the figures recorded before tools (results/agent.json as it was).
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -304,7 +308,13 @@ function summarise(results, seconds, fake, classes, logs) {
       retries: fake.retries,
       maxInFlight: fake.maxInFlight,
       meanLatencyMs: round(fake.latencySumMs / Math.max(1, fake.succeeded), 0),
+      promptTokens: fake.promptTokens,
+      toolCallTurns: fake.toolCallTurns,
+      toolRounds: fake.toolRounds,
     },
+    // Per message of the run (cache hits included: they send nothing).
+    tokensPerReply: round(fake.promptTokens / results.length, 0),
+    toolRoundsPerReply: round(fake.toolRounds / results.length, 3),
     logs,
   };
 }
@@ -326,7 +336,7 @@ async function startWithRetries(options) {
  * One measured run on a fresh provider, stack and reply cache (every run starts cold: empty cache, closed
  * breakers), after `warmup` unique messages.
  */
-export async function measureRun({ data, tokens, provider, env = {}, label, seed, concurrency, count, warmup, nextUnique, redis }) {
+export async function measureRun({ data, tokens, provider, env = {}, label, seed, concurrency, count, warmup, nextUnique, redis, consent }) {
   const tokenFor = (i) => tokens[i % tokens.length];
   const fake = await startFakeLlm({ ...provider, seed });
   const prefix = `suoke:bench:agent:${process.pid}:${label}:`;
@@ -344,6 +354,8 @@ export async function measureRun({ data, tokens, provider, env = {}, label, seed
     throw error;
   }
   try {
+    // Grants are stored in the user subgraph's tables: given once, by the first run, for every later run too.
+    if (consent && !consent.done) await grantConsent(stack.gatewayUrl, consent);
     // JIT, pools and the gateway's query plan warm up on unique questions, which leave the pool's cache entries cold.
     await drive({ url: stack.gatewayUrl, requests: plan(warmup * 2, seededRandom(seed + 7), nextUnique).filter((q) => !q.repeated), concurrency, tokenFor });
     const before = { ...fake.stats };
@@ -371,7 +383,7 @@ export async function measureRun({ data, tokens, provider, env = {}, label, seed
     log(
       `${label}: success ${round(summary.successRate * 100, 2)} % (${summary.fallbacks} fallbacks, ${summary.degradedKnowledge} without knowledge), ` +
         `avg ${summary.avgMs} ms, p95 ${summary.p95Ms} ms, cache hits ${round(summary.cacheHitRatio * 100, 1)} %, ` +
-        `provider calls ${summary.provider.calls} (${summary.provider.callsPerMessage}/msg), hedges ${JSON.stringify(hedges)}, retries ${summary.provider.retries}, errors ${JSON.stringify(summary.errors)}, load ${summary.loadAverage.join('→')}`,
+        `provider calls ${summary.provider.calls} (${summary.provider.callsPerMessage}/msg), tokens sent ${summary.tokensPerReply}/reply, tool rounds ${summary.toolRoundsPerReply}/reply, p99 ${summary.p99Ms} ms, hedges ${JSON.stringify(hedges)}, retries ${summary.provider.retries}, errors ${JSON.stringify(summary.errors)}, load ${summary.loadAverage.join('→')}`,
     );
     log(`${label} where the time goes: ${JSON.stringify(where)}`);
     log(`${label} logs: ${JSON.stringify(logs)}; errors: ${JSON.stringify(summary.errorMessages)}; breaker metrics: ${JSON.stringify(breaker)}`);
@@ -384,6 +396,54 @@ export async function measureRun({ data, tokens, provider, env = {}, label, seed
       const keys = await redis.keys(`${prefix}*`);
       if (keys.length > 0) await redis.del(...keys);
     }
+  }
+}
+
+const GRANT = `mutation Grant { grantAgentAccess(input: { scopes: [HEALTH_SUMMARY, HEALTH_PROFILE, REPORTS] }) { __typename } }`;
+
+/**
+ * Every `consent.share`-th… user (by token order) grants the agents access to all scopes, through the gateway as the
+ * app would. On a build without consent (no `grantAgentAccess`), says so and goes on: the figures are then without it.
+ */
+async function grantConsent(url, consent) {
+  consent.done = true;
+  const every = Math.max(1, Math.round(1 / consent.share));
+  const chosen = consent.tokens.filter((_, i) => i % every === 0);
+  for (const token of chosen) {
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query: GRANT }) });
+    const body = await response.json().catch(() => undefined);
+    if (body?.errors?.length) {
+      consent.granted = 0;
+      consent.note = `not granted: ${body.errors[0].extensions?.code ?? 'error'} (${String(body.errors[0].message).slice(0, 120)})`;
+      log(`consent: ${consent.note}`);
+      return;
+    }
+    consent.granted += 1;
+  }
+  consent.note = `${consent.granted} of ${consent.tokens.length} users granted HEALTH_SUMMARY, HEALTH_PROFILE, REPORTS`;
+  log(`consent: ${consent.note}`);
+}
+
+/** What was recorded before this invocation (results/agent.json), for the comparison; undefined when there is none. */
+function previousFigures() {
+  const file = new URL('../results/agent.json', import.meta.url);
+  if (!existsSync(file)) return undefined;
+  try {
+    const previous = JSON.parse(readFileSync(file, 'utf8'));
+    const production = previous.summaries?.production;
+    const runs = previous.runs?.production ?? [];
+    if (!production) return undefined;
+    return {
+      commit: previous.commit,
+      date: String(previous.date ?? '').slice(0, 10),
+      successRate: production.successRate,
+      avgMs: production.avgMs,
+      p99Ms: production.p99Ms ?? median(runs.map((r) => r.p99Ms)),
+      tokensPerReply: production.tokensPerReply,
+      toolRoundsPerReply: production.toolRoundsPerReply ?? 0,
+    };
+  } catch {
+    return undefined;
   }
 }
 
@@ -417,17 +477,21 @@ function modelCallMeanMs(provider, { hedged = false } = {}, samples = 200_000) {
 }
 
 /**
- * The variants measured, interleaved run by run:
+ * The variants measured, interleaved run by run (issue 20: *hedged* gave way to *no-tools*; its figures stay in git):
+ * - production: tools and personal context on (AGENT_MAX_TOOL_ROUNDS 3, AGENT_PROVIDER_PHI summary), half the users
+ *   granted; the comparison the issue asks for is against the figures recorded before (results/agent.json);
+ * - no-tools: the same stack, the model offered no tools and sent nothing personal, as before issue 20 (replies of
+ *   granted users are still keyed per user).
+ * Before issue 20:
  * - production: every default (rate limits on, the gateway's 256 connections and 10 s timeout per subgraph);
  *   the agent's knowledge searches run as a service caller, which no rate limit counts, and sendMessage's own
  *   limit is never reached (see `users`). (A former `tuned` variant, rate limits off and more gateway
  *   connections, is gone: both became the defaults' behaviour.)
- * - hedged: production plus LLM_HEDGE_DELAY_MS=0, each model attempt racing two identical requests (off by
- *   default: it costs up to twice the provider calls of every message that misses the reply cache).
+ * - hedged (no longer run): production plus LLM_HEDGE_DELAY_MS=0, each model attempt racing two identical requests.
  */
 export const VARIANTS = [
   { label: 'production', env: {} },
-  { label: 'hedged', env: { LLM_HEDGE_DELAY_MS: '0' } },
+  { label: 'no-tools', env: { AGENT_MAX_TOOL_ROUNDS: '0', AGENT_PROVIDER_PHI: 'off' } },
 ];
 
 export async function agent({ quick, command }) {
@@ -437,14 +501,17 @@ export async function agent({ quick, command }) {
   const warmup = quick ? 10 : 100;
   // Users spread so that none comes near sendMessage's 20 per minute: about 4 messages each per run.
   const users = quick ? 50 : 500;
+  const tools = { personalShare: 0.25, searchShare: 0.15, malformedShare: 0.02 };
   const provider = quick
-    ? { meanMs: 200, sdMs: 60, distribution: 'lognormal', failureRate: 0.05 }
-    : { meanMs: 3000, sdMs: 1000, distribution: 'lognormal', failureRate: 0.05 };
-  // The smoke run checks the plain path and the hedged one.
+    ? { meanMs: 200, sdMs: 60, distribution: 'lognormal', failureRate: 0.05, ...tools }
+    : { meanMs: 3000, sdMs: 1000, distribution: 'lognormal', failureRate: 0.05, ...tools };
+  // The smoke run checks both paths: with tools and without.
   const variants = VARIANTS;
   const redis = process.env.REDIS_URL ? new Redis(process.env.REDIS_URL) : undefined;
   const data = await prepareData({ users });
   const tokens = await signTokens((await data.userIds()).slice(0, users + 2));
+  const previous = previousFigures();
+  const consent = { share: 0.5, tokens, done: false, granted: 0, note: 'not attempted' };
   let unique = 0;
   const nextUnique = () => unique++;
   const runs = Object.fromEntries(variants.map((v) => [v.label, []]));
@@ -452,7 +519,7 @@ export async function agent({ quick, command }) {
     for (let r = 0; r < rounds; r += 1) {
       for (const variant of r % 2 === 0 ? variants : [...variants].reverse()) {
         runs[variant.label].push(
-          await measureRun({ data, tokens, provider, env: variant.env, label: `${variant.label}-${r + 1}`, seed: 1000 + r, concurrency, count, warmup, nextUnique, redis }),
+          await measureRun({ data, tokens, provider, env: variant.env, label: `${variant.label}-${r + 1}`, seed: 1000 + r, concurrency, count, warmup, nextUnique, redis, consent }),
         );
       }
     }
@@ -480,6 +547,9 @@ export async function agent({ quick, command }) {
           fullReplyRate: med((x) => x.fullReplies / x.requests),
           avgMs: med((x) => x.avgMs),
           p95Ms: med((x) => x.p95Ms),
+          p99Ms: med((x) => x.p99Ms),
+          tokensPerReply: med((x) => x.tokensPerReply),
+          toolRoundsPerReply: med((x) => x.toolRoundsPerReply),
           cacheHitRatio: med((x) => x.cacheHitRatio),
           withoutProviderCallRatio: med((x) => x.withoutProviderCallRatio),
           providerCalls: med((x) => x.provider.calls),
@@ -498,7 +568,7 @@ export async function agent({ quick, command }) {
   const hedgedModelMs = modelCallMeanMs(provider, { hedged: true });
   const pct = (v) => `${round(v * 100, 2)} %`;
   const row = (x) =>
-    `| ${x.label} | ${pct(x.successRate)} | ${Object.entries(x.errors).map(([code, n]) => `${code} ${n}`).join(', ') || '—'} | ${x.fallbacks} | ${x.degradedKnowledge} | ${x.avgMs} | ${x.p50Ms} | ${x.p95Ms} | ${x.p99Ms} | ${x.avgRepeatedMs} / ${x.avgUniqueMs} | ${x.avgCacheHitMs} / ${x.avgModelMs} | ${pct(x.cacheHitRatio)} | ${x.singleFlightJoined} | ${x.provider.calls} (${x.provider.callsPerMessage}) | ${x.hedges.won + x.hedges.lost + x.hedges.failed ? `${x.hedges.won} / ${x.hedges.lost} / ${x.hedges.failed}` : '—'} | ${x.provider.retries} | ${x.provider.failed5xx} + ${x.provider.resets} | ${x.provider.meanLatencyMs} | ${x.agentRequestAvgMs} / ${x.gatewayAgentFetchAvgMs} | ${x.throughput} | ${round(Object.values(x.cpuMsPerMessage).reduce((a, b) => a + b, 0), 1)} | ${x.loadAverage.join(' → ')} |`;
+    `| ${x.label} | ${pct(x.successRate)} | ${Object.entries(x.errors).map(([code, n]) => `${code} ${n}`).join(', ') || '—'} | ${x.fallbacks} | ${x.degradedKnowledge} | ${x.avgMs} | ${x.p50Ms} | ${x.p95Ms} | ${x.p99Ms} | ${x.avgRepeatedMs} / ${x.avgUniqueMs} | ${x.avgCacheHitMs} / ${x.avgModelMs} | ${pct(x.cacheHitRatio)} | ${x.singleFlightJoined} | ${x.provider.calls} (${x.provider.callsPerMessage}) | ${x.hedges.won + x.hedges.lost + x.hedges.failed ? `${x.hedges.won} / ${x.hedges.lost} / ${x.hedges.failed}` : '—'} | ${x.provider.retries} | ${x.provider.failed5xx} + ${x.provider.resets} | ${x.provider.meanLatencyMs} | ${x.agentRequestAvgMs} / ${x.gatewayAgentFetchAvgMs} | ${x.tokensPerReply} | ${x.toolRoundsPerReply} | ${x.throughput} | ${round(Object.values(x.cpuMsPerMessage).reduce((a, b) => a + b, 0), 1)} | ${x.loadAverage.join(' → ')} |`;
   const medians = Object.entries(summaries)
     .map(
       ([label, m]) =>
@@ -511,20 +581,31 @@ PostgreSQL and Redis from DATABASE_URL and REDIS_URL (${process.env.DATABASE_URL
 - Provider: a local fake OpenAI-compatible server (\`bench/fake-llm.mjs\`), ${provider.distribution} latency, mean ${provider.meanMs} ms, sd ${provider.sdMs} ms; ${provider.failureRate * 100} % of calls fail (half HTTP 500/502/503, half connection resets), each after a uniform fraction of its drawn latency.
 - Questions: half drawn uniformly from a pool of ${POOL.length} (5 per agent, endings varied: \`${ENDINGS.map((e) => JSON.stringify(e)).join(' ')}\`), half unique; each opens a new conversation (a follow-up turn carries its history into the cache key, rightly).
 - Rate limit on sendMessage (20/min per user): requests go round-robin over ${tokens.length} seeded users, about ${round((count + warmup) / tokens.length, 1)} messages per user per run, so no user is limited. Variants: ${variants.map((v) => `*${v.label}*${Object.keys(v.env).length ? ` (${Object.entries(v.env).map(([k, v2]) => `${k}=${v2}`).join(', ')})` : ' (defaults, limits on)'}`).join('; ')}.
-- Why *hedged*: LLM_HEDGE_DELAY_MS=0 makes every model attempt two identical requests raced against each other (the first good answer is used, the other aborted; the attempt fails only when both fail), so a message that needs its own model call waits for the faster of two draws. The price is in *provider calls (per msg)*: up to twice the calls for every message that misses the reply cache, which is why hedging is off by default and an operator's choice. *hedges*: second requests sent, whose answer was used (won), which were aborted because the first answered first (lost), or which failed.
+- Why *no-tools*: the same stack and users with AGENT_MAX_TOOL_ROUNDS=0 and AGENT_PROVIDER_PHI=off, the model offered no tools and sent nothing personal — what tools and personal context cost, measured side by side. (The *hedged* variant of issue 4 is no longer run; its figures are in git history. *hedges* stays 0 here.)
+- Personal data and the cache: a reply for a user who granted access is keyed by that user and the grant's version, so it is shared with nobody; a reply that changed something (a tool call with an effect) is not cached at all.
 - Success: a reply arrived (HTTP 200 with the reply's text; errors only in resolving its citations by the knowledge subgraph are counted in *errors* as CITATIONS_UNRESOLVED, not as failures; but as \`citations: [KnowledgeItem!]!\` stands, a citation that fails to resolve nulls the whole payload, and the message counts as failed with INTERNAL_SERVER_ERROR). Degraded replies count as success and are listed apart: *fallbacks* are the offline responder standing in for the model; *no knowledge* are model replies without citations because the knowledge search failed (neither is cached).
 - Cache hits: replies naming a provider call that had already answered when their request started; *joined*: requests that shared a call in flight (single-flight). Retries: a failed call's body received again by the provider.
 - *avg ms in agent*: the agent's own GraphQL request duration; *gateway→agent*: the agent fetch as the gateway sees it (waiting for a connection included). CPU-ms per message: all six processes. The machine (2 cores) is shared with other work: its load average is in the last column.
 
-| run | success | errors | fallbacks | no knowledge | avg ms | p50 ms | p95 ms | p99 ms | avg ms repeated / unique | avg ms cache hit / model | cache hits | joined | provider calls (per msg) | hedges won / lost / failed | retries | failures 5xx + resets | provider mean ms | avg ms in agent / gateway→agent | msg/s | CPU-ms per msg (stack) | load avg (2 cores) |
-|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
+| run | success | errors | fallbacks | no knowledge | avg ms | p50 ms | p95 ms | p99 ms | avg ms repeated / unique | avg ms cache hit / model | cache hits | joined | provider calls (per msg) | hedges won / lost / failed | retries | failures 5xx + resets | provider mean ms | avg ms in agent / gateway→agent | tokens sent / reply | tool rounds / reply | msg/s | CPU-ms per msg (stack) | load avg (2 cores) |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 ${Object.values(runs).flat().map(row).join('\n')}
 
 Medians:
 ${medians}
 
+Next to the figures before tools (issue 20's comparison; medians; tokens estimated from the request text, one per CJK character and one per four other characters, messages and tool definitions; per message, cache hits included):
+
+| | success | avg ms | p99 ms | tokens sent to the provider / reply | tool rounds / reply |
+|---|---|---|---|---|---|
+${previous ? `| before tools (results/agent.json, commit ${previous.commit}, ${previous.date}) | ${pct(previous.successRate)} | ${previous.avgMs} | ${previous.p99Ms} | ${previous.tokensPerReply ?? 'not measured'} | ${previous.toolRoundsPerReply} |\n` : ''}${Object.entries(summaries)
+    .map(([label, m]) => `| ${label} | ${pct(m.successRate)} | ${m.avgMs} | ${m.p99Ms} | ${m.tokensPerReply} | ${m.toolRoundsPerReply} |`)
+    .join('\n')}
+
+Consent: ${consent.note}. The fake model (\`bench/fake-llm.mjs\`) reads the user's health summary for ${provider.personalShare * 100} % of questions when offered, searches the knowledge base for ${provider.searchShare * 100} %, sends malformed arguments in ${provider.malformedShare * 100} % of its calls, and takes a tenth of its drawn latency for a turn of calls; the answer after the results is a call of its own.
+
 Floor of the average: half the messages are unique and wait for a model call of their own, which with this provider takes ${round(modelMs, 0)} ms on average (retries included; by simulation of the agent's retry policy), so the average cannot go below 0.5 × ${round(modelMs, 0)} ≈ **${round(modelMs / 2, 0)} ms** before any gateway, database, search or queueing time, and before the pool's ${POOL.length} first (cold) asks. Meeting ≤ ${targets.avgMs} ms with this mix needs fewer messages waiting for the model (about 55 % served without a model call of their own, against ${Object.entries(summaries).map(([label, m]) => `${pct(m.withoutProviderCallRatio)} in ${label}`).join(', ')} here), a faster model, or several calls per message. Hedged (two requests per attempt, started together), a model call takes ${round(hedgedModelMs, 0)} ms on average by the same simulation, so the floor drops to ≈ **${round(hedgedModelMs / 2, 0)} ms**${summaries.hedged ? `, at ${round(summaries.hedged.providerCallsPerMessage, 2)} provider calls per message against ${summaries.production ? round(summaries.production.providerCallsPerMessage, 2) : '—'} in production` : ''}.
 `;
-  record('agent', command, { provider, modelCallMeanMs: round(modelMs, 0), averageFloorMs: round(modelMs / 2, 0), hedgedModelCallMeanMs: round(hedgedModelMs, 0), hedgedAverageFloorMs: round(hedgedModelMs / 2, 0), concurrency, count, rounds, users: tokens.length, redis: Boolean(redis), variants, summaries, targets, runs, quick }, quick ? `(quick smoke run — not figures)\n${table}` : table);
+  record('agent', command, { previous, consent: consent.note, provider, modelCallMeanMs: round(modelMs, 0), averageFloorMs: round(modelMs / 2, 0), hedgedModelCallMeanMs: round(hedgedModelMs, 0), hedgedAverageFloorMs: round(hedgedModelMs / 2, 0), concurrency, count, rounds, users: tokens.length, redis: Boolean(redis), variants, summaries, targets, runs, quick }, quick ? `(quick smoke run — not figures)\n${table}` : table);
   if (Object.values(runs).flat().some((x) => x.succeeded === 0)) throw new Error('no message was answered: the harness or the stack is broken');
 }

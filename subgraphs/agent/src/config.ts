@@ -83,10 +83,14 @@ const env = subgraphEnv(4004).extend(signingEnv.shape).extend({
   /** At shutdown, streamed replies in flight get this long to finish; the rest are stored FAILED with a reason. */
   STREAM_STOP_GRACE_MS: int(0, 120_000, 5_000),
   /**
-   * What of the user's consented personal context goes to an external model provider (service/personal-context.ts,
-   * `summariseForProvider`): `summary`, a short text of statistics, profile facts and the latest report's codes
-   * (never an id, an email, a name or free text); `off`, nothing at all. The offline responder runs here and is not
-   * an external provider.
+   * Rounds of tool calls a model may make in one reply (each round: its calls, run, and their results sent back);
+   * then it is asked once more with tool_choice "none" and must answer. 0: the model gets no tools. The offline rules
+   * use at most max(2, this) rounds (two: listing slots, then booking the earliest).
+   */
+  AGENT_MAX_TOOL_ROUNDS: int(0, 10, 3),
+  /**
+   * What of a user's granted personal data may go to an external model provider: `summary` (default) a short summary
+   * (see service/personal-context.ts), `off` nothing at all (and the personal tools are not offered to the model).
    */
   AGENT_PROVIDER_PHI: z.enum(['off', 'summary']).default('summary'),
 });

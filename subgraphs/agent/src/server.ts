@@ -32,6 +32,8 @@ import { ReplyService } from './service/replies.js';
 import { MemoryReplyCache, RedisReplyCache, type ReplyCache } from './service/reply-cache.js';
 import { ResilientCall, type BreakerPolicy } from './service/resilience.js';
 import { StreamingReplies } from './service/streams.js';
+import type { Appointments, PersonalData, Reminders } from './service/tools/deps.js';
+import { ReplyTools } from './service/tools/pipeline.js';
 
 export const typeDefs = parse(readFileSync(new URL('../src/schema.graphql', import.meta.url), 'utf8'));
 
@@ -54,6 +56,13 @@ export interface AgentSubgraphOptions {
   careKnowledge?: CareKnowledgeLookup;
   /** An event bus shared with other instances in this process (tests of replicas on the embedded default); not closed by `stop`. */
   events?: EventBus;
+  /**
+   * The user's consented context for replies and the personal tools (its mode is AGENT_PROVIDER_PHI); absent: nothing
+   * personal is read. Reminders and appointments for their tools; absent: those tools are not offered.
+   */
+  personal?: Omit<PersonalData, 'mode'>;
+  reminders?: Reminders;
+  appointments?: Appointments;
 }
 
 /** Builds the agent subgraph without listening; index.ts and tests call `listen`. */
@@ -105,11 +114,22 @@ export function createAgentSubgraph(options: AgentSubgraphOptions) {
   const cache: ReplyCache = redis
     ? new RedisReplyCache(new RedisKeyValueCache(redis, log, config.REPLY_CACHE_PREFIX))
     : new MemoryReplyCache(config.REPLY_CACHE_MAX_ENTRIES);
+  const tools = new ReplyTools({
+    deps: {
+      knowledge,
+      personal: options.personal ? { ...options.personal, mode: config.AGENT_PROVIDER_PHI } : undefined,
+      reminders: options.reminders,
+      appointments: options.appointments,
+    },
+    maxRounds: config.AGENT_MAX_TOOL_ROUNDS,
+    log,
+  });
   const replies = new ReplyService({
     primary,
     offline,
     resilience: modelCall,
     knowledge,
+    tools,
     cache,
     cacheTtlSeconds: config.REPLY_CACHE_TTL_SECONDS,
     deadlineMs: config.LLM_DEADLINE_MS,
@@ -151,6 +171,7 @@ export function createAgentSubgraph(options: AgentSubgraphOptions) {
   return {
     ...subgraph,
     replies,
+    tools,
     streams,
     /** XiaoKe's services, for the agent's tools (`book_appointment`). */
     care,

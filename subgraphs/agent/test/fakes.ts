@@ -32,8 +32,32 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 export interface ChatCompletionRequest {
   model: string;
   stream?: boolean;
-  messages: Array<{ role: string; content: string }>;
+  messages: Array<{ role: string; content: string | null; tool_calls?: Array<{ id: string; function: { name: string; arguments: string } }>; tool_call_id?: string }>;
+  /** The tools offered (OpenAI's `{ type: 'function', function: { name, description, parameters } }`), if any. */
+  tools?: Array<{ type: string; function: { name: string; description: string; parameters: Record<string, unknown> } }>;
+  tool_choice?: string;
   authorization: string | undefined;
+}
+
+/** A scripted answer of the fake model: text, tool calls (arguments as raw text, so malformed JSON can be sent), or both. */
+export interface FakeTurn {
+  content?: string;
+  toolCalls?: Array<{ name: string; arguments: string | Record<string, unknown>; id?: string }>;
+}
+
+/** Decides an answer from the request (undefined: the default echo). */
+export type FakeResponder = (request: ChatCompletionRequest, call: number) => FakeTurn | undefined;
+
+/** A responder that gives `turns` in order, one per call, then the default echo. */
+export function script(...turns: FakeTurn[]): FakeResponder {
+  return () => turns.shift();
+}
+
+/** The tool results the model was sent in the last round, parsed, in order. */
+export function toolResults(request: ChatCompletionRequest): Array<Record<string, any>> {
+  const results: Array<Record<string, any>> = [];
+  for (let i = request.messages.length - 1; i >= 0 && request.messages[i]!.role === 'tool'; i -= 1) results.unshift(JSON.parse(request.messages[i]!.content ?? '{}'));
+  return results;
 }
 
 /** Pass to `failNext` for an HTTP 200 whose body is not a chat completion (not even JSON). */
@@ -50,6 +74,8 @@ export interface FakeOpenAiOptions {
   streamPaceMs?: number;
   /** Streamed calls: characters per piece. */
   streamPieceChars?: number;
+  /** Speaks the tool-call protocol: what to answer to a request (undefined: the default echo). */
+  respond?: FakeResponder;
 }
 
 /**
@@ -90,7 +116,15 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}) {
       const status = scripted.length > 0 ? scripted.shift()! : Math.random() < settings.failureRate ? 500 : 200;
       const delay = delays.length > 0 ? delays.shift()! : settings.latencyMs + (settings.jitterMs ? (Math.random() * 2 - 1) * settings.jitterMs : 0);
       const body = await readJson(req);
-      requests.push({ model: body.model, stream: body.stream, messages: body.messages, authorization: req.headers.authorization });
+      const request: ChatCompletionRequest = {
+        model: body.model,
+        stream: body.stream,
+        messages: body.messages,
+        tools: body.tools,
+        tool_choice: body.tool_choice,
+        authorization: req.headers.authorization,
+      };
+      requests.push(request);
       if (delay > 0 && !gone) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, delay);
@@ -106,7 +140,9 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}) {
         return res.end('<html>a proxy’s error page</html>');
       }
       if (status !== 200) return send(res, status, { error: { message: `scripted failure ${status}`, type: 'fake' } });
-      const question = body.messages.at(-1)?.content ?? '';
+      const question = body.messages.findLast((m: { role: string }) => m.role === 'user')?.content ?? '';
+      const turn = settings.respond?.(request, call);
+      if (turn) return answerTurn(res, call, body, turn, settings);
       if (body.stream === true) {
         const cut = cuts.length > 0 ? cuts.shift()! : undefined;
         const chars = [...`模型回答#${call}：${question}`];
@@ -164,7 +200,7 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}) {
       delays.push(...ms);
     },
     set(next: FakeOpenAiOptions) {
-      Object.assign(settings, next);
+      Object.assign(settings, { respond: undefined }, next);
       scripted.length = 0;
       delays.length = 0;
       cuts.length = 0;
@@ -174,6 +210,42 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}) {
 }
 
 export type FakeOpenAi = Awaited<ReturnType<typeof startFakeOpenAi>>;
+
+/**
+ * A scripted turn, blocking or streamed. Streamed, the text comes in pieces and each tool call in pieces too, as
+ * OpenAI sends them: the first piece of a call carries its index, id and name, the rest only pieces of `arguments`.
+ */
+async function answerTurn(res: ServerResponse, call: number, body: any, turn: FakeTurn, settings: { streamPaceMs: number; streamPieceChars: number }) {
+  const calls = (turn.toolCalls ?? []).map((c, i) => ({
+    id: c.id ?? `call_${call}_${i}`,
+    type: 'function',
+    function: { name: c.name, arguments: typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments) },
+  }));
+  if (body.stream !== true) {
+    return send(res, 200, {
+      id: `chatcmpl-${call}`,
+      object: 'chat.completion',
+      model: body.model,
+      choices: [{ index: 0, finish_reason: calls.length ? 'tool_calls' : 'stop', message: { role: 'assistant', content: turn.content ?? null, ...(calls.length ? { tool_calls: calls } : {}) } }],
+    });
+  }
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  const chunk = (delta: unknown, finish: string | null = null) =>
+    res.write(`data: ${JSON.stringify({ id: `chatcmpl-${call}`, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
+  const chars = [...(turn.content ?? '')];
+  for (let i = 0; i < chars.length; i += settings.streamPieceChars) {
+    if (i > 0) await new Promise((resolve) => setTimeout(resolve, settings.streamPaceMs));
+    chunk({ content: chars.slice(i, i + settings.streamPieceChars).join('') });
+  }
+  for (const [index, c] of calls.entries()) {
+    const args = c.function.arguments;
+    const cut = Math.ceil(args.length / 2);
+    chunk({ tool_calls: [{ index, id: c.id, type: 'function', function: { name: c.function.name, arguments: args.slice(0, cut) } }] });
+    chunk({ tool_calls: [{ index, function: { arguments: args.slice(cut) } }] });
+  }
+  chunk({}, calls.length ? 'tool_calls' : 'stop');
+  res.end('data: [DONE]\n\n');
+}
 
 /** A `search` hit as the gateway returns it for the agent's query. */
 export interface FakeHit {

@@ -9,7 +9,7 @@ export type GraphQLResponse<T = Record<string, unknown>> = TestGraphQLResponse<T
 
 export type Caller = { id: string; roles?: string[] } | undefined;
 
-export interface StartAgentOptions extends Pick<AgentSubgraphOptions, 'primary' | 'offline' | 'knowledge' | 'reportKnowledge'> {
+export interface StartAgentOptions extends Pick<AgentSubgraphOptions, 'primary' | 'offline' | 'knowledge' | 'reportKnowledge' | 'personal' | 'reminders' | 'appointments'> {
   /** Added to the test configuration, e.g. LLM_BASE_URL, GATEWAY_URL, BREAKER_RESET_MS. */
   env?: Record<string, string>;
 }

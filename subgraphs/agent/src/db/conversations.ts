@@ -78,7 +78,7 @@ export async function storeReply(database: Database, conversationId: string, rep
   });
 }
 
-type NewMessage = Omit<MessageRow, 'id' | 'seq' | 'createdAt' | 'status' | 'statusReason'> & Partial<Pick<MessageRow, 'status' | 'statusReason'>>;
+type NewMessage = Omit<MessageRow, 'id' | 'seq' | 'createdAt' | 'status' | 'statusReason' | 'handedOffTo'> & Partial<Pick<MessageRow, 'status' | 'statusReason' | 'handedOffTo'>>;
 
 async function insertMessage(tx: Tx, values: NewMessage): Promise<MessageRow> {
   const [row] = await tx.insert(messages).values(values).returning();

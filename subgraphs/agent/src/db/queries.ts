@@ -30,6 +30,7 @@ interface RawConversation {
   agentId: string;
   createdAt: string;
   updatedAt: string;
+  handedOffFrom: string | null;
 }
 
 /** Pages of several users at once: rows tagged with the 1-based position (`ord`) of the query they answer. */
@@ -39,7 +40,8 @@ export async function selectConversationPages(
 ): Promise<Array<{ ord: number; row: ConversationRow }>> {
   const rows = await database.rows<RawConversation & Record<string, unknown>>(sql`
     select k.ord::int as ord, c.id::text as id, c.user_id::text as "userId", c.agent_id as "agentId",
-           ${isoUtc(sql`c.created_at`)} as "createdAt", ${isoUtc(sql`c.updated_at`)} as "updatedAt"
+           ${isoUtc(sql`c.created_at`)} as "createdAt", ${isoUtc(sql`c.updated_at`)} as "updatedAt",
+           c.handed_off_from::text as "handedOffFrom"
     from unnest(
       ${arrayParam(queries.map((q) => q.userId), 'uuid')},
       ${arrayParam(queries.map((q) => q.limit), 'int')},
@@ -79,6 +81,7 @@ interface RawMessage {
   createdAt: string;
   status: MessageStatus;
   statusReason: string | null;
+  handedOffTo: string | null;
 }
 
 /** Pages of several conversations at once, tagged with the position of the query they answer. */
@@ -86,7 +89,7 @@ export async function selectMessagePages(database: Database, queries: readonly M
   const rows = await database.rows<RawMessage & Record<string, unknown>>(sql`
     select k.ord::int as ord, m.id::text as id, m.seq::text as seq, m.conversation_id::text as "conversationId",
            m.role, m.text, m.degraded, m.provider, m.citations, ${isoUtc(sql`m.created_at`)} as "createdAt",
-           m.status, m.status_reason as "statusReason"
+           m.status, m.status_reason as "statusReason", m.handed_off_to::text as "handedOffTo"
     from unnest(
       ${arrayParam(queries.map((q) => q.conversationId), 'uuid')},
       ${arrayParam(queries.map((q) => q.limit), 'int')},

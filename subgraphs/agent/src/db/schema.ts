@@ -48,6 +48,8 @@ export const conversations = agentSchema.table('conversations', {
   agentId: text('agent_id').notNull(),
   createdAt: instant('created_at').notNull().defaultNow(),
   updatedAt: instant('updated_at').notNull().defaultNow(),
+  /** The reply of XiaoAI that handed the question to this conversation's agent; null for conversations the user began. */
+  handedOffFrom: uuid('handed_off_from'),
 });
 
 export const messages = agentSchema.table('messages', {
@@ -63,6 +65,8 @@ export const messages = agentSchema.table('messages', {
   status: text('status').notNull().default('COMPLETE').$type<MessageStatus>(),
   /** Why a reply FAILED, for the user to read; null otherwise. */
   statusReason: text('status_reason'),
+  /** The conversation this reply handed the question to (`Message.handedOffTo`); null otherwise. */
+  handedOffTo: uuid('handed_off_to'),
 });
 
 /** What an `Agent` resolves from. */

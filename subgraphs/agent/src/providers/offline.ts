@@ -1,5 +1,6 @@
 import { analyse, type Analysis } from '../service/intents.js';
 import { offlineBody } from '../service/personas.js';
+import { toolLines } from '../service/tools/render.js';
 import type { ChatProvider, ChatRequest, KnowledgeAspect, KnowledgeHit } from './types.js';
 
 const KIND_LABEL = { CONSTITUTION: '体质', HERB: '中药', ACUPOINT: '穴位', SYNDROME: '证候', ARTICLE: '文章' } as const;
@@ -104,6 +105,8 @@ export function renderOfflineReply(request: ChatRequest, analysis: Analysis): st
     lines.push(`(Answered in Chinese from the knowledge base: ${knowledge.hits.map((hit, i) => `[${i + 1}] ${hit.titleEn ?? hit.title}`).join('; ')}.)`);
   }
   lines.push(`${agent.name}：${offlineBody(agent.id, intents)}`);
+  // What the tools did for this message (reminders, bookings, personal data, a hand-off): service/tools/render.ts.
+  lines.push(...toolLines(request));
   if (!knowledge.reachable) {
     lines.push('（知识库暂时无法访问，这次回答没有引用任何资料。）');
   } else if (knowledge.hits.length > 0) {

@@ -37,6 +37,57 @@ export interface ChatRequest {
   knowledge: Knowledge;
   /** Set when the offline responder stands in for a model provider that failed or whose breaker is open. */
   standIn?: boolean;
+  /**
+   * What may be said to a model about the person (summariseForProvider: a short summary, never ids or free text);
+   * absent or null: nothing personal.
+   */
+  personal?: string | null | undefined;
+  /** The tools the model may call in this reply (the model path only); none: a plain completion. */
+  tools?: readonly ToolSpec[] | undefined;
+  /** 'none' asks for an answer without further calls: the last round, once AGENT_MAX_TOOL_ROUNDS are used. */
+  toolChoice?: 'auto' | 'none' | undefined;
+  /** The tool rounds of this reply so far: the model's calls and their results, in order. */
+  transcript?: readonly TranscriptEntry[] | undefined;
+  /** Tools run for this reply (by the model's calls or the offline rules), for the offline responder to render. */
+  toolResults?: readonly ToolOutcome[] | undefined;
+  /** The user's IANA time zone, for times the reply states. */
+  timeZone?: string | undefined;
+}
+
+/** A tool as the model is told about it: OpenAI's `function` tool. */
+export interface ToolSpec {
+  name: string;
+  description: string;
+  /** JSON Schema of the arguments object. */
+  parameters: Record<string, unknown>;
+}
+
+/** One call the model asked for; `arguments` is the model's raw JSON text, untrusted until validated. */
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+/** A tool call once run: `result` is what the model reads (JSON), `ok` false for an error result. */
+export interface ToolOutcome {
+  call: ToolCall;
+  ok: boolean;
+  result: Record<string, unknown>;
+}
+
+/** One round of the tool loop, replayed to the model: its assistant message with calls, then one tool message each. */
+export interface TranscriptEntry {
+  /** The text the model wrote alongside its calls (usually none). */
+  text: string;
+  calls: ToolCall[];
+  outcomes: ToolOutcome[];
+}
+
+/** One answer of a model that can call tools: text, tool calls, or both. */
+export interface ModelTurn {
+  text: string;
+  toolCalls: ToolCall[];
 }
 
 /**
@@ -55,6 +106,13 @@ export interface ChatProvider {
    * the provider fails, before or after its first piece; `signal` aborts it. Without it the reply is one piece.
    */
   stream?(request: ChatRequest, signal: AbortSignal): AsyncIterable<string>;
+  /**
+   * A model that can call tools: one round of the conversation, with `request.tools` offered and `request.transcript`
+   * replayed. Fails like `reply`; an answer with neither text nor calls is a non-transient ProviderError.
+   */
+  turn?(request: ChatRequest, signal: AbortSignal): Promise<ModelTurn>;
+  /** `turn`, streamed: text pieces go to `onText` as they come (tool-call pieces are assembled, not emitted). */
+  streamTurn?(request: ChatRequest, signal: AbortSignal, onText: (piece: string) => void): Promise<ModelTurn>;
 }
 
 /**

@@ -44,4 +44,6 @@ export const conversationResolvers: ConversationResolvers = {
 
 export const messageResolvers: MessageResolvers = {
   citations: (message) => message.citations.map(knowledgeRef),
+  // The hand-off's conversation is the same user's, as the message is: reading the message is reading it. Batched.
+  handedOffTo: async (message, _args, ctx) => (message.handedOffTo ? ctx.loaders.conversationById.load(message.handedOffTo) : null),
 };

@@ -47,11 +47,12 @@ export function createResolvers(deps: ResolverDeps): Resolvers {
       // Always for the caller: there is no way to write into someone else's conversation.
       sendMessage: async (_parent, { input }, ctx) => {
         const sent = await sendMessage(
-          { database: ctx.database, replies: deps.replies, streams: deps.streams, agents: ctx.loaders.agents, historyTurns: deps.historyTurns },
+          { database: ctx.database, replies: deps.replies, streams: deps.streams, agents: ctx.loaders.agents, historyTurns: deps.historyTurns, log: ctx.log },
           callerId(ctx),
           input,
         );
-        ctx.audit.record({ action: 'WRITE', resource: 'Conversation', ids: [sent.conversation.id] });
+        // A hand-off opened a second conversation of the caller's (blocking replies; a streamed one hands off later).
+        ctx.audit.record({ action: 'WRITE', resource: 'Conversation', ids: [sent.conversation.id, ...(sent.reply.handedOffTo ? [sent.reply.handedOffTo] : [])] });
         ctx.audit.record({ action: 'WRITE', resource: 'Message', ids: [sent.message.id, sent.reply.id] });
         return sent;
       },

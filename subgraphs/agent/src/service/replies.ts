@@ -1,14 +1,18 @@
 import type { Logger } from '@suoke/platform';
 import type { Turn } from '../db/conversations.js';
 import type { AgentRow, CitationRef, ReplyProvider } from '../db/schema.js';
-import { ProviderError, type ChatProvider, type ChatRequest, type Knowledge } from '../providers/types.js';
+import { type ChatProvider, type ChatRequest, type Knowledge } from '../providers/types.js';
 import { analyse } from './intents.js';
 import type { KnowledgeSearch } from './knowledge.js';
 import { personaOf } from './personas.js';
 import { redFlagOf, redFlagReply } from './red-flags.js';
 import { replyCacheKey, type ReplyCache } from './reply-cache.js';
 import type { ResilientCall } from './resilience.js';
+import { modelStreamAttempt, providerPieces, turnOf } from './model-stream.js';
 import { SingleFlight } from './single-flight.js';
+import type { PersonalContext } from './tools/deps.js';
+import type { ReplyCaller, ReplyTools } from './tools/pipeline.js';
+import type { ToolSession } from './tools/runner.js';
 
 export interface ReplyOutcome {
   text: string;
@@ -18,7 +22,32 @@ export interface ReplyOutcome {
   citations: CitationRef[];
   /** Served from the reply cache without asking any provider. */
   cached: boolean;
+  /** 小艾 passed the question on (the hand_off tool): sendMessage opens the receiving agent's conversation. */
+  handOff?: { agentId: string; question: string } | undefined;
+  /** Rounds of tool calls this reply made (the model's, or the offline rules'). */
+  toolRounds?: number;
+  /**
+   * False when producing it changed something for its caller (a reminder, a booking, a hand-off): never cached, and
+   * never shared with an identical request in flight, which produces its own.
+   */
+  shareable?: boolean;
+  /** Whose request produced it (the user's message id), for the check above. */
+  producedFor?: string | undefined;
 }
+
+/** What a reply is asked for. */
+export interface ReplyRequest {
+  agent: AgentRow;
+  question: string;
+  history: readonly Turn[];
+  /** The verified caller: without it the reply uses no tools and nothing personal. */
+  caller?: ReplyCaller | undefined;
+  /** False for the receiving agent of a hand-off: it answers, it does not pass the question on again. */
+  allowHandOff?: boolean;
+}
+
+/** A request as produced: the history the provider uses, and the personal context loaded for it. */
+type Prepared = Omit<ChatRequest, 'knowledge'> & { caller?: ReplyCaller | undefined; allowHandOff: boolean; personalContext: PersonalContext | null };
 
 export interface ReplyServiceOptions {
   /** The configured provider: the offline responder, or a model behind `resilience`. */
@@ -28,6 +57,8 @@ export interface ReplyServiceOptions {
   /** Timeout, retries and breaker around the primary; required unless the primary is the offline responder. */
   resilience?: ResilientCall | undefined;
   knowledge: KnowledgeSearch;
+  /** Tools and the personal context; without them replies use neither (as before tools existed). */
+  tools?: ReplyTools | undefined;
   cache: ReplyCache;
   /** 0 disables caching. */
   cacheTtlSeconds: number;
@@ -77,6 +108,14 @@ export interface ReplyStats {
  * time the offline responder stands in and the reply is marked degraded.
  * Only complete replies are cached: a degraded one would outlive the outage
  * that caused it.
+ *
+ * With tools (service/tools/pipeline.ts): the caller's granted context is
+ * loaded first (it decides the cache key: a reply built on it is keyed by the
+ * user and the grant's version); a model gets only its summary and runs a
+ * bounded tool loop, each round one resilient call within the same deadline;
+ * the offline responder runs the offline rules' calls and renders the results
+ * (also when it stands in for a model that failed before any tool ran).
+ * A reply whose tools changed something is neither cached nor shared.
  */
 export class ReplyService {
   readonly stats: ReplyStats = { produced: 0, cacheHits: 0, fallbacks: 0 };
@@ -91,51 +130,108 @@ export class ReplyService {
     return this.flights.shared;
   }
 
-  reply(request: { agent: AgentRow; question: string; history: readonly Turn[] }): Promise<ReplyOutcome> {
+  async reply(request: ReplyRequest): Promise<ReplyOutcome> {
     const urgent = urgentReply(request);
-    if (urgent) return Promise.resolve(urgent);
-    const { primary } = this.options;
-    const history = primary.usesHistory ? [...request.history] : [];
-    const key = replyCacheKey({ agentId: request.agent.id, question: request.question, providerIdentity: primary.cacheIdentity, history });
-    return this.flights.run(key, () => this.cachedOrProduced(key, { agent: request.agent, question: request.question, history }));
+    if (urgent) return urgent;
+    const prepared = await this.prepare(request);
+    const key = this.keyOf(prepared);
+    const outcome = await this.flights.run(key, () => this.cachedOrProduced(key, prepared));
+    // An identical request in flight changed something for its own caller: this one needs its own reply.
+    if (outcome.shareable === false && outcome.producedFor !== request.caller?.messageKey) return this.produce(prepared);
+    return outcome;
   }
 
-  private async cachedOrProduced(key: string, request: Omit<ChatRequest, 'knowledge'>): Promise<ReplyOutcome> {
+  /** The history the provider uses, and the user's granted context (loaded once per message: revocation is seen at once). */
+  private async prepare(request: ReplyRequest): Promise<Prepared> {
+    const history = this.options.primary.usesHistory ? [...request.history] : [];
+    const personalContext = (await this.options.tools?.personal(request.caller)) ?? null;
+    return { agent: request.agent, question: request.question, history, caller: request.caller, allowHandOff: request.allowHandOff ?? true, personalContext };
+  }
+
+  /** A reply built on personal data is keyed by its user and the grant's version: nobody else, and no other consent, gets it. */
+  private keyOf(prepared: Prepared): string {
+    const personal = prepared.personalContext;
+    return replyCacheKey({
+      agentId: prepared.agent.id,
+      question: prepared.question,
+      providerIdentity: this.options.primary.cacheIdentity,
+      history: prepared.history,
+      ...(personal ? { personal: { userId: personal.userId, grantVersion: personal.grantVersion } } : {}),
+    });
+  }
+
+  private cacheable(outcome: ReplyOutcome): boolean {
+    return this.options.cacheTtlSeconds > 0 && !outcome.degraded && !outcome.cached && outcome.shareable !== false;
+  }
+
+  private async cachedOrProduced(key: string, request: Prepared): Promise<ReplyOutcome> {
     const { cache, cacheTtlSeconds } = this.options;
     if (cacheTtlSeconds > 0) {
       const hit = await cache.get(key);
       if (hit) {
         this.stats.cacheHits += 1;
-        return { ...hit, degraded: false, cached: true };
+        return { ...hit, degraded: false, cached: true, toolRounds: 0 };
       }
     }
     const outcome = await this.produce(request);
-    if (cacheTtlSeconds > 0 && !outcome.degraded) {
+    if (this.cacheable(outcome)) {
       await cache.set(key, { text: outcome.text, provider: outcome.provider, citations: outcome.citations }, cacheTtlSeconds);
     }
     return outcome;
   }
 
-  private async produce(request: Omit<ChatRequest, 'knowledge'>): Promise<ReplyOutcome> {
+  /** The knowledge search, the chat request, the tool session and how to finish an outcome, shared by both paths. */
+  private async start(request: Prepared) {
+    const { tools, primary } = this.options;
+    const knowledge = await this.search(request.agent.id, request.question);
+    const modelPath = primary.kind !== 'OFFLINE' && this.options.resilience !== undefined;
+    const personal = modelPath ? (tools?.summary(request.personalContext) ?? null) : null;
+    const { personalContext: _personalContext, caller: _caller, allowHandOff: _allowHandOff, ...rest } = request;
+    const chat: ChatRequest = { ...rest, knowledge, personal };
+    const session = tools?.session(request.agent.id, request.caller, request.personalContext, modelPath ? 'model' : 'offline');
+    const found = knowledge.hits.map(({ kind, key }) => ({ kind, key }));
+    const finish = (text: string, provider: ChatProvider['kind'], degraded: boolean, summaryGiven: boolean): ReplyOutcome => ({
+      text,
+      provider,
+      degraded: degraded || !knowledge.reachable,
+      citations: tools ? tools.citations(found, session, request.personalContext, summaryGiven) : found,
+      cached: false,
+      handOff: session?.handOff,
+      toolRounds: session?.rounds ?? 0,
+      shareable: !session?.sideEffects,
+      producedFor: request.caller?.messageKey,
+    });
+    return { chat, session, finish, summaryGiven: personal !== null };
+  }
+
+  /** The offline rules' tools for a reply the offline responder gives (not again when the model's tools already ran). */
+  private async offlineChat(chat: ChatRequest, request: Prepared, session: ToolSession | undefined): Promise<ChatRequest> {
+    const ran = session && session.outcomes.length > 0 ? session.outcomes : ((await this.options.tools?.offline(request.question, session, request.allowHandOff)) ?? []);
+    // Nothing personal is "for a model" here: the offline responder renders tool results itself.
+    return { ...chat, personal: null, ...(ran.length > 0 ? { toolResults: [...ran], timeZone: session?.caller.timeZone } : {}) };
+  }
+
+  private async produce(request: Prepared): Promise<ReplyOutcome> {
     const { primary, offline, resilience, log } = this.options;
     const deadlineMs = this.options.deadlineMs ?? DEFAULT_REPLY_DEADLINE_MS;
     const deadline = deadlineMs > 0 ? Date.now() + deadlineMs : undefined;
     this.stats.produced += 1;
-    const knowledge = await this.search(request.agent.id, request.question);
-    const chat: ChatRequest = { ...request, knowledge };
-    const citations = knowledge.hits.map(({ kind, key }) => ({ kind, key }));
-    const degradedKnowledge = !knowledge.reachable;
+    const { chat, session, finish, summaryGiven } = await this.start(request);
     if (primary.kind === 'OFFLINE' || !resilience) {
-      return { text: await primary.reply(chat, AbortSignal.timeout(10_000)), provider: primary.kind, degraded: degradedKnowledge, citations, cached: false };
+      const text = await primary.reply(await this.offlineChat(chat, request, session), AbortSignal.timeout(10_000));
+      return finish(text, primary.kind, false, false);
     }
     try {
-      const text = await resilience.call((signal) => primary.reply(chat, signal), { deadline });
-      return { text, provider: primary.kind, degraded: degradedKnowledge, citations, cached: false };
+      const ask = (turnRequest: ChatRequest) => resilience.call((signal) => turnOf(primary, turnRequest, signal), { deadline });
+      const text = this.options.tools
+        ? await this.options.tools.modelLoop(chat, session, request.allowHandOff, ask)
+        : await resilience.call((signal) => primary.reply(chat, signal), { deadline });
+      return finish(text, primary.kind, false, summaryGiven);
     } catch (error) {
       this.stats.fallbacks += 1;
       log.warn({ err: error, provider: primary.kind, breaker: resilience.state }, 'model provider failed: the offline responder answers instead');
-      const text = await offline.reply({ ...chat, standIn: true }, AbortSignal.timeout(10_000));
-      return { text, provider: offline.kind, degraded: true, citations, cached: false };
+      const text = await offline.reply({ ...(await this.offlineChat(chat, request, session)), standIn: true }, AbortSignal.timeout(10_000));
+      return finish(text, offline.kind, true, false);
     }
   }
 
@@ -148,53 +244,49 @@ export class ReplyService {
    * (CONTINUED_OFFLINE), degraded. A cached reply is returned at once without pieces. Not single-flight: each streamed reply has its
    * own message and stream. `signal` aborts the whole reply (the service is stopping).
    */
-  async stream(
-    request: { agent: AgentRow; question: string; history: readonly Turn[] },
-    onPiece: (text: string) => void,
-    signal: AbortSignal,
-  ): Promise<StreamedOutcome> {
+  async stream(request: ReplyRequest, onPiece: (text: string) => void, signal: AbortSignal): Promise<StreamedOutcome> {
     const urgent = urgentReply(request);
     if (urgent) {
       onPiece(urgent.text);
       return { ...urgent, remember: async () => {} };
     }
-    const { primary, offline, resilience, cache, cacheTtlSeconds, log } = this.options;
-    const history = primary.usesHistory ? [...request.history] : [];
-    const key = replyCacheKey({ agentId: request.agent.id, question: request.question, providerIdentity: primary.cacheIdentity, history });
+    const { primary, offline, resilience, cache, log } = this.options;
+    const prepared = await this.prepare(request);
+    const key = this.keyOf(prepared);
     const keep = (outcome: ReplyOutcome): StreamedOutcome => ({
       ...outcome,
       remember: async () => {
-        if (cacheTtlSeconds > 0 && !outcome.degraded && !outcome.cached) {
-          await cache.set(key, { text: outcome.text, provider: outcome.provider, citations: outcome.citations }, cacheTtlSeconds);
-        }
+        if (this.cacheable(outcome)) await cache.set(key, { text: outcome.text, provider: outcome.provider, citations: outcome.citations }, this.options.cacheTtlSeconds);
       },
     });
-    if (cacheTtlSeconds > 0) {
+    if (this.options.cacheTtlSeconds > 0) {
       const hit = await cache.get(key);
       if (hit) {
         this.stats.cacheHits += 1;
-        return keep({ ...hit, degraded: false, cached: true });
+        return keep({ ...hit, degraded: false, cached: true, toolRounds: 0 });
       }
     }
     const deadlineMs = this.options.deadlineMs ?? DEFAULT_REPLY_DEADLINE_MS;
     const deadline = deadlineMs > 0 ? Date.now() + deadlineMs : undefined;
     this.stats.produced += 1;
-    const knowledge = await this.search(request.agent.id, request.question);
-    const chat: ChatRequest = { agent: request.agent, question: request.question, history, knowledge };
-    const citations = knowledge.hits.map(({ kind, key }) => ({ kind, key }));
-    const degradedKnowledge = !knowledge.reachable;
+    const { chat, session, finish, summaryGiven } = await this.start(prepared);
     let text = '';
     const emit = (piece: string) => {
       text += piece;
       onPiece(piece);
     };
     if (primary.kind === 'OFFLINE' || !resilience) {
-      await this.pieces(primary, chat, signal, emit);
-      return keep({ text, provider: primary.kind, degraded: degradedKnowledge, citations, cached: false });
+      await providerPieces(primary, await this.offlineChat(chat, prepared, session), this.limits(signal), emit);
+      return keep(finish(text, primary.kind, false, false));
     }
     try {
-      await resilience.call((attempt) => this.modelStream(chat, attempt, signal, emit), { deadline, hedge: false });
-      return keep({ text, provider: primary.kind, degraded: degradedKnowledge, citations, cached: false });
+      // Each round of the tool loop is an attempt of its own (retried before its first piece, within the deadline).
+      const limits = { outer: signal, idleMs: this.options.streamIdleMs ?? 20_000, maxMs: this.options.streamMaxMs ?? 120_000 };
+      const ask = (turnRequest: ChatRequest) =>
+        resilience.call((attempt) => modelStreamAttempt(primary, turnRequest, { ...limits, attempt }, emit, text !== ''), { deadline, hedge: false });
+      if (this.options.tools) await this.options.tools.modelLoop(chat, session, prepared.allowHandOff, ask);
+      else await ask(chat);
+      return keep(finish(text, primary.kind, false, summaryGiven));
     } catch (error) {
       signal.throwIfAborted();
       this.stats.fallbacks += 1;
@@ -204,56 +296,16 @@ export class ReplyService {
         began ? 'model provider failed mid-stream: the offline responder continues the reply' : 'model provider failed: the offline responder answers instead',
       );
       if (began) emit(CONTINUED_OFFLINE);
+      const standIn = await this.offlineChat(chat, prepared, session);
       // Continuing, the note above says what happened; answering instead, the stand-in line does.
-      await this.pieces(offline, began ? chat : { ...chat, standIn: true }, signal, emit);
-      return keep({ text, provider: offline.kind, degraded: true, citations, cached: false });
+      await providerPieces(offline, began ? standIn : { ...standIn, standIn: true }, this.limits(signal), emit);
+      return keep(finish(text, offline.kind, true, false));
     }
   }
 
-  /** One attempt of the model's stream: the attempt's timeout holds until the first piece, then idle and total limits. */
-  private async modelStream(chat: ChatRequest, attempt: AbortSignal, outer: AbortSignal, emit: (piece: string) => void): Promise<void> {
-    const idleMs = this.options.streamIdleMs ?? 20_000;
-    const maxMs = this.options.streamMaxMs ?? 120_000;
-    // Stopping: no attempt starts (a listener added to an aborted signal would never fire).
-    outer.throwIfAborted();
-    const controller = new AbortController();
-    let began = false;
-    let idle: ReturnType<typeof setTimeout> | undefined;
-    const stopAll = () => controller.abort(outer.reason);
-    const stopAttempt = () => {
-      if (!began) controller.abort(attempt.reason);
-    };
-    const total = setTimeout(() => controller.abort(new DOMException('the streamed reply took too long', 'TimeoutError')), maxMs);
-    outer.addEventListener('abort', stopAll, { once: true });
-    attempt.addEventListener('abort', stopAttempt, { once: true });
-    if (attempt.aborted) stopAttempt();
-    try {
-      const stream = this.options.primary.stream?.(chat, controller.signal) ?? once(this.options.primary.reply(chat, controller.signal));
-      for await (const piece of stream) {
-        began = true;
-        clearTimeout(idle);
-        idle = setTimeout(() => controller.abort(new DOMException('the model provider stopped streaming', 'TimeoutError')), idleMs);
-        emit(piece);
-      }
-    } catch (error) {
-      // Stopping: not the provider's failure to retry.
-      if (outer.aborted) throw outer.reason;
-      // Not retried once text went out; still the provider's failure for the breaker (not `healthy`).
-      if (began) throw new ProviderError('the model provider failed after its reply began', { transient: false, cause: error });
-      throw error;
-    } finally {
-      clearTimeout(idle);
-      clearTimeout(total);
-      outer.removeEventListener('abort', stopAll);
-      attempt.removeEventListener('abort', stopAttempt);
-    }
-  }
-
-  /** A provider's reply in pieces (one piece when it cannot stream). */
-  private async pieces(provider: ChatProvider, chat: ChatRequest, signal: AbortSignal, emit: (piece: string) => void): Promise<void> {
-    const timeout = AbortSignal.any([signal, AbortSignal.timeout(this.options.streamMaxMs ?? 120_000)]);
-    const stream = provider.stream?.(chat, timeout) ?? once(provider.reply(chat, timeout));
-    for await (const piece of stream) emit(piece);
+  /** The streamed reply's whole-stream limit over `signal`. */
+  private limits(signal: AbortSignal): AbortSignal {
+    return AbortSignal.any([signal, AbortSignal.timeout(this.options.streamMaxMs ?? 120_000)]);
   }
 
   private search(agentId: string, question: string): Promise<Knowledge> {
@@ -271,8 +323,4 @@ function urgentReply(request: { agent: AgentRow; question: string }): ReplyOutco
   const flag = redFlagOf(request.question);
   if (!flag) return undefined;
   return { text: redFlagReply(request.agent, flag, request.question), provider: 'OFFLINE', degraded: false, citations: [], cached: false };
-}
-
-async function* once(text: Promise<string>): AsyncGenerator<string> {
-  yield await text;
 }

@@ -34,18 +34,28 @@ export function normaliseQuestion(text: string): string {
 /**
  * The cache key of a reply: the agent, the normalised question, the provider
  * (and model) answering, the persona version, and — only for providers whose
- * answer depends on them — the earlier turns. Hashed, so that questions never
- * appear in Redis key names.
+ * answer depends on them — the earlier turns. A reply built with a user's
+ * personal context also carries the user and the grant's version, so that it is
+ * never served to anyone else nor after a grant or revocation. Hashed, so that
+ * questions and user ids never appear in Redis key names. (v2: replies may call
+ * tools, so v1's answers are not today's.)
  */
-export function replyCacheKey(parts: { agentId: string; question: string; providerIdentity: string; history?: readonly Turn[] | undefined }): string {
+export function replyCacheKey(parts: {
+  agentId: string;
+  question: string;
+  providerIdentity: string;
+  history?: readonly Turn[] | undefined;
+  personal?: { userId: string; grantVersion: string } | undefined;
+}): string {
   const material = JSON.stringify([
     PERSONA_VERSION,
     parts.agentId,
     parts.providerIdentity,
     normaliseQuestion(parts.question),
     (parts.history ?? []).map((turn) => [turn.role, normaliseQuestion(turn.text)]),
+    parts.personal ? [parts.personal.userId.toLowerCase(), parts.personal.grantVersion] : null,
   ]);
-  return `reply:v1:${createHash('sha256').update(material).digest('base64url')}`;
+  return `reply:v2:${createHash('sha256').update(material).digest('base64url')}`;
 }
 
 /** A bounded in-process cache: entries expire after their TTL; beyond `maxEntries` the least recently used go first. */

@@ -3,6 +3,8 @@ import type { Turn } from '../db/conversations.js';
 import { failAbandonedStreams, finishStreamedReply, storeStreamedText } from '../db/conversations.js';
 import type { AgentRow, MessageRow } from '../db/schema.js';
 import type { ReplyService } from './replies.js';
+import { handOff } from './tools/handoff.js';
+import type { ReplyCaller } from './tools/pipeline.js';
 
 /** The bus topic of one streamed reply (`messageStream`). */
 export const messageTopic = (messageId: string) => `agent:message:${messageId.toLowerCase()}`;
@@ -38,6 +40,8 @@ export interface StreamTask {
   agent: AgentRow;
   question: string;
   history: readonly Turn[];
+  /** The verified caller: tools act for them, and their granted context is read. */
+  caller?: ReplyCaller | undefined;
 }
 
 /**
@@ -73,7 +77,16 @@ export class StreamingReplies {
     const { database, events, replies, log } = this.options;
     const writer = new ReplyWriter(database, events, task.replyId, this.options.persistMs, log);
     try {
-      const outcome = await replies.stream({ agent: task.agent, question: task.question, history: task.history }, (piece) => writer.piece(piece), signal);
+      const outcome = await replies.stream(
+        { agent: task.agent, question: task.question, history: task.history, caller: task.caller },
+        (piece) => writer.piece(piece),
+        signal,
+      );
+      // A hand-off is linked while the reply is STREAMING, so that its final event carries `handedOffTo`.
+      if (outcome.handOff && task.caller) {
+        const context = [...task.history, { role: 'USER' as const, text: task.question }];
+        await handOff({ database, replies, log }, { caller: task.caller, fromMessageId: task.replyId, ...outcome.handOff, context });
+      }
       // A cached reply has no pieces: its whole text is stored at once.
       const text = outcome.cached ? outcome.text : writer.text;
       // Cached once stored COMPLETE, before the final event: a client that asks again on seeing it finds it cached.
