@@ -24,10 +24,11 @@ import type { ChatProvider } from './providers/types.js';
 import { createResolvers } from './resolvers/index.js';
 import { AppointmentService } from './service/appointments.js';
 import { gatewayCareKnowledge, type CareKnowledgeLookup } from './service/care-plans-knowledge.js';
-import { CarePlanService, noConsentedReports, type ReportSource } from './service/care-plans.js';
-import { serviceCredential } from './service/credentials.js';
+import { CarePlanService, consentedReports, type ReportSource } from './service/care-plans.js';
+import { delegationCredential, serviceCredential } from './service/credentials.js';
 import { ExplanationService, gatewayReportKnowledge, type KnowledgeLookup } from './service/explanations.js';
 import { gatewayKnowledgeSearch, type KnowledgeSearch } from './service/knowledge.js';
+import { gatewayPersonalContext, personalCitations, summariseForProvider } from './service/personal-context.js';
 import { ReplyService } from './service/replies.js';
 import { MemoryReplyCache, RedisReplyCache, type ReplyCache } from './service/reply-cache.js';
 import { ResilientCall, type BreakerPolicy } from './service/resilience.js';
@@ -101,11 +102,17 @@ export function createAgentSubgraph(options: AgentSubgraphOptions) {
     database: options.database,
     knowledge: options.reportKnowledge ?? gatewayReportKnowledge(gatewayClient({ url: config.GATEWAY_URL, token: credential, timeoutMs: config.KNOWLEDGE_TIMEOUT_MS })),
   });
+  // The user's consented data, read through the gateway with a delegated token minted per message.
+  const personal: Omit<PersonalData, 'mode'> = options.personal ?? {
+    source: gatewayPersonalContext({ url: config.GATEWAY_URL, serviceToken: delegationCredential(config), log }),
+    summarise: summariseForProvider,
+    cite: personalCitations,
+  };
   // XiaoKe: care plans (from the consented report and the knowledge base) and appointments.
   const care = {
     carePlans: new CarePlanService({
       database: options.database,
-      reports: options.reports ?? noConsentedReports,
+      reports: options.reports ?? consentedReports(personal.source),
       knowledge: options.careKnowledge ?? gatewayCareKnowledge(gatewayClient({ url: config.GATEWAY_URL, token: credential, timeoutMs: config.KNOWLEDGE_TIMEOUT_MS })),
     }),
     appointments: new AppointmentService({ database: options.database }),
@@ -117,9 +124,9 @@ export function createAgentSubgraph(options: AgentSubgraphOptions) {
   const tools = new ReplyTools({
     deps: {
       knowledge,
-      personal: options.personal ? { ...options.personal, mode: config.AGENT_PROVIDER_PHI } : undefined,
+      personal: { ...personal, mode: config.AGENT_PROVIDER_PHI },
       reminders: options.reminders,
-      appointments: options.appointments,
+      appointments: options.appointments ?? care.appointments,
     },
     maxRounds: config.AGENT_MAX_TOOL_ROUNDS,
     log,

@@ -3,6 +3,7 @@ import { badInput, isUuid, notFound, type Database } from '@suoke/platform';
 import { activateCarePlan, insertCarePlan, selectCarePlans } from '../db/care-plans.js';
 import type { CarePlanRow, StoredRecommendation } from '../db/schema.js';
 import type { CareKnowledge, CareKnowledgeLookup } from './care-plans-knowledge.js';
+import type { PersonalContext, PersonalContextSource } from './personal-context.js';
 
 /** What a care plan needs of the user's latest diagnosis report. */
 export interface LatestReport {
@@ -26,12 +27,30 @@ export function consentRequired(message = 'XiaoKe may not read your diagnosis re
   return new GraphQLError(message, { extensions: { code: 'CONSENT_REQUIRED' } });
 }
 
-/** Until a consented reader is wired in, nothing is read: every user is treated as having granted nothing. */
-export const noConsentedReports: ReportSource = {
-  latestReport: async () => {
-    throw consentRequired();
-  },
-};
+/**
+ * The latest report read with the user's consent (a delegated token minted for this read, so a revocation holds at
+ * once): CONSENT_REQUIRED unless REPORTS is granted; SERVICE_UNAVAILABLE when the other subgraphs cannot be reached.
+ */
+export function consentedReports(source: PersonalContextSource): ReportSource {
+  return {
+    async latestReport(userId) {
+      let context: PersonalContext | null;
+      try {
+        context = await source.load(userId, ['REPORTS']);
+      } catch (error) {
+        throw new GraphQLError('The diagnosis report could not be read right now; try again shortly', {
+          extensions: { code: 'SERVICE_UNAVAILABLE' },
+          originalError: error as Error,
+        });
+      }
+      if (!context || !context.scopes.includes('REPORTS')) throw consentRequired();
+      const report = context.latestReport;
+      if (!report) return null;
+      const { id, createdAt, primaryConstitution, secondaryConstitutions, suggestedSyndromes } = report;
+      return { id, createdAt, primaryConstitution, secondaryConstitutions, suggestedSyndromes };
+    },
+  };
+}
 
 const CODE = /^[A-Z][A-Z_]{1,59}$/;
 const HERBS = 3;

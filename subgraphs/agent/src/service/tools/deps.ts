@@ -1,33 +1,14 @@
 import type { CitationRef } from '../../db/schema.js';
 import type { KnowledgeSearch } from '../knowledge.js';
 
-// What the tools call, as interfaces: the real implementations are other parts of the agent subgraph (consented
-// personal context, reminders, appointments), wired in server.ts; tests inject fakes. The personal-context types are
-// a local copy of service/personal-context.ts's, to be replaced by an import of it once that module exists.
+import type { AgentAccessScope, PersonalContext, PersonalContextSource } from '../personal-context.js';
 
-export type AgentAccessScope = 'HEALTH_SUMMARY' | 'HEALTH_PROFILE' | 'REPORTS';
+// What the tools call, as interfaces: the real implementations are other parts of the agent subgraph (consented
+// personal context, reminders, appointments), wired in server.ts; tests inject fakes.
+
+export type { AgentAccessScope, PersonalContext, PersonalContextSource };
 
 export const ALL_SCOPES: readonly AgentAccessScope[] = ['HEALTH_SUMMARY', 'HEALTH_PROFILE', 'REPORTS'];
-
-export interface PersonalContext {
-  userId: string;
-  /** Changes on every grant or revocation: part of the reply cache key of replies built on personal data. */
-  grantVersion: string;
-  scopes: AgentAccessScope[];
-  healthSummary?: {
-    days: number;
-    from: string;
-    to: string;
-    items: Array<{ type: string; count: number; average: number | null; min: number | null; max: number | null; latest: number | null; unit?: string | null }>;
-  };
-  healthProfile?: Record<string, unknown>;
-  latestReport?: { id: string; createdAt: string; primaryConstitution: string; secondaryConstitutions: string[]; suggestedSyndromes: string[]; confidence: number };
-}
-
-export interface PersonalContextSource {
-  /** null when the user granted nothing; fields absent when not granted or not available. */
-  load(userId: string, want: readonly AgentAccessScope[], signal?: AbortSignal): Promise<PersonalContext | null>;
-}
 
 export interface Reminders {
   create(
