@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, healthSummaryId } from '@suoke/platform';
 import { testServiceToken, testToken } from '@suoke/platform/testing';
 import { gatewayPersonalContext, personalCitations, summariseForProvider } from '../subgraphs/agent/src/service/personal-context.js';
+import { registerUser, seedPersonalData } from './consent-fixtures.js';
 import { codes, post, startStack, type Stack } from './harness.js';
 
 // Issue 20, "Consent and personal context", end to end through the gateway: the agent's credential mints a delegated
@@ -24,33 +25,6 @@ async function gql(token: string | undefined, query: string, variables: Record<s
   return response.data as Record<string, any>;
 }
 
-async function register(name: string) {
-  const data = await gql(undefined, 'mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }', {
-    input: { email: `${name}-${randomUUID()}@example.com`, password: 'consent-e2e-password-2026', displayName: `${name}-display-name` },
-  });
-  return { id: data.register.user.id as string, token: data.register.accessToken as string };
-}
-
-async function seed(user: { token: string }, weight: number) {
-  await gql(user.token, 'mutation($input: [ObservationInput!]!) { recordObservations(input: $input) { inserted } }', {
-    input: [
-      { externalId: `w-${randomUUID()}`, type: 'WEIGHT', value: weight, recordedAt: new Date(Date.now() - 3_600_000).toISOString() },
-      { externalId: `hr-${randomUUID()}`, type: 'HEART_RATE', value: 64, recordedAt: new Date(Date.now() - 7_200_000).toISOString() },
-      { externalId: `hr-${randomUUID()}`, type: 'HEART_RATE', value: 80, recordedAt: new Date(Date.now() - 60_000).toISOString() },
-    ],
-  });
-  await gql(user.token, 'mutation($input: UpdateHealthProfileInput!) { updateHealthProfile(input: $input) { id } }', {
-    input: { sex: 'FEMALE', birthDate: '1987-03-14', heightCm: 163.7, bloodType: 'AB_NEGATIVE', conditions: ['free-text-condition-9f1c'] },
-  });
-  const questions = (await gql(undefined, '{ constitutionQuestionnaire { id constitution { code } } }')).constitutionQuestionnaire as Array<{ id: string; constitution: { code: string } }>;
-  const started = await gql(user.token, 'mutation { startConsultation { id } }');
-  const consultationId = started.startConsultation.id as string;
-  const answers = questions.map((q) => ({ questionId: q.id, value: q.constitution.code === 'YANG_DEFICIENT' ? 5 : 1 }));
-  await gql(user.token, 'mutation($input: SubmitInquiryInput!) { submitInquiry(input: $input) { id } }', { input: { consultationId, answers } });
-  const completed = await gql(user.token, 'mutation($id: ID!) { completeConsultation(id: $id) { report { id } } }', { id: consultationId });
-  return completed.completeConsultation.report.id as string;
-}
-
 const MINT = 'mutation ($userId: ID!) { delegateAgentAccess(userId: $userId) { token scopes grantVersion } }';
 const grant = (token: string, scopes: string[]) => gql(token, 'mutation ($s: [AgentAccessScope!]!) { grantAgentAccess(input: { scopes: $s }) { version } }', { s: scopes });
 const revoke = (token: string, scopes: string[]) => gql(token, 'mutation ($s: [AgentAccessScope!]!) { revokeAgentAccess(input: { scopes: $s }) { version } }', { s: scopes });
@@ -60,11 +34,11 @@ async function mint(userId: string): Promise<string> {
 
 beforeAll(async () => {
   stack = await startStack();
-  owner = await register('owner');
-  other = await register('other');
+  owner = await registerUser(gql, 'owner');
+  other = await registerUser(gql, 'other');
   agent = await testServiceToken('agent', ['agent-access:delegate']);
-  reportId = await seed(owner, 58.4);
-  await seed(other, 91.2);
+  reportId = await seedPersonalData(gql, owner, 58.4);
+  await seedPersonalData(gql, other, 91.2);
 }, 180_000);
 afterAll(async () => {
   await stack?.stop();
@@ -175,8 +149,8 @@ describe("the agent's personal context client against the supergraph", () => {
   const source = () => gatewayPersonalContext({ url: stack.gatewayUrl, serviceToken: async () => agent, log });
 
   it('loads what is granted and wanted, follows every change of consent, and is null once nothing is granted', async () => {
-    const user = await register('context');
-    const userReport = await seed(user, 66.6);
+    const user = await registerUser(gql, 'context');
+    const userReport = await seedPersonalData(gql, user, 66.6);
     expect(await source().load(user.id, ['HEALTH_SUMMARY', 'HEALTH_PROFILE', 'REPORTS'])).toBeNull();
 
     const version = (await grant(user.token, ['HEALTH_SUMMARY', 'HEALTH_PROFILE', 'REPORTS'])).grantAgentAccess.version as string;
