@@ -4,12 +4,12 @@ import { startTestSubgraph } from '@suoke/platform/testing';
 import { definition, type AgentSubgraph } from '../src/server.js';
 import type { CareConstitution, CareKnowledge, CareKnowledgeLookup } from '../src/service/care-plans-knowledge.js';
 import type { LatestReport, ReportSource } from '../src/service/care-plans.js';
-import { NO_KNOWLEDGE } from './harness.js';
+import { NO_KNOWLEDGE, NOBODY_CONSENTED } from './harness.js';
 
 /**
  * The agent subgraph over HTTP on a fresh database with XiaoKe's dependencies
  * replaced: the consented report reader (`reports`) and the knowledge lookup.
- * Omitted, each keeps its default (no consent at all; the gateway).
+ * Omitted: nobody has consented (personal data and reports), and the knowledge lookup goes to the gateway.
  */
 export async function startCareAgent(options: { reports?: ReportSource; careKnowledge?: CareKnowledgeLookup } = {}) {
   const started = await startTestSubgraph(definition as unknown as SubgraphDefinition, {
@@ -18,7 +18,7 @@ export async function startCareAgent(options: { reports?: ReportSource; careKnow
       // With REDIS_URL, rate-limit counters (and the reply cache) live in Redis, as in production.
       ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL, REPLY_CACHE_PREFIX: `suoke:test:${randomUUID()}:` } : {}),
     },
-    createOptions: { knowledge: NO_KNOWLEDGE, ...options },
+    createOptions: { knowledge: NO_KNOWLEDGE, personal: NOBODY_CONSENTED, ...options },
   });
   return { ...started, subgraph: started.subgraph as unknown as AgentSubgraph };
 }

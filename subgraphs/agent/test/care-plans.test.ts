@@ -99,7 +99,7 @@ describe('composeCarePlan', () => {
 });
 
 describe('proposeCarePlan', () => {
-  it('without the user’s consent is CONSENT_REQUIRED and stores nothing; by default (nothing wired) nobody has consented', async () => {
+  it('without the user’s consent is CONSENT_REQUIRED and stores nothing; a subgraph alone (nobody can have consented) refuses the same way', async () => {
     const user = { id: randomUUID() };
     reports.reports.set(user.id, report());
     const refused = await agent.gql<Data>(PROPOSE, {}, user);

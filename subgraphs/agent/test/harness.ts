@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm';
 import type { Database, SubgraphDefinition } from '@suoke/platform';
 import { startTestSubgraph, type TestGraphQLResponse } from '@suoke/platform/testing';
 import type { AgentConfig } from '../src/config.js';
+import { personalCitations, summariseForProvider } from '../src/service/personal-context.js';
 import { createAgentSubgraph, definition, type AgentSubgraph, type AgentSubgraphOptions } from '../src/server.js';
 
 export type GraphQLResponse<T = Record<string, unknown>> = TestGraphQLResponse<T>;
@@ -14,6 +15,9 @@ export interface StartAgentOptions extends Pick<AgentSubgraphOptions, 'primary' 
   env?: Record<string, string>;
 }
 
+/** Personal data for a subgraph tested alone: every user has granted nothing. */
+export const NOBODY_CONSENTED = { source: { load: async () => null }, summarise: summariseForProvider, cite: personalCitations };
+
 /**
  * The agent subgraph on port 0 over a fresh database, called over HTTP as the
  * gateway calls it. `subgraph` is the instance, for its reply statistics.
@@ -22,7 +26,9 @@ export interface StartAgentOptions extends Pick<AgentSubgraphOptions, 'primary' 
  */
 export async function startAgent(options: StartAgentOptions & { env: { GATEWAY_URL: string } & Record<string, string> }) {
   let instance: AgentSubgraph | undefined;
-  const { env, ...overrides } = options;
+  const { env, ...rest } = options;
+  // A subgraph alone has no gateway to mint delegated tokens through: by default nobody has consented.
+  const overrides = { personal: NOBODY_CONSENTED, ...rest };
   const custom: SubgraphDefinition<AgentConfig> = {
     ...definition,
     create: (createOptions) => (instance = createAgentSubgraph({ ...createOptions, ...overrides })),
