@@ -6,7 +6,17 @@ import type { Agent, Caller } from './harness.js';
 // Sending messages and reading replies for the tools' tests: without `citations` in the selection (personal citation
 // kinds resolve once the consent part is merged), which are read from the database instead.
 
-const REPLY = /* GraphQL */ `id text status degraded provider handedOffTo { id agent { id } messages(first: 10) { edges { node { role text provider } } } }`;
+const TOOL_CALLS = /* GraphQL */ `toolCalls { name round outcome code summary }`;
+const REPLY = /* GraphQL */ `id text status degraded provider ${TOOL_CALLS} handedOffTo { id agent { id } messages(first: 10) { edges { node { role text provider ${TOOL_CALLS} } } } }`;
+
+/** One of `Message.toolCalls`. */
+export interface ToolCallView {
+  name: string;
+  round: number;
+  outcome: 'OK' | 'REFUSED' | 'FAILED';
+  code: string | null;
+  summary: string;
+}
 
 export interface ToolReply {
   id: string;
@@ -14,7 +24,12 @@ export interface ToolReply {
   status: string;
   degraded: boolean;
   provider: string | null;
-  handedOffTo: { id: string; agent: { id: string }; messages: { edges: Array<{ node: { role: string; text: string; provider: string | null } }> } } | null;
+  toolCalls: ToolCallView[];
+  handedOffTo: {
+    id: string;
+    agent: { id: string };
+    messages: { edges: Array<{ node: { role: string; text: string; provider: string | null; toolCalls: ToolCallView[] } }> };
+  } | null;
 }
 
 export async function ask(agent: Agent, caller: Caller, input: { agentId: string; text: string; stream?: boolean; timeZone?: string; conversationId?: string }) {
@@ -55,4 +70,20 @@ export async function storedCitations(agent: Agent, messageId: string): Promise<
   const rows = await agent.database.rows<{ citations: Array<{ kind: string; key: string }> | string }>(sql`select citations from "agent".messages where id = ${messageId}`);
   const raw = rows[0]!.citations;
   return typeof raw === 'string' ? JSON.parse(raw) : raw;
+}
+
+/**
+ * A conversation's messages, newest first, with their tool calls, read back through `Conversation.messages` (the
+ * batched page statement, not the row the mutation returned), and the SQL statements that read took.
+ */
+export async function readToolCalls(agent: Agent, caller: Caller, conversationId: string, withToolCalls = true) {
+  const { result, statements } = await agent.countStatements(() =>
+    agent.gql<{ conversation: { messages: { edges: Array<{ node: { id: string; role: string; toolCalls?: ToolCallView[] } }> } } }>(
+      `query ($id: ID!) { conversation(id: $id) { messages(first: 20) { edges { node { id role ${withToolCalls ? TOOL_CALLS : ''} } } } } }`,
+      { id: conversationId },
+      caller,
+    ),
+  );
+  expect(result.errors).toBeUndefined();
+  return { messages: result.data!.conversation.messages.edges.map((e) => e.node), statements };
 }

@@ -100,6 +100,50 @@ for (const streamed of [false, true]) {
       expect(reply.text).toBe('抱歉，提醒没有设置成功。');
       expect(toolResults(since(before)[1]!).map((r) => r.error.code)).toEqual(['MALFORMED_ARGUMENTS', 'INVALID_ARGUMENTS', 'UNKNOWN_TOOL']);
       expect(reminders.created.length).toBe(created);
+      // Stored with the reply: both refused; a call naming no tool at all ran nothing and has no AgentTool to show.
+      const refused = { name: 'CREATE_REMINDER', round: 1, outcome: 'REFUSED', summary: '设置提醒：调用参数无效，未执行' };
+      expect(reply.toolCalls).toEqual([
+        { ...refused, code: 'MALFORMED_ARGUMENTS' },
+        { ...refused, code: 'INVALID_ARGUMENTS' },
+      ]);
+    });
+
+    it('shows each round of the loop, and a call that failed in its dependency as FAILED', async () => {
+      appointments.booked.set(appointments.slots[0]!.id, { userId: randomUUID(), clientKey: 'someone-else' });
+      llm.set({
+        streamPaceMs: 2,
+        streamPieceChars: 4,
+        respond: (request) => {
+          const results = toolResults(request);
+          if (request.messages.at(-1)!.role === 'user') return { toolCalls: [{ name: 'search_knowledge', arguments: { query: '气虚' } }, { name: 'book_appointment', arguments: {} }] };
+          // Round 2: a slot the listing did not offer (taken meanwhile, as another user booked it).
+          if (results[1]?.slots) return { toolCalls: [{ name: 'book_appointment', arguments: { slotId: results[1].slots[0].slotId } }] };
+          return { content: '那个时段刚被约走了。' };
+        },
+      });
+      // The listing shows the open slots; booking the first of them after it was taken gives CONFLICT.
+      const listed = appointments.slots.slice(1);
+      const take = appointments.openSlots.bind(appointments);
+      appointments.openSlots = async (options) => {
+        const open = await take(options);
+        appointments.booked.set(open[0]!.id, { userId: randomUUID(), clientKey: 'someone-else' });
+        return open;
+      };
+      try {
+        const reply = await send(granted(), { agentId: 'xiaoke', text: `约个医生，顺便讲讲气虚 ${randomUUID()}` });
+        expect(reply.text).toBe('那个时段刚被约走了。');
+        expect(reply.toolCalls.map(({ name, round, outcome, code }) => [name, round, outcome, code])).toEqual([
+          ['SEARCH_KNOWLEDGE', 1, 'OK', null],
+          ['BOOK_APPOINTMENT', 1, 'OK', null],
+          ['BOOK_APPOINTMENT', 2, 'FAILED', 'CONFLICT'],
+        ]);
+        expect(reply.toolCalls[0]!.summary).toMatch(/^查阅知识库“气虚”：/);
+        expect(reply.toolCalls[1]!.summary).toBe(`查看了可预约时段：${listed.length}个`);
+        expect(reply.toolCalls[2]!.summary).toBe('预约：该时段已被约走');
+      } finally {
+        appointments.openSlots = take;
+        appointments.booked.clear();
+      }
     });
 
     it('bounds a model that keeps calling tools: AGENT_MAX_TOOL_ROUNDS rounds, then tool_choice none and its answer', async () => {
@@ -254,6 +298,8 @@ describe('resilience with tools', () => {
       const { reply } = await ask(agent, user, { agentId: 'soer', text: `明早八点提醒我喝水 ${randomUUID()}` });
       expect(reminders.created.length - before).toBe(1);
       expect(reminders.created.at(-1)!.userId).toBe(user.id);
+      // Shown once, as the model's round 1 (neither the retried round nor the stand-in ran it again).
+      expect(reply.toolCalls).toEqual([{ name: 'CREATE_REMINDER', round: 1, outcome: 'OK', code: null, summary: expect.stringMatching(/^提醒已创建：.* 喝水$/) }]);
       if (failures === 1) expect(reply).toMatchObject({ text: '好的，明早八点提醒你喝水。', provider: 'OPENAI_COMPATIBLE', degraded: false });
       else {
         expect(reply).toMatchObject({ provider: 'OFFLINE', degraded: true });

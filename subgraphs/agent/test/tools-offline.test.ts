@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_KNOWLEDGE, startAgent, type Agent } from './harness.js';
 import { fakeAppointments, fakePersonal, fakeReminders } from './tool-deps.js';
-import { ask, askStreamed, storedCitations } from './tools-harness.js';
+import { ask, askStreamed, readToolCalls, storedCitations } from './tools-harness.js';
 
 // The offline responder drives the same tools by its rules (service/tools/offline-rules.ts), through the same runner:
 // reminders in the user's zone, a booking of the earliest slot it listed, the user's own data only with consent, and
@@ -29,6 +29,46 @@ for (const streamed of [false, true]) {
     streamed ? (await askStreamed(agent, caller, input)).reply : (await ask(agent, caller, input)).reply;
 
   describe(`the offline responder's tools, ${streamed ? 'streamed' : 'blocking'}`, () => {
+    it('stores the calls with the reply, in order, as the user reads them; the user\'s message has none', async () => {
+      const user = { id: randomUUID() };
+      personal.grant(user.id, ['HEALTH_SUMMARY']);
+      const before = reminders.created.length;
+      const sent = streamed
+        ? (await askStreamed(agent, user, { agentId: 'soer', text: '每天晚上9点提醒我喝水。我的健康数据怎么样', timeZone: 'UTC' })).sent
+        : await ask(agent, user, { agentId: 'soer', text: '每天晚上9点提醒我喝水。我的健康数据怎么样', timeZone: 'UTC' });
+      expect(reminders.created.length - before).toBe(1);
+      const expected = [
+        { name: 'GET_HEALTH_SUMMARY', round: 1, outcome: 'OK', code: null, summary: '已读取你授权的健康数据摘要' },
+        { name: 'CREATE_REMINDER', round: 1, outcome: 'OK', code: null, summary: '提醒已创建：每天 21:00 喝水。我的健康数据怎么样' },
+      ];
+      // As stored: read back through Conversation.messages (newest first), whatever the mutation returned.
+      const { messages } = await readToolCalls(agent, user, sent.conversation.id);
+      expect(messages.map((m) => [m.role, m.toolCalls])).toEqual([
+        ['AGENT', expected],
+        ['USER', []],
+      ]);
+      // Nothing personal beyond the owner's own summary line, and no ids: not the user's, not the reminder's.
+      expect(JSON.stringify(messages)).not.toMatch(new RegExp(`${user.id}|reminder-\\d`));
+      if (!streamed) expect(sent.reply.toolCalls).toEqual(expected);
+    });
+
+    it('shows a refused call with its code, and a second round with its number', async () => {
+      const user = { id: randomUUID() };
+      const refused = await send(user, { agentId: 'xiaoai', text: '我的健康数据怎么样' });
+      expect(refused.toolCalls).toEqual([
+        { name: 'GET_HEALTH_SUMMARY', round: 1, outcome: 'REFUSED', code: 'CONSENT_REQUIRED', summary: '读取健康数据摘要：未获你的授权（可在“隐私与授权”里开启），未读取' },
+      ]);
+      appointments.booked.clear();
+      const booked = await send(user, { agentId: 'xiaoke', text: '帮我预约最早的时段' });
+      expect(booked.toolCalls).toEqual([
+        { name: 'BOOK_APPOINTMENT', round: 1, outcome: 'OK', code: null, summary: '查看了可预约时段：3个' },
+        // 01:00Z in Asia/Shanghai, the default zone.
+        { name: 'BOOK_APPOINTMENT', round: 2, outcome: 'OK', code: null, summary: '已预约：张医生 12/11 09:00' },
+      ]);
+      expect(JSON.stringify(booked.toolCalls)).not.toContain('slot-id');
+      appointments.booked.clear();
+    });
+
     it('sets a reminder for the caller in their time zone, says so, and sets another when asked again (never a cached "done")', async () => {
       const user = { id: randomUUID() };
       const before = reminders.created.length;
@@ -77,9 +117,43 @@ for (const streamed of [false, true]) {
       // 小克 lists slots (its own tool) and does not pass the question on again.
       expect(answer!.text).toMatch(/^小克：/);
       expect(answer!.text).toContain('可以预约的时段');
+      // 小艾's reply shows the hand-off; 小克's answer its own listing; the question, none.
+      expect(reply.toolCalls).toEqual([{ name: 'HAND_OFF', round: 1, outcome: 'OK', code: null, summary: '已转给小克' }]);
+      expect(answer!.toolCalls).toEqual([{ name: 'BOOK_APPOINTMENT', round: 1, outcome: 'OK', code: null, summary: '查看了可预约时段：3个' }]);
+      expect(question!.toolCalls).toEqual([]);
     });
   });
 }
+
+describe('Message.toolCalls', () => {
+  it('come with the message rows: a page read with them takes the statements of one read without them', async () => {
+    const user = { id: randomUUID() };
+    personal.grant(user.id, ['HEALTH_SUMMARY']);
+    let conversationId: string | undefined;
+    for (let i = 0; i < 3; i += 1) {
+      const sent = await ask(agent, user, { agentId: 'soer', text: `明天早上${7 + i}点提醒我喝水。我的健康数据怎么样`, ...(conversationId ? { conversationId } : {}) });
+      conversationId = sent.conversation.id;
+    }
+    const without = await readToolCalls(agent, user, conversationId!, false);
+    const withCalls = await readToolCalls(agent, user, conversationId!);
+    expect(withCalls.messages.filter((m) => m.role === 'AGENT').map((m) => m.toolCalls!.map((c) => c.name))).toEqual(
+      Array.from({ length: 3 }, () => ['GET_HEALTH_SUMMARY', 'CREATE_REMINDER']),
+    );
+    expect(withCalls.statements).toBe(without.statements);
+  });
+
+  it("a cached reply shows the calls of the reply it repeats (read-only calls: a reply with an effect is never cached)", async () => {
+    const user = { id: randomUUID() };
+    personal.grant(user.id, ['HEALTH_SUMMARY']);
+    const text = `我的健康数据怎么样 ${randomUUID()}`;
+    const first = await ask(agent, user, { agentId: 'xiaoai', text });
+    const hits = agent.subgraph.replies.stats.cacheHits;
+    const again = await ask(agent, user, { agentId: 'xiaoai', text });
+    expect(agent.subgraph.replies.stats.cacheHits - hits).toBe(1);
+    expect(first.reply.toolCalls).toEqual([{ name: 'GET_HEALTH_SUMMARY', round: 1, outcome: 'OK', code: null, summary: '已读取你授权的健康数据摘要' }]);
+    expect(again.reply.toolCalls).toEqual(first.reply.toolCalls);
+  });
+});
 
 describe('Message.handedOffTo', () => {
   it('is batched: a page with one hand-off and a page with three read the same statements', async () => {

@@ -8,6 +8,7 @@ import { offlineCalls, offlineFollowUp, parseReminder } from '../src/service/too
 import { toolSpecs, toolsFor, TOOL_NAMES } from '../src/service/tools/registry.js';
 import { ToolSession, MAX_CALLS_PER_ROUND } from '../src/service/tools/runner.js';
 import { renderToolResults } from '../src/service/tools/render.js';
+import { toolCallRecord } from '../src/service/tools/record.js';
 import { script, startFakeOpenAi, type FakeOpenAi } from './fakes.js';
 import { fakeAppointments, fakePersonal, fakeReminders } from './tool-deps.js';
 
@@ -132,6 +133,35 @@ describe('the runner', () => {
     const outcomes = await s.runner.run(many, toolsFor('xiaoai', s.deps), session, AbortSignal.timeout(5_000));
     const codes = outcomes.map((o) => (o.ok ? 'ok' : (o.result.error as { code: string }).code));
     expect(codes).toEqual(['ok', 'ok', 'ok', 'LIMIT_REACHED', 'LIMIT_REACHED', 'LIMIT_REACHED', 'TOO_MANY_CALLS', 'TOO_MANY_CALLS']);
+  });
+});
+
+describe('Message.toolCalls records', () => {
+  it('are kept per call by the session, in order, with the round, and only for names that are tools', async () => {
+    const s = setup(false);
+    const session = await sessionFor(s);
+    session.rounds = 2;
+    await s.runner.run([call('get_latest_report', {}), call('transfer_money', { amount: 1 }), call('search_knowledge', { query: '黄芪' })], toolsFor('xiaoai', s.deps), session, AbortSignal.timeout(5_000));
+    expect(session.outcomes).toHaveLength(3);
+    expect(session.toolCalls).toEqual([
+      { name: 'GET_LATEST_REPORT', round: 2, outcome: 'REFUSED', code: 'CONSENT_REQUIRED', summary: '读取最新诊断报告：未获你的授权（可在“隐私与授权”里开启），未读取' },
+      { name: 'SEARCH_KNOWLEDGE', round: 2, outcome: 'OK', code: null, summary: '查阅知识库“黄芪”：没有找到相关条目' },
+    ]);
+  });
+
+  it('say what was done in the user\'s zone, and never an id', () => {
+    const reminder = (recurrence: string) => ({ text: '喝水', nextFireAt: '2026-12-08T13:00:00Z', recurrence, timeZone: 'Asia/Shanghai' });
+    const ok = (name: string, args: unknown, result: Record<string, unknown>) => toolCallRecord({ call: call(name, args), ok: true, result: { ok: true, ...result } }, 1, 'Asia/Shanghai')!;
+    expect(ok('create_reminder', {}, { reminder: reminder('DAILY') }).summary).toBe('提醒已创建：每天 21:00 喝水');
+    // 2026-12-08 is a Tuesday.
+    expect(ok('create_reminder', {}, { reminder: reminder('WEEKLY') }).summary).toBe('提醒已创建：每周二 21:00 喝水');
+    expect(ok('create_reminder', {}, { reminder: reminder('NONE') }).summary).toBe('提醒已创建：12/8 21:00 喝水');
+    const booked = ok('book_appointment', { slotId: 'slot-secret-id' }, { appointment: { startsAt: '2026-12-11T01:00:00Z', practitionerName: '张医生', status: 'BOOKED' } });
+    expect(booked.summary).toBe('已预约：张医生 12/11 09:00');
+    expect(ok('hand_off', {}, { handedOffTo: 'laoke' }).summary).toBe('已转给老克');
+    const failed = toolCallRecord({ call: call('book_appointment', { slotId: 'slot-secret-id' }), ok: false, result: { ok: false, error: { code: 'CONFLICT', message: 'slot slot-secret-id is already booked' } } }, 1, 'UTC')!;
+    expect(failed).toEqual({ name: 'BOOK_APPOINTMENT', round: 1, outcome: 'FAILED', code: 'CONFLICT', summary: '预约：该时段已被约走' });
+    expect(JSON.stringify([booked, failed])).not.toContain('secret');
   });
 });
 

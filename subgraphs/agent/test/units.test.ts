@@ -24,7 +24,7 @@ describe('normaliseQuestion and replyCacheKey', () => {
     expect(key('气虚吃什么')).not.toBe(key('气虚吃什么', { agentId: 'laoke' }));
     expect(key('气虚吃什么')).not.toBe(key('气虚吃什么', { providerIdentity: 'openai-compatible:x:m' }));
     expect(key('气虚吃什么')).not.toBe(key('气虚吃什么', { history: [{ role: 'USER', text: '你好' }] }));
-    expect(key('气虚吃什么')).toMatch(/^reply:v2:[\w-]{43}$/);
+    expect(key('气虚吃什么')).toMatch(/^reply:v3:[\w-]{43}$/);
   });
 });
 

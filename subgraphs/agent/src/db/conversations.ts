@@ -1,6 +1,6 @@
 import { and, desc, eq, sql } from 'drizzle-orm';
 import { badInput, isUuid, notFound, type Database } from '@suoke/platform';
-import { conversations, messages, type CitationRef, type ConversationRow, type MessageRow, type ReplyProvider } from './schema.js';
+import { conversations, messages, type CitationRef, type ConversationRow, type MessageRow, type ReplyProvider, type StoredToolCall } from './schema.js';
 
 /** A drizzle transaction, as `database.db.transaction` passes it. */
 type Tx = Parameters<Parameters<Database['db']['transaction']>[0]>[0];
@@ -66,19 +66,22 @@ export interface ReplyToStore {
   degraded: boolean;
   provider: ReplyProvider;
   citations: CitationRef[];
+  /** The tools the reply used, in order (`Message.toolCalls`); none when absent. */
+  toolCalls?: StoredToolCall[] | undefined;
 }
 
 /** Stores the agent's reply and marks the conversation as active now. */
 export async function storeReply(database: Database, conversationId: string, reply: ReplyToStore): Promise<{ conversation: ConversationRow; message: MessageRow }> {
   return database.db.transaction(async (tx) => {
-    const message = await insertMessage(tx, { conversationId, role: 'AGENT', ...reply });
+    const message = await insertMessage(tx, { conversationId, role: 'AGENT', ...reply, toolCalls: reply.toolCalls ?? [] });
     const [conversation] = await tx.update(conversations).set({ updatedAt: sql`now()` }).where(eq(conversations.id, conversationId)).returning();
     if (!conversation) throw new Error(`conversation ${conversationId} vanished while replying`);
     return { conversation, message };
   });
 }
 
-type NewMessage = Omit<MessageRow, 'id' | 'seq' | 'createdAt' | 'status' | 'statusReason' | 'handedOffTo'> & Partial<Pick<MessageRow, 'status' | 'statusReason' | 'handedOffTo'>>;
+type NewMessage = Omit<MessageRow, 'id' | 'seq' | 'createdAt' | 'status' | 'statusReason' | 'handedOffTo' | 'toolCalls'> &
+  Partial<Pick<MessageRow, 'status' | 'statusReason' | 'handedOffTo' | 'toolCalls'>>;
 
 async function insertMessage(tx: Tx, values: NewMessage): Promise<MessageRow> {
   const [row] = await tx.insert(messages).values(values).returning();
@@ -117,7 +120,7 @@ export async function finishStreamedReply(
   return database.db.transaction(async (tx) => {
     const values =
       end.status === 'COMPLETE'
-        ? { status: 'COMPLETE' as const, text: end.text, degraded: end.degraded, provider: end.provider, citations: end.citations, statusReason: null }
+        ? { status: 'COMPLETE' as const, text: end.text, degraded: end.degraded, provider: end.provider, citations: end.citations, toolCalls: end.toolCalls ?? [], statusReason: null }
         : { status: 'FAILED' as const, text: end.text, degraded: true, provider: end.provider, citations: end.citations, statusReason: end.reason };
     const [row] = await tx
       .update(messages)

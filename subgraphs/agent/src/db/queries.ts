@@ -1,6 +1,6 @@
 import { asc, inArray, sql } from 'drizzle-orm';
 import { type Database, arrayParam, isoUtc } from '@suoke/platform';
-import { agents, conversations, type AgentRow, type CitationRef, type ConversationRow, type MessageRole, type MessageRow, type MessageStatus, type ReplyProvider } from './schema.js';
+import { agents, conversations, type AgentRow, type CitationRef, type ConversationRow, type MessageRole, type MessageRow, type MessageStatus, type ReplyProvider, type StoredToolCall } from './schema.js';
 
 /**
  * The read statements behind the loaders. Each takes every key of a batch and
@@ -82,6 +82,7 @@ interface RawMessage {
   status: MessageStatus;
   statusReason: string | null;
   handedOffTo: string | null;
+  toolCalls: StoredToolCall[] | string;
 }
 
 /** Pages of several conversations at once, tagged with the position of the query they answer. */
@@ -89,7 +90,8 @@ export async function selectMessagePages(database: Database, queries: readonly M
   const rows = await database.rows<RawMessage & Record<string, unknown>>(sql`
     select k.ord::int as ord, m.id::text as id, m.seq::text as seq, m.conversation_id::text as "conversationId",
            m.role, m.text, m.degraded, m.provider, m.citations, ${isoUtc(sql`m.created_at`)} as "createdAt",
-           m.status, m.status_reason as "statusReason", m.handed_off_to::text as "handedOffTo"
+           m.status, m.status_reason as "statusReason", m.handed_off_to::text as "handedOffTo",
+           m.tool_calls as "toolCalls"
     from unnest(
       ${arrayParam(queries.map((q) => q.conversationId), 'uuid')},
       ${arrayParam(queries.map((q) => q.limit), 'int')},
@@ -113,6 +115,7 @@ function toMessageRow(raw: Omit<RawMessage, 'ord'>): MessageRow {
     seq: Number(raw.seq),
     // postgres.js and PGlite both parse jsonb, but a driver configured otherwise hands over text.
     citations: typeof raw.citations === 'string' ? (JSON.parse(raw.citations) as CitationRef[]) : raw.citations,
+    toolCalls: typeof raw.toolCalls === 'string' ? (JSON.parse(raw.toolCalls) as StoredToolCall[]) : raw.toolCalls,
     createdAt: new Date(raw.createdAt),
   };
 }

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { bigint, boolean, integer, jsonb, pgSchema, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 /**
@@ -30,6 +31,23 @@ export interface CitationRef {
 /** A stored citation of a knowledge entry (what care plans cite). */
 export interface KnowledgeCitationRef extends CitationRef {
   kind: CitationKind;
+}
+
+/** The tools of `Message.toolCalls` (the enum `AgentTool`): the runner's tool names, upper-cased. */
+export type AgentTool = 'SEARCH_KNOWLEDGE' | 'GET_HEALTH_SUMMARY' | 'GET_LATEST_REPORT' | 'CREATE_REMINDER' | 'BOOK_APPOINTMENT' | 'HAND_OFF';
+/** OK: done; REFUSED: not run (invalid call, no consent, a limit); FAILED: run, but it could not be done. */
+export type ToolCallOutcome = 'OK' | 'REFUSED' | 'FAILED';
+
+/** One tool call of a reply as stored with it (migration 0010): what the owner may read, never arguments or results. */
+export interface StoredToolCall {
+  name: AgentTool;
+  /** 1-based round of the reply's tool loop (the offline rules' calls are round 1, a follow-up round 2). */
+  round: number;
+  outcome: ToolCallOutcome;
+  /** The error result's stable code (CONSENT_REQUIRED, LIMIT_REACHED, CONFLICT…); null when OK. */
+  code: string | null;
+  /** Short, in Chinese, for the user: "提醒已创建：每天 21:00 喝水". */
+  summary: string;
 }
 
 export const agents = agentSchema.table('agents', {
@@ -67,6 +85,8 @@ export const messages = agentSchema.table('messages', {
   statusReason: text('status_reason'),
   /** The conversation this reply handed the question to (`Message.handedOffTo`); null otherwise. */
   handedOffTo: uuid('handed_off_to'),
+  /** The tools the reply used, in the order they ran (`Message.toolCalls`); empty for the user's messages. */
+  toolCalls: jsonb('tool_calls').notNull().default(sql`'[]'::jsonb`).$type<StoredToolCall[]>(),
 });
 
 /** What an `Agent` resolves from. */

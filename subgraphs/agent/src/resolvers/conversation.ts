@@ -46,4 +46,6 @@ export const messageResolvers: MessageResolvers = {
   citations: (message) => message.citations.map(knowledgeRef),
   // The hand-off's conversation is the same user's, as the message is: reading the message is reading it. Batched.
   handedOffTo: async (message, _args, ctx) => (message.handedOffTo ? ctx.loaders.conversationById.load(message.handedOffTo) : null),
+  // Stored with the row (migration 0010): no statement of its own. A reply still streaming has none yet.
+  toolCalls: (message) => (message.status === 'STREAMING' ? [] : (message.toolCalls ?? [])),
 };

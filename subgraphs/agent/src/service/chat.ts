@@ -88,6 +88,7 @@ export async function sendMessage(
     degraded: outcome.degraded,
     provider: outcome.provider,
     citations: outcome.citations,
+    toolCalls: outcome.toolCalls,
   });
   let reply = saved.message;
   if (outcome.handOff) {

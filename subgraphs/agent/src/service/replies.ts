@@ -1,12 +1,12 @@
 import type { Logger } from '@suoke/platform';
 import type { Turn } from '../db/conversations.js';
-import type { AgentRow, CitationRef, ReplyProvider } from '../db/schema.js';
+import type { AgentRow, CitationRef, ReplyProvider, StoredToolCall } from '../db/schema.js';
 import { type ChatProvider, type ChatRequest, type Knowledge } from '../providers/types.js';
 import { analyse } from './intents.js';
 import type { KnowledgeSearch } from './knowledge.js';
 import { personaOf } from './personas.js';
 import { redFlagOf, redFlagReply } from './red-flags.js';
-import { replyCacheKey, type ReplyCache } from './reply-cache.js';
+import { replyCacheKey, type CachedReply, type ReplyCache } from './reply-cache.js';
 import type { ResilientCall } from './resilience.js';
 import { modelStreamAttempt, providerPieces, turnOf } from './model-stream.js';
 import { SingleFlight } from './single-flight.js';
@@ -26,6 +26,8 @@ export interface ReplyOutcome {
   handOff?: { agentId: string; question: string } | undefined;
   /** Rounds of tool calls this reply made (the model's, or the offline rules'). */
   toolRounds?: number;
+  /** The calls those rounds made, in order, as stored with the reply (`Message.toolCalls`); a cached reply's are its producer's. */
+  toolCalls: StoredToolCall[];
   /**
    * False when producing it changed something for its caller (a reminder, a booking, a hand-off): never cached, and
    * never shared with an identical request in flight, which produces its own.
@@ -170,12 +172,12 @@ export class ReplyService {
       const hit = await cache.get(key);
       if (hit) {
         this.stats.cacheHits += 1;
-        return { ...hit, degraded: false, cached: true, toolRounds: 0 };
+        return { ...hit, degraded: false, cached: true, toolRounds: 0, toolCalls: hit.toolCalls ?? [] };
       }
     }
     const outcome = await this.produce(request);
     if (this.cacheable(outcome)) {
-      await cache.set(key, { text: outcome.text, provider: outcome.provider, citations: outcome.citations }, cacheTtlSeconds);
+      await cache.set(key, cachedOf(outcome), cacheTtlSeconds);
     }
     return outcome;
   }
@@ -198,6 +200,7 @@ export class ReplyService {
       cached: false,
       handOff: session?.handOff,
       toolRounds: session?.rounds ?? 0,
+      toolCalls: [...(session?.toolCalls ?? [])],
       shareable: !session?.sideEffects,
       producedFor: request.caller?.messageKey,
     });
@@ -256,14 +259,14 @@ export class ReplyService {
     const keep = (outcome: ReplyOutcome): StreamedOutcome => ({
       ...outcome,
       remember: async () => {
-        if (this.cacheable(outcome)) await cache.set(key, { text: outcome.text, provider: outcome.provider, citations: outcome.citations }, this.options.cacheTtlSeconds);
+        if (this.cacheable(outcome)) await cache.set(key, cachedOf(outcome), this.options.cacheTtlSeconds);
       },
     });
     if (this.options.cacheTtlSeconds > 0) {
       const hit = await cache.get(key);
       if (hit) {
         this.stats.cacheHits += 1;
-        return keep({ ...hit, degraded: false, cached: true, toolRounds: 0 });
+        return keep({ ...hit, degraded: false, cached: true, toolRounds: 0, toolCalls: hit.toolCalls ?? [] });
       }
     }
     const deadlineMs = this.options.deadlineMs ?? DEFAULT_REPLY_DEADLINE_MS;
@@ -322,5 +325,10 @@ export class ReplyService {
 function urgentReply(request: { agent: AgentRow; question: string }): ReplyOutcome | undefined {
   const flag = redFlagOf(request.question);
   if (!flag) return undefined;
-  return { text: redFlagReply(request.agent, flag, request.question), provider: 'OFFLINE', degraded: false, citations: [], cached: false };
+  return { text: redFlagReply(request.agent, flag, request.question), provider: 'OFFLINE', degraded: false, citations: [], cached: false, toolCalls: [] };
+}
+
+/** What the cache keeps of a reply: its text and what it rests on, the tool calls that made it included. */
+function cachedOf(outcome: ReplyOutcome): CachedReply {
+  return { text: outcome.text, provider: outcome.provider, citations: outcome.citations, toolCalls: outcome.toolCalls };
 }

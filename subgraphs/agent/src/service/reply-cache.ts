@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { RedisKeyValueCache } from '@suoke/platform';
 import type { Turn } from '../db/conversations.js';
-import type { CitationRef, ReplyProvider } from '../db/schema.js';
+import type { CitationRef, ReplyProvider, StoredToolCall } from '../db/schema.js';
 import { PERSONA_VERSION } from './personas.js';
 
 /** A reply as the cache keeps it. */
@@ -9,6 +9,8 @@ export interface CachedReply {
   text: string;
   provider: ReplyProvider;
   citations: CitationRef[];
+  /** The tool calls that produced it (`Message.toolCalls`); absent in entries cached before they were kept. */
+  toolCalls?: StoredToolCall[];
 }
 
 export interface ReplyCache {
@@ -38,7 +40,7 @@ export function normaliseQuestion(text: string): string {
  * personal context also carries the user and the grant's version, so that it is
  * never served to anyone else nor after a grant or revocation. Hashed, so that
  * questions and user ids never appear in Redis key names. (v2: replies may call
- * tools, so v1's answers are not today's.)
+ * tools, so v1's answers are not today's. v3: an entry keeps the reply's tool calls, which v2's lack.)
  */
 export function replyCacheKey(parts: {
   agentId: string;
@@ -55,7 +57,7 @@ export function replyCacheKey(parts: {
     (parts.history ?? []).map((turn) => [turn.role, normaliseQuestion(turn.text)]),
     parts.personal ? [parts.personal.userId.toLowerCase(), parts.personal.grantVersion] : null,
   ]);
-  return `reply:v2:${createHash('sha256').update(material).digest('base64url')}`;
+  return `reply:v3:${createHash('sha256').update(material).digest('base64url')}`;
 }
 
 /** A bounded in-process cache: entries expire after their TTL; beyond `maxEntries` the least recently used go first. */

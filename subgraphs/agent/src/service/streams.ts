@@ -91,7 +91,7 @@ export class StreamingReplies {
       const text = outcome.cached ? outcome.text : writer.text;
       // Cached once stored COMPLETE, before the final event: a client that asks again on seeing it finds it cached.
       await writer.finish(
-        { status: 'COMPLETE', text: cut(text), degraded: outcome.degraded, provider: outcome.provider, citations: outcome.citations },
+        { status: 'COMPLETE', text: cut(text), degraded: outcome.degraded, provider: outcome.provider, citations: outcome.citations, toolCalls: outcome.toolCalls },
         () => outcome.remember(),
       );
       this.stats.completed += 1;

@@ -35,7 +35,13 @@ export async function handOff(
       caller: { ...input.caller, messageKey: opened.message.id },
       allowHandOff: false,
     });
-    await storeReply(deps.database, opened.conversation.id, { text: outcome.text, degraded: outcome.degraded, provider: outcome.provider, citations: outcome.citations });
+    await storeReply(deps.database, opened.conversation.id, {
+      text: outcome.text,
+      degraded: outcome.degraded,
+      provider: outcome.provider,
+      citations: outcome.citations,
+      toolCalls: outcome.toolCalls,
+    });
     return await linkHandOff(deps.database, input.fromMessageId, opened.conversation.id);
   } catch (error) {
     deps.log.error({ err: error, messageId: input.fromMessageId, to: input.agentId }, 'hand-off failed: the reply stands without it');

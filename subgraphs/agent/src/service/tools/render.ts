@@ -4,7 +4,7 @@ import { DEFAULT_TIME_ZONE } from './zone.js';
 const AGENT_NAMES: Record<string, string> = { xiaoai: '小艾', xiaoke: '小克', laoke: '老克', soer: '索儿' };
 const RECURRENCE: Record<string, string> = { NONE: '一次', DAILY: '每天', WEEKLY: '每周' };
 
-/** An instant as the user reads it, in their time zone: "12月8日 09:30". */
+/** An instant as the user reads it, in their time zone: "12/8 09:30" (zh-CN, numeric month and day). */
 export function localTime(iso: string, timeZone: string): string {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import { z, type Logger } from '@suoke/platform';
-import type { CitationRef } from '../../db/schema.js';
+import type { CitationRef, StoredToolCall } from '../../db/schema.js';
 import type { ToolCall, ToolOutcome } from '../../providers/types.js';
 import type { AgentAccessScope, OpenSlot, PersonalContext, ToolDeps } from './deps.js';
+import { toolCallRecord } from './record.js';
 import { isToolName, TOOL_ARGUMENTS, TOOL_SCOPES, type ToolArguments, type ToolName } from './registry.js';
 
 /** Calls of one round past this many are answered with an error each, not run. */
@@ -35,6 +36,8 @@ export class ToolSession {
   /** Tool rounds the model used (the offline rules count as one). */
   rounds = 0;
   readonly outcomes: ToolOutcome[] = [];
+  /** `outcomes` as the user reads them (`Message.toolCalls`), in the same order, each with its round. */
+  readonly toolCalls: StoredToolCall[] = [];
   private readonly runs = new Map<ToolName, number>();
   private bookings = 0;
 
@@ -109,6 +112,8 @@ export class ToolRunner {
           : await this.one(call, offered, session, signal);
       outcomes.push(outcome);
       session.outcomes.push(outcome);
+      const record = toolCallRecord(outcome, Math.max(1, session.rounds), session.caller.timeZone);
+      if (record) session.toolCalls.push(record);
     }
     return outcomes;
   }
