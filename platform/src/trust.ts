@@ -32,8 +32,8 @@ export interface TrustConfig {
  * unless TRUSTED_SERVICES names them.
  */
 export const DEFAULT_TRUSTED_SERVICES: Record<string, { port: number; scopes: string[] }> = {
-  // The agent's knowledge search is public: it needs no scope.
-  agent: { port: 4004, scopes: [] },
+  // The agent's knowledge search is public: it needs no scope; its reminders and seasonal messages post notifications.
+  agent: { port: 4004, scopes: ['notifications:write'] },
   // The report saga: the agent's explanation and the user's notification.
   diagnosis: { port: 4005, scopes: ['reports:explain', 'notifications:write'] },
 };

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
 import {
   createEventBus,
+  createJobEngine,
   createLogger,
   createRedis,
   createSubgraph,
@@ -29,6 +30,9 @@ import { ReplyService } from './service/replies.js';
 import { MemoryReplyCache, RedisReplyCache, type ReplyCache } from './service/reply-cache.js';
 import { ResilientCall, type BreakerPolicy } from './service/resilience.js';
 import { StreamingReplies } from './service/streams.js';
+import { gatewayNotifications, jobCredential, type PostNotification } from './service/notify.js';
+import { ReminderService } from './service/reminders.js';
+import { SeasonService, type ConstitutionOf } from './service/seasons-follow.js';
 
 export const typeDefs = parse(readFileSync(new URL('../src/schema.graphql', import.meta.url), 'utf8'));
 
@@ -47,6 +51,13 @@ export interface AgentSubgraphOptions {
   reportKnowledge?: KnowledgeLookup;
   /** An event bus shared with other instances in this process (tests of replicas on the embedded default); not closed by `stop`. */
   events?: EventBus;
+  /**
+   * The user's constitution code from their consented report, for seasonal advice (the integrator wires it to the
+   * consented report read); without it every user gets the untailored advice.
+   */
+  constitutionOf?: ConstitutionOf;
+  /** Replaces the gateway `postNotification` of reminders and seasonal messages (tests). */
+  notify?: PostNotification;
 }
 
 /** Builds the agent subgraph without listening; index.ts and tests call `listen`. */
@@ -112,6 +123,18 @@ export function createAgentSubgraph(options: AgentSubgraphOptions) {
     // Well past anything a live process lets a reply take: the deadline, the whole stream and the shutdown grace.
     abandonedAfterMs: config.LLM_DEADLINE_MS + config.LLM_STREAM_MAX_MS + config.STREAM_STOP_GRACE_MS + 60_000,
   });
+  // 索儿's scheduled work: durable jobs in the agent's own schema, notifications through the gateway.
+  const jobs = createJobEngine({
+    database: options.database,
+    schema: 'agent_jobs',
+    log,
+    pollIntervalMs: config.JOBS_POLL_INTERVAL_MS,
+    maintenanceIntervalSeconds: config.JOBS_MAINTENANCE_INTERVAL_SECONDS,
+  });
+  const notify =
+    options.notify ?? gatewayNotifications(gatewayClient({ url: config.GATEWAY_URL, token: jobCredential(config), timeoutMs: config.KNOWLEDGE_TIMEOUT_MS }));
+  const reminders = new ReminderService({ database: options.database, engine: jobs, notify, log });
+  const seasons = new SeasonService({ database: options.database, engine: jobs, notify, constitutionOf: options.constitutionOf ?? (async () => null), log });
   log.info(
     { provider: primary.kind, cache: cache.kind, gateway: config.GATEWAY_URL, hedgeDelayMs: modelCall ? (config.LLM_HEDGE_DELAY_MS ?? 'off') : undefined },
     'agent replies configured',
@@ -120,7 +143,7 @@ export function createAgentSubgraph(options: AgentSubgraphOptions) {
   const subgraph = createSubgraph({
     name: 'agent',
     typeDefs,
-    resolvers: createResolvers({ replies, streams, explanations, historyTurns: config.LLM_HISTORY_TURNS }),
+    resolvers: createResolvers({ replies, streams, explanations, historyTurns: config.LLM_HISTORY_TURNS, reminders, seasons }),
     config,
     database: options.database,
     createLoaders,
@@ -138,14 +161,21 @@ export function createAgentSubgraph(options: AgentSubgraphOptions) {
     streams,
     modelCall,
     knowledgeCall,
+    jobs,
+    reminders,
+    seasons,
     async listen(port?: number, host?: string) {
       const bound = await subgraph.listen(port, host);
+      // Installs or migrates the job schema, starts the workers, and makes sure the next solar term is scheduled.
+      await jobs.start();
+      await seasons.ensureScheduled();
       // Replies left STREAMING by a process that died are ended FAILED from here on.
       streams.startSweeping();
       return bound;
     },
     async stop() {
       await subgraph.stop();
+      await jobs.stop();
       await streams.stop(config.STREAM_STOP_GRACE_MS);
       if (!options.events) await events.close();
       modelCall?.shutdown();

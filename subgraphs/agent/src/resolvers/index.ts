@@ -7,9 +7,10 @@ import type { ExplanationService } from '../service/explanations.js';
 import type { ReplyService } from '../service/replies.js';
 import { messageEvents, messageTopic, type MessageStreamEventValue, type ReplyBusEvent, type StreamingReplies } from '../service/streams.js';
 import { conversationResolvers, messageResolvers } from './conversation.js';
+import { reminderResolvers, type ReminderResolverDeps } from './reminders.js';
 import { userResolvers } from './user.js';
 
-export interface ResolverDeps {
+export interface ResolverDeps extends ReminderResolverDeps {
   replies: ReplyService;
   /** Streamed replies written in the background. */
   streams: StreamingReplies;
@@ -21,7 +22,9 @@ export interface ResolverDeps {
 
 /** Thin resolvers: rules live in service/, storage in db/, reads go through loaders. */
 export function createResolvers(deps: ResolverDeps): Resolvers {
+  const soer = reminderResolvers(deps);
   return {
+    ...soer,
     DateTime,
     Query: {
       agents: (_parent, _args, ctx) => ctx.loaders.agents(),
@@ -36,6 +39,7 @@ export function createResolvers(deps: ResolverDeps): Resolvers {
         return row;
       },
       agentAuditEvents: (_parent, args, ctx) => auditEventsPage(ctx, 'agent', args),
+      ...soer.Query,
     },
     Mutation: {
       // Always for the caller: there is no way to write into someone else's conversation.
@@ -62,6 +66,7 @@ export function createResolvers(deps: ResolverDeps): Resolvers {
         ctx.audit.record({ action: 'WRITE', resource: 'ReportExplanation', ids: [key] });
         return retracted;
       },
+      ...soer.Mutation,
     },
     Subscription: {
       messageStream: {

@@ -108,3 +108,6 @@ export function seasonOf(longitude: number): 'SPRING' | 'SUMMER' | 'AUTUMN' | 'W
   if (longitude < 225) return 'AUTUMN';
   return 'WINTER';
 }
+
+/** What the GraphQL `SolarTerm` resolves from (named apart from the generated type). */
+export type SolarTermValue = SolarTerm;
