@@ -109,9 +109,8 @@ export function createJobEngine(options: JobEngineOptions): JobEngine {
     supervise: true,
     maintenanceIntervalSeconds: options.maintenanceIntervalSeconds ?? 60,
     schedule: options.schedules ?? true,
-    // Cron checks: a schedule fires within this many seconds of its minute.
+    // Cron checks: a schedule's job is sent within about 15 s of its minute.
     cronMonitorIntervalSeconds: 10,
-    cronWorkerIntervalSeconds: 2,
   });
   boss.on('error', (error) => log.error({ err: error, schema }, 'job engine error'));
   const queues = new Map<string, QueueDefinition<object>>();

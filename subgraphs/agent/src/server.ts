@@ -128,6 +128,8 @@ export function createAgentSubgraph(options: AgentSubgraphOptions) {
     database: options.database,
     schema: 'agent_jobs',
     log,
+    // No cron here: reminders and solar terms are jobs due at their own instants.
+    schedules: false,
     pollIntervalMs: config.JOBS_POLL_INTERVAL_MS,
     maintenanceIntervalSeconds: config.JOBS_MAINTENANCE_INTERVAL_SECONDS,
   });

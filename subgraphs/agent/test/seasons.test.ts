@@ -67,9 +67,11 @@ describe('seasonal advice', () => {
     );
     expect(advice.data?.seasonalAdvice.constitution).toEqual({ code: 'YANG_DEFICIENT' });
     expect(advice.data?.seasonalAdvice.body).toContain('你偏阳虚');
-    const stranger = await agent.gql<{ seasonFollowing: { following: boolean } }>('{ seasonFollowing { following } }', {}, { id: randomUUID() });
-    expect(stranger.data?.seasonFollowing.following).toBe(false);
+    // Someone who does not follow has no seasonal messages of their own.
+    const stranger = await agent.gql<{ seasonFollowing: unknown; seasonalAdvice: unknown }>('{ seasonFollowing { following } seasonalAdvice { title } }', {}, { id: randomUUID() });
+    expect(stranger.data).toEqual({ seasonFollowing: null, seasonalAdvice: null });
     expect((await agent.gql<{ followSeasons: { following: boolean } }>(FOLLOW, { follow: false }, user)).data?.followSeasons.following).toBe(false);
+    expect((await agent.gql<{ seasonFollowing: unknown }>('{ seasonFollowing { following } }', {}, user)).data?.seasonFollowing).toBeNull();
   });
 
   it('advice differs by term and constitution, and falls back to the term’s line when the constitution is unknown', () => {

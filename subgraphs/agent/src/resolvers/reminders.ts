@@ -31,12 +31,19 @@ export function reminderResolvers(deps: ReminderResolverDeps): Pick<Resolvers, '
       },
       currentSolarTerm: () => solarTerm(currentSolarTerm(new Date())),
       nextSolarTerm: () => solarTerm(nextSolarTerm(new Date())),
+      // Both are the caller's own seasonal messages: null for a caller who does not follow the seasons.
       seasonalAdvice: async (_parent, _args, ctx) => {
+        const caller = ownerId(ctx);
+        if (!(await deps.seasons.status(caller)).following) return null;
         const term = currentSolarTerm(new Date());
-        const advice = await deps.seasons.adviceFor(ownerId(ctx), term);
+        const advice = await deps.seasons.adviceFor(caller, term);
+        ctx.audit.record({ action: 'READ', resource: 'SeasonalAdvice', ids: [caller] });
         return { ...advice, term };
       },
-      seasonFollowing: async (_parent, _args, ctx) => ({ ...(await deps.seasons.status(ownerId(ctx))), nextTerm: nextSolarTerm(new Date()) }),
+      seasonFollowing: async (_parent, _args, ctx) => {
+        const status = await deps.seasons.status(ownerId(ctx));
+        return status.following ? { ...status, nextTerm: nextSolarTerm(new Date()) } : null;
+      },
     },
     Mutation: {
       createReminder: async (_parent, { input }, ctx) => {
