@@ -66,6 +66,8 @@ export interface SendOptions {
 export interface JobEngine {
   readonly schema: string;
   readonly boss: PgBoss;
+  /** Counts job outcomes (`suoke_jobs_total`) in this registry, e.g. the subgraph's /metrics; call before `start`. */
+  metrics(registry: Registry): void;
   /** Declares a queue and its worker; call before `start`. */
   define<T extends object>(queue: QueueDefinition<T>): void;
   /** Installs or migrates the schema, creates the queues and starts the workers and schedules. */
@@ -114,7 +116,7 @@ export function createJobEngine(options: JobEngineOptions): JobEngine {
   });
   boss.on('error', (error) => log.error({ err: error, schema }, 'job engine error'));
   const queues = new Map<string, QueueDefinition<object>>();
-  const counter = counterIn(options.registry);
+  let counter = counterIn(options.registry);
   let started: Promise<void> | undefined;
   const effects = sql.raw(`"${schema}"."effects"`);
 
@@ -151,6 +153,9 @@ export function createJobEngine(options: JobEngineOptions): JobEngine {
   return {
     schema,
     boss,
+    metrics(registry) {
+      counter = counterIn(registry);
+    },
     define(queue) {
       if (started) throw new Error(`queue ${queue.name} must be defined before the job engine starts`);
       queues.set(queue.name, queue as QueueDefinition<object>);

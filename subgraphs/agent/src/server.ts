@@ -154,6 +154,7 @@ export function createAgentSubgraph(options: AgentSubgraphOptions) {
     events,
     ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}),
   });
+  jobs.metrics(subgraph.metrics.registry);
   if (modelCall) subgraph.metrics.watchBreaker(modelCall);
   watchHedges(subgraph.metrics, modelCall);
   subgraph.metrics.watchBreaker(knowledgeCall);

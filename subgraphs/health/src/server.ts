@@ -39,6 +39,7 @@ export function createHealthSubgraph(options: { config: HealthConfig; database: 
     log,
     ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}),
   });
+  jobs.metrics(subgraph.metrics.registry);
   return {
     ...subgraph,
     partitions,

@@ -7,7 +7,7 @@ import { monthStart } from './ingest.js';
  * may name (the recording window, OBSERVATION_MAX_AGE_MONTHS back, up to
  * OBSERVATION_PARTITIONS_AHEAD_MONTHS past the current month) has its
  * partition before any write needs it. It is a job on the subgraph's job
- * engine (pg-boss in schema `health_jobs`): sent at start and scheduled by
+ * engine (pg-boss in schema `health_jobs`): run at start and scheduled by
  * cron, so one replica runs each occurrence, a failed run is retried with
  * backoff, and a run whose process died is taken up by another. It is
  * idempotent, and concurrent runs serialise in the database. A write never
@@ -49,13 +49,16 @@ export class PartitionJob {
     });
   }
 
-  /** Starts the engine, schedules the runs and sends one for now. */
+  /**
+   * Starts the engine, schedules the runs, and runs once now, before the subgraph serves (a run at start that
+   * fails is handed to the queue, which retries it with backoff).
+   */
   async start(): Promise<void> {
     const { engine, policy } = this.deps;
     await engine.start();
     if (policy.cron) await engine.schedule(PARTITION_QUEUE, policy.cron);
     else await engine.boss.unschedule(PARTITION_QUEUE);
-    await engine.send(PARTITION_QUEUE, { reason: 'start' });
+    await this.attempt().catch(() => engine.send(PARTITION_QUEUE, { reason: 'start' }));
   }
 
   /** One run here and now, outside the queue (a run already under way is joined, not repeated); never rejects. */
