@@ -18,6 +18,8 @@ const attempts: { at: number; retryCount: number }[] = [];
 let flakyDone: (value: number) => void;
 const flakyFinished = new Promise<number>((resolve) => (flakyDone = resolve));
 const effectRuns: string[] = [];
+let slowStarted = false;
+let slowFinished = false;
 
 beforeAll(async () => {
   testDb = await createTestDatabase('jobs');
@@ -44,6 +46,14 @@ beforeAll(async () => {
     },
   });
   engine.define({ name: 'once-a-key', policy: 'short', handler: async () => {} });
+  engine.define({
+    name: 'slow',
+    handler: async () => {
+      slowStarted = true;
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      slowFinished = true;
+    },
+  });
   await engine.start();
 }, 60_000);
 
@@ -83,6 +93,7 @@ describe('job engine', () => {
       ['credit', 5, true],
       ['flaky', 3, true],
       ['once-a-key', 5, true],
+      ['slow', 5, true],
     ]);
   });
 
@@ -144,4 +155,14 @@ describe('job engine', () => {
     expect(second).toBeNull();
     expect(other).toMatch(/^[0-9a-f-]{36}$/);
   });
+
+  // Last: it stops the engine.
+  it('stops gracefully: a running job finishes and is recorded as completed before stop resolves', async () => {
+    await engine.send('slow', {});
+    await until('the slow job to start', () => (slowStarted ? true : undefined));
+    await engine.stop(5_000);
+    expect(slowFinished).toBe(true);
+    const rows = await testDb.database.rows<{ state: string }>(sql`select state::text from test_jobs.job where name = 'slow'`);
+    expect(rows).toEqual([{ state: 'completed' }]);
+  }, 30_000);
 });

@@ -188,14 +188,13 @@ export function createJobEngine(options: JobEngineOptions): JobEngine {
     async stop(timeoutMs = 10_000) {
       if (!started) return;
       await started.catch(() => undefined);
-      // pg-boss waits for running handlers, then fails what is still running so that it is retried.
-      await new Promise<void>((resolve) => {
-        boss.once('stopped', () => resolve());
-        boss.stop({ graceful: true, timeout: timeoutMs, close: false, wait: true }).catch((error: unknown) => {
-          log.error({ err: error, schema }, 'job engine did not stop cleanly');
-          resolve();
-        });
-      });
+      // pg-boss waits for running handlers (up to the timeout), then fails what still runs so that it is retried.
+      // With `wait` it resolves once that is done; a boss that never started returns at once.
+      try {
+        await boss.stop({ graceful: true, timeout: timeoutMs, close: false, wait: true });
+      } catch (error) {
+        log.error({ err: error, schema }, 'job engine did not stop cleanly');
+      }
     },
   };
 }
