@@ -3,7 +3,7 @@ import { Counter, type Registry } from 'prom-client';
 import { sql } from 'drizzle-orm';
 import type { Database, Db } from '../db.js';
 import type { Logger } from '../logger.js';
-import { bossDb, transactionDb } from './adapter.js';
+import { bossDb, transactionDb, type BossDb } from './adapter.js';
 
 /**
  * Durable jobs on pg-boss, in a schema of the subgraph's own database
@@ -121,6 +121,7 @@ export function createJobEngine(options: JobEngineOptions): JobEngine {
   const effects = sql.raw(`"${schema}"."effects"`);
 
   async function install(): Promise<void> {
+    await installSchema(bossDb(database), schema);
     await boss.start();
     // The done-table of `once`: a key is recorded in the same transaction as its effect.
     await database.exec(`create table if not exists "${schema}"."effects" (key text primary key, done_at timestamptz not null default now())`);
@@ -197,4 +198,25 @@ export function createJobEngine(options: JobEngineOptions): JobEngine {
       }
     },
   };
+}
+
+/**
+ * pg-boss installs itself with `CREATE SCHEMA IF NOT EXISTS`, which PostgreSQL refuses to a role without CREATE on
+ * the database even when the schema exists: the deployment's per-subgraph roles own their job schema and may create
+ * nothing else (deploy/postgres/subgraph-roles.psql). So the first install runs pg-boss's own plan with that one
+ * statement made conditional; later starts find the version table, and pg-boss migrates from there.
+ */
+async function installSchema(db: BossDb, schema: string): Promise<void> {
+  const installed = await db.executeSql(`select 1 from pg_catalog.pg_tables where schemaname = $1 and tablename = 'version'`, [schema]);
+  if (installed.rows.length > 0) return;
+  const plan = PgBoss.getConstructionPlans(schema).replace(
+    /CREATE SCHEMA IF NOT EXISTS \S+/,
+    `DO $suoke$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = '${schema}') THEN EXECUTE 'CREATE SCHEMA ${schema}'; END IF; END $suoke$`,
+  );
+  try {
+    await db.executeSql(plan);
+  } catch (error) {
+    // Another replica installed it first (pg-boss's own plan fails the same way in that race).
+    if (!(error instanceof Error) || !error.message.includes('already exists')) throw error;
+  }
 }
