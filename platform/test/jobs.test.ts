@@ -114,7 +114,8 @@ describe('job engine', () => {
     });
     expect(state).toBe('completed');
     const metrics = await registry.getSingleMetricAsString('suoke_jobs_total');
-    expect(metrics).toContain('queue="flaky",outcome="failed"} 2');
+    expect(metrics).toContain('queue="flaky",outcome="retried"} 2');
+    expect(metrics).not.toContain('queue="flaky",outcome="failed"');
     expect(metrics).toContain('queue="flaky",outcome="completed"} 1');
   }, 30_000);
 

@@ -93,7 +93,7 @@ function counterIn(registry: Registry | undefined): Counter<'queue' | 'outcome'>
   if (!counter) {
     counter = new Counter({
       name: 'suoke_jobs_total',
-      help: 'Job runs by queue and outcome: completed, or failed (retried when attempts remain)',
+      help: 'Job runs by queue and outcome: completed, retried (failed, attempts remain) or failed (no attempt left)',
       labelNames: ['queue', 'outcome'],
       registers: [registry],
     });
@@ -143,8 +143,12 @@ export function createJobEngine(options: JobEngineOptions): JobEngine {
           await queue.handler({ id: job.id, name: job.name, data: job.data, retryCount: job.retryCount });
           counter?.inc({ queue: queue.name, outcome: 'completed' });
         } catch (error) {
-          counter?.inc({ queue: queue.name, outcome: 'failed' });
-          log.warn({ err: error, queue: queue.name, jobId: job.id, retryCount: job.retryCount, retryLimit: job.retryLimit }, 'job failed; pg-boss retries it while attempts remain');
+          const retried = job.retryCount < job.retryLimit;
+          counter?.inc({ queue: queue.name, outcome: retried ? 'retried' : 'failed' });
+          log.warn(
+            { err: error, queue: queue.name, jobId: job.id, retryCount: job.retryCount, retryLimit: job.retryLimit },
+            retried ? 'job failed; it will be retried after its backoff' : 'job failed for the last time',
+          );
           throw error;
         }
       });
