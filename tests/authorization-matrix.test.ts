@@ -31,14 +31,14 @@ describe('the PHI enumeration', () => {
     // Sanity minimum: a broken enumeration must not shrink the matrix silently.
     expect(model.coordinates.length).toBeGreaterThanOrEqual(120);
     expect(model.types.length).toBeGreaterThanOrEqual(20);
-    for (const anchor of ['Observation', 'HealthProfile', 'ObservationStat', 'Consultation', 'DiagnosisReport', 'Conversation', 'Message', 'Notification']) {
+    for (const anchor of ['Observation', 'HealthProfile', 'ObservationStat', 'Consultation', 'DiagnosisReport', 'Conversation', 'Message', 'Notification', 'Reminder', 'SeasonalAdvice', 'SeasonFollowing']) {
       expect(model.types, anchor).toContain(anchor);
     }
     for (const seed of ['User.observations', 'User.healthProfile', 'User.healthSummary', 'User.consultations', 'User.latestReport', 'User.conversations', 'User.notifications']) {
       expect(model.seeds, seed).toContain(seed);
     }
-    expect(model.rootFields).toEqual(expect.arrayContaining(['Query.consultation', 'Query.conversation']));
-    for (const reference of ['Constitution', 'Herb', 'Acupoint', 'Syndrome', 'Article', 'Agent', 'Question']) {
+    expect(model.rootFields).toEqual(expect.arrayContaining(['Query.consultation', 'Query.conversation', 'Query.reminders', 'Query.seasonalAdvice', 'Query.seasonFollowing']));
+    for (const reference of ['Constitution', 'Herb', 'Acupoint', 'Syndrome', 'Article', 'Agent', 'Question', 'SolarTerm']) {
       expect(model.types, reference).not.toContain(reference);
     }
   });
@@ -180,6 +180,12 @@ async function seedVictim() {
     input: { agentId: 'laoke', text: '这是受害者的私密消息 victim-private-note-4b1e：我的血压 131.5/87.5 是否偏高？' },
   });
   victimIds.Conversation = sent.sendMessage.conversation.id;
+  // 索儿: a reminder (its text names a medicine) and the seasonal messages, reached only through the caller's own root fields.
+  const reminder = await gql(victim.token, 'mutation($input: CreateReminderInput!) { createReminder(input: $input) { id } }', {
+    input: { text: 'victim-reminder-9d2c 左甲状腺素 50μg', startsAt: '2030-05-01T07:30', timeZone: 'Asia/Shanghai', recurrence: 'DAILY' },
+  });
+  victimIds.Reminder = reminder.createReminder.id;
+  await gql(victim.token, 'mutation { followSeasons(input: { follow: true }) { following } }');
   victimIds.Message = sent.sendMessage.message.id;
   victimReplyId = sent.sendMessage.reply.id;
   // XiaoKe (issue 20): a care plan built from the victim's report, and an appointment.
@@ -196,7 +202,7 @@ async function seedVictim() {
   ];
   await stack.databases.agent!.database.rows(sql`update "agent".messages set citations = citations || ${JSON.stringify(citations)}::jsonb where id = ${victimReplyId}::uuid`);
   for (const id of Object.values(victimIds)) if (id !== victim.id) victimValues.add(id);
-  for (const value of ['58.37', '131.5', '87.5', '163.7', 'victim-scale-7f3a', 'victim-cuff-19c2', 'victim-condition-hypothyroidism', 'victim-private-note-4b1e', '1987-03-14']) {
+  for (const value of ['58.37', '131.5', '87.5', '163.7', 'victim-scale-7f3a', 'victim-cuff-19c2', 'victim-condition-hypothyroidism', 'victim-private-note-4b1e', '1987-03-14', 'victim-reminder-9d2c']) {
     victimValues.add(value);
   }
 }
@@ -648,5 +654,27 @@ describe('subscriptions in the matrix', () => {
     own.dispose();
     const noSecret = subscribeOverSse<any>(stack.subgraphUrls.diagnosis!, query, { id: reportId }, { caller: victim.token, headers: {} });
     expect(((await noSecret.ended).error as { response?: { status: number } } | undefined)?.response?.status).toBe(403);
+  });
+});
+
+describe("索儿's mutations on another user's reminder", () => {
+  it('cancelReminder by anyone but the owner is refused (NOT_FOUND or UNAUTHENTICATED) and the reminder keeps firing', async () => {
+    const expired = await testToken({ id: victim.id }, { ttlSeconds: -60 });
+    const callers: { name: string; token?: string; headers?: Record<string, string> }[] = [
+      { name: 'anonymous' },
+      { name: 'another user', token: attacker.token },
+      { name: "victim's expired token", token: expired },
+      { name: 'forged identity headers', headers: identityHeaders(victim.id) },
+      { name: "forged identity with another user's token", token: attacker.token, headers: identityHeaders(victim.id) },
+    ];
+    for (const caller of callers) {
+      const answer = await stack.query('mutation($id: ID!) { cancelReminder(input: { id: $id }) { id status text } }', { id: victimIds.Reminder }, caller.token, caller.headers);
+      expect(answer.data?.cancelReminder ?? null, caller.name).toBeNull();
+      expect(codes(answer).some((c) => c === 'NOT_FOUND' || c === 'UNAUTHENTICATED'), `${caller.name}: ${JSON.stringify(answer.errors)}`).toBe(true);
+      // The id the caller sent may be echoed in the error; nothing else of the victim's.
+      expect(findValues(answer, [...victimValues].filter((v) => v !== victimIds.Reminder)), caller.name).toEqual([]);
+    }
+    const own = await gql(victim.token, '{ reminders { edges { node { id status } } } }');
+    expect(own.reminders.edges).toEqual([{ node: { id: victimIds.Reminder, status: 'ACTIVE' } }]);
   });
 });

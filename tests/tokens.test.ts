@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, decodeProtectedHeader } from 'jose';
+import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningJwk, signingKeyFromJwk, testSigningJwk, type SigningKey } from '@suoke/platform';
 import { testJwt, testServiceToken, testSigningKey, testToken } from '@suoke/platform/testing';
@@ -97,10 +98,11 @@ describe("a stolen service key mints no user, no ADMIN and no other service's ri
     { name: 'its own subject with the ADMIN role', query: USERS, subgraph: 'user', build: () => forge(agentKey(), { sub: 'service:agent', aud: testJwt.serviceAudience, roles: ['ADMIN'] }) },
     { name: 'its own subject with users:read', query: USERS, subgraph: 'user', build: () => forge(agentKey(), { sub: 'service:agent', aud: testJwt.serviceAudience, scope: 'users:read' }) },
     {
-      name: "its own subject with diagnosis's notifications:write",
+      // notifications:write is the agent's own now (索儿's reminders); reports:explain stays the diagnosis saga's.
+      name: "its own subject with diagnosis's reports:explain",
       query: USERS,
       subgraph: 'user',
-      build: () => forge(agentKey(), { sub: 'service:agent', aud: testJwt.serviceAudience, scope: 'notifications:write' }),
+      build: () => forge(agentKey(), { sub: 'service:agent', aud: testJwt.serviceAudience, scope: 'reports:explain' }),
     },
     {
       name: 'the diagnosis service',
@@ -200,7 +202,8 @@ describe('key rotation', () => {
 
     // 1. The next key is published; the old one still signs.
     await restartUser({ JWT_SIGNING_KEYS: JSON.stringify({ keys: [old, next] }), JWT_SIGNING_KID: old.kid! });
-    const jwks = (await (await fetch(new URL('/.well-known/jwks.json', stack.subgraphUrls.user))).json()) as { keys: { kid: string }[] };
+    // A fresh connection: the global pool may still hold a keep-alive socket to the process that was just stopped.
+    const jwks = (await (await fetch(new URL('/.well-known/jwks.json', stack.subgraphUrls.user), { dispatcher: new Agent() } as RequestInit)).json()) as { keys: { kid: string }[] };
     expect(jwks.keys.map((k) => k.kid).sort()).toEqual([old.kid, next.kid].sort());
     expect(decodeProtectedHeader(await login()).kid).toBe(old.kid);
 

@@ -32,3 +32,4 @@ export { startTracing, tracingActive, flushTracing, sampledContext, platformTrac
 export { traceResolvers, explicitResolverCoordinates } from './telemetry/resolvers.js';
 export { instrumentLoaders } from './telemetry/loaders.js';
 export * from './live/index.js';
+export * from './jobs/index.js';

@@ -33,8 +33,9 @@ export interface TrustConfig {
  */
 export const DEFAULT_TRUSTED_SERVICES: Record<string, { port: number; scopes: string[] }> = {
   // The agent's knowledge search is public: it needs no scope. It mints delegated tokens (consented personal
-  // context, delegation.ts) for the users it answers: the user subgraph refuses any user who granted nothing.
-  agent: { port: 4004, scopes: ['agent-access:delegate'] },
+  // context, delegation.ts) for the users it answers: the user subgraph refuses any user who granted nothing. Its
+  // reminders and seasonal messages post notifications.
+  agent: { port: 4004, scopes: ['agent-access:delegate', 'notifications:write'] },
   // The report saga: the agent's explanation and the user's notification.
   diagnosis: { port: 4005, scopes: ['reports:explain', 'notifications:write'] },
 };

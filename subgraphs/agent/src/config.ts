@@ -1,4 +1,4 @@
-import { loadConfig, signingEnv, signingProblems, subgraphEnv, z, type SigningEnvConfig, type SubgraphConfig } from '@suoke/platform';
+import { jobsEnv, loadConfig, signingEnv, signingProblems, subgraphEnv, z, type SigningEnvConfig, type SubgraphConfig } from '@suoke/platform';
 
 const url = z
   .string()
@@ -13,7 +13,7 @@ const int = (min: number, max: number, fallback: number) => z.coerce.number().in
  * when LLM_PROVIDER says so, or when it is unset and LLM_BASE_URL is set;
  * otherwise the offline responder, which needs no network to any model.
  */
-const env = subgraphEnv(4004).extend(signingEnv.shape).extend({
+const env = subgraphEnv(4004).extend(signingEnv.shape).extend(jobsEnv.shape).extend({
   LLM_PROVIDER: z.enum(['offline', 'openai-compatible']).optional(),
   /** Base of an OpenAI-compatible API, e.g. `https://api.openai.com/v1` or `http://localhost:11434/v1` (Ollama). */
   LLM_BASE_URL: url,

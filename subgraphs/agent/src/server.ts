@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
 import {
   createEventBus,
+  createJobEngine,
   createLogger,
   createRedis,
   createSubgraph,
@@ -28,13 +29,16 @@ import { CarePlanService, consentedReports, type ReportSource } from './service/
 import { delegationCredential, serviceCredential } from './service/credentials.js';
 import { ExplanationService, gatewayReportKnowledge, type KnowledgeLookup } from './service/explanations.js';
 import { gatewayKnowledgeSearch, type KnowledgeSearch } from './service/knowledge.js';
-import { gatewayPersonalContext, personalCitations, summariseForProvider } from './service/personal-context.js';
+import { gatewayPersonalContext, personalCitations, summariseForProvider, type PersonalContextSource } from './service/personal-context.js';
 import { ReplyService } from './service/replies.js';
 import { MemoryReplyCache, RedisReplyCache, type ReplyCache } from './service/reply-cache.js';
 import { ResilientCall, type BreakerPolicy } from './service/resilience.js';
 import { StreamingReplies } from './service/streams.js';
 import type { Appointments, PersonalData, Reminders } from './service/tools/deps.js';
 import { ReplyTools } from './service/tools/pipeline.js';
+import { gatewayNotifications, jobCredential, type PostNotification } from './service/notify.js';
+import { ReminderService } from './service/reminders.js';
+import { SeasonService, type ConstitutionOf } from './service/seasons-follow.js';
 
 export const typeDefs = parse(readFileSync(new URL('../src/schema.graphql', import.meta.url), 'utf8'));
 
@@ -64,6 +68,13 @@ export interface AgentSubgraphOptions {
   personal?: Omit<PersonalData, 'mode'>;
   reminders?: Reminders;
   appointments?: Appointments;
+  /**
+   * The user's constitution code from their consented report, for seasonal advice (the integrator wires it to the
+   * consented report read); without it every user gets the untailored advice.
+   */
+  constitutionOf?: ConstitutionOf;
+  /** Replaces the gateway `postNotification` of reminders and seasonal messages (tests). */
+  notify?: PostNotification;
 }
 
 /** Builds the agent subgraph without listening; index.ts and tests call `listen`. */
@@ -121,11 +132,25 @@ export function createAgentSubgraph(options: AgentSubgraphOptions) {
   const cache: ReplyCache = redis
     ? new RedisReplyCache(new RedisKeyValueCache(redis, log, config.REPLY_CACHE_PREFIX))
     : new MemoryReplyCache(config.REPLY_CACHE_MAX_ENTRIES);
+  // 索儿's scheduled work: durable jobs in the agent's own schema, notifications through the gateway.
+  const jobs = createJobEngine({
+    database: options.database,
+    schema: 'agent_jobs',
+    log,
+    // No cron here: reminders and solar terms are jobs due at their own instants.
+    schedules: false,
+    pollIntervalMs: config.JOBS_POLL_INTERVAL_MS,
+    maintenanceIntervalSeconds: config.JOBS_MAINTENANCE_INTERVAL_SECONDS,
+  });
+  const notify =
+    options.notify ?? gatewayNotifications(gatewayClient({ url: config.GATEWAY_URL, token: jobCredential(config), timeoutMs: config.KNOWLEDGE_TIMEOUT_MS }));
+  const reminders = new ReminderService({ database: options.database, engine: jobs, notify, log });
+  const seasons = new SeasonService({ database: options.database, engine: jobs, notify, constitutionOf: options.constitutionOf ?? consentedConstitution(personal.source, log), log });
   const tools = new ReplyTools({
     deps: {
       knowledge,
       personal: { ...personal, mode: config.AGENT_PROVIDER_PHI },
-      reminders: options.reminders,
+      reminders: options.reminders ?? reminders,
       appointments: options.appointments ?? care.appointments,
     },
     maxRounds: config.AGENT_MAX_TOOL_ROUNDS,
@@ -163,7 +188,7 @@ export function createAgentSubgraph(options: AgentSubgraphOptions) {
   const subgraph = createSubgraph({
     name: 'agent',
     typeDefs,
-    resolvers: createResolvers({ replies, streams, explanations, historyTurns: config.LLM_HISTORY_TURNS, care }),
+    resolvers: createResolvers({ replies, streams, explanations, historyTurns: config.LLM_HISTORY_TURNS, care, reminders, seasons }),
     config,
     database: options.database,
     createLoaders,
@@ -172,6 +197,7 @@ export function createAgentSubgraph(options: AgentSubgraphOptions) {
     events,
     ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}),
   });
+  jobs.metrics(subgraph.metrics.registry);
   if (modelCall) subgraph.metrics.watchBreaker(modelCall);
   watchHedges(subgraph.metrics, modelCall);
   subgraph.metrics.watchBreaker(knowledgeCall);
@@ -184,14 +210,21 @@ export function createAgentSubgraph(options: AgentSubgraphOptions) {
     care,
     modelCall,
     knowledgeCall,
+    jobs,
+    reminders,
+    seasons,
     async listen(port?: number, host?: string) {
       const bound = await subgraph.listen(port, host);
+      // Installs or migrates the job schema, starts the workers, and makes sure the next solar term is scheduled.
+      await jobs.start();
+      await seasons.ensureScheduled();
       // Replies left STREAMING by a process that died are ended FAILED from here on.
       streams.startSweeping();
       return bound;
     },
     async stop() {
       await subgraph.stop();
+      await jobs.stop();
       await streams.stop(config.STREAM_STOP_GRACE_MS);
       if (!options.events) await events.close();
       modelCall?.shutdown();
@@ -202,6 +235,22 @@ export function createAgentSubgraph(options: AgentSubgraphOptions) {
 }
 
 export type AgentSubgraph = ReturnType<typeof createAgentSubgraph>;
+
+/**
+ * The constitution of the user's latest report, read with their consent (REPORTS), for tailoring seasonal advice;
+ * null (the untailored advice) without a grant, without a report, or when it cannot be read now.
+ */
+function consentedConstitution(source: PersonalContextSource, log: Logger): ConstitutionOf {
+  return async (userId) => {
+    try {
+      const context = await source.load(userId, ['REPORTS']);
+      return context?.latestReport?.primaryConstitution ?? null;
+    } catch (error) {
+      log.warn({ err: error }, 'the report could not be read for seasonal advice: sending the untailored advice');
+      return null;
+    }
+  };
+}
 
 function configuredProvider(config: AgentConfig): ChatProvider | undefined {
   if (config.LLM_PROVIDER !== 'openai-compatible' || !config.LLM_BASE_URL || !config.LLM_MODEL) return undefined;

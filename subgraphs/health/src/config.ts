@@ -1,9 +1,9 @@
-import { loadConfig, subgraphEnv, z, type SubgraphConfig } from '@suoke/platform';
+import { jobsEnv, loadConfig, subgraphEnv, z, type SubgraphConfig } from '@suoke/platform';
 
 const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 
 /** The health subgraph's variables: the platform's, and the bounds and upkeep of the observations' monthly partitions. */
-const env = subgraphEnv(4002).extend({
+const env = subgraphEnv(4002).extend(jobsEnv.shape).extend({
   /**
    * How far back `recordedAt` may be: from the start of the UTC month this many months before the current
    * one. It is also the lower bound of a timeline read without `from` (older rows stay readable with `from`).
@@ -17,8 +17,11 @@ const env = subgraphEnv(4002).extend({
   OBSERVATION_MAX_FUTURE_MS: int(0, 300_000, 300_000),
   /** Monthly partitions kept ready past the current month; a write never creates one. */
   OBSERVATION_PARTITIONS_AHEAD_MONTHS: int(1, 24, 3),
-  /** How often the partition job runs (it also runs at start); 0 turns the timer off. */
-  OBSERVATION_PARTITION_JOB_MS: int(0, 86_400_000, 3_600_000),
+  /**
+   * When the partition job runs, as a cron expression in UTC (default: 17 minutes past every hour), on the job
+   * engine: one replica runs each occurrence. It also runs at start; empty: at start only.
+   */
+  OBSERVATION_PARTITION_CRON: z.string().trim().default('17 * * * *'),
 });
 
 export type HealthConfig = SubgraphConfig & z.infer<typeof env>;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
-import { createLogger, createSubgraph, type Database, type Logger, type RateLimitStore, type SubgraphDefinition } from '@suoke/platform';
+import { createJobEngine, createLogger, createSubgraph, type Database, type Logger, type RateLimitStore, type SubgraphDefinition } from '@suoke/platform';
 import { loadHealthConfig, type HealthConfig } from './config.js';
 import { createLoaders } from './loaders.js';
 import { migrate } from './migrate.js';
@@ -15,10 +15,19 @@ export function createHealthSubgraph(options: { config: HealthConfig; database: 
   const log =
     options.log ?? createLogger({ service: 'health', level: config.LOG_LEVEL, format: config.LOG_FORMAT, nodeEnv: config.NODE_ENV, file: config.LOG_FILE });
   const bounds = { maxAgeMonths: config.OBSERVATION_MAX_AGE_MONTHS, maxFutureMs: config.OBSERVATION_MAX_FUTURE_MS };
+  // The subgraph's jobs live in its own schema, next to its data.
+  const jobs = createJobEngine({
+    database: options.database,
+    schema: 'health_jobs',
+    log,
+    pollIntervalMs: config.JOBS_POLL_INTERVAL_MS,
+    maintenanceIntervalSeconds: config.JOBS_MAINTENANCE_INTERVAL_SECONDS,
+  });
   const partitions = new PartitionJob({
     database: options.database,
-    policy: { maxAgeMonths: config.OBSERVATION_MAX_AGE_MONTHS, aheadMonths: config.OBSERVATION_PARTITIONS_AHEAD_MONTHS, intervalMs: config.OBSERVATION_PARTITION_JOB_MS },
+    policy: { maxAgeMonths: config.OBSERVATION_MAX_AGE_MONTHS, aheadMonths: config.OBSERVATION_PARTITIONS_AHEAD_MONTHS, cron: config.OBSERVATION_PARTITION_CRON },
     log,
+    engine: jobs,
   });
   const subgraph = createSubgraph({
     name: 'health',
@@ -30,12 +39,15 @@ export function createHealthSubgraph(options: { config: HealthConfig; database: 
     log,
     ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}),
   });
+  jobs.metrics(subgraph.metrics.registry);
   return {
     ...subgraph,
     partitions,
+    jobs,
     async listen(port?: number, host?: string) {
       const bound = await subgraph.listen(port, host);
-      partitions.start();
+      // The engine installs or migrates its schema here: a process that cannot keep its partitions fails at start.
+      await partitions.start();
       return bound;
     },
     async stop() {

@@ -251,3 +251,32 @@ export interface AppointmentRow {
   startsAt: Date;
   endsAt: Date;
 }
+
+export type ReminderRecurrence = 'NONE' | 'DAILY' | 'WEEKLY';
+/** ACTIVE while an occurrence is due; DONE after the last one fired; CANCELLED by the user. */
+export type ReminderStatus = 'ACTIVE' | 'DONE' | 'CANCELLED';
+
+/** Mirrors migrations/0008_reminders.sql. */
+export const reminders = agentSchema.table('reminders', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  userId: uuid('user_id').notNull(),
+  text: text('text').notNull(),
+  timeZone: text('time_zone').notNull(),
+  localStart: text('local_start').notNull(),
+  recurrence: text('recurrence').notNull().$type<ReminderRecurrence>(),
+  status: text('status').notNull().$type<ReminderStatus>(),
+  nextOccurrence: integer('next_occurrence').notNull(),
+  nextFireAt: instant('next_fire_at'),
+  firedCount: integer('fired_count').notNull(),
+  lastFiredAt: instant('last_fired_at'),
+  clientKey: text('client_key'),
+  createdAt: instant('created_at').notNull().defaultNow(),
+  cancelledAt: instant('cancelled_at'),
+});
+
+export type ReminderRow = typeof reminders.$inferSelect;
+
+export const seasonFollowers = agentSchema.table('season_followers', {
+  userId: uuid('user_id').primaryKey(),
+  followedAt: instant('followed_at').notNull().defaultNow(),
+});

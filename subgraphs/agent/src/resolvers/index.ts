@@ -8,9 +8,10 @@ import type { ReplyService } from '../service/replies.js';
 import { messageEvents, messageTopic, type MessageStreamEventValue, type ReplyBusEvent, type StreamingReplies } from '../service/streams.js';
 import { createCareResolvers, type CareResolverDeps } from './care.js';
 import { conversationResolvers, messageResolvers } from './conversation.js';
+import { reminderResolvers, type ReminderResolverDeps } from './reminders.js';
 import { userResolvers } from './user.js';
 
-export interface ResolverDeps {
+export interface ResolverDeps extends ReminderResolverDeps {
   replies: ReplyService;
   /** Streamed replies written in the background. */
   streams: StreamingReplies;
@@ -25,8 +26,10 @@ export interface ResolverDeps {
 /** Thin resolvers: rules live in service/, storage in db/, reads go through loaders. */
 export function createResolvers(deps: ResolverDeps): Resolvers {
   const care = createCareResolvers(deps.care);
+  const soer = reminderResolvers(deps);
   return {
     ...care,
+    ...soer,
     DateTime,
     Query: {
       agents: (_parent, _args, ctx) => ctx.loaders.agents(),
@@ -42,6 +45,7 @@ export function createResolvers(deps: ResolverDeps): Resolvers {
       },
       agentAuditEvents: (_parent, args, ctx) => auditEventsPage(ctx, 'agent', args),
       ...care.Query,
+      ...soer.Query,
     },
     Mutation: {
       // Always for the caller: there is no way to write into someone else's conversation.
@@ -70,6 +74,7 @@ export function createResolvers(deps: ResolverDeps): Resolvers {
         return retracted;
       },
       ...care.Mutation,
+      ...soer.Mutation,
     },
     Subscription: {
       messageStream: {

@@ -37,7 +37,7 @@ export type UserRecord = Omit<UserRow, 'passwordHash'>;
 const { passwordHash: _passwordHash, ...recordColumns } = getTableColumns(users);
 export const userRecordColumns = recordColumns;
 
-export type NotificationKind = 'REPORT_READY';
+export type NotificationKind = 'REPORT_READY' | 'REMINDER' | 'SEASONAL_ADVICE';
 
 const instant = (name: string) => timestamp(name, { withTimezone: true, mode: 'date', precision: 3 });
 

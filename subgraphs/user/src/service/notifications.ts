@@ -3,7 +3,7 @@ import { badInput, conflict, isUuid, notFound, type Database } from '@suoke/plat
 import { insertNotification, markRead, retractNotificationByKey } from '../db/notifications.js';
 import { users, type NotificationKind, type NotificationRow, type notifications } from '../db/schema.js';
 
-const KINDS: readonly NotificationKind[] = ['REPORT_READY'];
+const KINDS: readonly NotificationKind[] = ['REPORT_READY', 'REMINDER', 'SEASONAL_ADVICE'];
 
 export interface PostNotificationInput {
   key: string;
