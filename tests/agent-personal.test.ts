@@ -89,6 +89,12 @@ describe('XiaoKe\'s care plan reads the report only with consent', () => {
     expect(codes(await stack.query(PROPOSE, {}, other.token))).toEqual(['CONSENT_REQUIRED']);
     const plan = (await gql(owner.token, PROPOSE)).proposeCarePlan;
     expect(plan).toMatchObject({ version: 1, primaryConstitution: { code: 'YANG_DEFICIENT' } });
+    // The caller's plan at the root is the same as under `me`.
+    const read = await gql(owner.token, '{ carePlan { version status } carePlans { edges { node { version } } } appointments { edges { node { id } } } me { carePlan { version status } } }');
+    expect(read.carePlan).toEqual(read.me.carePlan);
+    expect(read.carePlans.edges).toEqual([{ node: { version: 1 } }]);
+    expect(read.appointments.edges).toEqual([]);
+    expect(codes(await stack.query('{ carePlan { version } }'))).toEqual(['UNAUTHENTICATED']);
     await scopes(owner.token, 'revoke', ['REPORTS']);
     expect(codes(await stack.query(PROPOSE, {}, owner.token))).toEqual(['CONSENT_REQUIRED']);
   });

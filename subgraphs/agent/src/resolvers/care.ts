@@ -1,7 +1,7 @@
 import { assertOwnerOr, badInput, decodeCursor, decodeTimeIdCursor, forbidden, isUuid, pageSize, toConnection, unauthenticated } from '@suoke/platform';
 import type { Context } from '../context.js';
 import { knowledgeRef, type AppointmentRow, type CarePlanRow, type SlotRow } from '../db/schema.js';
-import type { AppointmentResolvers, CarePlanResolvers, CareRecommendationResolvers, MutationResolvers, PractitionerResolvers, QueryResolvers, SlotResolvers, UserResolvers } from '../generated/resolvers.js';
+import type { AppointmentResolvers, CarePlanResolvers, CareRecommendationResolvers, MutationResolvers, PractitionerResolvers, QueryResolvers, SlotResolvers, UserAppointmentsArgs, UserCarePlanArgs, UserCarePlansArgs, UserResolvers } from '../generated/resolvers.js';
 import type { AppointmentService } from '../service/appointments.js';
 import type { CarePlanService } from '../service/care-plans.js';
 import { READ_ANY } from './user.js';
@@ -43,10 +43,6 @@ async function practitionerOf(slot: SlotRow, ctx: Context) {
 
 /** XiaoKe's fields: thin, reads through loaders, rules in service/care-plans.ts and service/appointments.ts. */
 export function createCareResolvers(deps: CareResolverDeps) {
-  const Query: QueryResolvers = {
-    practitioners: (_parent, _args, ctx) => ctx.loaders.practitioners(),
-    practitioner: (_parent, { id }, ctx) => ctx.loaders.practitionerById.load(id),
-  };
 
   const Mutation: MutationResolvers = {
     proposeCarePlan: async (_parent, _args, ctx) => {
@@ -72,8 +68,8 @@ export function createCareResolvers(deps: CareResolverDeps) {
   };
 
   // `@authenticated` (enforced by the platform) refuses anonymous callers; these check ownership or `health:read:any`.
-  const User: UserResolvers = {
-    carePlan: async (user, { version }, ctx) => {
+  const owned = {
+    carePlan: async (user: { id: string }, { version }: UserCarePlanArgs, ctx: Context) => {
       assertOwnerOr(ctx, user.id, READ_ANY);
       if (version !== null && version !== undefined && (!Number.isSafeInteger(version) || version < 1)) {
         throw badInput(`version must be a positive integer; received ${version}`, 'version');
@@ -82,7 +78,7 @@ export function createCareResolvers(deps: CareResolverDeps) {
       if (plan) ctx.audit.record({ action: 'READ', resource: 'CarePlan', ids: [plan.id] });
       return plan ?? null;
     },
-    carePlans: async (user, args, ctx) => {
+    carePlans: async (user: { id: string }, args: UserCarePlansArgs, ctx: Context) => {
       assertOwnerOr(ctx, user.id, READ_ANY);
       const first = pageSize(args.first);
       const rows = await ctx.loaders.carePlanPage.load({ userId: user.id.toLowerCase(), limit: first + 1, afterVersion: afterVersion(args.after) });
@@ -90,7 +86,7 @@ export function createCareResolvers(deps: CareResolverDeps) {
       ctx.audit.record({ action: 'READ', resource: 'CarePlan', ids: page.edges.map((edge) => edge.node.id) });
       return page;
     },
-    appointments: async (user, args, ctx) => {
+    appointments: async (user: { id: string }, args: UserAppointmentsArgs, ctx: Context) => {
       assertOwnerOr(ctx, user.id, READ_ANY);
       const first = pageSize(args.first);
       const after = decodeTimeIdCursor(args.after) ?? null;
@@ -100,6 +96,7 @@ export function createCareResolvers(deps: CareResolverDeps) {
       return page;
     },
   };
+  const User: UserResolvers = owned;
 
   const CarePlan: CarePlanResolvers = {
     primaryConstitution: (plan) => ({ __typename: 'Constitution', code: plan.primaryConstitution }),
@@ -131,6 +128,16 @@ export function createCareResolvers(deps: CareResolverDeps) {
   const Appointment: AppointmentResolvers = {
     slot: (appointment) => slotOf(appointment),
     practitioner: (appointment, _args, ctx) => practitionerOf(slotOf(appointment), ctx),
+  };
+
+  // The caller's own, at the root: the User fields above with the caller as the user.
+  const me = (ctx: Context) => ({ id: ownerId(ctx) });
+  const Query: QueryResolvers = {
+    practitioners: (_parent, _args, ctx) => ctx.loaders.practitioners(),
+    practitioner: (_parent, { id }, ctx) => ctx.loaders.practitionerById.load(id),
+    carePlan: (_parent, args, ctx) => owned.carePlan(me(ctx), args, ctx),
+    carePlans: (_parent, args, ctx) => owned.carePlans(me(ctx), args, ctx),
+    appointments: (_parent, args, ctx) => owned.appointments(me(ctx), args, ctx),
   };
 
   return { Query, Mutation, User, CarePlan, CareRecommendation, Practitioner, Slot, Appointment };
