@@ -12,6 +12,7 @@ import autocannon from 'autocannon';
 import { Client } from 'undici';
 import { SignJWT } from 'jose';
 import postgres from 'postgres';
+import { DEFAULT_TRUSTED_SERVICES } from '@suoke/platform';
 import { migrateAll, SERVICE_NODE_OPTIONS, seedAll } from '../scripts/services.mjs';
 import { readSupergraphConfig, repoRoot } from '../scripts/supergraph-config.mjs';
 
@@ -29,9 +30,10 @@ const KEYS = { user: signingKey('user'), agent: signingKey('agent'), diagnosis: 
 /** What every process verifies with: public keys only, pinned inline (the user subgraph's port is chosen later). */
 const TRUST_ENV = {
   JWT_JWKS: JSON.stringify({ keys: [KEYS.user.publicJwk] }),
+  // The scopes each service is allowed by default (platform/src/trust.ts), with the bench's own keys.
   TRUSTED_SERVICES: JSON.stringify({
-    agent: { jwks: { keys: [KEYS.agent.publicJwk] }, scopes: [] },
-    diagnosis: { jwks: { keys: [KEYS.diagnosis.publicJwk] }, scopes: ['reports:explain', 'notifications:write'] },
+    agent: { jwks: { keys: [KEYS.agent.publicJwk] }, scopes: DEFAULT_TRUSTED_SERVICES.agent.scopes },
+    diagnosis: { jwks: { keys: [KEYS.diagnosis.publicJwk] }, scopes: DEFAULT_TRUSTED_SERVICES.diagnosis.scopes },
   }),
 };
 /**

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { ConfigError, generateSigningJwk } from '@suoke/platform';
+import { ConfigError, DEFAULT_TRUSTED_SERVICES, generateSigningJwk } from '@suoke/platform';
 import { SERVICE_NODE_OPTIONS } from '../scripts/services.mjs';
 import { readSupergraphConfig } from '../scripts/supergraph-config.mjs';
 
@@ -424,6 +424,16 @@ describe('deployment files agree with supergraph.yaml and the services', () => {
       if (exposed) problems.push(`${service.name}: its Service exposes METRICS_PORT ${metricsPort}`);
     }
     expect(problems).toEqual([]);
+  });
+
+  it('compose and k8s trust each calling service with exactly the scopes its calls need (platform/src/trust.ts)', () => {
+    const configMap = manifests.find((m) => m.kind === 'ConfigMap' && m.data?.TRUSTED_SERVICES);
+    const granted = (json: string) => Object.fromEntries(Object.entries(JSON.parse(json) as Record<string, { scopes: string[] }>).map(([name, s]) => [name, [...s.scopes].sort()]));
+    const expected = Object.fromEntries(Object.entries(DEFAULT_TRUSTED_SERVICES).map(([name, s]) => [name, [...s.scopes].sort()]));
+    const composed = Object.keys(compose.services).map((name) => composeEnv(name).TRUSTED_SERVICES).filter(Boolean);
+    expect(composed.length).toBeGreaterThan(0);
+    for (const json of composed) expect(granted(json!)).toEqual(expected);
+    expect(granted(configMap.data.TRUSTED_SERVICES)).toEqual(expected);
   });
 
   it('k8s: the supergraph ConfigMap is mounted at the folder of the SUPERGRAPH_PATH the gateway watches', () => {
