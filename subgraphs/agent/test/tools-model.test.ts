@@ -322,13 +322,16 @@ describe('resilience with tools', () => {
 });
 
 describe('AGENT_PROVIDER_PHI=off', () => {
-  it('sends nothing personal to the model and offers it no personal tools; a granted user is still known only by key', async () => {
+  it('reads nothing personal, sends nothing personal to the model and offers it no personal tools; a granted user is still known only by key', async () => {
     const off = await startAgent({ personal, reminders, appointments, env: modelEnv(llm, gateway, { AGENT_PROVIDER_PHI: 'off' }) });
     try {
       const user = granted();
       const before = llm.requests.length;
+      const loadsBefore = personal.loads.length;
       llm.set({});
       await ask(off, user, { agentId: 'xiaoai', text: `我的健康数据怎么样 ${randomUUID()}` });
+      // Nothing personal can reach the model, so nothing is read (no delegated token minted for it).
+      expect(personal.loads.length).toBe(loadsBefore);
       const [request] = since(before);
       expect(request!.messages[0]!.content).not.toContain('健康摘要');
       expect(toolNames(request!)).not.toContain('get_health_summary');

@@ -146,7 +146,10 @@ export class ReplyService {
   /** The history the provider uses, and the user's granted context (loaded once per message: revocation is seen at once). */
   private async prepare(request: ReplyRequest): Promise<Prepared> {
     const history = this.options.primary.usesHistory ? [...request.history] : [];
-    const personalContext = (await this.options.tools?.personal(request.caller)) ?? null;
+    // A model that may be sent nothing personal (AGENT_PROVIDER_PHI=off: no summary, no personal tools) answers
+    // without it: nothing is read, and the reply stays shareable in the cache.
+    const unused = this.options.primary.kind !== 'OFFLINE' && this.options.tools?.sendsPersonal() === false;
+    const personalContext = unused ? null : ((await this.options.tools?.personal(request.caller)) ?? null);
     return { agent: request.agent, question: request.question, history, caller: request.caller, allowHandOff: request.allowHandOff ?? true, personalContext };
   }
 

@@ -55,6 +55,11 @@ export class ReplyTools {
     }
   }
 
+  /** Whether anything personal may reach a model provider (AGENT_PROVIDER_PHI is not `off`). */
+  sendsPersonal(): boolean {
+    return this.options.deps.personal !== undefined && this.options.deps.personal.mode !== 'off';
+  }
+
   /** What a model may read about the person (AGENT_PROVIDER_PHI), or null. */
   summary(personal: PersonalContext | null): string | null {
     const data = this.options.deps.personal;
