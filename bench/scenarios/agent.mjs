@@ -424,12 +424,17 @@ async function grantConsent(url, consent) {
   log(`consent: ${consent.note}`);
 }
 
-/** What was recorded before this invocation (results/agent.json), for the comparison; undefined when there is none. */
+/**
+ * The figures from before tools (results/agent.json as issue 4 left it), for the comparison; undefined when there are
+ * none. A file recorded by this scenario since then carries them on as `previous`, so re-running does not turn the
+ * last run into the baseline.
+ */
 function previousFigures() {
   const file = new URL('../results/agent.json', import.meta.url);
   if (!existsSync(file)) return undefined;
   try {
     const previous = JSON.parse(readFileSync(file, 'utf8'));
+    if (previous.previous) return previous.previous;
     const production = previous.summaries?.production;
     const runs = previous.runs?.production ?? [];
     if (!production) return undefined;
