@@ -99,7 +99,7 @@ for (const streamed of [false, true]) {
       expect(await storedCitations(agent, refused.id)).toEqual([]);
       personal.grant(user.id, ['HEALTH_SUMMARY']);
       const reply = await send(user, { agentId: 'xiaoai', text: '我的健康数据怎么样' });
-      expect(reply.text).toContain('根据你授权读取的健康数据：用户授权的健康摘要：近7天心率平均71.5次/分');
+      expect(reply.text).toContain('根据你授权读取的近 7 天健康数据：心率 42 次，平均 71.5 bpm（58–96），最近一次 70 bpm。');
       expect(await storedCitations(agent, reply.id)).toEqual([{ kind: 'HEALTH_SUMMARY', key: `${user.id}:7` }]);
       // Revoked: the next message reads nothing.
       personal.grant(user.id, []);

@@ -172,6 +172,9 @@ describe('the offline rules', () => {
     expect(parseReminder('每天晚上十点半提醒我睡觉', 'Asia/Shanghai', now)).toEqual({ text: '睡觉', startsAt: '2026-12-07T22:30', recurrence: 'DAILY' });
     expect(parseReminder('remind me to stretch at 9:30pm every day', 'Europe/Berlin', now)).toMatchObject({ startsAt: '2026-12-07T21:30', recurrence: 'DAILY' });
     expect(parseReminder('提醒我9点吃药', 'Asia/Shanghai', now)).toMatchObject({ text: '吃药', startsAt: '2026-12-08T09:00' });
+    // Only what follows "remind me" is the reminder's text, whatever else the message asks.
+    expect(parseReminder('我的体重和血压最近怎么样？另外请提醒我12:37量血压', 'Asia/Shanghai', now)).toMatchObject({ text: '量血压' });
+    expect(parseReminder('How is my weight? Also remind me to stretch at 9:30pm every day', 'Europe/Berlin', now)).toMatchObject({ text: 'stretch' });
     expect(parseReminder('提醒我吃药', 'Asia/Shanghai', now)).toBeUndefined();
   });
 

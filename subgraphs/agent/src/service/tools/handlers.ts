@@ -42,14 +42,15 @@ export const HANDLERS: { [N in ToolName]: (args: ToolArguments[N], session: Tool
     if (!session.caller.personal?.healthSummary) throw new ToolError('NO_DATA', 'there are no recent health observations to summarise');
     const summary = personalSummary(session, deps, 'HEALTH_SUMMARY');
     session.usedScopes.add('HEALTH_SUMMARY');
-    return { summary };
+    // The offline responder writes to the user, in Chinese, from the figures; a model gets the summary only.
+    return session.audience === 'offline' ? { summary, week: session.caller.personal!.healthSummary } : { summary };
   },
 
   async get_latest_report(_args, session, deps) {
     if (!session.caller.personal?.latestReport) throw new ToolError('NO_DATA', 'the user has no diagnosis report yet; a four-method consultation in the app makes one');
     const summary = personalSummary(session, deps, 'REPORTS');
     session.usedScopes.add('REPORTS');
-    return { summary };
+    return session.audience === 'offline' ? { summary, report: session.caller.personal!.latestReport } : { summary };
   },
 
   async create_reminder(args, session, deps) {

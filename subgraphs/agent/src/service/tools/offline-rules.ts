@@ -116,11 +116,14 @@ export function parseReminder(question: string, timeZone: string, now = new Date
   const day = new Date(Date.UTC(local.year, local.month - 1, local.day + offset));
   const pad = (n: number) => String(n).padStart(2, '0');
   const startsAt = `${day.getUTCFullYear()}-${pad(day.getUTCMonth() + 1)}-${pad(day.getUTCDate())}T${pad(hour)}:${pad(minute)}`;
+  // What to be reminded of is what follows "remind me" (the rest of the message may ask something else).
+  const asked = /(?:提醒我|提醒一下|叫我|remind me)(.*)$/isu.exec(text)?.[1];
   const what =
-    text
+    (asked?.trim() ? asked : text)
       .replace(/remind me( to)?/i, '')
       .replace(/提醒我|提醒一下|叫我/g, '')
-      .replace(/(\d{1,2})[:：](\d{2})\s*(am|pm)?|\bat\s+\d{1,2}\s*(am|pm)?\b|[\d零一二两三四五六七八九十]{1,3}\s*点(半|[\d零一二三四五六七八九十]{1,3}分?)?/gi, '')
+      .replace(/^\s*to\b/i, '')
+      .replace(/(?:\bat\s+)?(\d{1,2})[:：](\d{2})\s*(am|pm)?|\bat\s+\d{1,2}\s*(am|pm)?\b|[\d零一二两三四五六七八九十]{1,3}\s*点(半|[\d零一二三四五六七八九十]{1,3}分?)?/gi, '')
       .replace(/每天|每日|每晚|每早|每周|每星期|每个星期|every ?day|daily|weekly|every week|tomorrow|明天|后天|今天|今晚|早上|上午|中午|下午|晚上|傍晚|夜里|明早|明晚|请|帮我|\bat\b|\bon\b/gi, '')
       .replace(/^[\s\p{P}]+|[\s\p{P}]+$/gu, '')
       .trim() || question.trim();

@@ -1,4 +1,5 @@
 import type { ChatRequest, ToolOutcome } from '../../providers/types.js';
+import type { PersonalContext } from './deps.js';
 import { DEFAULT_TIME_ZONE } from './zone.js';
 
 const AGENT_NAMES: Record<string, string> = { xiaoai: '小艾', xiaoke: '小克', laoke: '老克', soer: '索儿' };
@@ -13,6 +14,34 @@ export function localTime(iso: string, timeZone: string): string {
   } catch {
     return iso;
   }
+}
+
+type Week = NonNullable<PersonalContext['healthSummary']>;
+type Report = NonNullable<PersonalContext['latestReport']>;
+
+const OBSERVATION: Record<string, string> = {
+  HEART_RATE: '心率', BLOOD_PRESSURE: '血压', SLEEP: '睡眠', STEPS: '步数', WEIGHT: '体重', BLOOD_GLUCOSE: '血糖', BODY_TEMPERATURE: '体温',
+};
+const CONSTITUTION: Record<string, string> = {
+  BALANCED: '平和质', QI_DEFICIENT: '气虚质', YANG_DEFICIENT: '阳虚质', YIN_DEFICIENT: '阴虚质', PHLEGM_DAMP: '痰湿质',
+  DAMP_HEAT: '湿热质', BLOOD_STASIS: '血瘀质', QI_STAGNATION: '气郁质', INHERITED_SPECIAL: '特禀质',
+};
+const figure = (n: number | null) => (n === null ? '—' : String(Math.round(n * 10) / 10));
+
+/** The user's week as they read it: per type, readings, average, range and latest, with the unit. */
+function weekLine(week: Week): string {
+  const parts = week.items.map((item) => {
+    const unit = item.unit ? ` ${item.unit}` : '';
+    return `${OBSERVATION[item.type] ?? item.type} ${item.count} 次，平均 ${figure(item.average)}${unit}（${figure(item.min)}–${figure(item.max)}），最近一次 ${figure(item.latest)}${unit}`;
+  });
+  return `根据你授权读取的近 ${week.days} 天健康数据：${parts.join('；')}。`;
+}
+
+/** The user's latest report as they read it: constitutions and syndromes by name where known. */
+function reportLine(report: Report): string {
+  const name = (code: string) => CONSTITUTION[code] ?? code;
+  const secondary = report.secondaryConstitutions.length > 0 ? `，兼有${report.secondaryConstitutions.map(name).join('、')}倾向` : '';
+  return `根据你最近的诊断报告（${report.createdAt.slice(0, 10)}）：主要体质为${name(report.primaryConstitution)}${secondary}；可信度 ${Math.round(report.confidence * 100)}%。`;
 }
 
 /** Why a tool could not help, as the user reads it. */
@@ -44,10 +73,10 @@ export function renderToolResults(outcomes: readonly ToolOutcome[], timeZone: st
     }
     switch (call.name) {
       case 'get_health_summary':
-        lines.push(`根据你授权读取的健康数据：${String(result.summary)}`);
+        lines.push(result.week ? weekLine(result.week as Week) : `根据你授权读取的健康数据：${String(result.summary)}`);
         break;
       case 'get_latest_report':
-        lines.push(`根据你最近的诊断报告：${String(result.summary)}`);
+        lines.push(result.report ? reportLine(result.report as Report) : `根据你最近的诊断报告：${String(result.summary)}`);
         break;
       case 'create_reminder': {
         const reminder = result.reminder as { text: string; nextFireAt: string; recurrence: string; timeZone: string };
