@@ -1,3 +1,4 @@
+import type { OpenSlot } from './tools/deps.js';
 import { badInput, conflict, isUuid, notFound, type Database } from '@suoke/platform';
 import {
   appointmentByCancelKey,
@@ -10,14 +11,6 @@ import {
   type StoredAppointment,
 } from '../db/appointments.js';
 
-/** An open slot as tools and clients see it. */
-export interface OpenSlot {
-  id: string;
-  practitionerId: string;
-  practitionerName: string;
-  startsAt: string;
-  endsAt: string;
-}
 
 /** A booking as the `book_appointment` tool reports it. */
 export interface BookedAppointment {
