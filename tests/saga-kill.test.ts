@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '@suoke/platform/testing';
 import { repoRoot, startStack, type Stack } from './harness.js';
 
 // A diagnosis process killed (SIGKILL) in the middle of a report saga, then
@@ -44,15 +45,6 @@ function startRunner(): ChildProcess {
   return child;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 describe.runIf(process.env.DATABASE_URL)('a diagnosis process killed mid-saga', () => {
   it('resumes after SIGKILL: the finished step is not repeated, the unfinished one runs once, the report is published', async () => {
@@ -83,7 +75,7 @@ describe.runIf(process.env.DATABASE_URL)('a diagnosis process killed mid-saga', 
     await until('EXPLAIN done and NOTIFY started', async () => {
       const rows = await steps();
       return rows.length === 2 && rows[0]!.status === 'DONE' && rows[1]!.status === 'STARTED' ? rows : undefined;
-    });
+    }, 30_000, 25);
     first.kill('SIGKILL');
     await new Promise((resolve) => first.once('exit', resolve));
 
@@ -92,7 +84,7 @@ describe.runIf(process.env.DATABASE_URL)('a diagnosis process killed mid-saga', 
     const report = await until('the report published', async () => {
       const [row] = await diagnosisDb.rows<{ status: string }>(sql`select status from "diagnosis".reports where id = ${reportId}`);
       return row?.status === 'PUBLISHED' ? row : undefined;
-    });
+    }, 30_000, 25);
     expect(report.status).toBe('PUBLISHED');
     expect(await steps()).toEqual([
       { step: 'EXPLAIN', status: 'DONE' },

@@ -278,3 +278,17 @@ export function subscribeOverSse<T = Record<string, any>>(
     },
   };
 }
+
+/**
+ * Polls `probe` every `everyMs` until it gives a value other than undefined, and returns it; past `timeoutMs` it
+ * fails naming `what`. For effects that happen in another process or on a timer (jobs, sagas).
+ */
+export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000, everyMs = 50): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}

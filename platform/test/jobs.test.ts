@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJobEngine, type JobEngine } from '../src/jobs/index.js';
 import { withParams, pgText } from '../src/jobs/adapter.js';
 import { createLogger } from '../src/logger.js';
-import { createTestDatabase, type TestDatabase } from '../src/testing.js';
+import { createTestDatabase, until, type TestDatabase } from '../src/testing.js';
 
 // The job engine on whichever backend the run has (DATABASE_URL: PostgreSQL, else PGlite in memory).
 
@@ -62,15 +62,6 @@ afterAll(async () => {
   await testDb?.drop();
 });
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('adapter', () => {
   it('sends parameters as pg does (objects as JSON, arrays as array literals, booleans as booleans) and only numbered placeholders outside literals', () => {

@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SubgraphDefinition } from '@suoke/platform';
-import { startTestSubgraph } from '@suoke/platform/testing';
+import { startTestSubgraph, until } from '@suoke/platform/testing';
 import type { AgentConfig } from '../src/config.js';
 import { createAgentSubgraph, definition, type AgentSubgraph } from '../src/server.js';
 import type { NotificationPost } from '../src/service/notify.js';
@@ -67,15 +67,6 @@ const jobsOf = (id: string) =>
 /** Makes the reminder's waiting job due now: the worker picks it up on its next poll. */
 const dueNow = (id: string) => agent.database.exec(`update agent_jobs.job set start_after = now() where name = '${REMINDER_QUEUE}' and data->>'reminderId' = '${id}' and state = 'created'`);
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe('createReminder: validation', () => {
   it.each([

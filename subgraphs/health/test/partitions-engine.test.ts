@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestSubgraph } from '@suoke/platform/testing';
+import { startTestSubgraph, until } from '@suoke/platform/testing';
 import { definition, type HealthSubgraph } from '../src/server.js';
 import { monthStart } from '../src/service/ingest.js';
 import { PARTITION_QUEUE } from '../src/service/partitions.js';
@@ -21,15 +21,6 @@ afterAll(async () => {
   await health?.close();
 });
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 const attached = async (name: string) =>
   (
