@@ -93,9 +93,17 @@ export interface SummaryQuery {
 
 type RawStat = Omit<ObservationStatRow, 'latestAt'> & { ord: number; latestAt: string };
 
+const newestFirst = sql`order by o.recorded_at desc, o.id desc`;
+/** The statistics of one observation type (a `HealthSummary`'s figures), selected per user and window below. */
+const STATISTICS = sql`o.type, count(*)::int as count,
+             avg(o.value) as average, min(o.value) as min, max(o.value) as max,
+             (array_agg(o.value ${newestFirst}))[1] as latest,
+             ${isoUtc(sql`max(o.recorded_at)`)} as "latestAt",
+             avg(o.diastolic) as "averageDiastolic",
+             (array_agg(o.diastolic ${newestFirst}))[1] as "latestDiastolic"`;
+
 /** The statement behind `selectSummaries`, exported so that tests can EXPLAIN it. */
 export function summariesQuery(queries: readonly SummaryQuery[]): SQL {
-  const newestFirst = sql`order by o.recorded_at desc, o.id desc`;
   // LATERAL per key, not a join: each user's window is read through the
   // (user_id, recorded_at) index. The keys' own bounds come through LATERAL,
   // which the planner cannot prune on; the batch's earliest instant, a plain
@@ -110,12 +118,7 @@ export function summariesQuery(queries: readonly SummaryQuery[]): SQL {
       ${arrayParam(queries.map((q) => q.days), 'int')}
     ) with ordinality as k(user_id, days, ord)
     cross join lateral (
-      select o.type, count(*)::int as count,
-             avg(o.value) as average, min(o.value) as min, max(o.value) as max,
-             (array_agg(o.value ${newestFirst}))[1] as latest,
-             ${isoUtc(sql`max(o.recorded_at)`)} as "latestAt",
-             avg(o.diastolic) as "averageDiastolic",
-             (array_agg(o.diastolic ${newestFirst}))[1] as "latestDiastolic"
+      select ${STATISTICS}
       from "health".observations o
       where o.user_id = k.user_id and o.recorded_at >= now() - make_interval(days => k.days)
         and o.recorded_at >= ${since.toISOString()}::timestamptz and o.recorded_at < ${until.toISOString()}::timestamptz
@@ -165,7 +168,6 @@ export interface WindowQuery {
 
 /** Per user, type and window: at most one statistics row; one statement for the whole batch of entity references. */
 export async function selectWindowSummaries(database: Database, queries: readonly WindowQuery[]): Promise<Array<{ ord: number; row: ObservationStatRow }>> {
-  const newestFirst = sql`order by o.recorded_at desc, o.id desc`;
   // The batch's outer bounds as plain parameters let the planner prune partitions (see summariesQuery).
   const since = new Date(Math.min(...queries.map((q) => q.from.getTime())));
   const until = new Date(Math.max(...queries.map((q) => q.to.getTime())));
@@ -178,12 +180,7 @@ export async function selectWindowSummaries(database: Database, queries: readonl
       ${arrayParam(queries.map((q) => q.to), 'timestamptz')}
     ) with ordinality as k(user_id, type, t_from, t_to, ord)
     cross join lateral (
-      select o.type, count(*)::int as count,
-             avg(o.value) as average, min(o.value) as min, max(o.value) as max,
-             (array_agg(o.value ${newestFirst}))[1] as latest,
-             ${isoUtc(sql`max(o.recorded_at)`)} as "latestAt",
-             avg(o.diastolic) as "averageDiastolic",
-             (array_agg(o.diastolic ${newestFirst}))[1] as "latestDiastolic"
+      select ${STATISTICS}
       from "health".observations o
       where o.user_id = k.user_id and o.type = k.type and o.recorded_at >= k.t_from and o.recorded_at < k.t_to
         and o.recorded_at >= ${since.toISOString()}::timestamptz and o.recorded_at < ${until.toISOString()}::timestamptz
