@@ -134,6 +134,8 @@ export function createStreamEndpoint<TContext extends object>(options: StreamEnd
         });
         open.add(stream);
         streams.set(context, stream);
+        // Shutdown began while the subscription was being set up (close() could not see it yet): end it as it would have.
+        if (draining) stream.end(errorResult('This service is shutting down: subscribe again', 'SERVICE_UNAVAILABLE'));
         return stream as unknown as AsyncGenerator<SseResult>;
       } finally {
         reserved -= 1;
