@@ -4,10 +4,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { GATEWAY_SECRET_HEADER, healthSummaryId } from '@suoke/platform';
-import { subscribeOverSse, testServiceToken, testSigningKey, testToken } from '@suoke/platform/testing';
+import { subscribeOverSse, testServiceToken, testSigningKey, testToken, until } from '@suoke/platform/testing';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { syntheticPulse } from '../subgraphs/diagnosis/src/service/synthetic-pulse.js';
+import { tonguePhoto } from '../subgraphs/diagnosis/test/fixtures/tongue.js';
 import { codes, post, randomClientIp, repoRoot, startStack, type GraphQLResponse, type Stack } from './harness.js';
 import { postSubscription } from './live-harness.js';
 import { bookFirstSlot, ownerReportSource, stackCarePlans } from './care-fixtures.js';
@@ -31,13 +32,13 @@ describe('the PHI enumeration', () => {
     // Sanity minimum: a broken enumeration must not shrink the matrix silently.
     expect(model.coordinates.length).toBeGreaterThanOrEqual(120);
     expect(model.types.length).toBeGreaterThanOrEqual(20);
-    for (const anchor of ['Observation', 'HealthProfile', 'ObservationStat', 'Consultation', 'DiagnosisReport', 'Conversation', 'Message', 'Notification', 'Reminder', 'SeasonalAdvice', 'SeasonFollowing']) {
+    for (const anchor of ['Observation', 'HealthProfile', 'ObservationStat', 'Consultation', 'DiagnosisReport', 'Media', 'MediaDownload', 'TongueMeasurement', 'Conversation', 'Message', 'Notification', 'Reminder', 'SeasonalAdvice', 'SeasonFollowing']) {
       expect(model.types, anchor).toContain(anchor);
     }
     for (const seed of ['User.observations', 'User.healthProfile', 'User.healthSummary', 'User.consultations', 'User.latestReport', 'User.conversations', 'User.notifications']) {
       expect(model.seeds, seed).toContain(seed);
     }
-    expect(model.rootFields).toEqual(expect.arrayContaining(['Query.consultation', 'Query.conversation', 'Query.reminders', 'Query.seasonalAdvice', 'Query.seasonFollowing']));
+    expect(model.rootFields).toEqual(expect.arrayContaining(['Query.mediaDownload', 'Query.consultation', 'Query.conversation', 'Query.reminders', 'Query.seasonalAdvice', 'Query.seasonFollowing']));
     for (const reference of ['Constitution', 'Herb', 'Acupoint', 'Syndrome', 'Article', 'Agent', 'Question', 'SolarTerm']) {
       expect(model.types, reference).not.toContain(reference);
     }
@@ -152,12 +153,29 @@ async function seedVictim() {
     value: q.constitution.code === 'YANG_DEFICIENT' ? 5 : q.constitution.code === 'BALANCED' ? (q.reverseScored ? 4 : 2) : 1,
   }));
   await gql(victim.token, 'mutation($input: SubmitInquiryInput!) { submitInquiry(input: $input) { id } }', { input: { consultationId, answers } });
+  // 望 from a tongue photo (issue 21), every field corrected as the victim sees it: the photo, its measures and its
+  // download are the victim's too.
+  const photo = await tonguePhoto({ bodyColour: 'PALE', coatingColour: 'WHITE', coatingCoverage: 0.15, moisture: 'WET', width: 480, height: 360 });
+  const upload = await gql(
+    victim.token,
+    'mutation($input: CreateMediaUploadInput!) { createMediaUpload(input: $input) { uploadId url method headers { name value } } }',
+    { input: { consultationId, kind: 'TONGUE_PHOTO', contentType: 'image/jpeg', byteSize: photo.length } },
+  );
+  const { uploadId, url, method, headers } = upload.createMediaUpload;
+  await fetch(url, { method, headers: Object.fromEntries(headers.map((h: { name: string; value: string }) => [h.name, h.value])), body: photo });
+  victimIds.Media = uploadId;
+  victimIds.MediaDownload = uploadId;
   await gql(victim.token, 'mutation($input: SubmitInspectionInput!) { submitInspection(input: $input) { id } }', {
     input: {
       consultationId,
+      tonguePhotoUploadId: uploadId,
       tongue: { bodyColour: 'PALE', coatingColour: 'WHITE', coatingThickness: 'THIN', moisture: 'WET', teethMarks: true, cracks: false, swollen: true },
       complexion: 'PALE',
     },
+  });
+  await until('the victim’s photo analysed', async () => {
+    const read = await gql(victim.token, 'query($id: ID!) { consultation(id: $id) { media { status } } }', { id: consultationId });
+    return read.consultation.media[0].status === 'ANALYSED' ? true : undefined;
   });
   await gql(victim.token, 'mutation($input: SubmitListeningInput!) { submitListening(input: $input) { id } }', {
     input: { consultationId, voiceVolume: 'LOW', breathless: true, cough: 'NONE', odour: 'NONE' },

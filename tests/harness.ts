@@ -1,3 +1,5 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
 import { fileURLToPath } from 'node:url';
@@ -82,7 +84,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const firstPorts: Record<string, number> = Object.fromEntries(Object.entries(reservations).map(([name, r]) => [name, r.port]));
   const jwksUrl = (name: string) => `http://127.0.0.1:${firstPorts[name]}/.well-known/jwks.json`;
   const trusted = Object.fromEntries(Object.entries(DEFAULT_TRUSTED_SERVICES).map(([name, { scopes }]) => [name, { jwks: jwksUrl(name), scopes }]));
+  // Photos and recordings of this stack (the embedded media store), uploaded to the diagnosis subgraph's signed URLs.
+  const mediaDir = mkdtempSync(path.join(tmpdir(), 'suoke-stack-media-'));
   const env = {
+    MEDIA_DIR: mediaDir,
+    MEDIA_PUBLIC_URL: `http://127.0.0.1:${firstPorts.diagnosis}`,
     JWT_JWKS_URL: jwksUrl('user'),
     TRUSTED_SERVICES: JSON.stringify(trusted),
     NODE_ENV: 'test',
@@ -143,6 +149,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     async stop() {
       await gateway.stop();
       await Promise.all(running.map((s) => s.stop()));
+      rmSync(mediaDir, { recursive: true, force: true });
       await Promise.all(Object.values(databases).map((d) => d.drop()));
     },
   };

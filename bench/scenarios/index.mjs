@@ -2,6 +2,7 @@ import { ab } from './ab.mjs';
 import { agent } from './agent.mjs';
 import { gateways } from './gateways.mjs';
 import { live } from './live.mjs';
+import { media } from './media.mjs';
 import { auth } from './auth.mjs';
 import { batching } from './batching.mjs';
 import { overhead } from './overhead.mjs';
@@ -21,4 +22,5 @@ export const scenarios = {
   live, // issue 19: subscriptions (idle, fan-out, Hive side by side), first token, @defer
   ab, // two environments side by side on one query (a tuning's before and after)
   retrieval, // issue 20: recall@1/@3 of the evaluation set per language, offline responder through the gateway
+  media, // issue 21: tongue photo and voice recording, upload + analysis p50/p99, throughput, peak memory
 };

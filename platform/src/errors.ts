@@ -36,8 +36,11 @@ const PASSTHROUGH_CODES = new Set<string>([
   'CONSENT_REQUIRED',
 ]);
 
-/** Extension keys (besides `code`) that carry client-facing detail. */
-const PUBLIC_EXTENSION_KEYS = ['field', 'retryAfter', 'http'] as const;
+/**
+ * Extension keys (besides `code`) that carry client-facing detail. `reason` is a stable sub-code an app can branch
+ * on, e.g. `BLURRY` or `TOO_MANY_PIXELS` for a refused photo (issue 21), or `MEDIA_ANALYSING` for a CONFLICT.
+ */
+const PUBLIC_EXTENSION_KEYS = ['field', 'reason', 'retryAfter', 'http'] as const;
 
 function make(code: ErrorCode, message: string, extra?: Record<string, unknown>): GraphQLError {
   return new GraphQLError(message, { extensions: { code, ...extra } });
@@ -49,8 +52,11 @@ export const badInput = (message: string, field?: string) =>
 export const unauthenticated = (message = 'Authentication is required for this field') =>
   make(ErrorCode.UNAUTHENTICATED, message);
 export const forbidden = (message = 'You are not allowed to access this data') => make(ErrorCode.FORBIDDEN, message);
-export const notFound = (message: string) => make(ErrorCode.NOT_FOUND, message);
-export const conflict = (message: string) => make(ErrorCode.CONFLICT, message);
+export const notFound = (message: string, reason?: string) => make(ErrorCode.NOT_FOUND, message, reason === undefined ? undefined : { reason });
+export const conflict = (message: string, reason?: string) => make(ErrorCode.CONFLICT, message, reason === undefined ? undefined : { reason });
+/** Input whose content was refused for a stable `reason` (e.g. a file's type or quality), with the input field. */
+export const refusedInput = (message: string, reason: string, field?: string) =>
+  make(ErrorCode.BAD_USER_INPUT, message, { reason, ...(field === undefined ? {} : { field }) });
 
 export function isPublicCode(code: unknown): code is string {
   return typeof code === 'string' && PASSTHROUGH_CODES.has(code);

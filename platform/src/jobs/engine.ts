@@ -74,6 +74,11 @@ export interface JobEngine {
   start(): Promise<void>;
   /** Enqueues a job; its id, or null when `singletonKey` found one waiting. */
   send<T extends object>(name: string, data: T, options?: SendOptions): Promise<string | null>;
+  /**
+   * Asks this process's worker of `name` to look for work now instead of at its next poll: for a job sent by a
+   * request of this process whose result the user waits for (a photo's analysis). A no-op before `start`.
+   */
+  wake(name: string): void;
   /** Runs `name` on a cron schedule (replacing an earlier schedule of that queue); `tz` defaults to UTC. */
   schedule(name: string, cron: string, data?: object, tz?: string): Promise<void>;
   /**
@@ -116,6 +121,7 @@ export function createJobEngine(options: JobEngineOptions): JobEngine {
   });
   boss.on('error', (error) => log.error({ err: error, schema }, 'job engine error'));
   const queues = new Map<string, QueueDefinition<object>>();
+  const workers = new Map<string, string>();
   let counter = counterIn(options.registry);
   let started: Promise<void> | undefined;
   const effects = sql.raw(`"${schema}"."effects"`);
@@ -137,7 +143,7 @@ export function createJobEngine(options: JobEngineOptions): JobEngine {
       // createQueue leaves an existing queue's settings alone: a changed policy in code must reach the table.
       await boss.createQueue(queue.name, settings);
       await boss.updateQueue(queue.name, settings);
-      await boss.work<object>(queue.name, { pollingIntervalSeconds: pollIntervalMs / 1000, batchSize: 1, includeMetadata: true }, async ([job]) => {
+      const workerId = await boss.work<object>(queue.name, { pollingIntervalSeconds: pollIntervalMs / 1000, batchSize: 1, includeMetadata: true }, async ([job]) => {
         if (!job) return;
         try {
           await queue.handler({ id: job.id, name: job.name, data: job.data, retryCount: job.retryCount });
@@ -152,6 +158,7 @@ export function createJobEngine(options: JobEngineOptions): JobEngine {
           throw error;
         }
       });
+      workers.set(queue.name, workerId);
     }
   }
 
@@ -176,6 +183,10 @@ export function createJobEngine(options: JobEngineOptions): JobEngine {
         ...(singletonKey ? { singletonKey } : {}),
         ...(tx ? { db: transactionDb(tx) } : {}),
       });
+    },
+    wake(name) {
+      const workerId = workers.get(name);
+      if (workerId) boss.notifyWorker(workerId);
     },
     async schedule(name, cron, data, tz = 'UTC') {
       await boss.schedule(name, cron, data ?? {}, { tz });

@@ -1,9 +1,18 @@
-import { loadConfig, signingEnv, signingProblems, subgraphEnv, z, type SigningEnvConfig, type SubgraphConfig } from '@suoke/platform';
+import { jobsEnv, loadConfig, signingEnv, signingProblems, subgraphEnv, z, type JobsConfig, type SigningEnvConfig, type SubgraphConfig } from '@suoke/platform';
+import { mediaStoreEnv, mediaStoreProblems } from './media/store/index.js';
 
 const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 
 /** The diagnosis subgraph's variables: the platform's, and those of the consultation follow-up saga. */
-const env = subgraphEnv(4005).extend(signingEnv.shape).extend({
+const env = subgraphEnv(4005).extend(signingEnv.shape).extend(jobsEnv.shape).extend(mediaStoreEnv.shape).extend({
+  /** Days a photo's or recording's original (metadata stripped) is kept after submit; the analysis stays. */
+  MEDIA_RETENTION_DAYS: int(1, 3_650, 30),
+  /** When the retention sweep runs (cron, UTC): hourly by default. */
+  MEDIA_RETENTION_CRON: z.string().trim().min(9).default('23 * * * *'),
+  /** Tries per analysis, the first included; a worker that dies mid-analysis counts as a failed try. */
+  MEDIA_ANALYSIS_ATTEMPTS: int(1, 10, 3),
+  /** An analysis still running after this long is presumed dead (its worker crashed) and is tried again. */
+  MEDIA_ANALYSIS_TIMEOUT_SECONDS: int(10, 3_600, 120),
   /** Where the saga calls the agent and user subgraphs (the gateway, with the saga's service credential). */
   GATEWAY_URL: z.string().trim().url().default('http://localhost:4000/graphql'),
   /** Per call of a saga step: a call taking longer is abandoned and counts as a transient failure. */
@@ -39,6 +48,7 @@ export const SAGA_WAIT_MAX_FRACTION = 0.5;
 
 export type DiagnosisConfig = SubgraphConfig &
   SigningEnvConfig &
+  JobsConfig &
   Omit<z.infer<typeof env>, 'SAGA_WAIT_MS'> & {
     /** The saga wait in effect (see SAGA_WAIT_MS). */
     SAGA_WAIT_MS: number;
@@ -50,7 +60,7 @@ export function loadDiagnosisConfig(source: NodeJS.ProcessEnv = process.env): Di
   const budget = (c: z.infer<typeof env>) => c.SUBGRAPH_DIAGNOSIS_TIMEOUT_MS ?? c.SUBGRAPH_TIMEOUT_MS;
   const config = loadConfig('diagnosis', env, source, (c) => {
     // The report saga signs its own service token with the diagnosis key (JWT_SIGNING_KEYS).
-    const problems = signingProblems('diagnosis', c);
+    const problems = [...signingProblems('diagnosis', c), ...mediaStoreProblems(c)];
     const most = Math.floor(budget(c) * SAGA_WAIT_MAX_FRACTION);
     if (c.SAGA_WAIT_MS !== undefined && c.SAGA_WAIT_MS > most) {
       problems.push(

@@ -10,7 +10,8 @@ import {
   toMethodResults,
   type PageQuery,
 } from './db/queries.js';
-import type { ConsultationRow, MethodResults, QuestionRow, ReportRow } from './db/schema.js';
+import { selectMediaByConsultations, selectMediaByIds } from './db/media.js';
+import type { ConsultationRow, MediaRow, MethodResults, QuestionRow, ReportRow } from './db/schema.js';
 
 type MethodRow = Awaited<ReturnType<typeof selectMethodResults>>[number];
 
@@ -56,6 +57,18 @@ export function createLoaders(database: Database) {
     latestReportByUser: keyedLoader<string, ReportRow | null, ReportRow>(
       (ids) => withUuids(ids, (valid) => selectLatestReports(database, valid)),
       (row) => row.userId,
+      { missing: null, cacheKey: (id) => id.toLowerCase() },
+    ),
+    /** `Consultation.media`: every consultation's media, newest first, in one statement. */
+    mediaByConsultation: keyedLoader<string, MediaRow[], MediaRow>(
+      (ids) => withUuids(ids, (valid) => selectMediaByConsultations(database, valid)),
+      (row) => row.consultationId,
+      { missing: [], collect: 'many', cacheKey: (id) => id.toLowerCase() },
+    ),
+    /** The photo or recording a method's result was made from. */
+    mediaById: keyedLoader<string, MediaRow | null, MediaRow>(
+      (ids) => withUuids(ids, (valid) => selectMediaByIds(database, valid)),
+      (row) => row.id,
       { missing: null, cacheKey: (id) => id.toLowerCase() },
     ),
     /** The questionnaire, read at most once per request. */

@@ -1,6 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
-import { createEventBus, createLogger, createSubgraph, signingKeyRing, type Database, type Logger, type RateLimitStore, type SubgraphDefinition } from '@suoke/platform';
+import {
+  createEventBus,
+  createJobEngine,
+  createLogger,
+  createSubgraph,
+  signingKeyRing,
+  type Database,
+  type Logger,
+  type RateLimitStore,
+  type SubgraphDefinition,
+} from '@suoke/platform';
 import { loadDiagnosisConfig, type DiagnosisConfig } from './config.js';
 import { createLoaders } from './loaders.js';
 import { migrate } from './migrate.js';
@@ -8,6 +18,12 @@ import { createResolvers } from './resolvers/index.js';
 import { ReportSaga, type SagaStep } from './service/saga.js';
 import { classifyStepError, configuredSteps } from './service/saga-steps.js';
 import { reportTopic } from './service/report-events.js';
+import type { MediaStore } from './media/contracts.js';
+import { MEDIA_KINDS, type MediaKinds } from './media/kinds.js';
+import { createMediaStore, localMediaRoute } from './media/store/index.js';
+import { consultationEvents } from './service/consultation-events.js';
+import type { MediaDeps } from './service/media.js';
+import { defineMediaJobs } from './service/media-jobs.js';
 
 export const typeDefs = parse(readFileSync(new URL('../src/schema.graphql', import.meta.url), 'utf8'));
 
@@ -19,6 +35,10 @@ export function createDiagnosisSubgraph(options: {
   rateLimitStore?: RateLimitStore;
   /** Replaces the saga's calls through the gateway (tests). */
   sagaSteps?: SagaStep[];
+  /** The media store; by default S3 with S3_ENDPOINT, else files under MEDIA_DIR. */
+  mediaStore?: MediaStore;
+  /** Wraps the media handlers (tests: an analysis whose worker dies). */
+  mediaKinds?: (kinds: MediaKinds) => MediaKinds;
 }) {
   const { config } = options;
   const log =
@@ -33,22 +53,53 @@ export function createDiagnosisSubgraph(options: {
     classify: classifyStepError,
     announce: (report) => events.publish(reportTopic(report.id), report),
   });
+  // 望 and 闻 media (issue 21): bytes in the store, analyses on durable jobs in the diagnosis schema's own job tables.
+  const store = options.mediaStore ?? createMediaStore(config, log);
+  const jobs = createJobEngine({
+    database: options.database,
+    schema: 'diagnosis_jobs',
+    log,
+    pollIntervalMs: config.JOBS_POLL_INTERVAL_MS,
+    maintenanceIntervalSeconds: config.JOBS_MAINTENANCE_INTERVAL_SECONDS,
+  });
+  const media: MediaDeps = {
+    database: options.database,
+    store,
+    jobs,
+    kinds: options.mediaKinds ? options.mediaKinds(MEDIA_KINDS) : MEDIA_KINDS,
+    events: consultationEvents(events, options.database, log),
+    log,
+    uploadTtlSeconds: config.MEDIA_UPLOAD_URL_TTL_SECONDS,
+    downloadTtlSeconds: config.MEDIA_DOWNLOAD_URL_TTL_SECONDS,
+  };
+  const mediaJobs = defineMediaJobs(jobs, media, {
+    attempts: config.MEDIA_ANALYSIS_ATTEMPTS,
+    analysisTimeoutSeconds: config.MEDIA_ANALYSIS_TIMEOUT_SECONDS,
+    retentionDays: config.MEDIA_RETENTION_DAYS,
+  });
   const subgraph = createSubgraph({
     name: 'diagnosis',
     typeDefs,
-    resolvers: createResolvers({ saga, sagaWaitMs: config.SAGA_WAIT_MS }),
+    resolvers: createResolvers({ saga, sagaWaitMs: config.SAGA_WAIT_MS, media }),
     config,
     database: options.database,
     createLoaders,
     log,
     signingKeys: signingKeyRing('diagnosis', config),
     events,
+    // The embedded store's signed upload and download URLs; an S3 store's URLs point at the bucket instead.
+    ...(store.kind === 'local' ? { prefixRoutes: [localMediaRoute(store)] } : {}),
     ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}),
   });
+  jobs.metrics(subgraph.metrics.registry);
   return {
     ...subgraph,
     saga,
+    media,
+    jobs,
     async listen(port?: number, host?: string) {
+      await jobs.start();
+      await mediaJobs.schedule(config.MEDIA_RETENTION_CRON);
       const bound = await subgraph.listen(port, host);
       // Sagas left unfinished by a process that died are resumed from here on.
       saga.startSweeping();
@@ -56,7 +107,9 @@ export function createDiagnosisSubgraph(options: {
     },
     async stop() {
       await subgraph.stop();
+      await jobs.stop();
       await saga.stop();
+      await store.close();
       await events.close();
     },
   };

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { ServiceCallError, type Database } from '@suoke/platform';
 import { startTestSubgraph, type TestGraphQLResponse } from '@suoke/platform/testing';
@@ -16,7 +19,7 @@ export type Caller = { id: string; roles?: string[] } | undefined;
  */
 export function startDiagnosis(options: { steps?: SagaStep[]; env?: Record<string, string> } = {}) {
   return startTestSubgraph(definition, {
-    env: { SAGA_SWEEP_MS: '0', SAGA_RETRY_BASE_MS: '1', ...options.env },
+    env: { SAGA_SWEEP_MS: '0', SAGA_RETRY_BASE_MS: '1', MEDIA_DIR: mkdtempSync(path.join(tmpdir(), 'suoke-diagnosis-media-')), ...options.env },
     createOptions: { sagaSteps: options.steps ?? fakeSteps().steps },
   });
 }

@@ -2,6 +2,7 @@ import { boolean, doublePrecision, integer, jsonb, pgSchema, primaryKey, text, t
 import type { AgentId } from '../service/agents.js';
 import type { ConstitutionCode } from '../service/constitutions.js';
 import type { Finding, Method } from '../service/findings.js';
+import type { MediaKind, TongueAnalysis, VoiceAnalysis } from '../media/contracts.js';
 import type { InspectionInput } from '../service/inspection.js';
 import type { ListeningInput } from '../service/listening.js';
 import type { PalpationResult } from '../service/palpation.js';
@@ -68,6 +69,43 @@ export const reports = diagnosisSchema.table('reports', {
   statusReason: text('status_reason'),
 });
 
+export type MediaStatus = 'AWAITING_UPLOAD' | 'ANALYSING' | 'ANALYSED' | 'FAILED' | 'EXPIRED';
+
+/** Tongue photos and voice recordings (issue 21); the bytes are in the media store. */
+export const media = diagnosisSchema.table('media', {
+  id: uuid('id').primaryKey(),
+  userId: uuid('user_id').notNull(),
+  consultationId: uuid('consultation_id').notNull(),
+  kind: text('kind').notNull().$type<MediaKind>(),
+  declaredType: text('declared_type').notNull(),
+  declaredBytes: integer('declared_bytes').notNull(),
+  status: text('status').notNull().$type<MediaStatus>(),
+  contentType: text('content_type'),
+  byteSize: integer('byte_size'),
+  width: integer('width'),
+  height: integer('height'),
+  durationSeconds: doublePrecision('duration_seconds'),
+  sampleRate: integer('sample_rate'),
+  originalKey: text('original_key'),
+  submission: jsonb('submission').$type<MediaSubmission>(),
+  analysis: jsonb('analysis').$type<TongueAnalysis | VoiceAnalysis>(),
+  failureReason: text('failure_reason'),
+  failureMessage: text('failure_message'),
+  createdAt: instant('created_at').notNull().defaultNow(),
+  uploadExpiresAt: instant('upload_expires_at').notNull(),
+  submittedAt: instant('submitted_at'),
+  analysedAt: instant('analysed_at'),
+  originalDeletedAt: instant('original_deleted_at'),
+});
+
+/** What the person chose alongside the media, applied together with its analysis. */
+export type MediaSubmission =
+  | { method: 'INSPECTION'; tongue: Partial<InspectionInput['tongue']>; complexion: InspectionInput['complexion'] | null }
+  | { method: 'LISTENING'; choices: Partial<Pick<ListeningInput, 'voiceVolume' | 'breathless'>>; rest: Omit<ListeningInput, 'voiceVolume' | 'breathless'> };
+
+/** What a `Media` resolves from. */
+export type MediaRow = typeof media.$inferSelect;
+
 export type ReportStatus = 'PENDING' | 'PUBLISHED' | 'FAILED';
 export type SagaState = 'RUNNING' | 'COMPENSATING' | 'PUBLISHED' | 'FAILED';
 export type SagaStepName = 'EXPLAIN' | 'NOTIFY';
@@ -117,8 +155,25 @@ export interface InquiryData {
   primary: ConstitutionCode;
   secondary: ConstitutionCode[];
 }
-export type InspectionData = InspectionInput & { findings: Finding[] };
-export type ListeningData = ListeningInput & { findings: Finding[] };
+/** Where a field of a method's result came from (`FieldSource`). */
+export interface FieldSourceData {
+  field: string;
+  source: 'MEASURED' | 'CHOSEN' | 'NOT_ASSESSED';
+  confidence: number | null;
+}
+/** Results stored before issue 21 have no sources, measures or media: read them as all chosen. */
+export type InspectionData = InspectionInput & {
+  findings: Finding[];
+  sources?: FieldSourceData[];
+  measured?: TongueAnalysis | null;
+  photoId?: string | null;
+};
+export type ListeningData = ListeningInput & {
+  findings: Finding[];
+  sources?: FieldSourceData[];
+  measures?: VoiceAnalysis | null;
+  recordingId?: string | null;
+};
 export type PalpationData = PalpationResult;
 export type MethodResultData = InquiryData | InspectionData | ListeningData | PalpationData;
 

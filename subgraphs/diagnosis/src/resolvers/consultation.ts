@@ -23,6 +23,11 @@ export const consultationResolvers: ConsultationResolvers = {
   inspection: async (consultation, _args, ctx) => (await ctx.loaders.methodResults.load(consultation.id)).INSPECTION ?? null,
   listening: async (consultation, _args, ctx) => (await ctx.loaders.methodResults.load(consultation.id)).LISTENING ?? null,
   palpation: async (consultation, _args, ctx) => (await ctx.loaders.methodResults.load(consultation.id)).PALPATION ?? null,
+  media: async (consultation, _args, ctx) => {
+    const rows = await ctx.loaders.mediaByConsultation.load(consultation.id);
+    if (rows.length > 0) ctx.audit.record({ action: 'READ', resource: 'Media', ids: rows.map((row) => row.id) });
+    return rows;
+  },
   // Only a completed consultation has a report: the others need no lookup.
   report: async (consultation, _args, ctx) => {
     if (consultation.status !== 'COMPLETED') return null;

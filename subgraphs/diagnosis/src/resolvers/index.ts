@@ -16,6 +16,16 @@ import {
   submitPulseRecording,
 } from '../service/consultations.js';
 import type { ReportSaga } from '../service/saga.js';
+import { consultationFromEvent, consultationTopic } from '../service/consultation-events.js';
+import { createMediaUpload, mediaDownload, type MediaDeps } from '../service/media.js';
+import {
+  fieldSourceResolvers,
+  inspectionResultResolvers,
+  listeningResultResolvers,
+  mediaResolvers,
+  tongueMeasurementResolvers,
+  voiceMeasuresResolvers,
+} from './media.js';
 import { consultationResolvers, reportResolvers } from './consultation.js';
 import { READ_ANY, userResolvers } from './user.js';
 
@@ -27,6 +37,8 @@ export interface ResolverDeps {
   saga: ReportSaga;
   /** How long a mutation that starts the saga waits for it before answering. */
   sagaWaitMs: number;
+  /** Photos and recordings: the store, the analysis jobs and the consultation's subscribers. */
+  media: MediaDeps;
 }
 
 /**
@@ -50,6 +62,7 @@ export function createResolvers(deps: ResolverDeps): Resolvers {
 }
 
 function resolverMap(deps: ResolverDeps): Resolvers {
+  const changed = changedWith(deps.media);
   return {
     DateTime,
     Query: {
@@ -64,22 +77,31 @@ function resolverMap(deps: ResolverDeps): Resolvers {
         return row;
       },
       diagnosisAuditEvents: (_parent, args, ctx) => auditEventsPage(ctx, 'diagnosis', args),
+      mediaDownload: (_parent, { id }, ctx) => {
+        if (!ctx.user) throw unauthenticated();
+        return mediaDownload(deps.media, { id: ctx.user.id, canReadAny: hasScope(ctx.user, READ_ANY) }, ctx.audit, id);
+      },
     },
     Mutation: {
       // Always for the caller: there is no way to act on someone else's consultation.
       startConsultation: async (_parent, { input }, ctx) => written(ctx, await startConsultation(ctx.database, callerId(ctx), input)),
-      submitInquiry: async (_parent, { input }, ctx) => written(ctx, await submitInquiry(ctx.database, callerId(ctx), input)),
-      submitInspection: async (_parent, { input }, ctx) => written(ctx, await submitInspection(ctx.database, callerId(ctx), input)),
-      submitListening: async (_parent, { input }, ctx) => written(ctx, await submitListening(ctx.database, callerId(ctx), input)),
-      submitPulseRecording: async (_parent, { input }, ctx) => written(ctx, await submitPulseRecording(ctx.database, callerId(ctx), input)),
+      createMediaUpload: async (_parent, { input }, ctx) => {
+        const upload = await createMediaUpload(deps.media, callerId(ctx), input);
+        ctx.audit.record({ action: 'WRITE', resource: 'Media', ids: [upload.uploadId] });
+        return upload;
+      },
+      submitInquiry: async (_parent, { input }, ctx) => changed(ctx, await submitInquiry(ctx.database, callerId(ctx), input)),
+      submitInspection: async (_parent, { input }, ctx) => changed(ctx, await submitInspection(deps.media, callerId(ctx), input)),
+      submitListening: async (_parent, { input }, ctx) => changed(ctx, await submitListening(deps.media, callerId(ctx), input)),
+      submitPulseRecording: async (_parent, { input }, ctx) => changed(ctx, await submitPulseRecording(ctx.database, callerId(ctx), input)),
       completeConsultation: async (_parent, { id }, ctx) =>
-        written(ctx, await completeConsultation(ctx.database, deps.saga, deps.sagaWaitMs, callerId(ctx), id)),
+        changed(ctx, await completeConsultation(ctx.database, deps.saga, deps.sagaWaitMs, callerId(ctx), id)),
       retryReport: async (_parent, { id }, ctx) => {
         const report = await retryReport(ctx.database, deps.saga, deps.sagaWaitMs, callerId(ctx), id);
         ctx.audit.record({ action: 'WRITE', resource: 'DiagnosisReport', ids: [report.id] });
         return report;
       },
-      cancelConsultation: async (_parent, { id }, ctx) => written(ctx, await cancelConsultation(ctx.database, callerId(ctx), id)),
+      cancelConsultation: async (_parent, { id }, ctx) => changed(ctx, await cancelConsultation(ctx.database, callerId(ctx), id)),
     },
     Subscription: {
       reportUpdated: {
@@ -106,10 +128,38 @@ function resolverMap(deps: ResolverDeps): Resolvers {
           return report;
         },
       },
+      consultationUpdated: {
+        // As reportUpdated: subscribed first, then read, so no change between the two is lost. Owner only.
+        subscribe: async (_parent, { id }, ctx) => {
+          const missing = () => consultationNotFound(id);
+          if (!ctx.user || !isUuid(id)) throw missing();
+          const events = await ctx.events.subscribe<ConsultationRow>(consultationTopic(id));
+          try {
+            const row = await ctx.loaders.consultationById.load(id);
+            if (row && row.userId !== ctx.user.id) ctx.audit.deny({ resource: 'Consultation', ids: [row.id], reason: 'NOT_OWNER' });
+            if (!row || row.userId !== ctx.user.id) throw missing();
+            return startingWith(row, events);
+          } catch (error) {
+            await events.return?.();
+            throw error;
+          }
+        },
+        resolve: (event: ConsultationRow, _args: unknown, ctx: Context) => {
+          const row = consultationFromEvent(event);
+          ctx.audit.record({ action: 'READ', resource: 'Consultation', ids: [row.id] });
+          return row;
+        },
+      },
     },
     User: userResolvers,
     Consultation: consultationResolvers,
     DiagnosisReport: reportResolvers,
+    Media: mediaResolvers,
+    InspectionResult: inspectionResultResolvers,
+    ListeningResult: listeningResultResolvers,
+    FieldSource: fieldSourceResolvers,
+    TongueMeasurement: tongueMeasurementResolvers,
+    VoiceMeasures: voiceMeasuresResolvers,
     Question: { constitution: (question) => ({ code: question.constitution }) },
     InquiryResult: {
       primary: (inquiry) => ({ code: inquiry.primary }),
@@ -135,6 +185,14 @@ function resolverMap(deps: ResolverDeps): Resolvers {
 function written(ctx: Context, row: ConsultationRow): ConsultationRow {
   ctx.audit.record({ action: 'WRITE', resource: 'Consultation', ids: [row.id] });
   return row;
+}
+
+/** As `written`, and tells the consultation's subscribers (`consultationUpdated`): the change has committed. */
+function changedWith(media: MediaDeps) {
+  return async (ctx: Context, row: ConsultationRow): Promise<ConsultationRow> => {
+    await media.events.publish(row);
+    return written(ctx, row);
+  };
 }
 
 function callerId(ctx: Context): string {

@@ -1,4 +1,4 @@
-import type { Database } from '@suoke/platform';
+import { conflict, type Database } from '@suoke/platform';
 import {
   closeConsultation,
   insertConsultation,
@@ -11,8 +11,11 @@ import { selectQuestions } from '../db/queries.js';
 import { restartSaga, selectReport } from '../db/saga.js';
 import type { ConsultationRow, ReportRow } from '../db/schema.js';
 import { checkAgentId } from './agents.js';
-import { inspect, type InspectionInput } from './inspection.js';
-import { listen, type ListeningInput } from './listening.js';
+import { hasMediaAnalysing } from '../db/media.js';
+import type { Complexion, TongueObservation } from './inspection.js';
+import type { ListeningInput, VoiceVolume } from './listening.js';
+import { submitMedia, type MediaDeps } from './media.js';
+import { chosenInspection, chosenListening, completeTongue } from './media-results.js';
 import { palpate, type PulseRecordingInput } from './palpation.js';
 import { reportFromResults } from './report.js';
 import type { ReportSaga } from './saga.js';
@@ -39,31 +42,58 @@ export async function submitInquiry(database: Database, userId: string, input: {
   });
 }
 
-export function submitInspection(database: Database, userId: string, input: InspectionInput & { consultationId: string }): Promise<ConsultationRow> {
-  const observation: InspectionInput = { tongue: { ...input.tongue }, complexion: input.complexion };
-  const findings = inspect(observation);
-  return withOpenConsultation(database, userId, input.consultationId, 'submitInspection', async (tx, consultation) => {
-    await saveMethodResult(tx, consultation.id, 'INSPECTION', observation, { ...observation, findings });
+/** 望 Inspection: chosen by the person, or from a tongue photo (analysed in the background) with their corrections. */
+export function submitInspection(
+  media: MediaDeps,
+  userId: string,
+  input: { consultationId: string; tongue?: Partial<TongueObservation> | null; complexion?: Complexion | null; tonguePhotoUploadId?: string | null },
+): Promise<ConsultationRow> {
+  if (input.tonguePhotoUploadId) {
+    const tongue = Object.fromEntries(Object.entries(input.tongue ?? {}).filter(([, value]) => value !== null && value !== undefined));
+    return submitMedia(
+      media,
+      userId,
+      { consultationId: input.consultationId, uploadId: input.tonguePhotoUploadId, kind: 'TONGUE_PHOTO', field: 'input.tonguePhotoUploadId', action: 'submitInspection' },
+      { method: 'INSPECTION', tongue, complexion: input.complexion ?? null },
+    );
+  }
+  const observation = completeTongue(input.tongue, input.complexion);
+  const result = chosenInspection(observation);
+  return withOpenConsultation(media.database, userId, input.consultationId, 'submitInspection', async (tx, consultation) => {
+    await saveMethodResult(tx, consultation.id, 'INSPECTION', observation, result);
     return consultation;
   });
 }
 
+/** 闻 Listening: chosen by the person, or voice volume and breath from a recording (analysed in the background). */
 export function submitListening(
-  database: Database,
+  media: MediaDeps,
   userId: string,
-  input: Omit<ListeningInput, 'frequentSighing'> & { frequentSighing?: boolean | null; consultationId: string },
+  input: Omit<ListeningInput, 'frequentSighing' | 'voiceVolume' | 'breathless'> & {
+    voiceVolume?: VoiceVolume | null;
+    breathless?: boolean | null;
+    frequentSighing?: boolean | null;
+    voiceUploadId?: string | null;
+    consultationId: string;
+  },
 ): Promise<ConsultationRow> {
-  const { consultationId, ...rest } = input;
-  const observation: ListeningInput = {
-    voiceVolume: rest.voiceVolume,
-    breathless: rest.breathless,
-    cough: rest.cough,
-    odour: rest.odour,
-    frequentSighing: rest.frequentSighing ?? false,
-  };
-  const findings = listen(observation);
-  return withOpenConsultation(database, userId, consultationId, 'submitListening', async (tx, consultation) => {
-    await saveMethodResult(tx, consultation.id, 'LISTENING', observation, { ...observation, findings });
+  const rest = { cough: input.cough, odour: input.odour, frequentSighing: input.frequentSighing ?? false };
+  if (input.voiceUploadId) {
+    const choices = {
+      ...(input.voiceVolume ? { voiceVolume: input.voiceVolume } : {}),
+      ...(input.breathless !== undefined && input.breathless !== null ? { breathless: input.breathless } : {}),
+    };
+    return submitMedia(
+      media,
+      userId,
+      { consultationId: input.consultationId, uploadId: input.voiceUploadId, kind: 'VOICE_RECORDING', field: 'input.voiceUploadId', action: 'submitListening' },
+      { method: 'LISTENING', choices, rest },
+    );
+  }
+  const result = chosenListening({ ...rest, voiceVolume: input.voiceVolume ?? undefined, breathless: input.breathless ?? undefined });
+  const { findings: _findings, sources: _sources, measures: _measures, recordingId: _recordingId, ...observation } = result;
+  return withOpenConsultation(media.database, userId, input.consultationId, 'submitListening', async (tx, consultation) => {
+    await saveMethodResult(tx, consultation.id, 'LISTENING', observation, result);
     return consultation;
   });
 }
@@ -90,6 +120,10 @@ export function submitPulseRecording(database: Database, userId: string, input: 
 export async function completeConsultation(database: Database, saga: ReportSaga, waitMs: number, userId: string, id: string): Promise<ConsultationRow> {
   const deadline = Date.now() + waitMs;
   const { consultation, report } = await withOpenConsultation(database, userId, id, 'completeConsultation', async (tx, open) => {
+    // A report without the photo or recording the person submitted would be silently incomplete.
+    if (await hasMediaAnalysing(tx, open.id)) {
+      throw conflict(`Consultation ${id} still has a photo or recording being analysed: complete it once the analysis is done`, 'MEDIA_ANALYSING');
+    }
     const content = reportFromResults(await loadMethodResults(tx, open.id), open.id);
     const stored = await insertReport(tx, open, content);
     return { consultation: await closeConsultation(tx, open.id, 'COMPLETED'), report: stored };

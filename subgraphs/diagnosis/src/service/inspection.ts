@@ -27,7 +27,8 @@ export interface TongueObservation {
 
 export interface InspectionInput {
   tongue: TongueObservation;
-  complexion: Complexion;
+  /** Null when a tongue photo was given without a complexion. */
+  complexion: Complexion | null;
 }
 
 export const BODY_COLOUR_SIGNS: Record<TongueBodyColour, Sign> = {
@@ -222,13 +223,13 @@ export const COMPLEXION_SIGNS: Record<Complexion, Sign> = {
 /**
  * The findings of one inspection, in a fixed order: tongue body colour,
  * coating, moisture (when not normal), teeth marks, cracks, swelling (when
- * present), complexion.
+ * present), complexion (when given).
  */
 export function inspect(input: InspectionInput): Finding[] {
   const { tongue } = input;
   const signs: Sign[] = [BODY_COLOUR_SIGNS[tongue.bodyColour], coatingSign(tongue)];
   if (tongue.moisture !== 'NORMAL') signs.push(MOISTURE_SIGNS[tongue.moisture]);
   for (const shape of ['teethMarks', 'cracks', 'swollen'] as const) if (tongue[shape]) signs.push(SHAPE_SIGNS[shape]);
-  signs.push(COMPLEXION_SIGNS[input.complexion]);
+  if (input.complexion) signs.push(COMPLEXION_SIGNS[input.complexion]);
   return withMethod('INSPECTION', signs);
 }
