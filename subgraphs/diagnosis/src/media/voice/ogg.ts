@@ -16,10 +16,10 @@ export function walkOggPages(bytes: Buffer): void {
   let at = 0;
   let pages = 0;
   while (at < bytes.length) {
-    if (bytes.length - at < 27) throw new MediaRefusal('TRUNCATED', 'The recording is cut short inside an Ogg page header.');
-    if (bytes.toString('latin1', at, at + 4) !== 'OggS') {
+    if (bytes.toString('latin1', at, Math.min(at + 4, bytes.length)) !== 'OggS'.slice(0, bytes.length - at)) {
       throw new MediaRefusal('UNSUPPORTED_TYPE', 'The recording has other data mixed into the audio. Please upload a plain recording.');
     }
+    if (bytes.length - at < 27) throw new MediaRefusal('TRUNCATED', 'The recording is cut short inside an Ogg page header.');
     const segments = bytes[at + 26]!;
     if (bytes.length - at - 27 < segments) throw new MediaRefusal('TRUNCATED', 'The recording is cut short inside an Ogg page.');
     let size = 0;
@@ -51,7 +51,8 @@ export async function decodeOggOpus(bytes: Buffer): Promise<{ channels: Float32A
       total += decoded.samplesDecoded;
       if (total > limit) throw new MediaRefusal('TOO_LONG', `The recording is longer than ${VOICE_MAX_SECONDS} seconds.`);
     };
-    for (let at = 0; at < bytes.length; at += CHUNK) take(decoder.decode(bytes.subarray(at, at + CHUNK)));
+    // decode() returns a promise although its published types say otherwise.
+    for (let at = 0; at < bytes.length; at += CHUNK) take(await decoder.decode(bytes.subarray(at, at + CHUNK)));
     take(await decoder.flush());
   } finally {
     decoder.free();
