@@ -2,7 +2,7 @@
  * The limits of a tongue photo (issue 21: Upload › Limits) and the one way this folder opens an image with
  * sharp, so every decode (check, strip, analysis) runs under the same pixel limit and the same strictness.
  */
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { MediaRefusal } from '../contracts.js';
 
 export const PHOTO_MAX_BYTES = 8 * 1024 * 1024;
@@ -26,7 +26,7 @@ export const PHOTO_CONTENT_TYPES: readonly string[] = Object.freeze([
  * sharp over the bytes with the pixel limit checked from the header (so a decompression bomb is refused before
  * any pixel buffer exists) and decoding that fails on a truncated stream rather than padding it with grey.
  */
-export function openImage(bytes: Buffer): sharp.Sharp {
+export function openImage(bytes: Buffer): Sharp {
   return sharp(bytes, { limitInputPixels: PHOTO_MAX_PIXELS, failOn: 'truncated', sequentialRead: true });
 }
 
