@@ -8,7 +8,7 @@ import { subscribeOverSse, testServiceToken, testSigningKey, testToken, until } 
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { syntheticPulse } from '../subgraphs/diagnosis/src/service/synthetic-pulse.js';
-import { tonguePhoto } from '../subgraphs/diagnosis/test/fixtures/tongue.js';
+import { tonguePhoto } from '../subgraphs/diagnosis/src/media/synthetic/tongue.js';
 import { codes, post, randomClientIp, repoRoot, startStack, type GraphQLResponse, type Stack } from './harness.js';
 import { postSubscription } from './live-harness.js';
 import { bookFirstSlot, ownerReportSource, stackCarePlans } from './care-fixtures.js';

@@ -3,8 +3,8 @@ import sharp from 'sharp';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testToken, until } from '@suoke/platform/testing';
-import { hostilePhotos, tonguePhoto } from '../subgraphs/diagnosis/test/fixtures/tongue.js';
-import { voiceRecording } from '../subgraphs/diagnosis/test/fixtures/voice.js';
+import { hostilePhotos, tonguePhoto } from '../subgraphs/diagnosis/src/media/synthetic/tongue.js';
+import { voiceRecording } from '../subgraphs/diagnosis/src/media/synthetic/voice.js';
 import { codes, startStack, type GraphQLResponse, type Stack } from './harness.js';
 import { subscribe, waitFor, type Payload } from './live-harness.js';
 

@@ -44,6 +44,8 @@ export interface QueueDefinition<T> {
    * should carry one: jobs without a key share the empty key). Default `standard`.
    */
   policy?: 'standard' | 'short';
+  /** Jobs of this queue run at once in this process (one pg-boss worker each). Default 1. */
+  concurrency?: number;
 }
 
 export interface JobRun<T> {
@@ -121,7 +123,7 @@ export function createJobEngine(options: JobEngineOptions): JobEngine {
   });
   boss.on('error', (error) => log.error({ err: error, schema }, 'job engine error'));
   const queues = new Map<string, QueueDefinition<object>>();
-  const workers = new Map<string, string>();
+  const workers = new Map<string, string[]>();
   let counter = counterIn(options.registry);
   let started: Promise<void> | undefined;
   const effects = sql.raw(`"${schema}"."effects"`);
@@ -143,7 +145,7 @@ export function createJobEngine(options: JobEngineOptions): JobEngine {
       // createQueue leaves an existing queue's settings alone: a changed policy in code must reach the table.
       await boss.createQueue(queue.name, settings);
       await boss.updateQueue(queue.name, settings);
-      const workerId = await boss.work<object>(queue.name, { pollingIntervalSeconds: pollIntervalMs / 1000, batchSize: 1, includeMetadata: true }, async ([job]) => {
+      const run = async ([job]: PgBoss.JobWithMetadata<object>[]) => {
         if (!job) return;
         try {
           await queue.handler({ id: job.id, name: job.name, data: job.data, retryCount: job.retryCount });
@@ -157,8 +159,13 @@ export function createJobEngine(options: JobEngineOptions): JobEngine {
           );
           throw error;
         }
-      });
-      workers.set(queue.name, workerId);
+      };
+      // One pg-boss worker per job to run at once: each fetches one job when idle.
+      const ids: string[] = [];
+      for (let i = 0; i < Math.max(1, queue.concurrency ?? 1); i += 1) {
+        ids.push(await boss.work<object>(queue.name, { pollingIntervalSeconds: pollIntervalMs / 1000, batchSize: 1, includeMetadata: true }, run));
+      }
+      workers.set(queue.name, ids);
     }
   }
 
@@ -185,8 +192,7 @@ export function createJobEngine(options: JobEngineOptions): JobEngine {
       });
     },
     wake(name) {
-      const workerId = workers.get(name);
-      if (workerId) boss.notifyWorker(workerId);
+      for (const workerId of workers.get(name) ?? []) boss.notifyWorker(workerId);
     },
     async schedule(name, cron, data, tz = 'UTC') {
       await boss.schedule(name, cron, data ?? {}, { tz });

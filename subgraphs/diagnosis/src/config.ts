@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { jobsEnv, loadConfig, signingEnv, signingProblems, subgraphEnv, z, type JobsConfig, type SigningEnvConfig, type SubgraphConfig } from '@suoke/platform';
 import { mediaStoreEnv, mediaStoreProblems } from './media/store/index.js';
 
@@ -13,6 +14,11 @@ const env = subgraphEnv(4005).extend(signingEnv.shape).extend(jobsEnv.shape).ext
   MEDIA_ANALYSIS_ATTEMPTS: int(1, 10, 3),
   /** An analysis still running after this long is presumed dead (its worker crashed) and is tried again. */
   MEDIA_ANALYSIS_TIMEOUT_SECONDS: int(10, 3_600, 120),
+  /**
+   * Worker threads analysing photos and recordings, off the thread that serves GraphQL; also how many analyses this
+   * process runs at once. 0 analyses on the main thread (one at a time). Default: one fewer than the cores, at least 1.
+   */
+  MEDIA_ANALYSIS_THREADS: int(0, 64, Math.max(1, availableParallelism() - 1)),
   /** Where the saga calls the agent and user subgraphs (the gateway, with the saga's service credential). */
   GATEWAY_URL: z.string().trim().url().default('http://localhost:4000/graphql'),
   /** Per call of a saga step: a call taking longer is abandoned and counts as a transient failure. */

@@ -20,6 +20,7 @@ import { classifyStepError, configuredSteps } from './service/saga-steps.js';
 import { reportTopic } from './service/report-events.js';
 import type { MediaStore } from './media/contracts.js';
 import { MEDIA_KINDS, type MediaKinds } from './media/kinds.js';
+import { analysisPool } from './media/pool.js';
 import { createMediaStore, localMediaRoute } from './media/store/index.js';
 import { consultationEvents } from './service/consultation-events.js';
 import type { MediaDeps } from './service/media.js';
@@ -62,11 +63,12 @@ export function createDiagnosisSubgraph(options: {
     pollIntervalMs: config.JOBS_POLL_INTERVAL_MS,
     maintenanceIntervalSeconds: config.JOBS_MAINTENANCE_INTERVAL_SECONDS,
   });
+  const pool = analysisPool(MEDIA_KINDS, config.MEDIA_ANALYSIS_THREADS, log);
   const media: MediaDeps = {
     database: options.database,
     store,
     jobs,
-    kinds: options.mediaKinds ? options.mediaKinds(MEDIA_KINDS) : MEDIA_KINDS,
+    kinds: options.mediaKinds ? options.mediaKinds(pool.kinds) : pool.kinds,
     events: consultationEvents(events, options.database, log),
     log,
     uploadTtlSeconds: config.MEDIA_UPLOAD_URL_TTL_SECONDS,
@@ -74,6 +76,7 @@ export function createDiagnosisSubgraph(options: {
   };
   const mediaJobs = defineMediaJobs(jobs, media, {
     attempts: config.MEDIA_ANALYSIS_ATTEMPTS,
+    concurrency: Math.max(1, config.MEDIA_ANALYSIS_THREADS),
     analysisTimeoutSeconds: config.MEDIA_ANALYSIS_TIMEOUT_SECONDS,
     retentionDays: config.MEDIA_RETENTION_DAYS,
   });
@@ -108,6 +111,7 @@ export function createDiagnosisSubgraph(options: {
     async stop() {
       await subgraph.stop();
       await jobs.stop();
+      await pool.close();
       await saga.stop();
       await store.close();
       await events.close();

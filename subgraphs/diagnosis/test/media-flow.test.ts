@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '@suoke/platform/testing';
 import type { MediaKinds } from '../src/media/kinds.js';
 import { enforceRetention } from '../src/service/media-analysis.js';
-import { tonguePhoto } from './fixtures/tongue.js';
-import { voiceRecording } from './fixtures/voice.js';
+import { tonguePhoto } from '../src/media/synthetic/tongue.js';
+import { voiceRecording } from '../src/media/synthetic/voice.js';
 import { startDiagnosis } from './harness.js';
 
 // The media pipeline inside the diagnosis subgraph (issue 21): a worker that dies mid-analysis is retried, the

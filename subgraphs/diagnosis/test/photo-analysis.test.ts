@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CoatingColourValue, CoatingThicknessValue, TongueBodyColourValue } from '../src/media/contracts.js';
 import { analyseTongue } from '../src/media/photo/index.js';
-import { tonguePhoto, TONGUE_TRUTH, type TongueSpec } from './fixtures/tongue.js';
+import { tonguePhoto, TONGUE_TRUTH, type TongueSpec } from '../src/media/synthetic/tongue.js';
 
 const BODIES = Object.keys(TONGUE_TRUTH.body) as TongueBodyColourValue[];
 const COATINGS = Object.keys(TONGUE_TRUTH.coating) as CoatingColourValue[];

@@ -3,7 +3,7 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MediaRefusal, type MediaRefusalReason } from '../src/media/contracts.js';
 import { checkPhoto, PHOTO_CONTENT_TYPES, PHOTO_MAX_BYTES, stripPhoto } from '../src/media/photo/index.js';
-import { hostilePhotos, tonguePhoto, type HostilePhotos, type TongueSpec } from './fixtures/tongue.js';
+import { hostilePhotos, tonguePhoto, type HostilePhotos, type TongueSpec } from '../src/media/synthetic/tongue.js';
 
 const SPEC: TongueSpec = { bodyColour: 'LIGHT_RED', coatingColour: 'WHITE', coatingCoverage: 0.2, moisture: 'NORMAL', width: 480, height: 360 };
 

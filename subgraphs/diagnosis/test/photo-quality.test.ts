@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { MediaRefusal, type MediaRefusalReason } from '../src/media/contracts.js';
 import { analyseTongue } from '../src/media/photo/index.js';
-import { tonguePhoto, type TongueSpec } from './fixtures/tongue.js';
+import { tonguePhoto, type TongueSpec } from '../src/media/synthetic/tongue.js';
 
 const GOOD: TongueSpec = { bodyColour: 'LIGHT_RED', coatingColour: 'WHITE', coatingCoverage: 0.2, moisture: 'NORMAL' };
 

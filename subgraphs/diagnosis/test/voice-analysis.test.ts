@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MediaRefusal } from '../src/media/contracts.js';
 import { analyseVoice } from '../src/media/voice/index.js';
-import { fmtChunk, pcm16, prng, riff, voiceRecording, type VoiceSpec } from './fixtures/voice.js';
+import { fmtChunk, pcm16, prng, riff, voiceRecording, type VoiceSpec } from '../src/media/synthetic/voice.js';
 
 const measure = async (spec: VoiceSpec) => (await analyseVoice(voiceRecording(spec))).measures;
 const vowel = { seconds: 2, dbfs: -24, harmonics: true } as const;

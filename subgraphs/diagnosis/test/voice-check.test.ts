@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MediaRefusal } from '../src/media/contracts.js';
 import { analyseVoice, checkVoice, stripVoice } from '../src/media/voice/index.js';
-import { fmtChunk, hostileRecordings, METADATA, pcm16, riff, voiceSamples, wavWithMetadata } from './fixtures/voice.js';
+import { fmtChunk, hostileRecordings, METADATA, pcm16, riff, voiceSamples, wavWithMetadata } from '../src/media/synthetic/voice.js';
 
 const refusal = async (work: Promise<unknown>) => {
   const error = await work.then(() => undefined, (e: unknown) => e);

@@ -6,7 +6,7 @@ import OpusScript from 'opusscript';
 import { describe, expect, it } from 'vitest';
 import { MediaRefusal } from '../src/media/contracts.js';
 import { analyseVoice, checkVoice, stripVoice } from '../src/media/voice/index.js';
-import { voiceSamples } from './fixtures/voice.js';
+import { voiceSamples } from '../src/media/synthetic/voice.js';
 
 const CRC_TABLE = Array.from({ length: 256 }, (_, i) => {
   let r = i << 24;

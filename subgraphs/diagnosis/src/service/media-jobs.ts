@@ -13,7 +13,7 @@ export const RETENTION_QUEUE = 'media-retention';
 export function defineMediaJobs(
   engine: JobEngine,
   deps: MediaDeps,
-  options: { attempts: number; analysisTimeoutSeconds: number; retentionDays: number },
+  options: { attempts: number; concurrency: number; analysisTimeoutSeconds: number; retentionDays: number },
 ): { schedule(cron: string): Promise<void> } {
   const retryLimit = Math.max(0, options.attempts - 1);
   engine.define<{ mediaId: string }>({
@@ -21,6 +21,7 @@ export function defineMediaJobs(
     retryLimit,
     retryDelaySeconds: 1,
     expireInSeconds: options.analysisTimeoutSeconds,
+    concurrency: options.concurrency,
     handler: (job) => analyseMedia(deps, job.data.mediaId, { retryCount: job.retryCount, retryLimit }),
   });
   engine.define<object>({
