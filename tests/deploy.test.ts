@@ -286,6 +286,39 @@ describe('deployment files agree with supergraph.yaml and the services', () => {
     expect(problems).toEqual([]);
   });
 
+  it('compose: MinIO holds the media in a private bucket made by a one-shot job; diagnosis reaches it and signs for a host clients reach', () => {
+    const problems: string[] = [];
+    const minio = compose.services.minio;
+    const job = compose.services['minio-bucket'];
+    const diagnosis = compose.services.diagnosis;
+    const env = composeEnv('diagnosis');
+    if (!/^minio\/minio:RELEASE\./.test(minio?.image ?? '')) problems.push(`minio: image ${minio?.image} is not a pinned minio/minio release`);
+    if (!minio?.healthcheck) problems.push('minio: no healthcheck (the bucket job waits for it)');
+    const published = (minio?.ports ?? []).map((p: string) => String(p));
+    if (!published.includes('9000:9000')) problems.push('minio: the S3 API port 9000 is not published (clients upload to it)');
+    for (const port of published.filter((p: string) => p.endsWith(':9001'))) if (!port.startsWith('127.0.0.1:')) problems.push(`minio: the console is published beyond this machine (${port})`);
+    if (!/^minio\/mc:RELEASE\./.test(job?.image ?? '')) problems.push(`minio-bucket: image ${job?.image} is not a pinned minio/mc release`);
+    if (job?.depends_on?.minio?.condition !== 'service_healthy') problems.push('minio-bucket: should wait for minio to be healthy');
+    if (job?.restart !== 'no') problems.push('minio-bucket: a one-shot job must not restart');
+    const script = interpolate([job?.entrypoint ?? [], job?.command ?? []].flat().join('\n'), {}).replaceAll('$MEDIA_BUCKET', String(job?.environment?.MEDIA_BUCKET));
+    if (!script.includes(`mc mb --ignore-existing "local/${env.S3_BUCKET}"`)) problems.push(`minio-bucket: does not create the bucket diagnosis uses (${env.S3_BUCKET})`);
+    if (!script.includes(`mc anonymous set none "local/${env.S3_BUCKET}"`)) problems.push('minio-bucket: the bucket is not made private');
+    if (/anonymous set (download|upload|public)/.test(script)) problems.push('minio-bucket: grants anonymous access to media');
+    const endpoint = new URL(env.S3_ENDPOINT ?? 'http://unset');
+    if (!compose.services[endpoint.hostname] || endpoint.hostname !== 'minio' || endpoint.port !== '9000') problems.push(`diagnosis: S3_ENDPOINT is ${env.S3_ENDPOINT}, expected http://minio:9000`);
+    const publicEndpoint = new URL(env.S3_PUBLIC_ENDPOINT ?? 'http://unset');
+    if (compose.services[publicEndpoint.hostname] || !published.some((p: string) => p.endsWith(`:${publicEndpoint.port}`) && !p.startsWith('127.0.0.1:'))) {
+      problems.push(`diagnosis: S3_PUBLIC_ENDPOINT ${env.S3_PUBLIC_ENDPOINT} is not a published MinIO port under a name clients resolve`);
+    }
+    // diagnosis signs in as the MinIO user the job made, with the same (dev-only) credentials, not as root.
+    const jobEnv = composeEnv('minio-bucket');
+    if (env.S3_ACCESS_KEY_ID !== jobEnv.DIAGNOSIS_S3_ACCESS_KEY_ID || env.S3_SECRET_ACCESS_KEY !== jobEnv.DIAGNOSIS_S3_SECRET_ACCESS_KEY) problems.push('diagnosis: S3 credentials differ from the user minio-bucket makes');
+    if (env.S3_ACCESS_KEY_ID === jobEnv.MINIO_ROOT_USER) problems.push('diagnosis: uses the MinIO root account');
+    if (diagnosis?.depends_on?.['minio-bucket']?.condition !== 'service_completed_successfully') problems.push('diagnosis: should start once the bucket job has completed');
+    if (!(compose.volumes && 'minio-data' in compose.volumes) || !(minio?.volumes ?? []).some((v: string) => v.startsWith('minio-data:'))) problems.push('minio: data is not on a named volume');
+    expect(problems).toEqual([]);
+  });
+
   it('each Dockerfile is multi-stage, runs as non-root, checks /health/ready, exposes its port and copies only its package and the platform', () => {
     const problems: string[] = [];
     for (const service of services) {

@@ -36,6 +36,12 @@ export interface HttpAppOptions<TContext extends BaseContext> {
    * itself (the gateway's subscriptions over multipart and SSE, written uncompressed as they happen).
    */
   graphqlStream?: (req: IncomingMessage, res: ServerResponse, body: unknown, requestId: string) => Promise<boolean>;
+  /**
+   * Routes for every path under a prefix, any method, tried after /health and `routes`: the handler does its own
+   * CORS and body reading. They bypass `guard` on purpose, so each must authorise its requests itself (the media
+   * store's signed URLs).
+   */
+  prefixRoutes?: { prefix: string; handle: (req: IncomingMessage, res: ServerResponse, requestId: string) => Promise<void> }[];
   /** Called with the status of every /graphql response once sent (metrics). */
   onGraphQLResponse?: (status: number) => void;
   /** CORS, timeouts, per-address connection cap and compression (edgeFromConfig); Node-like defaults without. */
@@ -102,6 +108,8 @@ export function createHttpServer<TContext extends BaseContext>(options: HttpAppO
       if (read.kind !== 'ok') return refuseBody(res, read, options.maxBodyBytes, edge.bodyTimeoutMs);
       return stream(req, res, read.body, requestId);
     }
+    const prefixed = options.prefixRoutes?.find((r) => url.pathname.startsWith(r.prefix));
+    if (prefixed) return prefixed.handle(req, res, requestId);
     if (url.pathname !== '/graphql') return sendJsonError(res, 404, 'Not found', 'NOT_FOUND');
     if (handleCors(req, res, edge.cors)) return;
     stats.graphqlRequests += 1;

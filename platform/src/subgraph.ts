@@ -17,7 +17,7 @@ import { JWKS_PATH, jwksRoute, type KeyRing } from './keys.js';
 import { tokenVerifierOptions } from './trust.js';
 import type { Database } from './db.js';
 import { createErrorMasking } from './errors.js';
-import { createHttpServer } from './http.js';
+import { createHttpServer, type HttpAppOptions } from './http.js';
 import { edgeFromConfig } from './http-edge.js';
 import { metricsEndpoint } from './metrics-endpoint.js';
 import { createRedis, redisReady } from './cache.js';
@@ -95,6 +95,8 @@ export interface SubgraphOptions<TLoaders> {
    * creator closes it once that code has stopped. Default: one made here (Redis with REDIS_URL), closed by stop().
    */
   events?: EventBus;
+  /** Routes under a path prefix that authorise requests themselves (createHttpServer's prefixRoutes). */
+  prefixRoutes?: HttpAppOptions<object>['prefixRoutes'];
 }
 
 export interface Subgraph<TLoaders> {
@@ -216,6 +218,7 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
     maxBodyBytes: config.MAX_BODY_BYTES,
     routes: { ...metricsAt.publicRoutes, ...(options.signingKeys ? { [JWKS_PATH]: jwksRoute(options.signingKeys) } : {}) },
     ...(stream ? { streams: { [STREAM_PATH]: stream.handle } } : {}),
+    prefixRoutes: options.prefixRoutes,
     edge: edgeFromConfig(config),
     onGraphQLResponse: metrics.observeHttpResponse,
     ready: async () => {
