@@ -5,6 +5,7 @@ import {
   createJobEngine,
   createLogger,
   createSubgraph,
+  edgeFromConfig,
   signingKeyRing,
   type Database,
   type Logger,
@@ -21,7 +22,7 @@ import { reportTopic } from './service/report-events.js';
 import type { MediaStore } from './media/contracts.js';
 import { MEDIA_KINDS, type MediaKinds } from './media/kinds.js';
 import { analysisPool } from './media/pool.js';
-import { createMediaStore, localMediaRoute } from './media/store/index.js';
+import { createMediaStore, LocalMediaStore, localMediaRoute } from './media/store/index.js';
 import { consultationEvents } from './service/consultation-events.js';
 import type { MediaDeps } from './service/media.js';
 import { defineMediaJobs } from './service/media-jobs.js';
@@ -91,7 +92,7 @@ export function createDiagnosisSubgraph(options: {
     signingKeys: signingKeyRing('diagnosis', config),
     events,
     // The embedded store's signed upload and download URLs; an S3 store's URLs point at the bucket instead.
-    ...(store.kind === 'local' ? { prefixRoutes: [localMediaRoute(store)] } : {}),
+    ...(store instanceof LocalMediaStore ? { prefixRoutes: [localMediaRoute(store, { cors: edgeFromConfig(config).cors })] } : {}),
     ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}),
   });
   jobs.metrics(subgraph.metrics.registry);
@@ -104,6 +105,7 @@ export function createDiagnosisSubgraph(options: {
       await jobs.start();
       await mediaJobs.schedule(config.MEDIA_RETENTION_CRON);
       const bound = await subgraph.listen(port, host);
+      if (store instanceof LocalMediaStore && !config.MEDIA_PUBLIC_URL) store.listeningAt(`http://${host ?? 'localhost'}:${bound.port}`);
       // Sagas left unfinished by a process that died are resumed from here on.
       saga.startSweeping();
       return bound;

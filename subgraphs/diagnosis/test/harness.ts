@@ -17,10 +17,10 @@ export type Caller = { id: string; roles?: string[] } | undefined;
  * the gateway calls it. The report saga's steps are test doubles (succeeding
  * unless told otherwise): the agent and user subgraphs are not running here.
  */
-export function startDiagnosis(options: { steps?: SagaStep[]; env?: Record<string, string> } = {}) {
+export function startDiagnosis(options: { steps?: SagaStep[]; env?: Record<string, string>; createOptions?: Record<string, unknown> } = {}) {
   return startTestSubgraph(definition, {
     env: { SAGA_SWEEP_MS: '0', SAGA_RETRY_BASE_MS: '1', MEDIA_DIR: mkdtempSync(path.join(tmpdir(), 'suoke-diagnosis-media-')), ...options.env },
-    createOptions: { sagaSteps: options.steps ?? fakeSteps().steps },
+    createOptions: { sagaSteps: options.steps ?? fakeSteps().steps, ...options.createOptions },
   });
 }
 

@@ -63,9 +63,11 @@ async function uploaded(consultationId: string, kind: string, contentType: strin
   return uploadId;
 }
 
-const mediaOf = async (id: string) =>
-  (await diagnosis.gql('query($id: ID!) { consultation(id: $id) { media { id status originalKept originalDeletedAt } listening { voiceVolume } } }', { id }, owner)).data
-    ?.consultation;
+async function mediaOf(id: string) {
+  const read = await diagnosis.gql('query($id: ID!) { consultation(id: $id) { media { id status originalKept originalDeletedAt } listening { voiceVolume } } }', { id }, owner);
+  expect(read.errors).toBeUndefined();
+  return read.data?.consultation;
+}
 
 describe('media pipeline', () => {
   it('retries an analysis whose worker died, and the report waits for it', async () => {
@@ -101,11 +103,14 @@ describe('media pipeline', () => {
     const abandoned = await uploaded(id, 'TONGUE_PHOTO', 'image/jpeg', Buffer.from('not yet checked'));
 
     const media = diagnosis.subgraph.media;
-    // Within the period nothing goes.
-    expect(await enforceRetention(media, 30, new Date(Date.now() + 29 * 86_400_000))).toMatchObject({ originalsDeleted: 0 });
+    // Before its URL expired (and the hour of grace to submit passed), an upload stays; so does every original.
+    expect(await enforceRetention(media, 30, new Date(Date.now() + 30 * 60_000))).toEqual({ originalsDeleted: 0, uploadsExpired: 0 });
+    // Within the period no original goes; the abandoned upload does.
+    const early = await enforceRetention(media, 30, new Date(Date.now() + 29 * 86_400_000));
+    expect(early.originalsDeleted).toBe(0);
+    expect(early.uploadsExpired).toBeGreaterThanOrEqual(1);
     const swept = await enforceRetention(media, 30, new Date(Date.now() + 31 * 86_400_000));
     expect(swept.originalsDeleted).toBeGreaterThanOrEqual(1);
-    expect(swept.uploadsExpired).toBeGreaterThanOrEqual(1);
     expect(readdirSync(path.join(mediaDir, 'originals')).filter((name) => name.startsWith(uploadId))).toHaveLength(0);
     expect(readdirSync(path.join(mediaDir, 'uploads')).filter((name) => name.startsWith(abandoned))).toHaveLength(0);
 

@@ -16,6 +16,24 @@ export interface MediaKindHandler {
 
 export type MediaKinds = Record<MediaKind, MediaKindHandler>;
 
+/** Aliases of one format under one name, parameters dropped: `audio/x-wav` and `audio/vnd.wave` are `audio/wav`. */
+const ALIASES: Record<string, string> = {
+  'image/jpg': 'image/jpeg',
+  'image/pjpeg': 'image/jpeg',
+  'audio/x-wav': 'audio/wav',
+  'audio/wave': 'audio/wav',
+  'audio/vnd.wave': 'audio/wav',
+  'audio/opus': 'audio/ogg',
+  'audio/x-m4a': 'audio/mp4',
+  'audio/m4a': 'audio/mp4',
+  'image/heif': 'image/heic',
+};
+
+export function canonicalType(contentType: string): string {
+  const bare = contentType.split(';')[0]!.trim().toLowerCase();
+  return ALIASES[bare] ?? bare;
+}
+
 export const MEDIA_KINDS: MediaKinds = {
   TONGUE_PHOTO: {
     method: 'INSPECTION',
@@ -34,24 +52,6 @@ export const MEDIA_KINDS: MediaKinds = {
     analyse: analyseVoice,
   },
 };
-
-/** Aliases of one format under one name, parameters dropped: `audio/x-wav` and `audio/vnd.wave` are `audio/wav`. */
-const ALIASES: Record<string, string> = {
-  'image/jpg': 'image/jpeg',
-  'image/pjpeg': 'image/jpeg',
-  'audio/x-wav': 'audio/wav',
-  'audio/wave': 'audio/wav',
-  'audio/vnd.wave': 'audio/wav',
-  'audio/opus': 'audio/ogg',
-  'audio/x-m4a': 'audio/mp4',
-  'audio/m4a': 'audio/mp4',
-  'image/heif': 'image/heic',
-};
-
-export function canonicalType(contentType: string): string {
-  const bare = contentType.split(';')[0]!.trim().toLowerCase();
-  return ALIASES[bare] ?? bare;
-}
 
 /** Where an upload's bytes wait for submit, and where the stripped original is kept. */
 export const uploadKey = (id: string) => `uploads/${id}`;

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { move, Piscina } from 'piscina';
+import { Piscina } from 'piscina';
 import type { Logger } from '@suoke/platform';
 import type { WorkerOutcome } from './analysis-worker.js';
 import { MediaRefusal } from './contracts.js';
@@ -35,7 +35,7 @@ export function analysisPool(kinds: MediaKinds, threads: number, log: Logger): A
   const run = (kind: keyof MediaKinds) => async (bytes: Buffer) => {
     // A copy the thread owns outright (moved, not cloned again): the store's buffer may be a slice of a larger pool.
     const owned = new Uint8Array(bytes).buffer;
-    const outcome = (await piscina.run({ kind, bytes: move(owned) })) as WorkerOutcome;
+    const outcome = (await piscina.run({ kind, bytes: owned }, { transferList: [owned] })) as WorkerOutcome;
     if (!outcome.ok) throw new MediaRefusal(outcome.reason, outcome.message);
     return outcome.analysis;
   };

@@ -12,10 +12,10 @@ import { restartSaga, selectReport } from '../db/saga.js';
 import type { ConsultationRow, ReportRow } from '../db/schema.js';
 import { checkAgentId } from './agents.js';
 import { hasMediaAnalysing } from '../db/media.js';
-import type { Complexion, TongueObservation } from './inspection.js';
+import type { Complexion } from './inspection.js';
 import type { ListeningInput, VoiceVolume } from './listening.js';
 import { submitMedia, type MediaDeps } from './media.js';
-import { chosenInspection, chosenListening, completeTongue } from './media-results.js';
+import { chosenInspection, chosenListening, completeTongue, type TongueChoices } from './media-results.js';
 import { palpate, type PulseRecordingInput } from './palpation.js';
 import { reportFromResults } from './report.js';
 import type { ReportSaga } from './saga.js';
@@ -46,7 +46,7 @@ export async function submitInquiry(database: Database, userId: string, input: {
 export function submitInspection(
   media: MediaDeps,
   userId: string,
-  input: { consultationId: string; tongue?: Partial<TongueObservation> | null; complexion?: Complexion | null; tonguePhotoUploadId?: string | null },
+  input: { consultationId: string; tongue?: TongueChoices | null; complexion?: Complexion | null; tonguePhotoUploadId?: string | null },
 ): Promise<ConsultationRow> {
   if (input.tonguePhotoUploadId) {
     const tongue = Object.fromEntries(Object.entries(input.tongue ?? {}).filter(([, value]) => value !== null && value !== undefined));

@@ -14,10 +14,13 @@ const MEASURED_TONGUE = ['bodyColour', 'coatingColour', 'coatingThickness', 'moi
 const UNMEASURED_TONGUE = ['teethMarks', 'cracks', 'swollen'] as const;
 const TONGUE_FIELDS = [...MEASURED_TONGUE, ...UNMEASURED_TONGUE] as const;
 
+/** Tongue fields as a client sends them: any may be absent or null. */
+export type TongueChoices = { [K in keyof TongueObservation]?: TongueObservation[K] | null };
+
 const chosen = (field: string): FieldSourceData => ({ field, source: 'CHOSEN', confidence: null });
 
 /** The tongue as given: every field is needed without a photo (BAD_USER_INPUT naming the first missing). */
-export function completeTongue(tongue: Partial<TongueObservation> | null | undefined, complexion: Complexion | null | undefined): InspectionInput {
+export function completeTongue(tongue: TongueChoices | null | undefined, complexion: Complexion | null | undefined): InspectionInput {
   if (!tongue) throw badInput('tongue is required without a tongue photo (tonguePhotoUploadId)', 'input.tongue');
   for (const field of TONGUE_FIELDS) {
     if (tongue[field] === undefined || tongue[field] === null) {

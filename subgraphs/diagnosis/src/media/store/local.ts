@@ -31,11 +31,19 @@ class TooLarge extends Error {}
 export class LocalMediaStore implements MediaStore {
   readonly kind = 'local' as const;
   private readonly dir: string;
-  private readonly publicUrl: string;
+  private publicUrl: string;
 
   constructor(private readonly options: LocalMediaStoreOptions) {
     this.dir = path.resolve(options.dir);
     this.publicUrl = options.publicUrl.replace(/\/+$/, '');
+  }
+
+  /**
+   * The base URL of signed URLs once this process listens, for a store configured without MEDIA_PUBLIC_URL: the
+   * port bound (a port of 0 picks one) is known only then.
+   */
+  listeningAt(baseUrl: string): void {
+    this.publicUrl = baseUrl.replace(/\/+$/, '');
   }
 
   async presignUpload(key: string, options: { contentType: string; byteSize: number; expiresInSeconds: number }): Promise<PresignedRequest> {
