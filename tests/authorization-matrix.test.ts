@@ -4,11 +4,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { GATEWAY_SECRET_HEADER, healthSummaryId } from '@suoke/platform';
-import { subscribeOverSse, testServiceToken, testSigningKey, testToken, until } from '@suoke/platform/testing';
+import { subscribeOverSse, testServiceToken, testSigningKey, testToken, until as untilDefined } from '@suoke/platform/testing';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { syntheticPulse } from '../subgraphs/diagnosis/src/service/synthetic-pulse.js';
 import { tonguePhoto } from '../subgraphs/diagnosis/src/media/synthetic/tongue.js';
+import { voiceRecording } from '../subgraphs/diagnosis/src/media/synthetic/voice.js';
 import { codes, post, randomClientIp, repoRoot, startStack, type GraphQLResponse, type Stack } from './harness.js';
 import { postSubscription } from './live-harness.js';
 import { bookFirstSlot, ownerReportSource, stackCarePlans } from './care-fixtures.js';
@@ -173,12 +174,39 @@ async function seedVictim() {
       complexion: 'PALE',
     },
   });
-  await until('the victim’s photo analysed', async () => {
+  await untilDefined('the victim’s photo analysed', async () => {
     const read = await gql(victim.token, 'query($id: ID!) { consultation(id: $id) { media { status } } }', { id: consultationId });
     return read.consultation.media[0].status === 'ANALYSED' ? true : undefined;
   });
+  // And a refused one (a truncated photo), so that the refusal's fields are the victim's data too.
+  const refusedPhoto = photo.subarray(0, Math.floor(photo.length / 2));
+  const refusedUpload = await gql(
+    victim.token,
+    'mutation($input: CreateMediaUploadInput!) { createMediaUpload(input: $input) { uploadId url method headers { name value } } }',
+    { input: { consultationId, kind: 'TONGUE_PHOTO', contentType: 'image/jpeg', byteSize: refusedPhoto.length } },
+  );
+  const refused = refusedUpload.createMediaUpload;
+  await fetch(refused.url, { method: refused.method, headers: Object.fromEntries(refused.headers.map((h: { name: string; value: string }) => [h.name, h.value])), body: refusedPhoto });
+  const refusal = await stack.query('mutation($input: SubmitInspectionInput!) { submitInspection(input: $input) { id } }', {
+    input: { consultationId, tonguePhotoUploadId: refused.uploadId },
+  }, victim.token);
+  expect(codes(refusal)).toEqual(['BAD_USER_INPUT']);
+  // 闻 from a recording, its two measured fields corrected as the victim chose them.
+  const voice = voiceRecording({ f0Hz: 205, seconds: 2, dbfs: -30 });
+  const voiceUpload = (
+    await gql(
+      victim.token,
+      'mutation($input: CreateMediaUploadInput!) { createMediaUpload(input: $input) { uploadId url method headers { name value } } }',
+      { input: { consultationId, kind: 'VOICE_RECORDING', contentType: 'audio/wav', byteSize: voice.length } },
+    )
+  ).createMediaUpload;
+  await fetch(voiceUpload.url, { method: voiceUpload.method, headers: Object.fromEntries(voiceUpload.headers.map((h: { name: string; value: string }) => [h.name, h.value])), body: voice });
   await gql(victim.token, 'mutation($input: SubmitListeningInput!) { submitListening(input: $input) { id } }', {
-    input: { consultationId, voiceVolume: 'LOW', breathless: true, cough: 'NONE', odour: 'NONE' },
+    input: { consultationId, voiceUploadId: voiceUpload.uploadId, voiceVolume: 'LOW', breathless: true, cough: 'NONE', odour: 'NONE' },
+  });
+  await untilDefined('the victim’s recording analysed', async () => {
+    const read = await gql(victim.token, 'query($id: ID!) { consultation(id: $id) { listening { measures { f0Hz } } } }', { id: consultationId });
+    return read.consultation.listening ? true : undefined;
   });
   const { samples } = syntheticPulse({ sampleRate: 100, seconds: 20, bpm: 54, noise: 0.05, wander: 0.1, amplitude: 0.6, seed: 7 });
   await gql(victim.token, 'mutation($input: SubmitPulseRecordingInput!) { submitPulseRecording(input: $input) { id } }', {
@@ -461,6 +489,7 @@ describe('authorization matrix', () => {
 // /graphql/stream, where ownership is also tested field by field in the files named here.
 const SUBSCRIPTION_TESTS: Record<string, string> = {
   'Subscription.reportUpdated': 'subgraphs/diagnosis/test/live.test.ts',
+  'Subscription.consultationUpdated': 'subgraphs/diagnosis/test/media-flow.test.ts',
   'Subscription.notificationAdded': 'subgraphs/user/test/live.test.ts',
 };
 
@@ -474,6 +503,11 @@ const WS_ROWS: Record<string, { query: string; variables: () => Record<string, u
     query: 'subscription ($id: ID!) { reportUpdated(id: $id) { __typename id status statusReason } }',
     variables: () => ({ id: victimIds.DiagnosisReport }),
     root: 'reportUpdated',
+  },
+  'Subscription.consultationUpdated': {
+    query: 'subscription ($id: ID!) { consultationUpdated(id: $id) { __typename id status media { id status } } }',
+    variables: () => ({ id: victimIds.Consultation }),
+    root: 'consultationUpdated',
   },
   'Subscription.notificationAdded': { query: 'subscription { notificationAdded { __typename id title body reportId } }', variables: () => ({}), root: 'notificationAdded' },
   'Subscription.messageStream': {
@@ -523,8 +557,8 @@ async function until(condition: () => boolean, ms: number): Promise<boolean> {
 describe('subscriptions in the matrix', () => {
   const fields = Object.values(model.schema.getSubscriptionType()?.getFields() ?? {});
   const subscriptionOf = (name: string) =>
-    name === 'reportUpdated'
-      ? `subscription { reportUpdated(id: "${randomUUID()}") { id status } }`
+    name === 'reportUpdated' || name === 'consultationUpdated'
+      ? `subscription { ${name}(id: "${randomUUID()}") { id status } }`
       : name === 'messageStream'
         ? `subscription { messageStream(messageId: "${randomUUID()}") { messageId delta done } }`
         : `subscription { ${name} { __typename } }`;

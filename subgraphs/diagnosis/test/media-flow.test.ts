@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { until } from '@suoke/platform/testing';
+import { subscribeOverSse, until } from '@suoke/platform/testing';
 import type { MediaKinds } from '../src/media/kinds.js';
 import { enforceRetention } from '../src/service/media-analysis.js';
 import { tonguePhoto } from '../src/media/synthetic/tongue.js';
@@ -126,5 +126,36 @@ describe('media pipeline', () => {
     expect(after.data?.consultation.inspection.tongue.bodyColour).toBe('PALE');
     const download = await diagnosis.gql('query($id: ID!) { mediaDownload(id: $id) { url } }', { id: uploadId }, owner);
     expect(download.errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND', reason: 'NOT_KEPT' });
+  });
+
+  it('announces the analysis on consultationUpdated to the owner only: anyone else gets the NOT_FOUND of an unknown id', async () => {
+    const id = await started();
+    const UPDATED = 'subscription($id: ID!) { consultationUpdated(id: $id) { id status media { id status } listening { voiceVolume measures { f0Hz } } } }';
+    for (const [caller, target] of [[{ id: randomUUID() }, id], [owner, randomUUID()], [owner, 'not-a-uuid']] as const) {
+      const refused = subscribeOverSse<any>(diagnosis.url, UPDATED, { id: target }, { caller });
+      const answer = await refused.next();
+      expect([answer?.data?.consultationUpdated ?? null, answer?.errors?.map((e) => e.extensions?.code)]).toEqual([null, ['NOT_FOUND']]);
+      refused.dispose();
+    }
+    const stream = subscribeOverSse<any>(diagnosis.url, UPDATED, { id }, { caller: owner });
+    expect((await stream.next())?.data?.consultationUpdated).toMatchObject({ id, status: 'OPEN', media: [], listening: null });
+    const uploadId = await uploaded(id, 'VOICE_RECORDING', 'audio/wav', voiceRecording({ f0Hz: 210, seconds: 2, dbfs: -22 }));
+    await diagnosis.gql(
+      'mutation($input: SubmitListeningInput!) { submitListening(input: $input) { id } }',
+      { input: { consultationId: id, voiceUploadId: uploadId, cough: 'DRY', odour: 'NONE' } },
+      owner,
+    );
+    const seen: any[] = [];
+    for (;;) {
+      const event = (await stream.next(30_000))?.data?.consultationUpdated;
+      seen.push(event.media[0]?.status);
+      if (event.listening) {
+        expect(event.media[0]).toEqual({ id: uploadId, status: 'ANALYSED' });
+        expect(Math.abs(event.listening.measures.f0Hz - 210) / 210).toBeLessThan(0.02);
+        break;
+      }
+    }
+    expect(seen).toContain('ANALYSING');
+    stream.dispose();
   });
 });
