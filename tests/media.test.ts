@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testToken, until } from '@suoke/platform/testing';
 import { hostilePhotos, tonguePhoto } from '../subgraphs/diagnosis/src/media/synthetic/tongue.js';
-import { voiceRecording } from '../subgraphs/diagnosis/src/media/synthetic/voice.js';
+import { hostileRecordings, voiceRecording } from '../subgraphs/diagnosis/src/media/synthetic/voice.js';
 import { codes, startStack, type GraphQLResponse, type Stack } from './harness.js';
 import { subscribe, waitFor, type Payload } from './live-harness.js';
 
@@ -177,6 +177,24 @@ describe('refusals', () => {
     }
     // Nothing half-stored: the consultation has no inspection.
     expect((await consultation(id, 'inspection { complexion }')).data?.consultation.inspection).toBeNull();
+
+    // Recordings: a header that lies about its length, a polyglot, one too short, and nothing at all sent.
+    const recordings = Object.fromEntries(hostileRecordings().map((r) => [r.name, r]));
+    for (const name of ['riff-size-lies', 'polyglot-wav-then-zip', 'half-second', 'zero-byte']) {
+      const { bytes, reason } = recordings[name]!;
+      const created = await stack.query(CREATE_UPLOAD, { input: { consultationId: id, kind: 'VOICE_RECORDING', contentType: 'audio/wav', byteSize: Math.max(1, bytes.length) } }, token);
+      const { uploadId, url, method, headers } = created.data?.createMediaUpload;
+      await fetch(url, { method, headers: Object.fromEntries(headers.map((h: { name: string; value: string }) => [h.name, h.value])), body: bytes });
+      const submitted = await stack.query(
+        'mutation($input: SubmitListeningInput!) { submitListening(input: $input) { id } }',
+        { input: { consultationId: id, voiceUploadId: uploadId, cough: 'NONE', odour: 'NONE' } },
+        token,
+      );
+      expect(submitted.errors?.[0]?.extensions, name).toMatchObject({ code: 'BAD_USER_INPUT', reason, field: 'input.voiceUploadId' });
+    }
+    expect((await consultation(id, 'listening { cough }')).data?.consultation.listening).toBeNull();
+    const media = (await consultation(id, MEDIA)).data?.consultation.media;
+    expect(media.every((m: any) => m.status === 'FAILED' && !m.originalKept)).toBe(true);
   });
 
   it('answers a blurry photo, after its analysis, with FAILED and the reason the app shows', async () => {

@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { subscribeOverSse, until } from '@suoke/platform/testing';
 import type { MediaKinds } from '../src/media/kinds.js';
 import { enforceRetention } from '../src/service/media-analysis.js';
-import { tonguePhoto } from '../src/media/synthetic/tongue.js';
-import { voiceRecording } from '../src/media/synthetic/voice.js';
+import { hostilePhotos, tonguePhoto } from '../src/media/synthetic/tongue.js';
+import { hostileRecordings, voiceRecording } from '../src/media/synthetic/voice.js';
 import { startDiagnosis } from './harness.js';
 
 // The media pipeline inside the diagnosis subgraph (issue 21): a worker that dies mid-analysis is retried, the
@@ -157,5 +157,34 @@ describe('media pipeline', () => {
     }
     expect(seen).toContain('ANALYSING');
     stream.dispose();
+  });
+
+  it('keeps no byte of a refused file: neither the upload nor an original', async () => {
+    const id = await started();
+    const photos = await hostilePhotos();
+    const lying = hostileRecordings().find((r) => r.name === 'data-size-lies')!;
+    const files = () => ['uploads', 'originals'].flatMap((folder) => {
+      try {
+        return readdirSync(path.join(mediaDir, folder));
+      } catch {
+        return [];
+      }
+    });
+    for (const [kind, type, bytes, field] of [
+      ['TONGUE_PHOTO', 'image/png', photos.pngBomb, 'tonguePhotoUploadId'],
+      ['TONGUE_PHOTO', 'image/jpeg', photos.truncatedJpeg, 'tonguePhotoUploadId'],
+      ['VOICE_RECORDING', 'audio/wav', lying.bytes, 'voiceUploadId'],
+    ] as const) {
+      const uploadId = await uploaded(id, kind, type, bytes);
+      expect(files().some((name) => name.startsWith(uploadId))).toBe(true);
+      const mutation =
+        kind === 'TONGUE_PHOTO'
+          ? 'mutation($input: SubmitInspectionInput!) { submitInspection(input: $input) { id } }'
+          : 'mutation($input: SubmitListeningInput!) { submitListening(input: $input) { id } }';
+      const input = kind === 'TONGUE_PHOTO' ? { consultationId: id, [field]: uploadId } : { consultationId: id, [field]: uploadId, cough: 'NONE', odour: 'NONE' };
+      const refused = await diagnosis.gql(mutation, { input }, owner);
+      expect(refused.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(files().filter((name) => name.startsWith(uploadId))).toEqual([]);
+    }
   });
 });

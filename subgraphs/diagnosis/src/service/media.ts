@@ -36,8 +36,9 @@ export async function createMediaUpload(
   input: { consultationId: string; kind: MediaKind; contentType: string; byteSize: number },
 ): Promise<{ uploadId: string } & PresignedRequest> {
   const handler = deps.kinds[input.kind];
-  const contentType = input.contentType.trim().toLowerCase();
-  if (!handler.contentTypes.includes(canonicalType(contentType))) {
+  // Signed and stored under its canonical name (`audio/x-wav` is `audio/wav`), which the client is told to send.
+  const contentType = canonicalType(input.contentType);
+  if (!handler.contentTypes.includes(contentType)) {
     throw badInput(`${input.kind} accepts ${handler.contentTypes.join(', ')}; received ${JSON.stringify(input.contentType)}`, 'input.contentType');
   }
   if (!Number.isInteger(input.byteSize) || input.byteSize < 1 || input.byteSize > handler.maxBytes) {
@@ -60,6 +61,8 @@ export async function createMediaUpload(
       uploadExpiresAt: request.expiresAt,
     });
   });
+  // Subscribers see the new upload in the consultation's media (AWAITING_UPLOAD).
+  await deps.events.publishById(input.consultationId);
   return { uploadId, ...request };
 }
 
