@@ -1,8 +1,11 @@
 // Issue 21, 望 and 闻 from real signals: the app's whole flow through a production-mode stack (embedded media store)
-// — createMediaUpload, PUT to the signed URL, submit, then poll the consultation until the background analysis is
-// applied — timed per 12-megapixel tongue photo and per 10-second voice recording (p50/p99), the throughput of
+// — createMediaUpload, PUT to the signed URL, subscribe to consultationUpdated over graphql-ws, submit, and wait for
+// the event with the analysis applied — timed per 12-megapixel tongue photo and per 10-second voice recording
+// (p50/p99), the throughput of
 // analyses with several in flight on this 2-core machine, and the peak memory of one analysis in a fresh process.
 import { spawnSync } from 'node:child_process';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,9 +21,29 @@ async function gql(url, token, query, variables) {
   return body.data;
 }
 
-/** One photo or recording through the whole flow: ms from createMediaUpload to the analysis applied. */
-async function flow(stack, token, kind, contentType, bytes) {
-  const started = performance.now();
+/** Resolves with the first consultationUpdated event whose newest media is ANALYSED (rejects on FAILED or an error). */
+function analysed(client, consultationId) {
+  let dispose;
+  const done = new Promise((resolve, reject) => {
+    dispose = client.subscribe(
+      { query: 'subscription($id: ID!) { consultationUpdated(id: $id) { media { status failure { reason } } } }', variables: { id: consultationId } },
+      {
+        next: ({ data, errors }) => {
+          if (errors) return reject(new Error(JSON.stringify(errors)));
+          const latest = data?.consultationUpdated.media[0];
+          if (latest?.status === 'ANALYSED') resolve();
+          if (latest?.status === 'FAILED') reject(new Error(`analysis refused: ${latest.failure.reason}`));
+        },
+        error: reject,
+        complete: () => reject(new Error('subscription completed before the analysis')),
+      },
+    );
+  });
+  return done.finally(() => dispose());
+}
+
+/** One photo or recording through the whole flow: ms from createMediaUpload to the analysis's event. */
+async function flow(stack, client, token, kind, contentType, bytes) {
   const { startConsultation } = await gql(stack.gatewayUrl, token, 'mutation { startConsultation { id } }');
   const consultationId = startConsultation.id;
   const t0 = performance.now();
@@ -32,20 +55,15 @@ async function flow(stack, token, kind, contentType, bytes) {
   );
   const put = await fetch(upload.url, { method: upload.method, headers: Object.fromEntries(upload.headers.map((h) => [h.name, h.value])), body: bytes });
   if (!put.ok) throw new Error(`PUT answered ${put.status}`);
-  const uploadedMs = performance.now() - t0;
+  const uploadMs = performance.now() - t0;
+  const result = analysed(client, consultationId);
   const submit =
     kind === 'TONGUE_PHOTO'
       ? ['mutation($input: SubmitInspectionInput!) { submitInspection(input: $input) { id } }', { consultationId, tonguePhotoUploadId: upload.uploadId }]
       : ['mutation($input: SubmitListeningInput!) { submitListening(input: $input) { id } }', { consultationId, voiceUploadId: upload.uploadId, cough: 'NONE', odour: 'NONE' }];
   await gql(stack.gatewayUrl, token, submit[0], { input: submit[1] });
-  for (;;) {
-    const { consultation } = await gql(stack.gatewayUrl, token, 'query($id: ID!) { consultation(id: $id) { media { status failure { reason } } } }', { id: consultationId });
-    const status = consultation.media[0].status;
-    if (status === 'ANALYSED') break;
-    if (status === 'FAILED') throw new Error(`analysis refused: ${consultation.media[0].failure.reason}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  return { totalMs: performance.now() - t0, uploadMs: uploadedMs, withStartMs: performance.now() - started };
+  await result;
+  return { totalMs: performance.now() - t0, uploadMs };
 }
 
 const stats = (values) => {
@@ -66,18 +84,20 @@ export async function media({ quick, command }) {
   // Analyses poll for work every 500 ms at most when idle; submit wakes the worker of the same process at once.
   const stack = await startStack({ data, label: 'media', env: { MEDIA_URL_SECRET: 'bench-media-url-secret-0123456789abcdef', JOBS_POLL_INTERVAL_MS: '500' } });
   const results = { photo: [], voice: [], throughput: {} };
+  const client = createClient({ url: stack.gatewayUrl.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
   try {
-    await flow(stack, token, 'TONGUE_PHOTO', 'image/jpeg', photo); // warm-up
+    await flow(stack, client, token, 'TONGUE_PHOTO', 'image/jpeg', photo); // warm-up
     for (let i = 0; i < runs; i += 1) {
-      results.photo.push(await flow(stack, token, 'TONGUE_PHOTO', 'image/jpeg', photo));
-      results.voice.push(await flow(stack, token, 'VOICE_RECORDING', 'audio/wav', recording));
+      results.photo.push(await flow(stack, client, token, 'TONGUE_PHOTO', 'image/jpeg', photo));
+      results.voice.push(await flow(stack, client, token, 'VOICE_RECORDING', 'audio/wav', recording));
     }
     for (const [name, kind, type, bytes] of [['photo', 'TONGUE_PHOTO', 'image/jpeg', photo], ['voice', 'VOICE_RECORDING', 'audio/wav', recording]]) {
       const started = performance.now();
-      await Promise.all(Array.from({ length: concurrent }, () => flow(stack, token, kind, type, bytes)));
+      await Promise.all(Array.from({ length: concurrent }, () => flow(stack, client, token, kind, type, bytes)));
       results.throughput[name] = round((concurrent / (performance.now() - started)) * 1000, 2);
     }
   } finally {
+    await client.dispose();
     await stack.stop();
     await data.drop();
   }
@@ -110,22 +130,22 @@ export async function media({ quick, command }) {
     quick,
     photoBytes: photo.length,
     recordingBytes: recording.length,
-    photo: { total: stats(results.photo.map((r) => r.totalMs)), upload: stats(results.photo.map((r) => r.uploadMs)) },
-    voice: { total: stats(results.voice.map((r) => r.totalMs)), upload: stats(results.voice.map((r) => r.uploadMs)) },
+    photo: { total: stats(results.photo.map((r) => r.totalMs)), upload: stats(results.photo.map((r) => r.uploadMs)), analysis: stats(results.photo.map((r) => r.totalMs - r.uploadMs)) },
+    voice: { total: stats(results.voice.map((r) => r.totalMs)), upload: stats(results.voice.map((r) => r.uploadMs)), analysis: stats(results.voice.map((r) => r.totalMs - r.uploadMs)) },
     throughputPerSecond: results.throughput,
     concurrent,
     memory,
   };
   log(`media: photo p50 ${summary.photo.total.p50} ms p99 ${summary.photo.total.p99} ms; voice p50 ${summary.voice.total.p50} ms; memory ${JSON.stringify(memory)}`);
   const markdown = `
-The app's flow through the gateway of a production-mode stack on the embedded media store (files under MEDIA_DIR, uploads PUT to the diagnosis subgraph's signed URLs): \`createMediaUpload\` → PUT → \`submitInspection\` / \`submitListening\` → poll \`consultation { media { status } }\` every 25 ms until \`ANALYSED\`. Timed from \`createMediaUpload\` to the analysis applied, ${runs} runs each, sequential, after one warm-up. Photo: a generated 4000×3000 (12 MP) JPEG of ${round(photo.length / 1048576, 2)} MiB; recording: a generated 10-s 16 kHz mono 16-bit WAV of ${round(recording.length / 1048576, 2)} MiB.
+The app's flow through the gateway of a production-mode stack on the embedded media store (files under MEDIA_DIR, uploads PUT to the diagnosis subgraph's signed URLs): \`createMediaUpload\` → PUT → subscribe to \`consultationUpdated\` (graphql-ws) → \`submitInspection\` / \`submitListening\` → the event whose media is \`ANALYSED\`. Timed from \`createMediaUpload\` to the analysis applied, ${runs} runs each, sequential, after one warm-up. Photo: a generated 4000×3000 (12 MP) JPEG of ${round(photo.length / 1048576, 2)} MiB; recording: a generated 10-s 16 kHz mono 16-bit WAV of ${round(recording.length / 1048576, 2)} MiB.
 
-| media | upload (create + PUT) p50 / p99 | upload + analysis p50 / p99 | throughput, ${concurrent} in flight | peak memory of one analysis (fresh process: added / total) | one analysis, cold process |
-|---|---|---|---|---|---|
-| 12-MP tongue photo | ${summary.photo.upload.p50} / ${summary.photo.upload.p99} ms | **${summary.photo.total.p50} / ${summary.photo.total.p99} ms** | ${results.throughput.photo} photos/s | ${memory.photo.addedMiB} / ${memory.photo.peakMiB} MiB | ${memory.photo.coldMs} ms |
-| 10-s recording | ${summary.voice.upload.p50} / ${summary.voice.upload.p99} ms | **${summary.voice.total.p50} / ${summary.voice.total.p99} ms** | ${results.throughput.voice} recordings/s | ${memory.voice.addedMiB} / ${memory.voice.peakMiB} MiB | ${memory.voice.coldMs} ms |
+| media | upload (create + PUT) p50 / p99 | submit → analysed event p50 / p99 | upload + analysis p50 / p99 | throughput, ${concurrent} in flight | peak memory of one analysis (fresh process: added / total) | one analysis, cold process |
+|---|---|---|---|---|---|---|
+| 12-MP tongue photo | ${summary.photo.upload.p50} / ${summary.photo.upload.p99} ms | ${summary.photo.analysis.p50} / ${summary.photo.analysis.p99} ms | **${summary.photo.total.p50} / ${summary.photo.total.p99} ms** | ${results.throughput.photo} photos/s | ${memory.photo.addedMiB} / ${memory.photo.peakMiB} MiB | ${memory.photo.coldMs} ms |
+| 10-s recording | ${summary.voice.upload.p50} / ${summary.voice.upload.p99} ms | ${summary.voice.analysis.p50} / ${summary.voice.analysis.p99} ms | **${summary.voice.total.p50} / ${summary.voice.total.p99} ms** | ${results.throughput.voice} recordings/s | ${memory.voice.addedMiB} / ${memory.voice.peakMiB} MiB | ${memory.voice.coldMs} ms |
 
-Target (issue 21): a 12-megapixel photo analysed in ≤ 1 s p50 and ≤ 150 MiB. "Upload + analysis" includes the submit's checks (type, size, pixel count from the header), the job queue's hand-off, stripping the metadata (re-encoding), the analysis, the write of the result and the polling granularity (25 ms). Memory: VmHWM of a fresh Node process running one analysis, minus the same process after loading the code and reading the file.
+Target (issue 21): a 12-megapixel photo analysed in ≤ 1 s p50 and ≤ 150 MiB. "Upload + analysis" includes the submit's checks (type, size, pixel count from the header), the job queue's hand-off, stripping the metadata (re-encoding), the analysis, the write of the result and its event through the gateway. Memory: VmHWM of a fresh Node process running one analysis, minus the same process after loading the code and reading the file.
 `;
   record('media', command, summary, markdown);
   return summary;

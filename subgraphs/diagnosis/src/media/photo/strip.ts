@@ -6,6 +6,7 @@ import { MediaRefusal, type StrippedMedia } from '../contracts.js';
 import { checkPhoto } from './check.js';
 import { openImage, refusalFromDecodeError } from './limits.js';
 
+// libjpeg-turbo's encoder, not mozjpeg's (trellis quantisation): a quarter of the time on a 12-MP photo for a few % of size.
 const JPEG_QUALITY = 90;
 const WEBP_QUALITY = 90;
 
@@ -17,7 +18,7 @@ export async function stripPhoto(bytes: Buffer): Promise<StrippedMedia> {
   try {
     switch (contentType) {
       case 'image/png':
-        return { bytes: await image.png({ compressionLevel: 9 }).toBuffer(), contentType };
+        return { bytes: await image.png({ compressionLevel: 6 }).toBuffer(), contentType };
       case 'image/webp':
         return { bytes: await image.webp({ quality: WEBP_QUALITY }).toBuffer(), contentType };
       case 'image/jpeg':
@@ -25,7 +26,7 @@ export async function stripPhoto(bytes: Buffer): Promise<StrippedMedia> {
       case 'image/heic':
       case 'image/heif':
         // HEIF-family output would need an encoder many clients lack: keep it as JPEG.
-        return { bytes: await image.flatten({ background: '#ffffff' }).jpeg({ quality: JPEG_QUALITY, mozjpeg: true }).toBuffer(), contentType: 'image/jpeg' };
+        return { bytes: await image.flatten({ background: '#ffffff' }).jpeg({ quality: JPEG_QUALITY }).toBuffer(), contentType: 'image/jpeg' };
       default:
         throw new MediaRefusal('UNSUPPORTED_TYPE', 'The file is not a photo this app can read: send a JPEG, PNG or WebP image.');
     }
