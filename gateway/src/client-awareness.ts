@@ -68,7 +68,8 @@ export function clientAwareness(options: ClientAwarenessOptions): ApolloServerPl
             {
               request_id: context.requestId,
               ...clientLogFields(context.client),
-              operation: operationName ?? request.operationName ?? '(anonymous)',
+              // The resolved name is a GraphQL name; a request that failed before resolving has only the one it sent.
+              operation: (operationName ?? request.operationName ?? '(anonymous)').slice(0, 100),
               duration_ms: Math.round((performance.now() - started) * 10) / 10,
               errors,
             },
