@@ -163,6 +163,11 @@ describe('client awareness through the gateway', () => {
     const span = await requestSpan(traceId);
     expect(span.attributes['apollo.client.name']).toBe('suoke-web');
     expect(span.attributes['apollo.client.version']).toBe('1.4.2');
+    // Apollo Gateway's gateway.request, the request span's child, carries them too.
+    const gatewayRequest = exporter.getFinishedSpans().find((s) => s.name === 'gateway.request' && s.spanContext().traceId === traceId);
+    expect(gatewayRequest?.parentSpanContext?.spanId).toBe(span.spanContext().spanId);
+    expect(gatewayRequest?.attributes['apollo.client.name']).toBe('suoke-web');
+    expect(gatewayRequest?.attributes['apollo.client.version']).toBe('1.4.2');
   });
 
   it('without the headers: (unknown) everywhere, and the operation is answered as always', async () => {
@@ -242,6 +247,8 @@ describe('client awareness through the gateway', () => {
     expect(again.errors).toBeUndefined();
     expect(operationLine(again)).toMatchObject({ client_name: 'suoke-app', client_version: '2.3.0' });
     expect((await requestSpan(traceId)).attributes['apollo.client.name']).toBe('suoke-app');
+    // The owner is known before planning, so gateway.request has it as well.
+    expect(exporter.getFinishedSpans().find((s) => s.name === 'gateway.request' && s.spanContext().traceId === traceId)?.attributes['apollo.client.name']).toBe('suoke-app');
     const named = await post(stack.gatewayUrl, { documentId: `sha256:${registerId}`, variables: { input: { email: `client3.${Date.now()}@example.com`, password: 'client-awareness-password-3', displayName: 'C3' } } }, undefined, {
       'apollographql-client-name': 'suoke-web',
     });

@@ -32,8 +32,10 @@ export interface ClientAwarenessOptions {
  *   resolved), a trusted document's manifest owner stands in for a name the
  *   request did not send, so metrics and usage read the owner at the end;
  * - the gateway's request span (the HTTP server span of /graphql, the root of
- *   the request's trace and parent of Apollo Gateway's `gateway.request`) gets
- *   `apollo.client.name` and `apollo.client.version`, as Apollo Router's does;
+ *   the request's trace) gets `apollo.client.name` and `apollo.client.version`,
+ *   as Apollo Router's does; Apollo Gateway's `gateway.request`, which starts
+ *   inside its executor after the source is resolved, copies them from it
+ *   (platform/src/telemetry/inherit.ts);
  * - at debug level, one line per operation with its client, operation name,
  *   duration and error count (the line a reader of one request looks for).
  *   Debug, because a line per request at info would cost every request in
