@@ -297,4 +297,33 @@ describe('client awareness through the gateway', () => {
       await client.dispose();
     }
   });
+  it('a multipart HTTP subscription: its headers name the client on its span', async () => {
+    const controller = new AbortController();
+    const response = await fetch(stack.gatewayUrl, {
+      method: 'POST',
+      signal: controller.signal,
+      headers: {
+        'content-type': 'application/json',
+        accept: 'multipart/mixed;boundary="graphql";subscriptionSpec=1.0, application/json',
+        authorization: `Bearer ${token}`,
+        'apollographql-client-name': 'suoke-web',
+        'apollographql-client-version': '5.2.0',
+      },
+      body: JSON.stringify({ query: 'subscription ClientNotificationsHttp { notificationAdded { id } }', operationName: 'ClientNotificationsHttp' }),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^multipart\/mixed/);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    controller.abort();
+    const deadline = Date.now() + 5_000;
+    let span: ReadableSpan | undefined;
+    while (!span && Date.now() < deadline) {
+      await flushTracing();
+      span = exporter.getFinishedSpans().find((s) => s.name === 'gateway.subscription' && s.attributes['graphql.operation.name'] === 'ClientNotificationsHttp');
+      if (!span) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(span?.attributes['suoke.transport']).toBe('multipart');
+    expect(span?.attributes['apollo.client.name']).toBe('suoke-web');
+    expect(span?.attributes['apollo.client.version']).toBe('5.2.0');
+  });
 });
