@@ -118,7 +118,8 @@ try {
   });
   await Promise.all(subgraphs.map((s) => waitReady(s.name, s.port)));
   // The app's trusted documents (built by codegen) in `allow` mode: their ids resolve, Sandbox's ad-hoc text still runs.
-  const appManifest = path.join(repoRoot, 'clients', 'app', 'generated', 'persisted-documents.json');
+  // Apollo's form, written by scripts/app-manifest.mjs: it names the app as their owner (client awareness).
+  const appManifest = path.join(repoRoot, 'clients', 'app', 'generated', 'persisted-query-manifest.json');
   const trusted = !production && !env.TRUSTED_DOCUMENTS_PATH && existsSync(appManifest) ? { TRUSTED_DOCUMENTS_PATH: appManifest } : {};
   start('gateway', 'gateway/dist/index.js', { GATEWAY_PORT: String(gatewayPort), ...trusted }, 37);
   await waitReady('gateway', gatewayPort);

@@ -1,5 +1,14 @@
 import { baseEnv, loadConfig, portSchema, z } from '@suoke/platform';
 
+/** An HTTP header name (RFC 9110 token), lower-cased as Node presents request headers. */
+const headerName = (fallback: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be an HTTP header name')
+    .default(fallback)
+    .transform((v) => v.toLowerCase());
+
 const env = baseEnv.extend({
   GATEWAY_PORT: portSchema(4000),
   /** The composed supergraph the gateway serves and watches. */
@@ -26,6 +35,22 @@ const env = baseEnv.extend({
   SESSIONS_SUBGRAPH: z.string().min(1).default('user'),
   /** Reverse proxies in front of the gateway whose X-Forwarded-For entries are believed. */
   TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
+  // Client awareness (client-identity.ts): which app and release sent each operation.
+  /** The header naming the client app (Apollo Client's `clientAwareness.name`, Apollo's tools); case-insensitive. */
+  CLIENT_NAME_HEADER: headerName('apollographql-client-name'),
+  /** The header naming the client's version (Apollo Client's `clientAwareness.version`). */
+  CLIENT_VERSION_HEADER: headerName('apollographql-client-version'),
+  /**
+   * Client names kept as the `client` label of the per-operation metrics, comma-separated; the
+   * trusted documents manifest's owners are added to them. Any other name sent is `(other)` and a
+   * request without one `(unknown)`, so strangers cannot create series. Logs, traces and usage keep
+   * every name as sent.
+   */
+  METRICS_CLIENT_NAMES: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((name) => name.trim()).filter(Boolean))
+    .pipe(z.array(z.string().max(128, 'each name must be at most 128 characters (longer ones are cut when sent)')).max(200)),
   // Subgraph fetches (fetcher.ts, balancer.ts, breaker.ts). Per subgraph: SUBGRAPH_<NAME>_TIMEOUT_MS, SUBGRAPH_<NAME>_MAX_IN_FLIGHT.
   /** Budget of one subgraph fetch, retry included; the request is aborted when it runs out. */
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(50).max(300_000).default(10_000),

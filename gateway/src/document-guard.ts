@@ -1,6 +1,7 @@
 import { ApolloServer, HeaderMap, type ApolloServerOptions, type BaseContext, type ContextThunk, type HTTPGraphQLRequest, type HTTPGraphQLResponse } from '@apollo/server';
 import type { AuthUser, Logger } from '@suoke/platform';
 import type { TrustedDocuments } from './trusted-documents.js';
+import { clientFromHeaders, type ClientHeaderNames } from './client-identity.js';
 
 export type TrustedDocumentsMode = 'off' | 'allow' | 'require';
 
@@ -17,6 +18,8 @@ export interface DocumentGuardOptions {
   /** Largest document, in UTF-8 bytes, that an automatic persisted query may register. */
   apqMaxBytes: number;
   log: Logger;
+  /** The client-awareness headers, named in the line logged for a refused document. */
+  clientHeaders?: ClientHeaderNames;
 }
 
 export const PERSISTED_QUERY_NOT_FOUND = 'PERSISTED_QUERY_NOT_FOUND';
@@ -74,7 +77,11 @@ export function createDocumentGuard<TContext extends BaseContext & { user?: Auth
       if (!caller) return pass; // Apollo Server calls the context again and answers its error (UNAUTHENTICATED).
       const memo: ContextThunk<TContext> = async () => caller;
       if (!caller.user?.roles.some((role) => bypass.has(role))) {
-        options.log.debug({ documentId: asked.hash?.slice(0, 16), text: asked.query !== undefined }, 'untrusted document refused');
+        const client = clientFromHeaders(request.headers, options.clientHeaders);
+        options.log.debug(
+          { documentId: asked.hash?.slice(0, 16), text: asked.query !== undefined, client_name: client.name, client_version: client.version },
+          'untrusted document refused',
+        );
         return asked.query === undefined
           ? refuse(400, PERSISTED_QUERY_NOT_FOUND, 'This gateway runs only the app\'s trusted documents, and none has this sha256Hash.')
           : refuse(400, OPERATION_NOT_TRUSTED, 'This gateway runs only the app\'s trusted documents, and this operation is not one of them.');

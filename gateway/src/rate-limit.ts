@@ -144,7 +144,10 @@ export async function consumeRateLimits(
   );
   context.rateBudget = budget;
   if (rejected > 0 && rejected === total) {
-    options.log.info({ request_id: context.requestId, retryAfter }, 'operation rejected by rate limit before fan-out');
+    options.log.info(
+      { request_id: context.requestId, client_name: context.client.name, client_version: context.client.version, retryAfter },
+      'operation rejected by rate limit before fan-out',
+    );
     throw new GraphQLError(message ?? `Too many requests: try again in ${retryAfter} s`, {
       extensions: { code: RATE_LIMITED, retryAfter, http: { status: 429, headers: new HeaderMap([['retry-after', String(retryAfter)]]) } },
     });

@@ -24,6 +24,8 @@ import {
 import { trustedDocumentsMode, type GatewayConfig } from './config.js';
 import type { GatewayContext } from './context.js';
 import { clientIp } from './client-ip.js';
+import { clientFromHeaders } from './client-identity.js';
+import { clientAwareness } from './client-awareness.js';
 import { metricsHandler, shareEndedSessions } from './cluster.js';
 import { SuokeDataSource } from './datasource.js';
 import { clientSettingsFromConfig, SubgraphClients } from './fetcher.js';
@@ -76,7 +78,8 @@ export function createGateway(options: GatewayOptions) {
   // With several workers (GATEWAY_WORKERS), what one learns from the user subgraph goes to the others through the primary.
   const sessionsEnded = shareEndedSessions(sessions);
   const overrides = options.subgraphUrls ?? {};
-  const metrics = new ServiceMetrics('gateway', { operationNames: config.METRICS_OPERATION_NAMES });
+  const clientHeaders = { name: config.CLIENT_NAME_HEADER, version: config.CLIENT_VERSION_HEADER };
+  const metrics = new ServiceMetrics('gateway', { operationNames: config.METRICS_OPERATION_NAMES, clients: { names: config.METRICS_CLIENT_NAMES } });
   if (options.knownOperationNames) metrics.setKnownOperationNames(options.knownOperationNames);
   const observeFetch = subgraphFetchMetrics(metrics);
   // Pools, balancers and breakers per subgraph, shared by the data sources of every supergraph version.
@@ -148,7 +151,7 @@ export function createGateway(options: GatewayOptions) {
       const authorization = req.headers.authorization;
       const user = await userFromAuthorization(authorization, verify);
       sessions.check(user);
-      return { requestId, user, authorization: user ? authorization : undefined, clientIp: clientIp(req, config.TRUSTED_PROXY_HOPS) };
+      return { requestId, user, authorization: user ? authorization : undefined, clientIp: clientIp(req, config.TRUSTED_PROXY_HOPS), client: clientFromHeaders(req.headers, clientHeaders) };
     },
   });
   const queryGuard = useQueryLimits<GatewayContext>(queryLimitsFromConfig(config));
@@ -164,6 +167,7 @@ export function createGateway(options: GatewayOptions) {
     bypassRoles: config.TRUSTED_DOCUMENTS_BYPASS_ROLES,
     apqMaxBytes: config.APQ_MAX_BYTES,
     log,
+    clientHeaders,
   });
   // @defer (defer/): Apollo Server is given the gateway with @defer declared and an executor that runs deferred plans.
   const defer = createDefer(gateway, { serviceMap: () => dataSources, formatError, telemetry: { includeDocument: false, recordExceptions: false } });
@@ -192,7 +196,9 @@ export function createGateway(options: GatewayOptions) {
       ...(production ? [ApolloServerPluginLandingPageDisabled()] : [ApolloServerPluginInlineTrace({ includeErrors: { masked: true } })]),
       // Development: Sandbox with its subscription endpoint set to this /graphql over WebSocket (live/sandbox.ts).
       ...(production ? [] : [sandboxLandingPage<GatewayContext>()]),
-      metrics.plugin<GatewayContext>(),
+      // Before metrics: a trusted document's owner stands in for a missing client name (client-awareness.ts).
+      clientAwareness({ documents: () => trustedDocuments, log }),
+      metrics.plugin<GatewayContext>((context) => context.client),
       errorMasking.plugin,
       refuseSubscriptionsOverPost<GatewayContext>(),
       // Before the rate limiter: an operation over a limit is answered as such.
@@ -215,6 +221,7 @@ export function createGateway(options: GatewayOptions) {
     rateLimits: config.RATE_LIMITS === 'on' ? rateLimits : undefined,
     trusted: { mode: trustedMode, documents: () => trustedDocuments, bypassRoles: config.TRUSTED_DOCUMENTS_BYPASS_ROLES },
     trustedProxyHops: config.TRUSTED_PROXY_HOPS,
+    clientHeaders,
     maxPerUser: config.GATEWAY_SUBSCRIPTIONS_MAX_PER_USER,
     max: config.GATEWAY_SUBSCRIPTIONS_MAX,
     keepAliveMs: config.GATEWAY_WS_KEEPALIVE_MS,
@@ -259,7 +266,11 @@ export function createGateway(options: GatewayOptions) {
       if (!started) {
         if (trustedMode !== 'off' && config.TRUSTED_DOCUMENTS_PATH && !trustedDocuments) {
           // The manifest's operation names are the metric labels strangers cannot choose (with the configured ones).
-          const labelNames = () => metrics.setKnownOperationNames([...(options.knownOperationNames ?? []), ...(trustedDocuments?.operationNames() ?? [])]);
+          // Its owners likewise for client labels (with METRICS_CLIENT_NAMES).
+          const labelNames = () => {
+            metrics.setKnownOperationNames([...(options.knownOperationNames ?? []), ...(trustedDocuments?.operationNames() ?? [])]);
+            metrics.setKnownClientNames(trustedDocuments?.clientNames() ?? []);
+          };
           trustedDocuments = await TrustedDocuments.load({
             source: config.TRUSTED_DOCUMENTS_PATH,
             log,
@@ -300,4 +311,4 @@ export function createGateway(options: GatewayOptions) {
 
 export { loadGatewayConfig, subgraphUrlOverrides } from './config.js';
 export { acknowledgeSubgraphEnforcedFeatures } from './supergraph.js';
-export { trustedDocumentIds, trustedOperationNames } from './trusted-documents.js';
+export { trustedDocumentIds, trustedDocumentOwner, trustedOperationNames } from './trusted-documents.js';

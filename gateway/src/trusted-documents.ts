@@ -3,6 +3,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { Kind, parse } from 'graphql';
 import type { Logger } from '@suoke/platform';
+import { cleanClientField } from './client-identity.js';
 import { readStable } from './supergraph.js';
 
 /**
@@ -11,6 +12,13 @@ import { readStable } from './supergraph.js';
  * persisted-documents.json (`{ "sha256:<hex>": "<document>" }`, bare hex ids too)
  * and Apollo's persisted query manifest (`{ format: "apollo-persisted-query-manifest",
  * operations: [{ id, body }] }`).
+ *
+ * Which client owns each document (client awareness, issue 22): Apollo's form may
+ * say it, with a top-level `clientName` (the default) and a per-operation
+ * `clientName` (which wins). `npm run codegen` writes the app's manifest in that
+ * form as well (scripts/app-manifest.mjs: persisted-query-manifest.json, owner
+ * `suoke-app`); GraphQL Codegen's own form has no place for an owner, so its
+ * documents have none.
  */
 export interface TrustedManifest {
   /** Document by the hex sha256 of its text. */
@@ -18,6 +26,10 @@ export interface TrustedManifest {
   /** Hex sha256 by document text: text requests are matched exactly, never normalised. */
   readonly byText: ReadonlyMap<string, string>;
   readonly operationNames: ReadonlySet<string>;
+  /** The client owning each document that has one, by hex sha256. */
+  readonly owners: ReadonlyMap<string, string>;
+  /** Every owner the manifest names (metric labels strangers cannot choose). */
+  readonly clientNames: ReadonlySet<string>;
   /** Content hash of the manifest file, for logs. */
   readonly version: string;
 }
@@ -37,7 +49,8 @@ export function parseManifest(text: string): TrustedManifest {
   const byHash = new Map<string, string>();
   const byText = new Map<string, string>();
   const operationNames = new Set<string>();
-  for (const [id, body] of entries) {
+  const owners = new Map<string, string>();
+  for (const { id, body, owner } of entries) {
     const shown = JSON.stringify(String(id).slice(0, 80));
     const hex = typeof id === 'string' ? ID.exec(id)?.[1] : undefined;
     if (!hex) {
@@ -46,6 +59,11 @@ export function parseManifest(text: string): TrustedManifest {
     }
     if (typeof body !== 'string' || body.length === 0) {
       problems.push(`id ${shown}: the document must be a non-empty string`);
+      continue;
+    }
+    // Read back exactly as a request header naming it would be: a name the gateway would clean differently could never match one.
+    if (owner !== undefined && (typeof owner !== 'string' || cleanClientField(owner) !== owner)) {
+      problems.push(`id ${shown}: clientName must be a non-empty string of at most 128 characters, without control characters or surrounding blanks`);
       continue;
     }
     if (sha256(body) !== hex) {
@@ -62,28 +80,37 @@ export function parseManifest(text: string): TrustedManifest {
     }
     byHash.set(hex, body);
     byText.set(body, hex);
+    if (owner !== undefined) owners.set(hex, owner);
   }
   if (entries.length === 0) problems.push('the manifest holds no documents (in require mode it would refuse every operation)');
   if (problems.length > 0) {
     const listed = problems.slice(0, 10).map((p) => `  - ${p}`).join('\n');
     throw new Error(`invalid trusted documents manifest (${problems.length} problem(s)):\n${listed}`);
   }
-  return { byHash, byText, operationNames, version: sha256(text) };
+  return { byHash, byText, operationNames, owners, clientNames: new Set(owners.values()), version: sha256(text) };
 }
 
-function manifestEntries(json: unknown): [unknown, unknown][] {
+interface Entry {
+  id: unknown;
+  body: unknown;
+  /** The owning client, when the manifest names one (undefined: none). */
+  owner: unknown;
+}
+
+function manifestEntries(json: unknown): Entry[] {
   if (!json || typeof json !== 'object' || Array.isArray(json)) {
     throw new Error('trusted documents manifest must be a JSON object of id → document, or an Apollo persisted query manifest');
   }
   const record = json as Record<string, unknown>;
   if (record.format === 'apollo-persisted-query-manifest') {
     if (!Array.isArray(record.operations)) throw new Error('apollo-persisted-query-manifest: `operations` must be an array');
+    const fallback = record.clientName;
     return record.operations.map((op: unknown) => {
-      const { id, body } = (op ?? {}) as { id?: unknown; body?: unknown };
-      return [id, body];
+      const { id, body, clientName } = (op ?? {}) as { id?: unknown; body?: unknown; clientName?: unknown };
+      return { id, body, owner: clientName ?? fallback ?? undefined };
     });
   }
-  return Object.entries(record);
+  return Object.entries(record).map(([id, body]) => ({ id, body, owner: undefined }));
 }
 
 export function sha256(text: string): string {
@@ -184,6 +211,23 @@ export class TrustedDocuments {
     return this.manifest.operationNames;
   }
 
+  /** The client owning a document, by its id (`sha256:<hex>` or bare hex); undefined for none or an unknown id. */
+  ownerOf(id: string): string | undefined {
+    const hex = ID.exec(id)?.[1];
+    return hex === undefined ? undefined : this.manifest.owners.get(hex);
+  }
+
+  /** The client owning the trusted document with exactly this text (a request by id runs the manifest's text). */
+  ownerOfText(text: string): string | undefined {
+    const hex = this.manifest.byText.get(text);
+    return hex === undefined ? undefined : this.manifest.owners.get(hex);
+  }
+
+  /** Every client owning a document of the current manifest. */
+  clientNames(): ReadonlySet<string> {
+    return this.manifest.clientNames;
+  }
+
   /** Ids of the current manifest (`sha256:<hex>`). */
   documentIds(): string[] {
     return [...this.manifest.byHash.keys()].map((hex) => `sha256:${hex}`);
@@ -216,6 +260,15 @@ const NONE: ReadonlySet<string> = new Set();
  */
 export function trustedOperationNames(): ReadonlySet<string> {
   return latest?.operationNames() ?? NONE;
+}
+
+/**
+ * The client owning a trusted document of the current manifest, by the document's sha256
+ * (`sha256:<hex>` or bare hex); undefined without a manifest, for an unknown hash, or for a
+ * document whose manifest names no owner.
+ */
+export function trustedDocumentOwner(hash: string): string | undefined {
+  return latest?.ownerOf(hash);
 }
 
 /** Document ids (`sha256:<hex>`) of the current manifest, empty without one. */

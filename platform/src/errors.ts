@@ -80,10 +80,12 @@ function masked(code: unknown): boolean {
  */
 export function createErrorMasking(log: Logger) {
   const logged = new WeakSet<object>();
-  const logMasked = (error: unknown, path: GraphQLFormattedError['path'], requestId?: string) => {
-    log.error({ err: error, path, ...(requestId ? { request_id: requestId } : {}) }, 'internal error masked');
+  const logMasked = (error: unknown, path: GraphQLFormattedError['path'], requestId?: string, client?: { name: string; version: string }) => {
+    const who = client ? { client_name: client.name, client_version: client.version } : {};
+    log.error({ err: error, path, ...(requestId ? { request_id: requestId } : {}), ...who }, 'internal error masked');
   };
-  const plugin: ApolloServerPlugin<{ requestId?: string }> = {
+  // `client`: the gateway's client awareness (which app and version hit the error); subgraphs have none.
+  const plugin: ApolloServerPlugin<{ requestId?: string; client?: { name: string; version: string } }> = {
     async requestDidStart() {
       return {
         async didEncounterErrors({ errors, contextValue }) {
@@ -91,7 +93,7 @@ export function createErrorMasking(log: Logger) {
             if (!masked(error.extensions?.code)) continue;
             const original = error.originalError ?? error;
             logged.add(original);
-            logMasked(original, error.path, contextValue.requestId);
+            logMasked(original, error.path, contextValue.requestId, contextValue.client);
           }
         },
       };

@@ -17,6 +17,28 @@ const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 1
 const BATCH_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000];
 /** Names fed by `setKnownOperationNames` beyond this are ignored: a manifest that large is a mistake, not a label set. */
 const MAX_KNOWN_OPERATION_NAMES = 5_000;
+/** Client names fed by `setKnownClientNames` (config plus the manifest's owners) beyond this are ignored. */
+const MAX_KNOWN_CLIENT_NAMES = 200;
+/**
+ * Versions of one known client kept as labels, the first seen by this process: a client's name is
+ * public, so anyone can send it with made-up versions, and each one would multiply the series. A few
+ * releases live at once (current, previous, the stragglers that never update); 20 covers them, and
+ * later versions are `(other)` until the process restarts. The usage store keeps every version.
+ */
+const MAX_VERSIONS_PER_CLIENT = 20;
+/** What a version must look like to be a label at all (semver, build numbers, `2026.12.1-rc.1+42`). */
+const VERSION_LABEL = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,39}$/;
+/** Per-operation series carry the client with `clients` (the gateway); subgraphs never see one. */
+type OperationLabel = 'operation' | 'client' | 'client_version';
+/** The client of an operation as the gateway resolved it (client-identity.ts): values as sent, capped. */
+export interface OperationClient {
+  name: string;
+  version: string;
+}
+/** The `client` label of a request that named no client (and of its version). */
+export const CLIENT_UNKNOWN_LABEL = '(unknown)';
+/** The `client` label of a name that is not a known client (and the version label of any unknown version). */
+export const CLIENT_OTHER_LABEL = '(other)';
 /** The Apollo query planner names a subgraph fetch `<operation>__<subgraph>__<n>`. */
 const PLANNER_FETCH_NAME = /^(.+)__[A-Za-z0-9_]+?__\d+$/;
 
@@ -31,32 +53,44 @@ export class ServiceMetrics {
   readonly service: string;
   private readonly configuredOperations: ReadonlySet<string>;
   private knownOperations: ReadonlySet<string> = new Set();
-  private readonly requests: Counter<'operation'>;
-  private readonly requestErrors: Counter<'operation'>;
-  private readonly duration: Histogram<'operation'>;
+  private readonly requests: Counter<OperationLabel>;
+  private readonly requestErrors: Counter<OperationLabel>;
+  private readonly duration: Histogram<OperationLabel>;
+  /** Whether the per-operation series carry `client` and `client_version`. */
+  private readonly withClients: boolean;
+  private readonly configuredClients: ReadonlySet<string>;
+  private knownClients: ReadonlySet<string> = new Set();
+  private readonly clientVersions = new Map<string, Set<string>>();
   private readonly errors: Counter<'code'>;
   private readonly httpResponses: Counter<'status'>;
   private readonly batchSize: Histogram<'loader'>;
   private readonly breakers = new Map<string, WatchedBreaker>();
 
-  /** `operationNames`: labels allowed for operation names (METRICS_OPERATION_NAMES); any other is `(other)`. */
-  constructor(service: string, options: { defaultMetrics?: boolean; operationNames?: Iterable<string> } = {}) {
+  /**
+   * `operationNames`: labels allowed for operation names (METRICS_OPERATION_NAMES); any other is `(other)`.
+   * `clients`: the per-operation series get `client` and `client_version` labels (the gateway), `names`
+   * being the clients kept as labels (METRICS_CLIENT_NAMES); without it the series have `operation` only.
+   */
+  constructor(service: string, options: { defaultMetrics?: boolean; operationNames?: Iterable<string>; clients?: { names?: Iterable<string> } } = {}) {
     this.service = service;
     this.configuredOperations = new Set(options.operationNames ?? []);
+    this.withClients = options.clients !== undefined;
+    this.configuredClients = new Set(options.clients?.names ?? []);
+    const operationLabels: OperationLabel[] = this.withClients ? ['operation', 'client', 'client_version'] : ['operation'];
     this.registry.setDefaultLabels({ service });
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
-    this.requests = new Counter({ name: 'suoke_graphql_requests_total', help: 'GraphQL operations executed, by operation name', labelNames: ['operation'], registers });
+    this.requests = new Counter({ name: 'suoke_graphql_requests_total', help: 'GraphQL operations executed, by operation name (and client on the gateway)', labelNames: operationLabels, registers });
     this.requestErrors = new Counter({
       name: 'suoke_graphql_request_errors_total',
-      help: 'GraphQL operations whose response carried at least one error, by operation name',
-      labelNames: ['operation'],
+      help: 'GraphQL operations whose response carried at least one error, by operation name (and client on the gateway)',
+      labelNames: operationLabels,
       registers,
     });
     this.duration = new Histogram({
       name: 'suoke_graphql_request_duration_seconds',
-      help: 'Time from receiving a GraphQL operation to sending its response, by operation name',
-      labelNames: ['operation'],
+      help: 'Time from receiving a GraphQL operation to sending its response, by operation name (and client on the gateway)',
+      labelNames: operationLabels,
       buckets: DURATION_BUCKETS,
       registers,
     });
@@ -155,8 +189,45 @@ export class ServiceMetrics {
     return this.configuredOperations.has(name) || this.knownOperations.has(name);
   }
 
-  /** Apollo Server plugin: requests, errors and duration per operation; errors per code. */
-  plugin<TContext extends BaseContext>(): ApolloServerPlugin<TContext> {
+  /**
+   * Client names allowed as labels besides the configured ones, replacing the previous set: the
+   * gateway feeds it the trusted documents manifest's owners, at start and on each new manifest.
+   */
+  setKnownClientNames(names: Iterable<string>): void {
+    const known = new Set<string>();
+    for (const name of names) {
+      if (known.size >= MAX_KNOWN_CLIENT_NAMES) break;
+      if (typeof name === 'string' && name !== '' && name.length <= 128) known.add(name);
+    }
+    this.knownClients = known;
+  }
+
+  /**
+   * The client as bounded label values. Anyone can send any name, so only known
+   * clients (configured, or owning trusted documents) are labels; any other name
+   * is `(other)`, none `(unknown)`. A known client's version is a label while it
+   * is one of the first MAX_VERSIONS_PER_CLIENT versions seen and looks like a
+   * version; else `(other)`. An unknown client's version repeats its client label.
+   */
+  clientLabels(client: OperationClient | undefined): { client: string; client_version: string } {
+    const name = client?.name;
+    if (!name || name === CLIENT_UNKNOWN_LABEL) return { client: CLIENT_UNKNOWN_LABEL, client_version: CLIENT_UNKNOWN_LABEL };
+    if (!this.configuredClients.has(name) && !this.knownClients.has(name)) return { client: CLIENT_OTHER_LABEL, client_version: CLIENT_OTHER_LABEL };
+    const version = client.version;
+    if (!version || version === CLIENT_UNKNOWN_LABEL) return { client: name, client_version: CLIENT_UNKNOWN_LABEL };
+    let seen = this.clientVersions.get(name);
+    if (!seen) this.clientVersions.set(name, (seen = new Set()));
+    if (seen.has(version)) return { client: name, client_version: version };
+    if (seen.size >= MAX_VERSIONS_PER_CLIENT || !VERSION_LABEL.test(version)) return { client: name, client_version: CLIENT_OTHER_LABEL };
+    seen.add(version);
+    return { client: name, client_version: version };
+  }
+
+  /**
+   * Apollo Server plugin: requests, errors and duration per operation (and per client, with
+   * `clients` and `clientOf` reading the request's client from its context); errors per code.
+   */
+  plugin<TContext extends BaseContext>(clientOf?: (context: TContext) => OperationClient | undefined): ApolloServerPlugin<TContext> {
     return {
       requestDidStart: async () => {
         const started = performance.now();
@@ -169,11 +240,13 @@ export class ServiceMetrics {
               this.errors.inc({ code: isPublicCode(code) ? code : 'INTERNAL_SERVER_ERROR' });
             }
           },
-          willSendResponse: async ({ operationName, request }) => {
+          willSendResponse: async ({ operationName, request, contextValue }) => {
             const operation = this.operationLabel(operationName ?? request.operationName);
-            this.requests.inc({ operation });
-            if (failed) this.requestErrors.inc({ operation });
-            this.duration.observe({ operation }, (performance.now() - started) / 1000);
+            // Read at the end: a trusted document's owner is known only once its text is resolved.
+            const labels = this.withClients ? { operation, ...this.clientLabels(clientOf?.(contextValue)) } : { operation };
+            this.requests.inc(labels);
+            if (failed) this.requestErrors.inc(labels);
+            this.duration.observe(labels, (performance.now() - started) / 1000);
           },
         };
       },

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { userFromAuthorization, type AuthUser, type SessionDenyList, type TokenVerifier } from '@suoke/platform';
 import { clientIp } from '../client-ip.js';
+import { clientFromConnection, type ClientHeaderNames, type ClientIdentity } from '../client-identity.js';
 
 /** Who holds a WebSocket connection: verified once, at `connection_init`. */
 export interface LiveCaller {
@@ -10,6 +11,8 @@ export interface LiveCaller {
   /** When the access token expires (ms since the epoch); every subscription of the connection ends then. */
   expiresAt: number | undefined;
   clientIp: string;
+  /** The app and version the connection names (client-identity.ts: upgrade or request headers, else connectionParams). */
+  client: ClientIdentity;
   /** The per-caller cap's key: the user, else the client address. */
   key: string;
 }
@@ -49,7 +52,7 @@ export function expiryOf(authorization: string): number | undefined {
 export async function callerFrom(
   params: unknown,
   request: IncomingMessage,
-  deps: { verify: TokenVerifier; sessions: SessionDenyList; trustedProxyHops: number },
+  deps: { verify: TokenVerifier; sessions: SessionDenyList; trustedProxyHops: number; clientHeaders?: ClientHeaderNames | undefined },
 ): Promise<LiveCaller> {
   const authorization = authorizationFrom(params);
   const user = await userFromAuthorization(authorization, deps.verify);
@@ -60,6 +63,7 @@ export async function callerFrom(
     authorization: user ? authorization : undefined,
     expiresAt: user && authorization ? expiryOf(authorization) : undefined,
     clientIp: ip,
+    client: clientFromConnection(request.headers, params, deps.clientHeaders),
     key: user ? `u:${user.id}` : `a:${ip}`,
   };
 }

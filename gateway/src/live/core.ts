@@ -5,6 +5,7 @@ import { GraphQLError, validate, type ExecutionResult, type GraphQLFormattedErro
 import { OPERATION_NOT_TRUSTED } from '../document-guard.js';
 import type { SubscriptionObserver } from '../metrics.js';
 import type { LiveCaller } from './caller.js';
+import { clientAttributes, clientLogFields } from '../client-awareness.js';
 import { runEvent } from './execute.js';
 import { liveError, prepareSubscription, type Prepared, type PrepareOptions, type SubscribePayload } from './prepare.js';
 import { SubscriptionSlots } from './slots.js';
@@ -85,7 +86,13 @@ export function createLiveCore(options: LiveCoreOptions) {
     // One span for the subscription's life: the upstream request carries it (traceparent), and each event's span is its child.
     const span = platformTracer.startSpan('gateway.subscription', {
       kind: SpanKind.SERVER,
-      attributes: { 'graphql.operation.type': 'subscription', 'graphql.operation.name': prepared.operationName ?? '', 'suoke.transport': transport, 'suoke.subgraph': plan.primary.serviceName },
+      attributes: {
+        'graphql.operation.type': 'subscription',
+        'graphql.operation.name': prepared.operationName ?? '',
+        'suoke.transport': transport,
+        'suoke.subgraph': plan.primary.serviceName,
+        ...clientAttributes(context.client),
+      },
     });
     const spanContext: Context = trace.setSpan(otelContext.active(), span);
     let stopUpstream: (() => void) | undefined;
@@ -106,7 +113,7 @@ export function createLiveCore(options: LiveCoreOptions) {
             return result;
           } catch (error) {
             eventSpan.setStatus({ code: SpanStatusCode.ERROR });
-            log.error({ err: error, request_id: context.requestId }, 'subscription event could not be completed');
+            log.error({ err: error, request_id: context.requestId, ...clientLogFields(context.client) }, 'subscription event could not be completed');
             throw error;
           } finally {
             eventSpan.end();
@@ -165,7 +172,7 @@ export function createLiveCore(options: LiveCoreOptions) {
           end: (end) => {
             report(end.kind === 'lost' ? 'unreachable' : 'ok');
             if (end.kind === 'complete') return stream.end();
-            if (end.kind === 'lost') log.warn({ subgraph: plan.primary.serviceName, err: end.error, request_id: context.requestId }, 'upstream subscription lost');
+            if (end.kind === 'lost') log.warn({ subgraph: plan.primary.serviceName, err: end.error, request_id: context.requestId, ...clientLogFields(context.client) }, 'upstream subscription lost');
             stream.end(reasonFor(end));
           },
         },

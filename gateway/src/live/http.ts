@@ -4,6 +4,7 @@ import { GraphQLError, type ExecutionResult, type GraphQLFormattedError } from '
 import { print as printSse } from 'graphql-sse';
 import { SUBSCRIPTION_TRANSPORT_REQUIRED, SUBSCRIPTION_TRANSPORTS_MESSAGE } from '../subscription-over-post.js';
 import { callerFrom, type LiveCaller } from './caller.js';
+import type { ClientHeaderNames } from '../client-identity.js';
 import type { LiveCore, Transport } from './core.js';
 import type { SubscribePayload } from './prepare.js';
 import { isEndResult, type LiveStream } from './stream.js';
@@ -12,6 +13,7 @@ export interface HttpTransportOptions {
   verify: TokenVerifier;
   sessions: SessionDenyList;
   trustedProxyHops: number;
+  clientHeaders?: ClientHeaderNames | undefined;
   /** Multipart heartbeat parts (`{}`) and SSE comments, this often (Apollo Router: 5 s). */
   heartbeatMs: number;
   /** Whether the document of `payload` is a subscription (other operations go on to Apollo Server). */

@@ -4,6 +4,7 @@ import { createLiveCore, type LiveCoreOptions } from './core.js';
 import { createHttpTransport } from './http.js';
 import { isSubscriptionPayload } from './prepare.js';
 import { createWsTransport } from './ws.js';
+import type { ClientHeaderNames } from '../client-identity.js';
 
 export { SUBSCRIPTION_LIMIT, type StreamTarget, type Transport } from './core.js';
 export { MULTIPART_CONTENT_TYPE, requestedTransport } from './http.js';
@@ -11,6 +12,8 @@ export { MULTIPART_CONTENT_TYPE, requestedTransport } from './http.js';
 export interface LiveServerOptions extends LiveCoreOptions {
   verify: TokenVerifier;
   trustedProxyHops: number;
+  /** The client-awareness headers (CLIENT_NAME_HEADER, CLIENT_VERSION_HEADER). */
+  clientHeaders?: ClientHeaderNames | undefined;
   keepAliveMs: number;
   /** Multipart heartbeat parts and SSE comments, this often. */
   httpHeartbeatMs: number;
@@ -32,6 +35,7 @@ export function createLiveServer(options: LiveServerOptions) {
     verify: options.verify,
     sessions: options.sessions,
     trustedProxyHops: options.trustedProxyHops,
+    clientHeaders: options.clientHeaders,
     heartbeatMs: options.httpHeartbeatMs,
     isSubscription: (payload) => isSubscriptionPayload(options, payload),
   });

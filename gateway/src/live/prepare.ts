@@ -13,6 +13,7 @@ import {
 } from 'graphql';
 import type { Logger, SessionDenyList } from '@suoke/platform';
 import type { GatewayContext } from '../context.js';
+import { withDocumentOwner } from '../client-identity.js';
 import { OPERATION_NOT_TRUSTED, PERSISTED_QUERY_NOT_FOUND, type TrustedDocumentsMode } from '../document-guard.js';
 import { consumeRateLimits, type RateLimitPluginOptions } from '../rate-limit.js';
 import type { TrustedDocuments } from '../trusted-documents.js';
@@ -98,7 +99,9 @@ export async function prepareSubscription(
   if (coerced.errors) return coerced.errors.map((e) => liveError(e.message, 'BAD_USER_INPUT'));
   // Subgraphs coerce them again; they get the client's JSON, as with queries.
   const variables = rawVariables;
-  const context: GatewayContext = { requestId: randomUUID(), authorization: caller.authorization, user: caller.user, clientIp: caller.clientIp };
+  // A trusted document's owner stands in for a name the connection did not send, as for queries.
+  const client = withDocumentOwner(caller.client, options.trusted.mode !== 'off' ? options.trusted.documents()?.ownerOfText(resolved) : undefined);
+  const context: GatewayContext = { requestId: randomUUID(), authorization: caller.authorization, user: caller.user, clientIp: caller.clientIp, client };
   try {
     options.limits.checkVariables(schema.apiSchema, document, operation, variables);
     if (options.rateLimits) await consumeRateLimits(options.rateLimits, { operation, document, schema: schema.apiSchema, variables, context });

@@ -5,6 +5,7 @@ import { GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { callerFrom, type LiveCaller } from './caller.js';
+import type { ClientHeaderNames } from '../client-identity.js';
 import type { LiveCore } from './core.js';
 import { liveError } from './prepare.js';
 import type { LiveStream } from './stream.js';
@@ -13,6 +14,7 @@ export interface WsTransportOptions {
   verify: TokenVerifier;
   sessions: SessionDenyList;
   trustedProxyHops: number;
+  clientHeaders?: ClientHeaderNames | undefined;
   keepAliveMs: number;
   maxPayloadBytes: number;
 }

@@ -13,6 +13,7 @@ import {
 } from '@opentelemetry/sdk-trace-node';
 import { keepRequestScopeInTraceContext } from '../request-context.js';
 import { ParentBasedTracerProvider } from './provider.js';
+import { CLIENT_ATTRIBUTES_INHERITED, InheritAttributesProcessor } from './inherit.js';
 
 /** The OTEL_* settings (validated by platform's baseEnv) that tracing reads. */
 export interface TracingConfig {
@@ -87,7 +88,9 @@ export async function startTracing(options: TracingOptions): Promise<Tracing> {
   if (!instrumentationEnabled()) enableInstrumentation();
 
   const exporter = options.spanProcessors ? { name: 'custom' } : await exporterFrom(config);
-  const processors = options.spanProcessors ?? (exporter.instance ? [new BatchSpanProcessor(exporter.instance, batchDefaults(process.env))] : []);
+  const exporting = options.spanProcessors ?? (exporter.instance ? [new BatchSpanProcessor(exporter.instance, batchDefaults(process.env))] : []);
+  // First: what a span inherits is set before any other processor sees it start.
+  const processors = [new InheritAttributesProcessor([CLIENT_ATTRIBUTES_INHERITED]), ...exporting];
   const provider = new ParentBasedTracerProvider(
     {
       resource: resourceFromAttributes({ 'service.name': serviceName }),
