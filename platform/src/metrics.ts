@@ -55,7 +55,7 @@ export class ServiceMetrics {
   private knownOperations: ReadonlySet<string> = new Set();
   private readonly requests: Counter<OperationLabel>;
   private readonly requestErrors: Counter<OperationLabel>;
-  private readonly duration: Histogram<OperationLabel>;
+  private readonly duration: Histogram<'operation' | 'client'>;
   /** Whether the per-operation series carry `client` and `client_version`. */
   private readonly withClients: boolean;
   private readonly configuredClients: ReadonlySet<string>;
@@ -87,10 +87,11 @@ export class ServiceMetrics {
       labelNames: operationLabels,
       registers,
     });
+    // Client, not version: each label value costs a series per bucket, and latency is read per client.
     this.duration = new Histogram({
       name: 'suoke_graphql_request_duration_seconds',
       help: 'Time from receiving a GraphQL operation to sending its response, by operation name (and client on the gateway)',
-      labelNames: operationLabels,
+      labelNames: this.withClients ? ['operation', 'client'] : ['operation'],
       buckets: DURATION_BUCKETS,
       registers,
     });
@@ -246,7 +247,7 @@ export class ServiceMetrics {
             const labels = this.withClients ? { operation, ...this.clientLabels(clientOf?.(contextValue)) } : { operation };
             this.requests.inc(labels);
             if (failed) this.requestErrors.inc(labels);
-            this.duration.observe(labels, (performance.now() - started) / 1000);
+            this.duration.observe(this.withClients ? { operation, client: (labels as { client: string }).client } : { operation }, (performance.now() - started) / 1000);
           },
         };
       },
