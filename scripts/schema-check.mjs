@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 // npm run schema:check -- <subgraph> [--sdl file] [--allow-breaking] [--json] [--config supergraph.yaml] [--against supergraph.graphql]
+//                          [--usage [--days 7] [--min-count 1] [--usage-file export.json] [--trusted-documents file|none]]
 //
 // `rover subgraph check` without a registry: composes the candidate SDL of one
 // subgraph with the other subgraphs' SDL (as `npm run compose` does), then
 // compares the client-facing API schema of that composition with the API
 // schema of the committed supergraph. Exit 0: composes, nothing breaks (or
 // --allow-breaking); 1: composition errors or breaking changes; 2: bad usage.
+// With --usage, a breaking change fails only when some client used it in the
+// window or a trusted document uses it (schema-check-usage.mjs); every use of
+// --allow-breaking is logged on stderr with who ran it.
 //
 // What breaks is decided by graphql-js findBreakingChanges, whose rules are the
 // client's: an output field made nullable (String! → String) breaks clients
@@ -15,6 +19,7 @@
 // directions are listed as safe changes.) Added here, because graphql-js misses
 // them: a default removed from a non-null argument or input field (it becomes
 // required), and input field default changes. findDangerousChanges are warnings.
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -24,6 +29,7 @@ import {
   astFromValue, findBreakingChanges, findDangerousChanges, isEnumType, isInputObjectType, isInterfaceType,
   isNonNullType, isObjectType, isUnionType, print,
 } from 'graphql';
+import { actor, classifyBreaking, loadTrustedDocuments, loadUsage, trustedDocumentUsage, usageLines, UsageSourceError } from './schema-check-usage.mjs';
 import { compose, readSupergraphConfig, repoRoot } from './supergraph-config.mjs';
 
 /** A mistake in how the check was called (exit 2), as opposed to a failed check. */
@@ -42,7 +48,12 @@ export function apiSchemaOf(supergraphSdl) {
  * @param {{ subgraph: string, sdlFile?: string, configFile?: string, baselineFile?: string }} options
  *   sdlFile defaults to the subgraph's schema file in the config; baselineFile to schema/supergraph.graphql.
  */
-export function checkSubgraph({ subgraph, sdlFile, configFile, baselineFile }) {
+export function checkSubgraph(options) {
+  return compareSubgraph(options).result;
+}
+
+/** checkSubgraph's result, and the baseline API schema it was compared with (a usage check reads documents against it). */
+function compareSubgraph({ subgraph, sdlFile, configFile, baselineFile }) {
   const config = readSupergraphConfig(configFile);
   const target = config.subgraphs.find((s) => s.name === subgraph);
   if (!target) {
@@ -64,10 +75,11 @@ export function checkSubgraph({ subgraph, sdlFile, configFile, baselineFile }) {
   };
   // Pointing the subgraph at the candidate file (rather than passing its text) makes errors name that file.
   const composed = compose(config.subgraphs.map((s) => (s === target ? { ...s, schemaFile: candidateFile } : s)));
-  if (composed.errors) return { ...result, compositionErrors: composed.errors, passed: false };
+  const baselineSchema = apiSchemaOf(baselineSdl);
+  if (composed.errors) return { result: { ...result, compositionErrors: composed.errors, passed: false }, baselineSchema };
   result.hints = composed.hints;
-  Object.assign(result, diffApiSchemas(apiSchemaOf(baselineSdl), apiSchemaOf(composed.supergraphSdl)));
-  return { ...result, passed: result.breaking.length === 0 };
+  Object.assign(result, diffApiSchemas(baselineSchema, apiSchemaOf(composed.supergraphSdl)));
+  return { result: { ...result, passed: result.breaking.length === 0 }, baselineSchema };
 }
 
 function readOrExplain(file, what) {
@@ -133,13 +145,13 @@ const arg = (t, f, a) => ({ type: t, field: f, arg: a });
 const PARSERS = {
   TYPE_REMOVED: [re('(?:Standard scalar )?N was removed'), (t) => ({ type: t })],
   TYPE_CHANGED_KIND: [re('N changed from '), (t) => ({ type: t })],
-  TYPE_REMOVED_FROM_UNION: [re('N was removed from union type N.$'), (m, t) => ({ type: t, members: true })],
+  TYPE_REMOVED_FROM_UNION: [re('N was removed from union type N.$'), (m, t) => ({ type: t, members: true, member: m })],
   TYPE_ADDED_TO_UNION: [re('N was added to union type N.$'), (m, t) => ({ type: t, members: true })],
   VALUE_REMOVED_FROM_ENUM: [re('N was removed from enum type N.$'), (v, t) => ({ type: t, value: v })],
   VALUE_ADDED_TO_ENUM: [re('N was added to enum type N.$'), (v, t) => ({ type: t, value: v })],
   REQUIRED_INPUT_FIELD_ADDED: [re('A required field N on input type N was added.$'), (f, t) => field(t, f)],
   OPTIONAL_INPUT_FIELD_ADDED: [re('An optional field N on input type N was added.$'), (f, t) => field(t, f)],
-  IMPLEMENTED_INTERFACE_REMOVED: [re('N no longer implements interface N.$'), (t) => ({ type: t, interfaces: true })],
+  IMPLEMENTED_INTERFACE_REMOVED: [re('N no longer implements interface N.$'), (t, i) => ({ type: t, interfaces: true, interface: i })],
   IMPLEMENTED_INTERFACE_ADDED: [re('N added to interfaces implemented by N.$'), (i, t) => ({ type: t, interfaces: true })],
   FIELD_REMOVED: [re('N.N was removed.$'), field],
   FIELD_CHANGED_KIND: [re('N.N changed type from '), field],
@@ -171,6 +183,9 @@ function fromGraphqlJs(change, oldSchema, newSchema) {
     description: explain(kind, at, oldSchema, newSchema) ?? change.description,
     old: render(oldSchema, at),
     new: render(newSchema, at),
+    // What else a usage check must look at: the member a union lost, the interface a type no longer implements.
+    ...(kind === 'TYPE_REMOVED_FROM_UNION' ? { member: at.member } : {}),
+    ...(kind === 'IMPLEMENTED_INTERFACE_REMOVED' ? { interface: at.interface } : {}),
   };
 }
 
@@ -320,15 +335,28 @@ export function formatReport(result, { allowBreaking = false } = {}) {
     for (const c of changes) {
       lines.push(`  ${mark} ${c.kind}  ${c.coordinate}`, `      ${c.description}`);
       if (c.old !== null || c.new !== null) lines.push(`      ${oneLine(c.old)} → ${oneLine(c.new)}`);
+      lines.push(...usageLines(c));
     }
   };
-  section('BREAKING', '✗', result.breaking);
+  const usage = result.usage;
+  const used = result.breaking.filter((c) => c.usage?.used);
+  if (usage) {
+    lines.push(`usage: ${usage.source}, last ${usage.days} day(s) (since ${usage.since}), --min-count ${usage.minCount}; trusted documents: ${usage.trustedDocuments ? `${usage.trustedDocuments.source} (${usage.trustedDocuments.count})` : 'none'}`);
+    section('BREAKING, USED', '✗', used);
+    section('BREAKING, UNUSED', '✓', result.breaking.filter((c) => !c.usage?.used));
+  } else {
+    section('BREAKING', '✗', result.breaking);
+  }
   section('DANGEROUS', '!', result.dangerous);
   section('SAFE', '+', result.safe);
   for (const hint of result.hints) lines.push(`hint: ${hint}`);
   const others = `${result.dangerous.length} dangerous, ${result.safe.length} safe`;
   lines.push('');
-  if (result.breaking.length === 0) {
+  if (usage && result.breaking.length > 0 && used.length === 0) {
+    lines.push(`PASS: ${result.breaking.length} breaking change(s), none used in the last ${usage.days} day(s) (${others})`);
+  } else if (usage && result.breaking.length > 0 && !allowBreaking) {
+    lines.push(`FAIL: ${used.length} of ${result.breaking.length} breaking change(s) used in the last ${usage.days} day(s) (${others}); --allow-breaking accepts them knowingly`);
+  } else if (result.breaking.length === 0) {
     const total = result.dangerous.length + result.safe.length;
     lines.push(total === 0 ? 'PASS: no breaking changes; the API schema is unchanged' : `PASS: no breaking changes (${others})`);
   } else if (allowBreaking) {
@@ -345,8 +373,10 @@ function oneLine(text) {
   return flat.length > 80 ? `${flat.slice(0, 77)}...` : flat;
 }
 
-function main(argv) {
-  const usage = 'usage: npm run schema:check -- <subgraph> [--sdl file] [--allow-breaking] [--json] [--config supergraph.yaml] [--against supergraph.graphql]';
+const USAGE_TEXT = `usage: npm run schema:check -- <subgraph> [--sdl file] [--allow-breaking] [--json] [--config supergraph.yaml] [--against supergraph.graphql]
+         [--usage [--days 7] [--min-count 1] [--usage-file export.json] [--trusted-documents manifest.json|none]]`;
+
+async function main(argv) {
   let args;
   try {
     args = parseArgs({
@@ -355,32 +385,103 @@ function main(argv) {
       options: {
         sdl: { type: 'string' }, config: { type: 'string' }, against: { type: 'string' },
         'allow-breaking': { type: 'boolean', default: false }, json: { type: 'boolean', default: false },
+        usage: { type: 'boolean', default: false }, days: { type: 'string', default: '7' }, 'min-count': { type: 'string', default: '1' },
+        'usage-file': { type: 'string' }, 'trusted-documents': { type: 'string' },
+        // Set by `npm run schema:check`: the store's reader is compiled TypeScript, built first when it is read.
+        build: { type: 'boolean', default: false },
       },
     });
   } catch (error) {
-    console.error(`${error.message}\n${usage}`);
+    console.error(`${error.message}\n${USAGE_TEXT}`);
     return 2;
   }
   if (args.positionals.length !== 1) {
-    console.error(`exactly one subgraph name is required, got ${args.positionals.length}\n${usage}`);
+    console.error(`exactly one subgraph name is required, got ${args.positionals.length}\n${USAGE_TEXT}`);
     return 2;
   }
   // npm runs scripts from the package root; relative paths are meant from where it was called.
   const from = (file) => file && path.resolve(process.env.INIT_CWD ?? process.cwd(), file);
-  const allowBreaking = args.values['allow-breaking'];
+  const { values } = args;
+  const allowBreaking = values['allow-breaking'];
+  const days = Number(values.days);
+  const minCount = Number(values['min-count']);
   let result;
   try {
-    result = checkSubgraph({
-      subgraph: args.positionals[0], sdlFile: from(args.values.sdl), configFile: from(args.values.config), baselineFile: from(args.values.against),
+    if (!values.usage && (values['usage-file'] || values['trusted-documents'])) throw new UsageError('--usage-file and --trusted-documents go with --usage');
+    if (!(days > 0)) throw new UsageError(`--days must be a positive number, got "${values.days}"`);
+    if (!Number.isInteger(minCount) || minCount < 1) throw new UsageError(`--min-count must be a positive integer, got "${values['min-count']}"`);
+    // Usage first: a bad export or manifest is reported before the (slower) composition.
+    const now = new Date();
+    const usage = values.usage && await readUsage({
+      days, now, usageFile: from(values['usage-file']), trustedFile: values['trusted-documents'] === 'none' ? 'none' : from(values['trusted-documents']), build: values.build,
     });
+    const compared = compareSubgraph({
+      subgraph: args.positionals[0], sdlFile: from(values.sdl), configFile: from(values.config), baselineFile: from(values.against),
+    });
+    result = compared.result;
+    if (usage && result.compositionErrors.length === 0) result = withUsage(result, compared.baselineSchema, { ...usage, days, minCount, now });
   } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`${error.message}\n${usage}`);
+    if (!(error instanceof UsageError) && !(error instanceof UsageSourceError)) throw error;
+    console.error(`${error.message}\n${USAGE_TEXT}`);
     return 2;
   }
   const exitCode = result.compositionErrors.length > 0 || (!result.passed && !allowBreaking) ? 1 : 0;
-  console.log(args.values.json ? JSON.stringify({ ...result, allowBreaking, exitCode }, null, 2) : formatReport(result, { allowBreaking }));
+  let allowBreakingLog;
+  if (allowBreaking && result.compositionErrors.length === 0) {
+    allowBreakingLog = acceptanceLog(result);
+    console.error(allowBreakingLog.line);
+  }
+  console.log(values.json ? JSON.stringify({ ...result, allowBreaking, allowBreakingLog, exitCode }, null, 2) : formatReport(result, { allowBreaking }));
   return exitCode;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) process.exitCode = main(process.argv.slice(2));
+/** The usage export for the window and the trusted documents manifest (null when there is none). */
+async function readUsage({ days, now, usageFile, trustedFile, build }) {
+  if (!usageFile && build) {
+    // Build output goes to stderr: stdout carries the report (--json for CI).
+    execFileSync('npm', ['run', 'build', '--silent'], { cwd: repoRoot, stdio: ['ignore', 2, 2] });
+  }
+  const usage = await loadUsage({ days, usageFile, env: process.env, now });
+  const manifest = await loadTrustedDocuments({
+    file: trustedFile, env: process.env, defaultFile: path.join(repoRoot, 'clients', 'app', 'generated', 'persisted-documents.json'),
+  });
+  return { usage, manifest };
+}
+
+/** The result with each breaking change classified by usage, `passed` meaning "no used breaking change". */
+function withUsage(result, baselineSchema, { usage, manifest, days, minCount, now }) {
+  const trusted = manifest ? trustedDocumentUsage(baselineSchema, manifest) : [];
+  const breaking = classifyBreaking(result.breaking, { oldSchema: baselineSchema, usage: usage.export, trusted, days, minCount, now });
+  // Used first: they are what the report is for.
+  breaking.sort((a, b) => Number(b.usage.used) - Number(a.usage.used));
+  return {
+    ...result,
+    breaking,
+    passed: breaking.every((c) => !c.usage.used),
+    usage: {
+      source: usage.source, days, minCount, since: new Date(now.getTime() - days * 86_400_000).toISOString(),
+      exportedAt: usage.export.exportedAt, from: usage.export.from, to: usage.export.to,
+      trustedDocuments: manifest && { source: path.relative(repoRoot, manifest.source) || manifest.source, count: manifest.documents.length },
+      used: breaking.filter((c) => c.usage.used).length,
+    },
+  };
+}
+
+/** Who accepted which breaking changes, and when: one stderr line, and the same in --json. */
+function acceptanceLog(result) {
+  const by = actor(process.env);
+  const at = new Date().toISOString();
+  const accepted = result.breaking.map((c) => ({ kind: c.kind, coordinate: c.coordinate, used: c.usage ? c.usage.used : null }));
+  const used = accepted.filter((c) => c.used === true);
+  const rest = accepted.filter((c) => c.used !== true);
+  const list = (changes) => changes.map((c) => `${c.kind} ${c.coordinate}`).join(', ');
+  const parts = [
+    used.length > 0 ? `USED: ${list(used)}` : '',
+    rest.length > 0 ? `${result.usage ? 'unused' : 'not checked against usage'}: ${list(rest)}` : '',
+  ].filter(Boolean);
+  const ci = process.env.GITHUB_RUN_ID ? ` (GitHub run ${process.env.GITHUB_RUN_ID})` : '';
+  const line = `schema check: --allow-breaking used by ${by}${ci} at ${at} on ${result.subgraph}: ${accepted.length} breaking change(s) accepted${parts.length ? `; ${parts.join('; ')}` : ''}`;
+  return { by, at, subgraph: result.subgraph, accepted: [...used, ...rest], line };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) process.exitCode = await main(process.argv.slice(2));
