@@ -308,7 +308,8 @@ export function usageLines(change) {
   if (!u.used) {
     return [`      unused: ${u.count === 0 ? 'no usage' : `${u.count} use(s), under --min-count`} of ${u.looked.join(', ')} in the window`];
   }
-  const lines = [`      used by (${u.count} in the window, on ${u.looked.join(', ')}):`];
+  const documents = u.trustedDocuments.length > 0 ? `, and ${u.trustedDocuments.length} trusted document(s)` : '';
+  const lines = [`      used: ${u.count} use(s) of ${u.looked.join(', ')} in the window${documents}:`];
   for (const row of u.rows.slice(0, 20)) {
     lines.push(`        ${row.client} ${row.version}  operation ${row.operation}  ${row.count}×  last seen ${row.lastSeen}${row.coordinate === change.coordinate ? '' : `  (${row.coordinate})`}`);
   }

@@ -459,7 +459,7 @@ function withUsage(result, baselineSchema, { usage, manifest, days, minCount, no
     breaking,
     passed: breaking.every((c) => !c.usage.used),
     usage: {
-      source: usage.source, days, minCount, since: new Date(now.getTime() - days * 86_400_000).toISOString(),
+      source: usage.source.startsWith(repoRoot) ? path.relative(repoRoot, usage.source) : usage.source, days, minCount, since: new Date(now.getTime() - days * 86_400_000).toISOString(),
       exportedAt: usage.export.exportedAt, from: usage.export.from, to: usage.export.to,
       trustedDocuments: manifest && { source: path.relative(repoRoot, manifest.source) || manifest.source, count: manifest.documents.length },
       used: breaking.filter((c) => c.usage.used).length,

@@ -128,7 +128,7 @@ describe('schema:check --usage, through the CLI', () => {
     });
     const { code, stdout } = await cli(['agent', '--sdl', withoutDegraded(), '--usage', '--usage-file', usage, ...noDocs]);
     expect(stdout).toMatch(/BREAKING, USED \(1\)\n {2}✗ FIELD_REMOVED {2}Message\.degraded/);
-    expect(stdout).toContain('used by (45 in the window, on Message.degraded):');
+    expect(stdout).toContain('used: 45 use(s) of Message.degraded in the window:');
     expect(stdout).toContain(`suoke-app 2.3.0  operation ConversationMessages  42×  last seen ${yesterday.lastSeen}`);
     expect(stdout).toContain('suoke-admin 0.9.1  operation Moderation  3×');
     expect(stdout).not.toContain('operation Old'); // before the window
@@ -145,6 +145,7 @@ describe('schema:check --usage, through the CLI', () => {
     const empty = usageFile({});
     const { code, stdout } = await cli(['agent', '--sdl', firstAsString(), '--usage', '--usage-file', empty, '--trusted-documents', trustedManifest()]);
     expect(stdout).toMatch(/✗ ARG_CHANGED_KIND {2}Conversation\.messages\(first:\)/);
+    expect(stdout).toContain('used: 0 use(s) of Conversation.messages(first:) in the window, and 1 trusted document(s):');
     expect(stdout).toContain('trusted document ConversationMessages (suoke-app)');
     expect(stdout).toMatch(/trusted documents: .*manifest-\d+\.json \(1\)/);
     expect(code).toBe(1);
