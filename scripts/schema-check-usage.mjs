@@ -51,9 +51,9 @@ export async function loadUsage({ days, usageFile, env = process.env, now = new 
   }
   const moduleFile = storeModule ?? path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', 'gateway', 'dist', 'usage', 'index.js');
   if (!existsSync(moduleFile)) {
-    throw new UsageSourceError(
-      `the usage store's reader ${moduleFile} is missing: run \`npm run build\` first (npm run schema:check does), or pass --usage-file <export.json>`,
-    );
+    const source = path.join(path.dirname(moduleFile), '..', '..', 'src', 'usage', 'index.ts');
+    const why = existsSync(source) ? 'run `npm run build` first (`npm run schema:check` does)' : `this checkout has no usage store (${source} is absent)`;
+    throw new UsageSourceError(`the usage store's reader ${moduleFile} is missing: ${why}; or pass --usage-file <export.json>`);
   }
   const { exportUsage } = await import(pathToFileURL(moduleFile).href);
   if (typeof exportUsage !== 'function') throw new UsageSourceError(`${moduleFile} does not export exportUsage()`);

@@ -225,7 +225,10 @@ describe('loadUsage: one function for both sources', () => {
     const loaded = await loadUsage({ days: 7, env: { USAGE_DATABASE_URL: 'postgres://x/y' }, now, storeModule: module });
     expect(loaded).toMatchObject({ source: 'the usage store', export: { format: 'suoke-usage', coordinates: {} } });
     expect(calls).toEqual([{ days: 7, url: 'postgres://x/y', now: now.toISOString() }]);
-    await expect(loadUsage({ days: 7, storeModule: path.join(fixture, 'store/nope.js') })).rejects.toThrow(/usage store's reader .*nope\.js is missing: run `npm run build` first/);
+    // A built gateway's layout (dist/usage/index.js beside src/usage/index.ts): missing means not built yet.
+    put('gw/src/usage/index.ts', '');
+    await expect(loadUsage({ days: 7, storeModule: path.join(fixture, 'gw/dist/usage/index.js') })).rejects.toThrow(/usage store's reader .*index\.js is missing: run `npm run build` first/);
+    await expect(loadUsage({ days: 7, storeModule: path.join(fixture, 'other/dist/usage/index.js') })).rejects.toThrow(/this checkout has no usage store/);
   });
 });
 
