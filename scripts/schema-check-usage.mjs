@@ -40,9 +40,10 @@ export async function loadUsage({ days, usageFile, env = process.env, now = new 
       throw new UsageSourceError(`usage file ${usageFile} is not JSON (${error.message}); write it with \`npm run usage -- --export --out <file>\``);
     }
     const usage = validateExport(json, `usage file ${usageFile}`);
-    // A shorter export than the window would pass removals on missing evidence.
+    // A shorter export than the window would pass removals on missing evidence. The store keeps hour
+    // buckets, so an export's `from` may sit up to an hour after the instant asked for.
     const windowStart = new Date(now.getTime() - days * DAY_MS);
-    if (Date.parse(usage.from) > windowStart.getTime() + 60_000) {
+    if (Date.parse(usage.from) > windowStart.getTime() + 60 * 60_000) {
       throw new UsageSourceError(
         `usage file ${usageFile} covers ${usage.from} to ${usage.to}, but --days ${days} asks for usage since ${windowStart.toISOString()}: export with --days ${days} or more`,
       );

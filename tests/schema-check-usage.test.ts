@@ -173,7 +173,7 @@ describe('schema:check --usage, through the CLI', () => {
       [usageFile({}, { format: 'hive-usage' }), 'format is "hive-usage", expected "suoke-usage"'],
       [usageFile({}, { version: 2 }), 'version is 2, this check reads version 1'],
       [usageFile({ 'Message.degraded': [{ client: 'x' } as Row] }), /coordinates\["Message\.degraded"\]\[0\]\.version must be a string/],
-      [usageFile({}, { from: iso(DAY) }), /covers .* but --days 7 asks for usage since .*: export with --days 7 or more/],
+      [usageFile({}, { from: iso(6 * DAY) }), /covers .* but --days 7 asks for usage since .*: export with --days 7 or more/],
       [put('usage/broken.json', '{"format": "suoke-usage",'), /is not JSON .*npm run usage -- --export --out/],
       [path.join(fixture, 'usage/missing.json'), /usage file .*missing\.json: ENOENT/],
     ];
