@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Kind, parse, TypeInfo, visit, visitWithTypeInfo, getNamedType, isInputObjectType } from 'graphql';
 
 export const USAGE_FORMAT = 'suoke-usage';
@@ -50,7 +50,7 @@ export async function loadUsage({ days, usageFile, env = process.env, now = new 
     }
     return { source: usageFile, export: usage };
   }
-  const moduleFile = storeModule ?? path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', 'gateway', 'dist', 'usage', 'index.js');
+  const moduleFile = storeModule ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'gateway', 'dist', 'usage', 'index.js');
   if (!existsSync(moduleFile)) {
     const source = path.join(path.dirname(moduleFile), '..', '..', 'src', 'usage', 'index.ts');
     const why = existsSync(source) ? 'run `npm run build` first (`npm run schema:check` does)' : `this checkout has no usage store (${source} is absent)`;
