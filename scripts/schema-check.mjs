@@ -204,7 +204,7 @@ async function readUsage({ days, now, usageFile, trustedFile, build }) {
   }
   const usage = await loadUsage({ days, usageFile, env: process.env, now });
   const manifest = await loadTrustedDocuments({
-    file: trustedFile, env: process.env, defaultFile: path.join(repoRoot, 'clients', 'app', 'generated', 'persisted-documents.json'),
+    file: trustedFile, env: process.env, defaultFile: path.join(repoRoot, 'clients', 'app', 'generated', 'persisted-query-manifest.json'),
   });
   return { usage, manifest };
 }
