@@ -49,6 +49,11 @@ export async function openUsageReader(config: UsageConfig): Promise<UsageReader>
   return UsageStore.open(config);
 }
 
+/** Whether a running gateway holds the embedded store (nothing else may open its folder then). */
+export function embeddedStoreInUse(config: UsageConfig): boolean {
+  return !storeUrl(config) && runningReader(readerFile(config)) !== undefined;
+}
+
 /** Builds the export from a reader's rows for the window. */
 export async function usageExport(reader: UsageReader, window: Window, now = new Date()): Promise<UsageExport> {
   const coordinates: UsageExport['coordinates'] = {};
