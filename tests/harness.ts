@@ -9,6 +9,9 @@ import { createGateway, loadGatewayConfig } from '../gateway/src/server.js';
 import { usageExport, windowOf, type UsageExport, type UsageStore } from '../gateway/src/usage/index.js';
 import { readSupergraphConfig } from '../scripts/supergraph-config.mjs';
 
+/** The shared secret between the stack's gateway and subgraphs (a second gateway in a test needs it too). */
+export const HARNESS_GATEWAY_SECRET = 'harness-gateway-secret-0123456789';
+
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface GraphQLResponse<T = Record<string, unknown>> {
@@ -110,7 +113,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     LOG_FORMAT: 'json',
     // As `npm start` does: subgraphs trust the gateway's forwarded IP and rate budget.
-    GATEWAY_SECRET: 'harness-gateway-secret-0123456789',
+    GATEWAY_SECRET: HARNESS_GATEWAY_SECRET,
     ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
     ...options.subgraphEnv,
   };
