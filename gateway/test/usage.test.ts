@@ -16,6 +16,7 @@ import {
   windowOf,
   type OperationUsage,
 } from '../src/usage/index.js';
+import { loadGatewayConfig } from '../src/config.js';
 
 // Coordinate extraction, the client caps and the store's batching, on a schema made for it
 // (the supergraph has no interface) and on the store of this run's backend (PGlite or PostgreSQL).
@@ -218,5 +219,16 @@ describe('the store', () => {
     const merged = mergeBatches({ usage: [row, { ...row, coordinate: 'd' }], subgraphs: [] }, { usage: [{ ...row, count: 2, lastSeen: '3' }, { ...row, coordinate: 'e' }], subgraphs: [] }, 2);
     expect(merged.usage).toEqual([{ ...row, count: 3, lastSeen: '3' }, { ...row, coordinate: 'd' }]);
     expect(merged.dropped).toBe(1);
+  });
+});
+
+describe('configuration', () => {
+  it('GATEWAY_WORKERS > 1 with the embedded store is a problem listed at start; a database URL or USAGE_RECORDING=off lifts it', () => {
+    expect(() => loadGatewayConfig({ NODE_ENV: 'test', GATEWAY_WORKERS: '2' })).toThrow(/USAGE_RECORDING: with GATEWAY_WORKERS > 1 the usage store needs USAGE_DATABASE_URL or DATABASE_URL/);
+    expect(loadGatewayConfig({ NODE_ENV: 'test', GATEWAY_WORKERS: '2', USAGE_DATABASE_URL: 'postgres://gw@127.0.0.1:5432/usage' }).GATEWAY_WORKERS).toBe(2);
+    expect(loadGatewayConfig({ NODE_ENV: 'test', GATEWAY_WORKERS: '2', DATABASE_URL: 'postgres://gw@127.0.0.1:5432/usage' }).USAGE_RECORDING).toBe('on');
+    expect(loadGatewayConfig({ NODE_ENV: 'test', GATEWAY_WORKERS: '2', USAGE_RECORDING: 'off' }).USAGE_RECORDING).toBe('off');
+    expect(() => loadGatewayConfig({ NODE_ENV: 'test', USAGE_SAMPLE_RATE: '1.5' })).toThrow(/USAGE_SAMPLE_RATE/);
+    expect(loadGatewayConfig({ NODE_ENV: 'test' })).toMatchObject({ USAGE_SAMPLE_RATE: 1, USAGE_SCHEMA: 'gateway_usage', USAGE_FLUSH_MS: 10_000, USAGE_RETENTION_DAYS: 30, USAGE_MAX_CLIENTS_PER_HOUR: 100 });
   });
 });
