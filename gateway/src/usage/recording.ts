@@ -3,15 +3,13 @@ import type { Experimental_DidResolveQueryPlanCallback } from '@apollo/gateway';
 import type { QueryPlan } from '@apollo/query-planner';
 import type { GraphQLSchema } from 'graphql';
 import { LRUCache } from 'lru-cache';
-import type { Logger } from '@suoke/platform';
-import type { UsageConfig } from './config.js';
+import type { Database, Logger } from '@suoke/platform';
+import { storeUrl, type UsageConfig } from './config.js';
 import { operationUsage, type OperationUsage } from './extract.js';
 import { planCoordinates } from './plan.js';
 import { capClientValue, clientFromHeaders, mergeBatches, UsageRecorder, type Batch } from './recorder.js';
 import { embeddedDir, UsageStore } from './store.js';
 import { readerFile, serveReader } from './serve.js';
-import { storeUrl } from './config.js';
-import type { Database } from '@suoke/platform';
 
 /** Documents whose usage is kept computed, per schema; Apollo's own document cache is of the same order. */
 const DOCUMENTS_CACHED = 2_000;
