@@ -140,6 +140,10 @@ export async function startSubgraphs({ data, env: extra = {}, label, gatewayPort
     BENCHMARK_RATE_LIMITS_OFF: 'allow',
     GATEWAY_URL: `http://127.0.0.1:${gatewayPort}/graphql`,
     ...(data.databaseUrl ? { DATABASE_URL: data.databaseUrl } : {}),
+    // Gateways started from this environment record field usage into the bench's database (their
+    // schema gateway_usage, adding up like replicas). On PGlite they would all open one embedded
+    // folder at once, which PGlite cannot share: recording is off there unless a scenario says otherwise.
+    ...(data.databaseUrl ? {} : { USAGE_RECORDING: 'off' }),
     ...extra,
   };
   const processes = {};

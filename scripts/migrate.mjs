@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run migrate — applies every subgraph's committed SQL migrations (a no-op when up to date).
+// npm run migrate — applies every subgraph's committed SQL migrations and the gateway's usage store's (a no-op when up to date).
 import { migrateAll } from './services.mjs';
 
 try {

@@ -58,6 +58,25 @@ export async function migrateAll(log = console.log, env = process.env) {
       await database.close();
     }
   }
+  await migrateUsageStore(log, env);
+}
+
+/** The gateway's usage store (gateway/migrations), opened as the gateway opens it; the gateway also applies them at start. */
+async function migrateUsageStore(log, env) {
+  const usage = await import(pathToFileURL(path.join(repoRoot, 'gateway/dist/usage/index.js')).href);
+  const config = usage.loadUsageConfig({ ...env, PGLITE_DATA_DIR: env.PGLITE_DATA_DIR ?? path.join(repoRoot, '.data') });
+  if (config.USAGE_RECORDING === 'off') return;
+  if (usage.embeddedStoreInUse(config)) {
+    log('migrate gateway-usage: the running gateway holds the embedded store and migrated it at start');
+    return;
+  }
+  const store = await usage.UsageStore.open(config, { migrate: false });
+  try {
+    const result = await store.migrate();
+    log(`migrate gateway-usage: ${result.applied.length} applied, ${result.skipped.length} already applied (${store.database.kind})`);
+  } finally {
+    await store.close();
+  }
 }
 
 /**

@@ -79,6 +79,8 @@ beforeAll(async () => {
       LOG_LEVEL: 'warn',
       OTEL_SDK_DISABLED: 'true',
       GATEWAY_WORKERS: '2',
+      // Usage recording off: GATEWAY_WORKERS > 1 needs a database for the usage store, and this test is about the cluster.
+      USAGE_RECORDING: 'off',
       GATEWAY_PORT: String(port),
       METRICS_PORT: String(metricsPort),
       METRICS_OPERATION_NAMES: 'ClusterProbe',

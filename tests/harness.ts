@@ -6,7 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_TRUSTED_SERVICES, type SubgraphDefinition } from '@suoke/platform';
 import { createTestDatabase, reservePort, type TestDatabase } from '@suoke/platform/testing';
 import { createGateway, loadGatewayConfig } from '../gateway/src/server.js';
+import { usageExport, windowOf, type UsageExport, type UsageStore } from '../gateway/src/usage/index.js';
 import { readSupergraphConfig } from '../scripts/supergraph-config.mjs';
+
+/** The shared secret between the stack's gateway and subgraphs (a second gateway in a test needs it too). */
+export const HARNESS_GATEWAY_SECRET = 'harness-gateway-secret-0123456789';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -27,7 +31,20 @@ export interface Stack {
   subgraphFetches(): number;
   /** Every instance of each subgraph (several with `replicas`), to stop and start again. */
   instances: Record<string, SubgraphInstance[]>;
+  /** The gateway's field usage store (its own fresh database): flush what is counted, then read it. */
+  usage: StackUsage;
   stop(): Promise<void>;
+}
+
+export interface StackUsage {
+  /** Writes the counts held in memory (the gateway does it every USAGE_FLUSH_MS). */
+  flush(): Promise<void>;
+  /** Flushes, then reads the export of the last `days` (default 1). */
+  export(days?: number): Promise<UsageExport>;
+  /** The open store; undefined with USAGE_RECORDING=off. */
+  readonly store: UsageStore | undefined;
+  /** The usage database's URL on the PostgreSQL path (what `npm run usage` is given as USAGE_DATABASE_URL). */
+  readonly url: string | undefined;
 }
 
 /** One running copy of a subgraph, on its own port, sharing the subgraph's database with its siblings. */
@@ -96,7 +113,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     LOG_FORMAT: 'json',
     // As `npm start` does: subgraphs trust the gateway's forwarded IP and rate budget.
-    GATEWAY_SECRET: 'harness-gateway-secret-0123456789',
+    GATEWAY_SECRET: HARNESS_GATEWAY_SECRET,
     ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
     ...options.subgraphEnv,
   };
@@ -123,7 +140,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     subgraphUrls[definition.name] = copies[0]!.url;
     gatewayUrls[definition.name] = options.gatewaySubgraphUrls?.[definition.name] ?? copies.map((c) => c.url).join(',');
   }
+  // The gateway's own usage store: a fresh PostgreSQL database, or PGlite in memory on the embedded path.
+  const usageDb = await createTestDatabase('gateway_usage');
   const gateway = createGateway({
+    usageDatabase: usageDb.database,
     config: loadGatewayConfig({
       ...env,
       SUPERGRAPH_POLL_MS: '200',
@@ -146,8 +166,24 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     query: (query, variables, token, headers) => post(gatewayUrl, { query, variables }, token, headers),
     subgraphFetches: () => running.reduce((sum, s) => sum + s.stats.graphqlRequests, 0),
     instances,
+    usage: {
+      flush: async () => {
+        await gateway.usage?.flush();
+      },
+      async export(days = 1) {
+        await gateway.usage?.flush();
+        const store = gateway.usage?.store;
+        if (!store) throw new Error('usage recording is off (USAGE_RECORDING=off) or its store is not open');
+        return usageExport(store, windowOf(days));
+      },
+      get store() {
+        return gateway.usage?.store;
+      },
+      url: usageDb.url,
+    },
     async stop() {
       await gateway.stop();
+      await usageDb.drop();
       await Promise.all(running.map((s) => s.stop()));
       rmSync(mediaDir, { recursive: true, force: true });
       await Promise.all(Object.values(databases).map((d) => d.drop()));

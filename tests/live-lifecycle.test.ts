@@ -337,6 +337,8 @@ async function spawnGateway() {
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
     OTEL_SDK_DISABLED: 'true',
+    // Not about usage: without it every spawned gateway would share the repository's .data/gateway-usage.
+    USAGE_RECORDING: 'off',
     GATEWAY_PORT: String(port),
     GATEWAY_SECRET: HARNESS_SECRET,
     JWT_JWKS_URL: jwks('user'),

@@ -31,6 +31,8 @@ describe('SIGTERM to a gateway process with open HTTP and WebSocket subscription
         NODE_ENV: 'test',
         LOG_LEVEL: 'warn',
         OTEL_SDK_DISABLED: 'true',
+        // Not about usage: without it every spawned gateway would share the repository's .data/gateway-usage.
+        USAGE_RECORDING: 'off',
         GATEWAY_PORT: String(port),
         GATEWAY_SECRET: SECRET,
         SUPERGRAPH_PATH: live.supergraphPath,

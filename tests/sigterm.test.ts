@@ -34,7 +34,8 @@ function spawnService(name: string, entry: string, port: number, env: Record<str
   const clean = childEnv();
   const child = spawn(process.execPath, [path.join(repoRoot, entry)], {
     cwd: repoRoot,
-    env: { ...clean, NODE_ENV: 'test', OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'silent', GATEWAY_SECRET: TEST_GATEWAY_SECRET, ...env },
+    // USAGE_RECORDING off: not about usage, and spawned gateways would otherwise share the repository's .data/gateway-usage.
+    env: { ...clean, NODE_ENV: 'test', OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'silent', GATEWAY_SECRET: TEST_GATEWAY_SECRET, USAGE_RECORDING: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -9,6 +9,7 @@ import { overhead } from './overhead.mjs';
 import { rateLimit } from './rate-limit.mjs';
 import { retrieval } from './retrieval.mjs';
 import { tracing } from './tracing.mjs';
+import { usage } from './usage.mjs';
 
 /** Scenario name → runner({ quick, command }). */
 export const scenarios = {
@@ -23,4 +24,5 @@ export const scenarios = {
   ab, // two environments side by side on one query (a tuning's before and after)
   retrieval, // issue 20: recall@1/@3 of the evaluation set per language, offline responder through the gateway
   media, // issue 21: tongue photo and voice recording, upload + analysis p50/p99, throughput, peak memory
+  usage, // issue 22: field usage recording on vs off, req per gateway CPU-second
 };

@@ -1,4 +1,5 @@
 import { baseEnv, loadConfig, portSchema, z } from '@suoke/platform';
+import { usageEnv, usageProblems } from './usage/index.js';
 
 /** An HTTP header name (RFC 9110 token), lower-cased as Node presents request headers. */
 const headerName = (fallback: string) =>
@@ -129,6 +130,8 @@ const env = baseEnv.extend({
     .string()
     .default('ADMIN,SERVICE')
     .transform((v) => v.split(',').map((role) => role.trim()).filter(Boolean)),
+  // Field usage (usage/config.ts): USAGE_RECORDING, USAGE_SAMPLE_RATE, USAGE_DATABASE_URL, USAGE_SCHEMA, USAGE_FLUSH_MS, …
+  ...usageEnv,
 });
 
 export type GatewayConfig = z.infer<typeof env> & {
@@ -138,7 +141,7 @@ export type GatewayConfig = z.infer<typeof env> & {
 
 export function loadGatewayConfig(source: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const overrides = perSubgraphOverrides(source);
-  const config = loadConfig('gateway', env, source, (c) => [...overrides.problems, ...trustedDocumentsProblems(c)]);
+  const config = loadConfig('gateway', env, source, (c) => [...overrides.problems, ...trustedDocumentsProblems(c), ...usageProblems(c)]);
   return { ...config, SUBGRAPH_OVERRIDES: overrides.values };
 }
 

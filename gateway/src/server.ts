@@ -19,6 +19,7 @@ import {
   ServiceMetrics,
   SessionDenyList,
   userFromAuthorization,
+  type Database,
   type Logger,
 } from '@suoke/platform';
 import { trustedDocumentsMode, type GatewayConfig } from './config.js';
@@ -41,6 +42,7 @@ import { createLiveServer } from './live/index.js';
 import { LivePlanner } from './live/plan.js';
 import { sandboxLandingPage } from './live/sandbox.js';
 import { createDefer } from './defer/index.js';
+import { createUsageRecording } from './usage/index.js';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -54,6 +56,8 @@ export interface GatewayOptions {
    * trusted-documents manifest; later manifests replace them through `metrics.setKnownOperationNames`.
    */
   knownOperationNames?: Iterable<string>;
+  /** The usage store's database instead of the configured one (tests: their fresh database). */
+  usageDatabase?: Database;
 }
 
 /**
@@ -95,6 +99,8 @@ export function createGateway(options: GatewayOptions) {
   process.env.APOLLO_TELEMETRY_DISABLED ??= 'true';
   // The data sources Apollo Gateway plans queries with, kept for the subscriptions' events (live/), and each subgraph's routing.
   const dataSources: ServiceMap = {};
+  // Field usage (usage/): which coordinates each client uses, and which subgraph served each field.
+  const usage = config.USAGE_RECORDING === 'on' ? createUsageRecording({ config, log, ...(options.usageDatabase ? { database: options.usageDatabase } : {}) }) : undefined;
   const routings = new Map<string, string>();
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphFromFile({
@@ -120,6 +126,7 @@ export function createGateway(options: GatewayOptions) {
     // gateway.request / gateway.plan / gateway.fetch spans: no GraphQL document (it may
     // hold literal input values) and no exception events (messages quote input).
     telemetry: { includeDocument: false, recordExceptions: false },
+    ...(usage ? { experimental_didResolveQueryPlan: usage.didResolveQueryPlan } : {}),
   });
   const rateLimitStore = new RateLimitStore(redis);
   metrics.watchRateLimits(rateLimitStore.stats);
@@ -199,6 +206,7 @@ export function createGateway(options: GatewayOptions) {
       // Before metrics: a trusted document's owner stands in for a missing client name (client-awareness.ts).
       clientAwareness({ documents: () => trustedDocuments, log }),
       metrics.plugin<GatewayContext>((context) => context.client),
+      ...(usage ? [usage.plugin as ApolloServerPlugin<GatewayContext>] : []),
       errorMasking.plugin,
       refuseSubscriptionsOverPost<GatewayContext>(),
       // Before the rate limiter: an operation over a limit is answered as such.
@@ -258,6 +266,8 @@ export function createGateway(options: GatewayOptions) {
       return trustedDocuments;
     },
     sessions,
+    /** Field usage recording (flush, store), when USAGE_RECORDING=on. */
+    usage,
     /** Open subscriptions, every transport. */
     liveStats: live.stats,
     /** The HTTP front's counters (connections refused by the per-address cap, bytes inflated). */
@@ -283,6 +293,7 @@ export function createGateway(options: GatewayOptions) {
           labelNames();
         }
         await apollo.start();
+        await usage?.start();
         if (redis) await redisReady(redis, log);
         // Before answering: the sessions other replicas ended are refused from the first request on.
         if (!(await sessions.loaded(5_000))) log.warn('session deny-list not loaded within 5 s; ended sessions of other replicas are refused once it is');
@@ -300,6 +311,8 @@ export function createGateway(options: GatewayOptions) {
       await live.stop(config.SHUTDOWN_GRACE_MS);
       if (started) await apollo.stop();
       else http.server.close();
+      // After the drain: the requests answered last are counted, and written before the process exits.
+      await usage?.stop();
       await metricsAt.close();
       await subgraphClients.close();
       await trustedDocuments?.close();

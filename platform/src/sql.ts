@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 
-export type ArrayElementType = 'uuid' | 'text' | 'int' | 'float8' | 'date' | 'timestamptz';
+export type ArrayElementType = 'uuid' | 'text' | 'int' | 'int8' | 'float8' | 'date' | 'timestamptz';
 
 /**
  * One array parameter for `unnest(...)`. It is sent as text[] and cast in SQL
