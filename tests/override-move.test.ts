@@ -180,6 +180,18 @@ describe('moving a field between subgraphs with @override', () => {
     expect(before.b).toBe(0);
     expect(after.a).toBe(0);
     expect(after.b).toBeGreaterThan(20);
+
+    // The usage store shows the same move: which subgraph served User.wellnessScore, with counts and times.
+    await stack.usage.flush();
+    const served = await stack.usage.store!.subgraphs({ from: new Date(Date.now() - 3_600_000), to: new Date(Date.now() + 60_000) }, 'User.wellnessScore');
+    const row = (name: string) => served.find((r) => r.subgraph === name);
+    console.log(`usage store, User.wellnessScore served by: ${served.map((r) => `${r.subgraph} ${r.count} (${r.firstSeen} … ${r.lastSeen})`).join('; ')}`);
+    expect(served.map((r) => r.subgraph).sort()).toEqual(['movea', 'moveb']);
+    // Every operation's plan is counted once per subgraph it asked for the field: the fetches each subgraph received.
+    expect(row('movea')!.count).toBe(movea.entityRequests());
+    expect(row('moveb')!.count).toBe(moveb.entityRequests());
+    // The old owner's last use is before the new one's first plus the moment plans made before the swap took to finish.
+    expect(Date.parse(row('movea')!.lastSeen)).toBeLessThan(Date.parse(row('moveb')!.firstSeen) + 500);
   }, 120_000);
 
   it('(b) the old owner deletes the field (a subgraph deploy, the supergraph unchanged), then the @override goes: 0 failed requests, all to moveb', async () => {

@@ -3,6 +3,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { freePort } from '@suoke/platform/testing';
 import { createGateway, loadGatewayConfig } from '../gateway/src/server.js';
 import { unusedCoordinates, windowOf, type UsageExport } from '../gateway/src/usage/index.js';
@@ -73,6 +75,37 @@ describe('field usage through the gateway', () => {
       expect(text).toMatch(/served by:\n\s+subgraph.*\n\s+knowledge\s+2/);
       const json = JSON.parse(cli(['--field', 'Herb.name', '--days', '1', '--json'], { USAGE_DATABASE_URL: stack.usage.url }));
       expect(json.entries.map((e: { client: string; count: number }) => `${e.client}:${e.count}`)).toEqual(['suoke-app:3', 'suoke-web:2']);
+    }
+  });
+
+  it('a subscription over graphql-ws is recorded like any operation, under the client its connection names', async () => {
+    const registered = await stack.query(`mutation($input: RegisterInput!) { register(input: $input) { accessToken } }`, {
+      input: { email: `usage.sub.${Date.now()}@example.com`, password: 'usage-subscription-password-1', displayName: 'Sub' },
+    });
+    expect(registered.errors).toBeUndefined();
+    const ws = createClient({
+      url: stack.gatewayUrl.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { authorization: `Bearer ${registered.data!.register.accessToken}`, 'apollographql-client-name': 'suoke-watch', 'apollographql-client-version': '0.9.0' },
+    });
+    try {
+      const problems: unknown[] = [];
+      const query = 'subscription WatchNotifications { notificationAdded { id title } }';
+      const stop = ws.subscribe({ query, operationName: 'WatchNotifications' }, { next: () => {}, error: (e) => problems.push(e), complete: () => {} });
+      // Recorded when the gateway opens it; read until it is there (the open is asynchronous to the client).
+      let rows: UsageExport['coordinates'][string] | undefined;
+      for (const deadline = Date.now() + 10_000; !rows && Date.now() < deadline; ) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        rows = (await stack.usage.export(1)).coordinates['Subscription.notificationAdded'];
+      }
+      stop();
+      expect(problems).toEqual([]);
+      expect(rows).toEqual([expect.objectContaining({ client: 'suoke-watch', version: '0.9.0', operation: 'WatchNotifications', count: 1 })]);
+      const exported = await stack.usage.export(1);
+      expect(exported.coordinates['Notification.title']).toEqual([expect.objectContaining({ client: 'suoke-watch', operation: 'WatchNotifications' })]);
+    } finally {
+      await ws.dispose();
     }
   });
 

@@ -40,6 +40,7 @@ import { boundedCache, createDocumentGuard, GuardedApolloServer } from './docume
 import { TrustedDocuments, type TrustedDocumentsOptions } from './trusted-documents.js';
 import { createLiveServer } from './live/index.js';
 import { LivePlanner } from './live/plan.js';
+import type { Prepared } from './live/prepare.js';
 import { sandboxLandingPage } from './live/sandbox.js';
 import { createDefer } from './defer/index.js';
 import { createUsageRecording } from './usage/index.js';
@@ -235,6 +236,9 @@ export function createGateway(options: GatewayOptions) {
     keepAliveMs: config.GATEWAY_WS_KEEPALIVE_MS,
     httpHeartbeatMs: config.GATEWAY_HTTP_SUBSCRIPTION_HEARTBEAT_MS,
     observe: subscriptionMetrics(metrics),
+    ...(usage
+      ? { recordUsage: (p: Prepared) => usage.recordSubscription({ source: p.source, document: p.document, operationName: p.operationName, schema: p.schema.apiSchema, client: p.context.client, variables: p.variables }) }
+      : {}),
     upstreamIdleMs: config.GATEWAY_SUBSCRIPTION_UPSTREAM_IDLE_MS,
     maxPayloadBytes: config.MAX_BODY_BYTES,
     gatewaySecret: config.GATEWAY_SECRET,

@@ -38,6 +38,8 @@ export interface LiveCoreOptions extends PrepareOptions {
   formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError;
   /** Subscription metrics (metrics.ts); none in unit tests. */
   observe?: SubscriptionObserver;
+  /** Field usage (usage/): told of every subscription that opens; it never throws. */
+  recordUsage?: (prepared: Prepared) => void;
   log: Logger;
 }
 
@@ -98,6 +100,7 @@ export function createLiveCore(options: LiveCoreOptions) {
     let stopUpstream: (() => void) | undefined;
     let expiry: NodeJS.Timeout | undefined;
     observe?.opened(transport);
+    options.recordUsage?.(prepared);
     const onEnd = () => {
       release();
       stopUpstream?.();

@@ -1,7 +1,8 @@
 import type { ApolloServerPlugin, GraphQLRequestContextDidResolveOperation } from '@apollo/server';
 import type { Experimental_DidResolveQueryPlanCallback } from '@apollo/gateway';
 import type { QueryPlan } from '@apollo/query-planner';
-import type { GraphQLSchema } from 'graphql';
+import { createHash } from 'node:crypto';
+import type { DocumentNode, GraphQLSchema } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import type { Database, Logger } from '@suoke/platform';
 import { storeUrl, type UsageConfig } from './config.js';
@@ -19,6 +20,12 @@ export interface UsageRecording {
   plugin: ApolloServerPlugin<object>;
   /** ApolloGateway's `experimental_didResolveQueryPlan`: which subgraph served each field. */
   didResolveQueryPlan: Experimental_DidResolveQueryPlanCallback;
+  /**
+   * A subscription as the live path (live/) opened it: its coordinates, per client, like any operation.
+   * The fields its events are completed with are in the document too; which subgraph served them is
+   * not recorded for subscriptions (their plans run per event, outside Apollo Gateway's callback).
+   */
+  recordSubscription(subscription: { source: string; document: DocumentNode; operationName: string | undefined; schema: GraphQLSchema; client: { name?: string; version?: string } | undefined; variables: Record<string, unknown> | undefined }): void;
   /** Opens (and migrates) the store and starts the flush timer; a store that cannot be reached is retried at each flush. */
   start(): Promise<void>;
   /** Writes what is counted so far (the timer does it every USAGE_FLUSH_MS). */
@@ -44,13 +51,15 @@ export function createUsageRecording(options: { config: UsageConfig; log: Logger
     log.warn({ err: error }, 'usage recording failed for an operation (logged once); the request is unaffected');
   };
 
-  const usageOf = (ctx: GraphQLRequestContextDidResolveOperation<object>): OperationUsage => {
-    if (documents?.schema !== ctx.schema) documents = { schema: ctx.schema, cache: new LRUCache({ max: DOCUMENTS_CACHED }) };
-    const key = `${ctx.queryHash}\u0001${ctx.operationName ?? ''}`;
+  /** The document's usage, computed once per (document hash, operation name, schema). */
+  const cachedUsage = (queryHash: string, document: DocumentNode, operationName: string | null | undefined, schema: GraphQLSchema): OperationUsage => {
+    if (documents?.schema !== schema) documents = { schema, cache: new LRUCache({ max: DOCUMENTS_CACHED }) };
+    const key = `${queryHash}\u0001${operationName ?? ''}`;
     let usage = documents.cache.get(key);
-    if (!usage) documents.cache.set(key, (usage = operationUsage(ctx.document, ctx.operationName, ctx.schema)));
+    if (!usage) documents.cache.set(key, (usage = operationUsage(document, operationName, schema)));
     return usage;
   };
+  const usageOf = (ctx: GraphQLRequestContextDidResolveOperation<object>): OperationUsage => cachedUsage(ctx.queryHash, ctx.document, ctx.operationName, ctx.schema);
 
   const plugin: ApolloServerPlugin<object> = {
     async requestDidStart() {
@@ -133,9 +142,21 @@ export function createUsageRecording(options: { config: UsageConfig; log: Logger
     return next;
   };
 
+  const recordSubscription: UsageRecording['recordSubscription'] = ({ source, document, operationName, schema, client, variables }) => {
+    try {
+      if (!recorder.sample()) return;
+      // The same key Apollo Server gives a query's text (sha256 hex), so a document used both ways shares one entry.
+      const queryHash = createHash('sha256').update(source).digest('hex');
+      recorder.record(cachedUsage(queryHash, document, operationName, schema), { name: capClientValue(client?.name), version: capClientValue(client?.version) }, variables);
+    } catch (error) {
+      failedToRecord(error);
+    }
+  };
+
   return {
     plugin,
     didResolveQueryPlan,
+    recordSubscription,
     recorder,
     get store() {
       return store;
