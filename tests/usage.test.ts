@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -214,6 +214,28 @@ describe('field usage through the gateway', () => {
       if (!stack.usage.url) expect(readFileSync(path.join(dataDir, 'gateway-usage.reader.json'), 'utf8')).toMatch(/"port":\d+/);
       const whileRunning = fieldJson('Constitution.code').entries.filter((e) => e.client.endsWith('-app') && e.client !== 'suoke-app' && e.client !== 'replicated-app');
       expect(whileRunning.map((e) => `${e.client}@${e.version}:${e.count}`).sort()).toEqual(['running-app@2.0.0:2', 'sigterm-app@1.0.0:3']);
+      // schema:check --usage reads the same store by the same settings: a used field's removal fails naming its client, an unused one's passes.
+      const knowledgeSdl = readFileSync(path.join(repoRoot, 'subgraphs/knowledge/src/schema.graphql'), 'utf8');
+      const without = (field: string, description: string) => {
+        const file = path.join(dataDir, `knowledge-without-${field}.graphql`);
+        const edited = knowledgeSdl.replace(`  """\n  ${description}\n  """\n  ${field}: String!\n`, '');
+        expect(edited).not.toBe(knowledgeSdl);
+        writeFileSync(file, edited);
+        return file;
+      };
+      const schemaCheck = (sdl: string) => {
+        const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(DATABASE_URL|USAGE_|PGLITE_|TRUSTED_)/.test(key)));
+        return spawnSync(process.execPath, [path.join(repoRoot, 'scripts/schema-check.mjs'), 'knowledge', '--sdl', sdl, '--usage', '--days', '1', '--trusted-documents', 'none'], {
+          cwd: repoRoot, env: { ...clean, ...storeEnv() }, encoding: 'utf8', timeout: 60_000,
+        });
+      };
+      const used = schemaCheck(without('name', 'Standard Chinese name, e.g. `气虚质`.'));
+      expect(used.status, used.stderr).toBe(1);
+      expect(used.stdout).toMatch(/BREAKING, USED \(1\)[\s\S]*Constitution\.name[\s\S]*running-app/);
+      const unused = schemaCheck(without('shortName', 'Chinese name without 质, e.g. `气虚`.'));
+      expect(unused.status, `${unused.stdout}\n${unused.stderr}`).toBe(0);
+      expect(unused.stdout).toMatch(/BREAKING, UNUSED \(1\)[\s\S]*Constitution\.shortName/);
+
       const exportText = cli(['--export', '--days', '1'], storeEnv());
       expect((JSON.parse(exportText) as UsageExport).coordinates['Query.constitutions']?.some((e) => e.client === 'running-app')).toBe(true);
       child!.kill('SIGTERM');
