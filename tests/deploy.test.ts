@@ -510,6 +510,21 @@ describe('deployment files agree with supergraph.yaml and the services', () => {
       if (url.username !== role) problems.push(`compose ${s.name}: DATABASE_URL connects as ${url.username}, not ${role}`);
       if (variable && !raw.includes(`\${${variable}`)) problems.push(`compose ${s.name}: DATABASE_URL does not use ${variable}, the password postgres was given`);
     }
+    // The gateway's field usage store: its own schema and login role, like a subgraph's.
+    const usageRole = ownerOf('gateway_usage');
+    if (!usageRole) problems.push('gateway: no role owns schema "gateway_usage" in subgraph-roles.psql');
+    else {
+      owners.set('gateway_usage', usageRole);
+      if (!new RegExp(`alter role ${usageRole} with login\\b`).test(rolesScript)) problems.push(`gateway: role ${usageRole} is not created as a login role`);
+      const variable = /-v gateway_password="\$\{([A-Z0-9_]+)/.exec(rolesHook)?.[1];
+      if (!variable || !/password :'gateway_password'/.test(rolesScript)) problems.push(`gateway: the password of ${usageRole} is not passed from the environment`);
+      else if (!(variable in (postgres.environment ?? {}))) problems.push(`compose postgres: ${variable} is not set`);
+      const raw = compose.services.gateway?.environment?.USAGE_DATABASE_URL ?? '';
+      if (!raw) problems.push('compose gateway: USAGE_DATABASE_URL is not set (the usage store would fall back to PGlite inside the container)');
+      else if (new URL(interpolate(raw, {})).username !== usageRole) problems.push(`compose gateway: USAGE_DATABASE_URL does not connect as ${usageRole}`);
+      if (compose.services.gateway?.depends_on?.postgres?.condition !== 'service_healthy') problems.push('compose gateway: should wait for postgres to be healthy');
+      if (!/name: USAGE_DATABASE_URL\s*\n\s*valueFrom: \{ secretKeyRef: \{ name: suoke-db-gateway/.test(read('deploy/k8s/gateway.yaml'))) problems.push('k8s gateway: USAGE_DATABASE_URL does not come from the suoke-db-gateway secret');
+    }
     if (new Set(owners.values()).size !== owners.size) problems.push(`one role owns several schemas: ${[...owners].join(', ')}`);
     for (const [, privileges, schema, role] of rolesScript.matchAll(/grant (.+?) on (?:all \w+ in )?schema "?(\w+)"? to (\w+)/gi)) {
       if (schema !== 'public' && owners.get(schema!) !== role) problems.push(`${role} is granted ${privileges} on schema ${schema}, which is not its own`);

@@ -11,4 +11,5 @@ psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" \
   -v knowledge_password="${KNOWLEDGE_DB_PASSWORD:?set KNOWLEDGE_DB_PASSWORD}" \
   -v agent_password="${AGENT_DB_PASSWORD:?set AGENT_DB_PASSWORD}" \
   -v diagnosis_password="${DIAGNOSIS_DB_PASSWORD:?set DIAGNOSIS_DB_PASSWORD}" \
+  -v gateway_password="${GATEWAY_DB_PASSWORD:?set GATEWAY_DB_PASSWORD}" \
   -f /docker-entrypoint-initdb.d/subgraph-roles.psql
