@@ -214,6 +214,20 @@ describe('field usage through the gateway', () => {
       if (!stack.usage.url) expect(readFileSync(path.join(dataDir, 'gateway-usage.reader.json'), 'utf8')).toMatch(/"port":\d+/);
       const whileRunning = fieldJson('Constitution.code').entries.filter((e) => e.client.endsWith('-app') && e.client !== 'suoke-app' && e.client !== 'replicated-app');
       expect(whileRunning.map((e) => `${e.client}@${e.version}:${e.count}`).sort()).toEqual(['running-app@2.0.0:2', 'sigterm-app@1.0.0:3']);
+      if (!stack.usage.url) {
+        // A second gateway on the same embedded folder does not open it (PGlite is one process's): it says why and serves on.
+        const secondChild = child!;
+        const third = await startGateway(200);
+        expect((await post(third.url, { query: HOME }, undefined, client('third-app', '1.0.0'))).errors).toBeUndefined();
+        const deadline = Date.now() + 10_000;
+        while (!/another gateway \(pid \d+\) holds the embedded usage store/.test(third.output.join('')) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(third.output.join('')).toContain(`another gateway (pid ${secondChild.pid}) holds the embedded usage store`);
+        child!.kill('SIGTERM');
+        expect(await third.exited).toBe(0);
+        child = secondChild;
+        expect(fieldJson('Constitution.code').entries.some((e) => e.client === 'third-app')).toBe(false);
+      }
+
       // schema:check --usage reads the same store by the same settings: a used field's removal fails naming its client, an unused one's passes.
       const knowledgeSdl = readFileSync(path.join(repoRoot, 'subgraphs/knowledge/src/schema.graphql'), 'utf8');
       const without = (field: string, description: string) => {
