@@ -44,7 +44,8 @@ import {
 import { SERVICE_NODE_OPTIONS } from '../../scripts/services.mjs';
 import { repoRoot } from '../../scripts/supergraph-config.mjs';
 
-const HOME = `query Home {
+/** The app's home screen over four subgraphs: what the gateways scenarios (and usage) load. */
+export const HOME = `query Home {
   me {
     id
     displayName

@@ -20,17 +20,8 @@ import { pathToFileURL } from 'node:url';
 import { freePort, load, log, median, prepareData, record, rotated, round, signTokens, spawnService, startSubgraphs, stopChild } from '../lib.mjs';
 import { SERVICE_NODE_OPTIONS } from '../../scripts/services.mjs';
 import { repoRoot } from '../../scripts/supergraph-config.mjs';
+import { HOME } from './gateways.mjs';
 
-const HOME = `query Home {
-  me {
-    id
-    displayName
-    healthSummary(days: 7) { type count average latest }
-    consultations(first: 3) { edges { node { id status startedAt } } }
-    latestReport { id confidence primaryConstitution { code name summary } }
-    conversations(first: 3) { edges { node { id agent { id name } updatedAt } } }
-  }
-}`;
 const CLIENT = { 'apollographql-client-name': 'suoke-app', 'apollographql-client-version': '2.3.0' };
 
 /**

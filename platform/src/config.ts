@@ -16,7 +16,8 @@ export class ConfigError extends Error {
 }
 
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
-const optionalUrl = z
+/** An optional URL variable: unset or empty is undefined (a compose file's `VAR: ''`), anything else must parse. */
+export const optionalUrl = z
   .string()
   .trim()
   .transform((v) => (v === '' ? undefined : v))

@@ -1,11 +1,4 @@
-import { z } from '@suoke/platform';
-
-const optionalUrl = z
-  .string()
-  .trim()
-  .transform((v) => (v === '' ? undefined : v))
-  .pipe(z.string().url().optional())
-  .optional();
+import { optionalUrl, z } from '@suoke/platform';
 
 /** Field usage (usage/): the gateway's variables, spread into gateway/src/config.ts; `npm run usage` reads the same. */
 export const usageEnv = {
