@@ -89,7 +89,8 @@ export class UsageStore implements UsageReader {
 
   /** Writes one flush: at most one statement per table, whatever the number of rows. */
   async write(batch: Batch): Promise<void> {
-    const usage = batch.usage;
+    // In key order: two replicas upserting overlapping keys then lock rows in the same order, and never deadlock.
+    const usage = inKeyOrder(batch.usage, (r) => [r.coordinate, r.hour, r.client, r.version, r.operation, r.signature]);
     const table = this.table('field_usage');
     if (usage.length > 0) {
       await this.database.rows(sql`
@@ -103,7 +104,7 @@ export class UsageStore implements UsageReader {
         on conflict (coordinate, hour, client_name, client_version, operation_name, signature) do update
           set count = u.count + excluded.count, first_seen = least(u.first_seen, excluded.first_seen), last_seen = greatest(u.last_seen, excluded.last_seen)`);
     }
-    const subgraphs = batch.subgraphs;
+    const subgraphs = inKeyOrder(batch.subgraphs, (r) => [r.coordinate, r.hour, r.subgraph]);
     if (subgraphs.length > 0) {
       await this.database.rows(sql`
         insert into ${this.table('field_subgraphs')} as s (hour, coordinate, subgraph, count, first_seen, last_seen)
@@ -168,4 +169,15 @@ export class UsageStore implements UsageReader {
 /** isoUtc gives microseconds; the export's timestamps are JavaScript's ISO form (milliseconds). */
 function millis(iso: string): string {
   return new Date(iso).toISOString();
+}
+
+/** The rows sorted by their primary key's columns (a copy). */
+function inKeyOrder<T>(rows: readonly T[], key: (row: T) => string[]): T[] {
+  return rows
+    .map((row) => ({ row, key: key(row) }))
+    .sort((a, b) => {
+      for (let i = 0; i < a.key.length; i += 1) if (a.key[i] !== b.key[i]) return a.key[i]! < b.key[i]! ? -1 : 1;
+      return 0;
+    })
+    .map(({ row }) => row);
 }
