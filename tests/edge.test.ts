@@ -167,6 +167,8 @@ describe('the gateway in production', () => {
   const start = async (env: Record<string, string>) => {
     const gateway = createGateway({
       config: loadGatewayConfig({
+        // Not about field usage (tests/usage.test.ts): no store, and never the repository's .data/gateway-usage.
+        USAGE_RECORDING: 'off',
         NODE_ENV: 'production',
         LOG_LEVEL: 'silent',
         JWT_JWKS_URL: `${new URL(stack.subgraphUrls.user!).origin}/.well-known/jwks.json`,

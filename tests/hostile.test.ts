@@ -278,6 +278,8 @@ describe('gateway with NODE_ENV=production', () => {
     const names: string[] = readSupergraphConfig().subgraphs.map((s: { name: string }) => s.name);
     gateway = createGateway({
       config: loadGatewayConfig({
+        // Not about field usage (tests/usage.test.ts): no store, and never the repository's .data/gateway-usage.
+        USAGE_RECORDING: 'off',
         NODE_ENV: 'production',
         LOG_LEVEL: 'silent',
         JWT_JWKS: JSON.stringify(testJwt.jwks),

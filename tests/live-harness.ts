@@ -76,6 +76,8 @@ export function useLiveStack(gatewayEnv: Record<string, string> = {}): LiveStack
     startGateway(env: Record<string, string> = {}, subgraphUrls?: Record<string, string>) {
       return createGateway({
         config: loadGatewayConfig({
+          // Not about field usage (tests/usage.test.ts): no store, and never the repository's .data/gateway-usage.
+          USAGE_RECORDING: 'off',
           NODE_ENV: 'test',
           LOG_LEVEL: 'silent',
           GATEWAY_SECRET: SECRET,

@@ -203,6 +203,8 @@ describe.skipIf(!process.env.REDIS_URL)('logout across gateway replicas (Redis)'
   const startReplica = async () => {
     const gateway = createGateway({
       config: loadGatewayConfig({
+        // Not about field usage (tests/usage.test.ts): no store, and never the repository's .data/gateway-usage.
+        USAGE_RECORDING: 'off',
         NODE_ENV: 'test',
         LOG_LEVEL: 'silent',
         GATEWAY_SECRET: SECRET,

@@ -173,7 +173,9 @@ describe('field usage through the gateway', () => {
         cwd: repoRoot,
         env: {
           ...clean,
-          NODE_ENV: 'test',
+          // Not `test`: outside it Apollo Server would install its own signal handlers (which re-sent the
+          // signal and cut the flush short); a gateway as `npm start` runs it must flush at SIGTERM.
+          NODE_ENV: 'development',
           OTEL_SDK_DISABLED: 'true',
           LOG_LEVEL: 'warn',
           LOG_FORMAT: 'json',

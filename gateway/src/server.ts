@@ -185,6 +185,9 @@ export function createGateway(options: GatewayOptions) {
     nodeEnv: config.NODE_ENV,
     introspection: !production,
     csrfPrevention: true,
+    // Signals are ours (stopOnSignals): Apollo's own handler (on outside NODE_ENV=test) stops the server
+    // and then re-sends the signal to the process, which cut our drain short before its last steps.
+    stopOnTerminationSignals: false,
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
     formatError,

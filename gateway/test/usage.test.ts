@@ -1,3 +1,7 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { buildSchema, parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database, Logger } from '@suoke/platform';
@@ -228,6 +232,37 @@ describe('the store', () => {
     expect(merged.usage).toEqual([{ ...row, count: 3, lastSeen: '3' }, { ...row, coordinate: 'd' }]);
     expect(merged.dropped).toBe(1);
   });
+});
+
+describe('the embedded folder is one process\'s', () => {
+  it('a second store on the same folder is refused, in this process and from another live one; a lock whose process is gone is taken over', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'usage-lock-'));
+    const config = loadUsageConfig({ PGLITE_DATA_DIR: dataDir });
+    const lockFile = path.join(dataDir, 'gateway-usage.lock');
+    try {
+      const first = await UsageStore.open(config);
+      expect(readFileSync(lockFile, 'utf8')).toBe(String(process.pid));
+      await expect(UsageStore.open(config)).rejects.toThrow(/another gateway in this process \(pid \d+\) holds the embedded usage store/);
+      await first.close();
+      expect(existsSync(lockFile)).toBe(false);
+
+      // Another live process holds it (its pid in the lock): refused, naming that pid.
+      const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
+      try {
+        writeFileSync(lockFile, String(other.pid));
+        await expect(UsageStore.open(config)).rejects.toThrow(`another gateway (pid ${other.pid}) holds the embedded usage store`);
+      } finally {
+        other.kill('SIGKILL');
+        await new Promise((resolve) => other.once('exit', resolve));
+      }
+      // That process is gone: its lock is stale and taken over.
+      const again = await UsageStore.open(config);
+      expect(readFileSync(lockFile, 'utf8')).toBe(String(process.pid));
+      await again.close();
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('configuration', () => {

@@ -234,6 +234,9 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
     nodeEnv: config.NODE_ENV,
     introspection: !production,
     csrfPrevention: true,
+    // Signals are ours (stopOnSignals): Apollo's own handler (on outside NODE_ENV=test) stops the server
+    // and then re-sends the signal to the process, which cut our drain short before its last steps.
+    stopOnTerminationSignals: false,
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
     formatError: errorMasking.formatError,
@@ -321,10 +324,16 @@ function gatewaySecretGuard(secret: string) {
 
 /** SIGTERM/SIGINT: drain, run `cleanup` (close the database), exit 0; a second signal exits at once. */
 export function stopOnSignals(log: Logger, stop: () => Promise<void>): void {
-  let stopping = false;
+  let stopping: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) process.exit(1);
-    stopping = true;
+    // The same signal again is a person insisting (Ctrl-C twice): exit now. Another one is a supervisor
+    // passing the stop on (Ctrl-C reaches `npm start` and its children at once, and it then sends
+    // SIGTERM): the drain under way goes on, and flushes what it must.
+    if (stopping) {
+      if (signal === stopping) process.exit(1);
+      return;
+    }
+    stopping = signal;
     log.info({ signal }, 'shutting down: draining in-flight requests');
     stop().then(
       () => process.exit(0),

@@ -10,7 +10,7 @@ import { operationUsage, type OperationUsage } from './extract.js';
 import { planCoordinates } from './plan.js';
 import { capClientValue, mergeBatches, UsageRecorder, type Batch } from './recorder.js';
 import { embeddedDir, UsageStore } from './store.js';
-import { otherHolder, readerFile, serveReader } from './serve.js';
+import { readerFile, serveReader } from './serve.js';
 
 /** Documents whose usage is kept computed, per schema; Apollo's own document cache is of the same order. */
 const DOCUMENTS_CACHED = 2_000;
@@ -104,12 +104,8 @@ export function createUsageRecording(options: { config: UsageConfig; log: Logger
     if (store) return store;
     const dir = embeddedDir(config);
     const fileBacked = !storeUrl(config) && !options.database && !dir.startsWith('memory://');
-    // PGlite is one process's: a second gateway opening the same folder would corrupt it. Counts wait
-    // (bounded) and the store is tried again at each flush, so this one takes over when the other stops.
-    const holder = fileBacked ? otherHolder(readerFile(config)) : undefined;
-    if (holder !== undefined) {
-      throw new Error(`another gateway (pid ${holder}) holds the embedded usage store in ${dir}; give each gateway USAGE_DATABASE_URL (one PostgreSQL store for all), or its own PGLITE_DATA_DIR`);
-    }
+    // A folder another gateway holds is refused by UsageStore.open (lock.ts): counts wait (bounded)
+    // and the store is tried again at each flush, so this one takes over when the other stops.
     store = await UsageStore.open(config, options.database ? { database: options.database } : {});
     // Only a file-backed embedded store has readers outside this process (npm run usage).
     if (fileBacked) reader = await serveReader(store, readerFile(config));

@@ -58,23 +58,6 @@ export async function serveReader(reader: UsageReader, file: string): Promise<{ 
   };
 }
 
-/** The pid of another live process that holds the embedded store (its reader file names it), if any. */
-export function otherHolder(file: string): number | undefined {
-  let pid: number;
-  try {
-    pid = (JSON.parse(readFileSync(file, 'utf8')) as ReaderAddress).pid;
-  } catch {
-    return undefined;
-  }
-  if (pid === process.pid) return undefined;
-  try {
-    process.kill(pid, 0);
-    return pid;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH' ? undefined : pid;
-  }
-}
-
 /** The running gateway's reader, or undefined when none holds the embedded store (no file, or its process is gone). */
 export function runningReader(file: string): UsageReader | undefined {
   let address: ReaderAddress;

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { sql, type SQL } from 'drizzle-orm';
 import { arrayParam, createDatabase, ident, isoUtc, runMigrations, type Database, type MigrationResult } from '@suoke/platform';
 import { storeUrl, type UsageConfig } from './config.js';
+import { lockEmbeddedStore } from './lock.js';
 import type { Batch } from './recorder.js';
 
 /** gateway/migrations, from gateway/dist/usage or gateway/src/usage alike. */
@@ -57,17 +58,27 @@ export class UsageStore implements UsageReader {
   private constructor(
     readonly database: Database,
     private readonly schema: string,
+    /** Releases the embedded folder's lock (lock.ts) once the database is closed. */
+    private readonly release?: () => void,
   ) {}
 
   /** Opens the store by the gateway's settings; `database` replaces it (tests hand in their own). */
   static async open(config: UsageConfig, options: { database?: Database; migrate?: boolean } = {}): Promise<UsageStore> {
-    const database =
-      options.database ?? (await createDatabase({ service: 'gateway-usage', url: storeUrl(config), poolMax: 2, pgliteDataDir: embeddedDir(config) }));
-    const store = new UsageStore(database, config.USAGE_SCHEMA);
+    const dir = embeddedDir(config);
+    // The embedded folder is this process's alone while the store is open (lock.ts); PostgreSQL is shared.
+    const release = !options.database && !storeUrl(config) && !dir.startsWith('memory://') ? lockEmbeddedStore(dir) : undefined;
+    let database: Database;
+    try {
+      database = options.database ?? (await createDatabase({ service: 'gateway-usage', url: storeUrl(config), poolMax: 2, pgliteDataDir: dir }));
+    } catch (error) {
+      release?.();
+      throw error;
+    }
+    const store = new UsageStore(database, config.USAGE_SCHEMA, options.database ? undefined : release);
     try {
       if (options.migrate !== false) await store.migrate();
     } catch (error) {
-      if (!options.database) await database.close();
+      if (!options.database) await store.close();
       throw error;
     }
     return store;
@@ -161,8 +172,12 @@ export class UsageStore implements UsageReader {
     return rows.map((r) => ({ coordinate: r.coordinate, subgraph: r.subgraph, count: Number(r.count), firstSeen: millis(r.first_seen), lastSeen: millis(r.last_seen) }));
   }
 
-  close(): Promise<void> {
-    return this.database.close();
+  async close(): Promise<void> {
+    try {
+      await this.database.close();
+    } finally {
+      this.release?.();
+    }
   }
 }
 
