@@ -45,6 +45,8 @@ const USERS_ORDER = `email = 'admin@suoke.life' desc, created_at, id`;
 export const GATEWAY_SECRET = randomBytes(24).toString('base64url');
 /** The user subgraph's HMAC key for refresh-token successors, required in production like the keys. */
 const REFRESH_TOKEN_SECRET = randomBytes(32).toString('base64url');
+/** The diagnosis subgraph's key for its local media store's signed upload URLs, required in production. */
+const MEDIA_URL_SECRET = randomBytes(32).toString('base64url');
 const CLK_TCK = 100;
 
 export function log(message) {
@@ -135,6 +137,7 @@ export async function startSubgraphs({ data, env: extra = {}, label, gatewayPort
     ...TRUST_ENV,
     GATEWAY_SECRET,
     REFRESH_TOKEN_SECRET,
+    MEDIA_URL_SECRET,
     METRICS_TOKEN,
     // The scenarios compare limits on and off on the production path (refused there without this).
     BENCHMARK_RATE_LIMITS_OFF: 'allow',

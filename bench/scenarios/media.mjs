@@ -84,7 +84,7 @@ export async function media({ quick, command }) {
   const data = await prepareData({ users });
   const tokens = await signTokens((await data.userIds()).slice(0, users));
   // Analyses poll for work every 500 ms at most when idle; submit wakes the worker of the same process at once.
-  const stack = await startStack({ data, label: 'media', env: { MEDIA_URL_SECRET: 'bench-media-url-secret-0123456789abcdef', JOBS_POLL_INTERVAL_MS: '500' } });
+  const stack = await startStack({ data, label: 'media', env: { JOBS_POLL_INTERVAL_MS: '500' } });
   const results = { photo: [], voice: [], throughput: {} };
   const clients = tokens.map((token) => createClient({ url: stack.gatewayUrl.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 }));
   let turn = 0;
