@@ -25,12 +25,14 @@ cleanup() {
 status=0
 trap 'status=$?; cleanup' EXIT
 
-for _ in $(seq 1 120); do
+# 90 s: five PGlite databases (and the gateway's usage store) migrate and seed on a first start,
+# after CI's test suites have filled the page cache with other things.
+for _ in $(seq 1 180); do
   if grep -q "supergraph is up" "$log"; then break; fi
   if ! kill -0 "$runner" 2>/dev/null; then cat "$log"; echo "smoke: npm start exited early"; exit 1; fi
   sleep 0.5
 done
-grep -q "supergraph is up" "$log" || { cat "$log"; echo "smoke: not up within 60 s"; exit 1; }
+grep -q "supergraph is up" "$log" || { cat "$log"; echo "smoke: not up within 90 s"; exit 1; }
 
 token=$(curl -sf http://localhost:4000/graphql -H 'content-type: application/json' \
   -d '{"query":"mutation { login(input: {email: \"demo@suoke.life\", password: \"suoke-dev-password\"}) { accessToken } }"}' \
