@@ -4,7 +4,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import { arrayParam, createDatabase, ident, isoUtc, runMigrations, type Database, type MigrationResult } from '@suoke/platform';
 import { storeUrl, type UsageConfig } from './config.js';
 import { lockEmbeddedStore } from './lock.js';
-import type { Batch } from './recorder.js';
+import type { Batch, SubgraphRow, UsageRow } from './recorder.js';
 
 /** gateway/migrations, from gateway/dist/usage or gateway/src/usage alike. */
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
@@ -15,25 +15,11 @@ export function embeddedDir(config: Pick<UsageConfig, 'PGLITE_DATA_DIR'>): strin
   return base.startsWith('memory://') ? base : path.join(base, 'gateway-usage');
 }
 
-/** One usage row as read back: what the export and `--field` print. */
-export interface UsageEntry {
-  coordinate: string;
-  client: string;
-  version: string;
-  operation: string;
-  signature: string;
-  count: number;
-  firstSeen: string;
-  lastSeen: string;
-}
+/** One usage row as read back, summed over its hours: what the export and `--field` print. */
+export type UsageEntry = Omit<UsageRow, 'hour'>;
 
-export interface SubgraphEntry {
-  coordinate: string;
-  subgraph: string;
-  count: number;
-  firstSeen: string;
-  lastSeen: string;
-}
+/** Which subgraph served a field, summed over the window's hours. */
+export type SubgraphEntry = Omit<SubgraphRow, 'hour'>;
 
 /** What `npm run usage` and exportUsage read; the store answers it over SQL, a running embedded gateway over loopback (serve.ts). */
 export interface UsageReader {
