@@ -7,6 +7,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
+import { createMemoryPglite } from './pglite-template.js';
 import { countSqlStatement } from './request-context.js';
 import { observeDrizzleQueries, QUERY_OBSERVER, tracedStatement, type QueryObserver } from './telemetry/sql.js';
 
@@ -108,10 +109,13 @@ function connectPostgres(options: DatabaseOptions, url: string): Database {
 
 async function openPglite(options: DatabaseOptions): Promise<Database> {
   const dataDir = options.pgliteDataDir ?? path.resolve('.data', options.service);
-  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
-  const client = await PGlite.create(dataDir, {
-    ...(options.pgliteExtensions ? { extensions: options.pgliteExtensions as never } : {}),
-  });
+  const inMemory = dataDir.startsWith('memory://');
+  if (!inMemory) mkdirSync(dataDir, { recursive: true });
+  const client = inMemory
+    ? await createMemoryPglite(options.pgliteExtensions ? { extensions: options.pgliteExtensions } : {})
+    : await PGlite.create(dataDir, {
+        ...(options.pgliteExtensions ? { extensions: options.pgliteExtensions as never } : {}),
+      });
   // One embedded connection: statements queue behind each other.
   const stats: DatabaseStats = { statements: 0, inFlight: 0, poolMax: 1 };
   const db = drizzlePglite(client, { logger: observingLogger(stats) }) as unknown as Db;
