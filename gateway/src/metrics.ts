@@ -150,3 +150,32 @@ export function subscriptionMetrics(metrics: ServiceMetrics): SubscriptionObserv
     },
   };
 }
+
+/**
+ * Supergraph hot reloads (supergraph.ts): `suoke_supergraph_reloads_total{outcome}` counts changed files
+ * swapped in (success) or rejected (failure: invalid, or a subgraph failed the health check), and
+ * `suoke_supergraph_reload_failing` is 1 from a rejected file until the next one is accepted. Returns
+ * the observer for each accepted or rejected update.
+ */
+export function supergraphReloadMetrics(metrics: ServiceMetrics): (outcome: { accepted: boolean }) => void {
+  const registers = [metrics.registry];
+  const reloads = new Counter({
+    name: 'suoke_supergraph_reloads_total',
+    help: 'Changed supergraph files the gateway tried to load, by outcome: success (swapped in) or failure (rejected; the previous supergraph keeps serving)',
+    labelNames: ['outcome'],
+    registers,
+  });
+  const failing = new Gauge({
+    name: 'suoke_supergraph_reload_failing',
+    help: 'Whether the last changed supergraph file was rejected: 1 from a failed reload until the next successful one (the gateway serves an older supergraph than the published one), else 0',
+    registers,
+    aggregator: 'max',
+  });
+  reloads.inc({ outcome: 'success' }, 0);
+  reloads.inc({ outcome: 'failure' }, 0);
+  failing.set(0);
+  return ({ accepted }) => {
+    reloads.inc({ outcome: accepted ? 'success' : 'failure' });
+    failing.set(accepted ? 0 : 1);
+  };
+}

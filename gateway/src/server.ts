@@ -30,7 +30,7 @@ import { clientAwareness } from './client-awareness.js';
 import { metricsHandler, shareEndedSessions } from './cluster.js';
 import { SuokeDataSource } from './datasource.js';
 import { clientSettingsFromConfig, SubgraphClients } from './fetcher.js';
-import { subgraphClientMetrics, subgraphFetchMetrics, subscriptionMetrics } from './metrics.js';
+import { subgraphClientMetrics, subgraphFetchMetrics, subscriptionMetrics, supergraphReloadMetrics } from './metrics.js';
 import { rulesFromSupergraph, useRateLimits, type Rules } from './rate-limit.js';
 import { refuseSubscriptionsOverPost } from './subscription-over-post.js';
 import { gatewayErrorFormatter } from './error-format.js';
@@ -44,6 +44,7 @@ import type { Prepared } from './live/prepare.js';
 import { sandboxLandingPage } from './live/sandbox.js';
 import { createDefer } from './defer/index.js';
 import { createUsageRecording } from './usage/index.js';
+import { sloByQueryPlan } from './slo.js';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -87,6 +88,7 @@ export function createGateway(options: GatewayOptions) {
   const metrics = new ServiceMetrics('gateway', { operationNames: config.METRICS_OPERATION_NAMES, clients: { names: config.METRICS_CLIENT_NAMES } });
   if (options.knownOperationNames) metrics.setKnownOperationNames(options.knownOperationNames);
   const observeFetch = subgraphFetchMetrics(metrics);
+  const observeReload = supergraphReloadMetrics(metrics);
   // Pools, balancers and breakers per subgraph, shared by the data sources of every supergraph version.
   const subgraphClients: SubgraphClients = new SubgraphClients(
     (name) => clientSettingsFromConfig(config, name),
@@ -103,12 +105,17 @@ export function createGateway(options: GatewayOptions) {
   // Field usage (usage/): which coordinates each client uses, and which subgraph served each field.
   const usage = config.USAGE_RECORDING === 'on' ? createUsageRecording({ config, log, ...(options.usageDatabase ? { database: options.usageDatabase } : {}) }) : undefined;
   const routings = new Map<string, string>();
+  // Operations whose plan reaches the agent subgraph count against the agent SLO (slo.ts).
+  const slo = sloByQueryPlan();
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphFromFile({
       file: path.resolve(config.SUPERGRAPH_PATH),
       log,
       pollMs: config.SUPERGRAPH_POLL_MS,
-      ...(options.onSupergraphUpdate ? { onUpdate: options.onSupergraphUpdate } : {}),
+      onUpdate: (outcome) => {
+        observeReload(outcome);
+        options.onSupergraphUpdate?.(outcome);
+      },
     }),
     buildService: ({ name, url }) => {
       // One instance or several, comma-separated: SUBGRAPH_<NAME>_URL, else the supergraph's routing URL.
@@ -127,10 +134,15 @@ export function createGateway(options: GatewayOptions) {
     // gateway.request / gateway.plan / gateway.fetch spans: no GraphQL document (it may
     // hold literal input values) and no exception events (messages quote input).
     telemetry: { includeDocument: false, recordExceptions: false },
-    ...(usage ? { experimental_didResolveQueryPlan: usage.didResolveQueryPlan } : {}),
+    experimental_didResolveQueryPlan: (resolved) => {
+      slo.didResolveQueryPlan(resolved);
+      usage?.didResolveQueryPlan(resolved);
+    },
   });
   const rateLimitStore = new RateLimitStore(redis);
   metrics.watchRateLimits(rateLimitStore.stats);
+  metrics.watchRateLimitInsurance(rateLimitStore);
+  if (redis) metrics.watchRedis([redis]);
   let rules: Rules = { fields: new Map(), types: new Map() };
   const livePlanner = new LivePlanner();
   gateway.onSchemaLoadOrUpdate((schema) => {
@@ -209,7 +221,7 @@ export function createGateway(options: GatewayOptions) {
       ...(production ? [] : [sandboxLandingPage<GatewayContext>()]),
       // Before metrics: a trusted document's owner stands in for a missing client name (client-awareness.ts).
       clientAwareness({ documents: () => trustedDocuments, log }),
-      metrics.plugin<GatewayContext>((context) => context.client),
+      metrics.plugin<GatewayContext>((context) => context.client, slo.sloOf),
       ...(usage ? [usage.plugin as ApolloServerPlugin<GatewayContext>] : []),
       errorMasking.plugin,
       refuseSubscriptionsOverPost<GatewayContext>(),

@@ -26,6 +26,7 @@ export * from './sql.js';
 export * from './run.js';
 export * from './rate-limit.js';
 export * from './metrics.js';
+export * from './operation-outcome.js';
 export * from './service-client.js';
 export * from './sessions.js';
 export { startTracing, tracingActive, flushTracing, sampledContext, platformTracer, type Tracing, type TracingConfig } from './telemetry/tracing.js';

@@ -3,6 +3,7 @@ import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DatabaseStats } from './db.js';
 import { isPublicCode } from './errors.js';
+import { operationOutcome, type ClassifiedError } from './operation-outcome.js';
 
 /** What watchBreaker reads, at each scrape. */
 export interface WatchedBreaker {
@@ -39,6 +40,13 @@ export interface OperationClient {
 export const CLIENT_UNKNOWN_LABEL = '(unknown)';
 /** The `client` label of a name that is not a known client (and the version label of any unknown version). */
 export const CLIENT_OTHER_LABEL = '(other)';
+/**
+ * Which latency and availability SLO an operation counts against: `agent` for operations that wait on the
+ * agent subgraph (a model's reply may take up to its 8 s deadline), `default` for everything else.
+ */
+export type SloName = 'default' | 'agent';
+/** Seconds; the SLO thresholds are bucket bounds: 0.5 (default) and 10 (agent, above its 8 s reply deadline). */
+const SLO_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 8, 10, 30];
 /** The Apollo query planner names a subgraph fetch `<operation>__<subgraph>__<n>`. */
 const PLANNER_FETCH_NAME = /^(.+)__[A-Za-z0-9_]+?__\d+$/;
 
@@ -65,14 +73,19 @@ export class ServiceMetrics {
   private readonly httpResponses: Counter<'status'>;
   private readonly batchSize: Histogram<'loader'>;
   private readonly breakers = new Map<string, WatchedBreaker>();
+  private readonly slo: SloName;
+  private readonly sloOperations: Counter<'slo' | 'outcome'>;
+  private readonly sloDuration: Histogram<'slo'>;
 
   /**
    * `operationNames`: labels allowed for operation names (METRICS_OPERATION_NAMES); any other is `(other)`.
    * `clients`: the per-operation series get `client` and `client_version` labels (the gateway), `names`
    * being the clients kept as labels (METRICS_CLIENT_NAMES); without it the series have `operation` only.
+   * `slo`: the SLO this service's operations count against unless the plugin is told otherwise per operation.
    */
-  constructor(service: string, options: { defaultMetrics?: boolean; operationNames?: Iterable<string>; clients?: { names?: Iterable<string> } } = {}) {
+  constructor(service: string, options: { defaultMetrics?: boolean; operationNames?: Iterable<string>; clients?: { names?: Iterable<string> }; slo?: SloName } = {}) {
     this.service = service;
+    this.slo = options.slo ?? 'default';
     this.configuredOperations = new Set(options.operationNames ?? []);
     this.withClients = options.clients !== undefined;
     this.configuredClients = new Set(options.clients?.names ?? []);
@@ -95,6 +108,22 @@ export class ServiceMetrics {
       buckets: DURATION_BUCKETS,
       registers,
     });
+    this.sloOperations = new Counter({
+      name: 'suoke_slo_operations_total',
+      help: 'GraphQL operations answered, by SLO (agent: waits on the agent subgraph; default: all others) and outcome: ok (no error), client_error (only errors the client caused, e.g. BAD_USER_INPUT, UNAUTHENTICATED, RATE_LIMITED, validation), server_error (an error that is ours, e.g. INTERNAL_SERVER_ERROR, SERVICE_UNAVAILABLE, or an HTTP 5xx)',
+      labelNames: ['slo', 'outcome'],
+      registers,
+    });
+    this.sloDuration = new Histogram({
+      name: 'suoke_slo_operation_duration_seconds',
+      help: 'Time from receiving a GraphQL operation to sending its response, by SLO; the SLO thresholds are buckets: 0.5 s (default) and 10 s (agent)',
+      labelNames: ['slo'],
+      buckets: SLO_BUCKETS,
+      registers,
+    });
+    for (const slo of ['default', 'agent'] as const) {
+      for (const outcome of ['ok', 'client_error', 'server_error'] as const) this.sloOperations.inc({ slo, outcome }, 0);
+    }
     this.errors = new Counter({
       name: 'suoke_graphql_errors_total',
       help: 'GraphQL errors sent to clients (resolver errors included), by extensions.code',
@@ -226,28 +255,39 @@ export class ServiceMetrics {
 
   /**
    * Apollo Server plugin: requests, errors and duration per operation (and per client, with
-   * `clients` and `clientOf` reading the request's client from its context); errors per code.
+   * `clients` and `clientOf` reading the request's client from its context); errors per code;
+   * operations and duration per SLO (`sloOf` reads the operation's SLO from its context, e.g. the
+   * gateway's query plan; without it, or when it says nothing, the service's own).
    */
-  plugin<TContext extends BaseContext>(clientOf?: (context: TContext) => OperationClient | undefined): ApolloServerPlugin<TContext> {
+  plugin<TContext extends BaseContext>(
+    clientOf?: (context: TContext) => OperationClient | undefined,
+    sloOf?: (context: TContext) => SloName | undefined,
+  ): ApolloServerPlugin<TContext> {
     return {
       requestDidStart: async () => {
         const started = performance.now();
         let failed = false;
+        const seen: ClassifiedError[] = [];
         return {
           didEncounterErrors: async ({ errors }) => {
             failed = true;
+            seen.push(...errors);
             for (const error of errors) {
               const code = error.extensions?.code;
               this.errors.inc({ code: isPublicCode(code) ? code : 'INTERNAL_SERVER_ERROR' });
             }
           },
-          willSendResponse: async ({ operationName, request, contextValue }) => {
+          willSendResponse: async ({ operationName, request, contextValue, response }) => {
+            const seconds = (performance.now() - started) / 1000;
+            const slo = sloOf?.(contextValue) ?? this.slo;
+            this.sloOperations.inc({ slo, outcome: operationOutcome(seen, response.http.status) });
+            this.sloDuration.observe({ slo }, seconds);
             const operation = this.operationLabel(operationName ?? request.operationName);
             // Read at the end: a trusted document's owner is known only once its text is resolved.
             const labels = this.withClients ? { operation, ...this.clientLabels(clientOf?.(contextValue)) } : { operation };
             this.requests.inc(labels);
             if (failed) this.requestErrors.inc(labels);
-            this.duration.observe(this.withClients ? { operation, client: (labels as { client: string }).client } : { operation }, (performance.now() - started) / 1000);
+            this.duration.observe(this.withClients ? { operation, client: (labels as { client: string }).client } : { operation }, seconds);
           },
         };
       },
@@ -305,6 +345,41 @@ export class ServiceMetrics {
       registers: [this.registry],
       collect() {
         this.set(open());
+      },
+    });
+  }
+
+  /**
+   * `suoke_rate_limit_insurance_mode`: whether this process's rate limits run on the in-memory insurance
+   * limiter because Redis failed (RateLimitStore.insuranceMode; 0 without Redis).
+   */
+  watchRateLimitInsurance(store: { readonly insuranceMode: boolean }): void {
+    new Gauge({
+      name: 'suoke_rate_limit_insurance_mode',
+      help: 'Whether rate limits run on the per-process insurance limiter because Redis failed: 1 yes (limits are per process, not shared), 0 no (Redis counts them, or no Redis is configured)',
+      registers: [this.registry],
+      // Several workers of one gateway: one of them on the insurance limiter is enough to say so.
+      aggregator: 'max',
+      collect() {
+        this.set(store.insuranceMode ? 1 : 0);
+      },
+    });
+  }
+
+  /**
+   * `suoke_redis_up`: whether this process's Redis clients are all ready. Call it only with REDIS_URL set:
+   * without Redis the gauge is absent, not 0.
+   */
+  watchRedis(clients: readonly { readonly status: string }[]): void {
+    const unique = [...new Set(clients)];
+    new Gauge({
+      name: 'suoke_redis_up',
+      help: 'Whether this process\'s Redis connections are ready: 1 all ready, 0 at least one is configured and not connected (commands fail fast; rate limits fall back to the insurance limiter)',
+      registers: [this.registry],
+      // Several workers of one gateway: the worst one.
+      aggregator: 'min',
+      collect() {
+        this.set(unique.every((client) => client.status === 'ready') ? 1 : 0);
       },
     });
   }

@@ -168,6 +168,8 @@ export class RateLimitStore {
   private flushScheduled = false;
   /** Per-process totals for metrics and tests. */
   readonly stats = { consumed: 0, rejected: 0, redisCalls: 0, insurance: 0 };
+  /** The last call sent to Redis failed; cleared by the next one that succeeds, or when the client is ready again. */
+  private redisFailing = false;
 
   constructor(
     private readonly redis: Redis | undefined,
@@ -176,6 +178,18 @@ export class RateLimitStore {
     if (redis && typeof (redis as unknown as Partial<BatchingRedis>).suokeRateConsume !== 'function') {
       redis.defineCommand('suokeRateConsume', { lua: CONSUME_MANY_LUA });
     }
+    redis?.on('ready', () => {
+      this.redisFailing = false;
+    });
+  }
+
+  /**
+   * Whether the limits run on the per-process insurance limiter because Redis failed: Redis is configured and
+   * its client is not ready, or the last call to it failed. Never true without Redis (memory is then the store).
+   */
+  get insuranceMode(): boolean {
+    if (!this.redis) return false;
+    return this.redis.status !== 'ready' || this.redisFailing;
   }
 
   get kind(): 'redis' | 'memory' {
@@ -258,9 +272,11 @@ export class RateLimitStore {
           at += 2 * p.counters.length;
           p.resolve({ allowed, waitMs, counters });
         }
+        this.redisFailing = false;
         return;
       } catch {
         // Redis failed this call: the insurance limiter answers it (the cache module logs Redis going down).
+        this.redisFailing = true;
       }
     }
     this.stats.insurance += batch.length;

@@ -26,7 +26,7 @@ import { requestSessions, SessionDenyList, sessionEndedHeaderPlugin, type Reques
 import { applyRateLimits, CLIENT_IP_HEADER, decodeBudget, RATE_BUDGET_HEADER, RateLimitStore, withRateLimitDefaults, type RateLimitContext } from './rate-limit.js';
 import { createLogger, type Logger } from './logger.js';
 import { refuseNulCharacters } from './nul-guard.js';
-import { ServiceMetrics } from './metrics.js';
+import { ServiceMetrics, type SloName } from './metrics.js';
 import { instrumentLoaders } from './telemetry/loaders.js';
 import { explicitResolverCoordinates, traceResolvers } from './telemetry/resolvers.js';
 import { tracingActive } from './telemetry/tracing.js';
@@ -70,6 +70,8 @@ export interface SubgraphContext<TLoaders> extends RateLimitContext {
 
 export interface SubgraphOptions<TLoaders> {
   name: string;
+  /** The SLO this subgraph's operations count against (suoke_slo_operations_total): `agent` for the agent subgraph. */
+  slo?: SloName;
   typeDefs: DocumentNode;
   /** Resolver map keyed by type name (the shape generated resolver types describe). */
   resolvers: object;
@@ -136,7 +138,7 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
     options.log ?? createLogger({ service: options.name, level: config.LOG_LEVEL, format: config.LOG_FORMAT, nodeEnv: config.NODE_ENV, file: config.LOG_FILE });
   const redis = options.rateLimitStore || !config.REDIS_URL ? undefined : createRedis(config.REDIS_URL, log);
   const rateLimitStore = options.rateLimitStore ?? new RateLimitStore(redis);
-  const metrics = new ServiceMetrics(options.name, { operationNames: config.METRICS_OPERATION_NAMES });
+  const metrics = new ServiceMetrics(options.name, { operationNames: config.METRICS_OPERATION_NAMES, ...(options.slo ? { slo: options.slo } : {}) });
   // With ENTITY_CACHE=off the caches pass every lookup through: loaders need no second path.
   const cacheOn = (config.ENTITY_CACHE ?? 'on') === 'on';
   const cacheRedis = cacheOn && config.REDIS_URL ? (redis ?? createRedis(config.REDIS_URL, log)) : undefined;
@@ -167,6 +169,9 @@ export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Su
   if (tracing && config.TRACE_RESOLVERS === 'on') traceResolvers(schema, explicitResolverCoordinates(options.resolvers));
   const audit = options.audit ?? (definesType(options.typeDefs, 'AuditEvent') ? { schema: options.name } : false);
   metrics.watchRateLimits(rateLimitStore.stats);
+  metrics.watchRateLimitInsurance(rateLimitStore);
+  const redisClients = [redis, cacheRedis, sessionRedis].filter((client) => client !== undefined);
+  if (redisClients.length > 0) metrics.watchRedis(redisClients);
   if (database.stats) metrics.watchDatabase(database.stats);
   // Forwarded client IP and rate budget are believed only from the gateway, which proves itself with the secret.
   const fromGateway = Boolean(config.GATEWAY_SECRET);

@@ -18,7 +18,7 @@ export { createUsageRecording, type UsageRecording } from './recording.js';
 export { operationUsage, variableCoordinates, type OperationUsage } from './extract.js';
 export { UsageRecorder, mergeBatches, capClientValue, OVERFLOW, UNKNOWN, type Batch, type UsageRow, type SubgraphRow } from './recorder.js';
 export { UsageStore, type UsageEntry, type SubgraphEntry, type UsageReader, type Window } from './store.js';
-export { planCoordinates } from './plan.js';
+export { planCoordinates, planSubgraphs } from './plan.js';
 
 /** The shared contract's export (`npm run usage -- --export`), read by `schema:check --usage`. */
 export interface UsageExport {

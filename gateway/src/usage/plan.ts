@@ -1,4 +1,4 @@
-import type { PlanNode, QueryPlan, SubscriptionNode } from '@apollo/query-planner';
+import type { FetchNode, PlanNode, QueryPlan, SubscriptionNode } from '@apollo/query-planner';
 import { getNamedType, parse, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type GraphQLSchema } from 'graphql';
 
 /**
@@ -9,11 +9,26 @@ import { getNamedType, parse, TypeInfo, visit, visitWithTypeInfo, type DocumentN
  */
 export function planCoordinates(plan: QueryPlan, schema: GraphQLSchema): [coordinate: string, subgraph: string][] {
   const pairs = new Set<string>();
+  forEachFetch(plan, (node) => {
+    for (const coordinate of fetchCoordinates(node.operationDocumentNode ?? parse(node.operation), schema)) pairs.add(`${coordinate}\u0001${node.serviceName}`);
+  });
+  return [...pairs].map((pair) => pair.split('\u0001') as [string, string]);
+}
+
+/** The subgraphs a query plan fetches from (deferred parts and both branches of a condition included). */
+export function planSubgraphs(plan: QueryPlan): Set<string> {
+  const subgraphs = new Set<string>();
+  forEachFetch(plan, (node) => subgraphs.add(node.serviceName));
+  return subgraphs;
+}
+
+/** Calls `visit` with every fetch of the plan. */
+function forEachFetch(plan: QueryPlan, visit: (node: FetchNode) => void): void {
   const walk = (node: PlanNode | SubscriptionNode | undefined): void => {
     if (!node) return;
     switch (node.kind) {
       case 'Fetch':
-        for (const coordinate of fetchCoordinates(node.operationDocumentNode ?? parse(node.operation), schema)) pairs.add(`${coordinate}\u0001${node.serviceName}`);
+        visit(node);
         return;
       case 'Sequence':
       case 'Parallel':
@@ -36,7 +51,6 @@ export function planCoordinates(plan: QueryPlan, schema: GraphQLSchema): [coordi
     }
   };
   walk(plan.node);
-  return [...pairs].map((pair) => pair.split('\u0001') as [string, string]);
 }
 
 function fetchCoordinates(document: DocumentNode, schema: GraphQLSchema): Set<string> {

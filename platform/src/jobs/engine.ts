@@ -1,5 +1,5 @@
 import PgBoss from 'pg-boss';
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { sql } from 'drizzle-orm';
 import type { Database, Db } from '../db.js';
 import type { Logger } from '../logger.js';
@@ -109,6 +109,41 @@ function counterIn(registry: Registry | undefined): Counter<'queue' | 'outcome'>
   return counter;
 }
 
+/** Each engine's reading of its queues' oldest waiting job, per registry: one gauge serves every engine registered there. */
+type QueueAges = () => Promise<[queue: string, seconds: number][]>;
+const queueAgeReaders = new WeakMap<Registry, Set<QueueAges>>();
+
+function watchQueueAges(registry: Registry, read: QueueAges, log: Logger): void {
+  let readers = queueAgeReaders.get(registry);
+  if (readers) {
+    readers.add(read);
+    return;
+  }
+  readers = new Set([read]);
+  queueAgeReaders.set(registry, readers);
+  const all = readers;
+  let failing = false;
+  new Gauge({
+    name: 'suoke_jobs_oldest_queued_age_seconds',
+    help: 'Seconds the oldest job ready to run (created or waiting for a retry, its start time reached) has waited for a worker, by queue; 0 when none waits',
+    labelNames: ['queue'],
+    registers: [registry],
+    // Every replica reads the same tables: the same figure, not a sum.
+    aggregator: 'max',
+    async collect() {
+      try {
+        const results = await Promise.all([...all].map((reader) => reader()));
+        for (const ages of results) for (const [queue, seconds] of ages) this.set({ queue }, seconds);
+        failing = false;
+      } catch (error) {
+        // /metrics is still served; the gauge keeps its last values until the database answers again.
+        if (!failing) log.warn({ err: error }, 'job queue ages unreadable for /metrics');
+        failing = true;
+      }
+    },
+  });
+}
+
 export function createJobEngine(options: JobEngineOptions): JobEngine {
   const { database, schema, log } = options;
   const pollIntervalMs = Math.max(500, options.pollIntervalMs ?? 2000);
@@ -127,6 +162,20 @@ export function createJobEngine(options: JobEngineOptions): JobEngine {
   let counter = counterIn(options.registry);
   let started: Promise<void> | undefined;
   const effects = sql.raw(`"${schema}"."effects"`);
+  // One statement per scrape, on pg-boss's index of waiting jobs (name, start_after where state < 'active'); straight to
+  // the driver, outside the statement counts. Only the declared queues are labels, each 0 when nothing waits.
+  const queueAges: QueueAges = async () => {
+    const names = [...queues.keys()];
+    if (names.length === 0 || !started) return [];
+    const { rows } = await bossDb(database).executeSql(
+      `select name, extract(epoch from now() - min(start_after))::float8 as age from "${schema}".job
+        where name = any($1::text[]) and state < 'active' and start_after <= now() group by name`,
+      [names],
+    );
+    const ages = new Map(rows.map((row) => [String(row.name), Number(row.age)]));
+    return names.map((name) => [name, Math.max(0, ages.get(name) ?? 0)]);
+  };
+  if (options.registry) watchQueueAges(options.registry, queueAges, log);
 
   async function install(): Promise<void> {
     await installSchema(bossDb(database), schema);
@@ -174,6 +223,7 @@ export function createJobEngine(options: JobEngineOptions): JobEngine {
     boss,
     metrics(registry) {
       counter = counterIn(registry);
+      watchQueueAges(registry, queueAges, log);
     },
     define(queue) {
       if (started) throw new Error(`queue ${queue.name} must be defined before the job engine starts`);

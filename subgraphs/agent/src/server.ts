@@ -17,7 +17,7 @@ import {
 } from '@suoke/platform';
 import { loadAgentConfig, type AgentConfig } from './config.js';
 import { createLoaders } from './loaders.js';
-import { watchHedges } from './metrics.js';
+import { watchHedges, watchReplies } from './metrics.js';
 import { migrate } from './migrate.js';
 import { offlineProvider } from './providers/offline.js';
 import { openAiCompatibleProvider } from './providers/openai.js';
@@ -187,6 +187,8 @@ export function createAgentSubgraph(options: AgentSubgraphOptions) {
 
   const subgraph = createSubgraph({
     name: 'agent',
+    // Every operation here may wait on a model: the agent SLO (10 s), not the default one.
+    slo: 'agent',
     typeDefs,
     resolvers: createResolvers({ replies, streams, explanations, historyTurns: config.LLM_HISTORY_TURNS, care, reminders, seasons }),
     config,
@@ -200,6 +202,7 @@ export function createAgentSubgraph(options: AgentSubgraphOptions) {
   jobs.metrics(subgraph.metrics.registry);
   if (modelCall) subgraph.metrics.watchBreaker(modelCall);
   watchHedges(subgraph.metrics, modelCall);
+  watchReplies(subgraph.metrics, replies.stats);
   subgraph.metrics.watchBreaker(knowledgeCall);
   return {
     ...subgraph,

@@ -17,6 +17,7 @@ import { createLoaders } from './loaders.js';
 import { migrate } from './migrate.js';
 import { createResolvers } from './resolvers/index.js';
 import { ReportSaga, type SagaStep } from './service/saga.js';
+import { watchSagas } from './metrics.js';
 import { classifyStepError, configuredSteps } from './service/saga-steps.js';
 import { reportTopic } from './service/report-events.js';
 import type { MediaStore } from './media/contracts.js';
@@ -96,6 +97,7 @@ export function createDiagnosisSubgraph(options: {
     ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}),
   });
   jobs.metrics(subgraph.metrics.registry);
+  watchSagas(subgraph.metrics, saga, options.database, log);
   return {
     ...subgraph,
     saga,

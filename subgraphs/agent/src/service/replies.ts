@@ -99,7 +99,12 @@ export interface ReplyStats {
   cacheHits: number;
   /** Replies produced by the offline responder standing in for the primary. */
   fallbacks: number;
+  /** Replies by agent id and source (suoke_agent_replies_total); requests that joined an identical one in flight are not counted again. */
+  bySource: Map<string, Record<ReplySource, number>>;
 }
+
+/** Where a reply came from: the configured provider (`model`; the offline responder when it is the one configured), the reply cache, or the offline responder standing in for a failed model. */
+export type ReplySource = 'model' | 'cache' | 'fallback';
 
 /**
  * Produces an agent's reply to a question. Identical requests in flight share
@@ -120,11 +125,17 @@ export interface ReplyStats {
  * A reply whose tools changed something is neither cached nor shared.
  */
 export class ReplyService {
-  readonly stats: ReplyStats = { produced: 0, cacheHits: 0, fallbacks: 0 };
+  readonly stats: ReplyStats = { produced: 0, cacheHits: 0, fallbacks: 0, bySource: new Map() };
   private readonly flights = new SingleFlight<ReplyOutcome>();
 
   constructor(private readonly options: ReplyServiceOptions) {
     if (options.primary.kind !== 'OFFLINE' && !options.resilience) throw new Error('ReplyService: a remote primary provider needs a ResilientCall');
+  }
+
+  private counted(agentId: string, source: ReplySource): void {
+    let sources = this.stats.bySource.get(agentId);
+    if (!sources) this.stats.bySource.set(agentId, (sources = { model: 0, cache: 0, fallback: 0 }));
+    sources[source] += 1;
   }
 
   /** Requests that joined an identical one in flight. */
@@ -175,6 +186,7 @@ export class ReplyService {
       const hit = await cache.get(key);
       if (hit) {
         this.stats.cacheHits += 1;
+        this.counted(request.agent.id, 'cache');
         return { ...hit, degraded: false, cached: true, toolRounds: 0, toolCalls: hit.toolCalls ?? [] };
       }
     }
@@ -225,6 +237,7 @@ export class ReplyService {
     const { chat, session, finish, summaryGiven } = await this.start(request);
     if (primary.kind === 'OFFLINE' || !resilience) {
       const text = await primary.reply(await this.offlineChat(chat, request, session), AbortSignal.timeout(10_000));
+      this.counted(request.agent.id, 'model');
       return finish(text, primary.kind, false, false);
     }
     try {
@@ -232,11 +245,13 @@ export class ReplyService {
       const text = this.options.tools
         ? await this.options.tools.modelLoop(chat, session, request.allowHandOff, ask)
         : await resilience.call((signal) => primary.reply(chat, signal), { deadline });
+      this.counted(request.agent.id, 'model');
       return finish(text, primary.kind, false, summaryGiven);
     } catch (error) {
       this.stats.fallbacks += 1;
       log.warn({ err: error, provider: primary.kind, breaker: resilience.state }, 'model provider failed: the offline responder answers instead');
       const text = await offline.reply({ ...(await this.offlineChat(chat, request, session)), standIn: true }, AbortSignal.timeout(10_000));
+      this.counted(request.agent.id, 'fallback');
       return finish(text, offline.kind, true, false);
     }
   }
@@ -269,6 +284,7 @@ export class ReplyService {
       const hit = await cache.get(key);
       if (hit) {
         this.stats.cacheHits += 1;
+        this.counted(prepared.agent.id, 'cache');
         return keep({ ...hit, degraded: false, cached: true, toolRounds: 0, toolCalls: hit.toolCalls ?? [] });
       }
     }
@@ -283,6 +299,7 @@ export class ReplyService {
     };
     if (primary.kind === 'OFFLINE' || !resilience) {
       await providerPieces(primary, await this.offlineChat(chat, prepared, session), this.limits(signal), emit);
+      this.counted(prepared.agent.id, 'model');
       return keep(finish(text, primary.kind, false, false));
     }
     try {
@@ -292,6 +309,7 @@ export class ReplyService {
         resilience.call((attempt) => modelStreamAttempt(primary, turnRequest, { ...limits, attempt }, emit, text !== ''), { deadline, hedge: false });
       if (this.options.tools) await this.options.tools.modelLoop(chat, session, prepared.allowHandOff, ask);
       else await ask(chat);
+      this.counted(prepared.agent.id, 'model');
       return keep(finish(text, primary.kind, false, summaryGiven));
     } catch (error) {
       signal.throwIfAborted();
@@ -305,6 +323,7 @@ export class ReplyService {
       const standIn = await this.offlineChat(chat, prepared, session);
       // Continuing, the note above says what happened; answering instead, the stand-in line does.
       await providerPieces(offline, began ? standIn : { ...standIn, standIn: true }, this.limits(signal), emit);
+      this.counted(prepared.agent.id, 'fallback');
       return keep(finish(text, offline.kind, true, false));
     }
   }
