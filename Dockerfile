@@ -18,14 +18,14 @@
 ARG NODE_MAJOR=26
 ARG SERVICE=gateway
 
-FROM node:${NODE_MAJOR}-trixie-slim AS node
+FROM node:${NODE_MAJOR}-trixie-slim AS base
 WORKDIR /app
 
 # ---- What differs per service: its package folder, port, command and the files
 # it reads at run time besides its dist/ (RUNTIME_FILES, paths from /app).
 # Metadata only, so every later layer keeps its cache. ----
 
-FROM node AS service-gateway
+FROM base AS service-gateway
 # Read at run time: the usage store's committed migrations (usage/store.ts) and the supergraph.
 ENV SERVICE_DIR=gateway GATEWAY_PORT=4000 SUPERGRAPH_PATH=/app/schema/supergraph.graphql \
     RUNTIME_FILES="gateway/migrations schema/supergraph.graphql"
@@ -34,31 +34,31 @@ CMD ["node", "gateway/dist/index.js"]
 
 # Read at run time by every subgraph: its SDL (server.ts), its committed
 # migrations (migrate.ts), and deploy/migrate.mjs, which applies them.
-FROM node AS service-user
+FROM base AS service-user
 ENV SERVICE_DIR=subgraphs/user PORT=4001 \
     RUNTIME_FILES="subgraphs/user/src/schema.graphql subgraphs/user/src/db/migrations deploy/migrate.mjs"
 EXPOSE 4001
 CMD ["node", "subgraphs/user/dist/index.js"]
 
-FROM node AS service-health
+FROM base AS service-health
 ENV SERVICE_DIR=subgraphs/health PORT=4002 \
     RUNTIME_FILES="subgraphs/health/src/schema.graphql subgraphs/health/src/db/migrations deploy/migrate.mjs"
 EXPOSE 4002
 CMD ["node", "subgraphs/health/dist/index.js"]
 
-FROM node AS service-knowledge
+FROM base AS service-knowledge
 ENV SERVICE_DIR=subgraphs/knowledge PORT=4003 \
     RUNTIME_FILES="subgraphs/knowledge/src/schema.graphql subgraphs/knowledge/src/db/migrations deploy/migrate.mjs"
 EXPOSE 4003
 CMD ["node", "subgraphs/knowledge/dist/index.js"]
 
-FROM node AS service-agent
+FROM base AS service-agent
 ENV SERVICE_DIR=subgraphs/agent PORT=4004 \
     RUNTIME_FILES="subgraphs/agent/src/schema.graphql subgraphs/agent/src/db/migrations deploy/migrate.mjs"
 EXPOSE 4004
 CMD ["node", "subgraphs/agent/dist/index.js"]
 
-FROM node AS service-diagnosis
+FROM base AS service-diagnosis
 ENV SERVICE_DIR=subgraphs/diagnosis PORT=4005 \
     RUNTIME_FILES="subgraphs/diagnosis/src/schema.graphql subgraphs/diagnosis/src/db/migrations deploy/migrate.mjs"
 EXPOSE 4005
