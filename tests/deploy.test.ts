@@ -537,6 +537,22 @@ describe('deployment files agree with supergraph.yaml and the services', () => {
     expect(problems).toEqual([]);
   });
 
+  it('CI runs the Node.js line of the images, fetched outside the project; no package depends on the node package', () => {
+    const ci = read('.ci/run');
+    const ciMajor = /^LTS_MAJOR=(\d+)$/m.exec(ci)?.[1];
+    expect(ciMajor, '.ci/run sets LTS_MAJOR').toBeDefined();
+    expect(ciMajor, 'the Dockerfile\'s default NODE_MAJOR is the line CI tests').toBe(dockerfile.args.NODE_MAJOR);
+    expect(nodeLineProblem(`node:${ciMajor}`, new Date())).toBeUndefined();
+    expect(ci).toMatch(/npm install --prefix "\$lts_dir"[^\n]*"node@\$LTS_MAJOR"/);
+    // Its node_modules/.bin/node would run every npm script of the project on that runtime.
+    const manifests = ['package.json', ...services.map((s) => `${s.dir}/package.json`), 'platform/package.json'];
+    for (const file of manifests) {
+      const manifest = JSON.parse(read(file));
+      for (const field of ['dependencies', 'devDependencies', 'optionalDependencies']) expect(manifest[field]?.node, `${file} ${field}`).toBeUndefined();
+      expect(manifest.engines?.node, `${file} engines`).toBe(JSON.parse(read('package.json')).engines.node);
+    }
+  });
+
   it('compose: third-party images are pinned to explicit versions; observability on supported lines', () => {
     const problems: string[] = [];
     const tags: Record<string, string> = {};
