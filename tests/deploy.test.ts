@@ -135,10 +135,156 @@ function composeHealthPort(service: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
-// ---- Dockerfiles ----
+// ---- Dockerfile ----
+// One Dockerfile builds every service (ARG SERVICE). The checks below read it the
+// way the builder does for each SERVICE: global ARGs substituted into FROM, the
+// final stage's chain of parent stages (ENV, EXPOSE, CMD, USER and HEALTHCHECK are
+// inherited along it), and the stages its COPY --from names.
 
-function finalStage(dockerfile: string): string {
-  return dockerfile.split(/^FROM\s/m).at(-1)!;
+interface Instruction {
+  op: string;
+  args: string;
+}
+interface Stage {
+  name?: string;
+  /** The FROM image, ARGs not yet substituted. */
+  from: string;
+  instructions: Instruction[];
+}
+interface ParsedDockerfile {
+  args: Record<string, string>;
+  stages: Stage[];
+}
+
+function parseDockerfile(text: string): ParsedDockerfile {
+  const logical: string[] = [];
+  let pending = '';
+  for (const line of text.split(/\r?\n/)) {
+    if (/^\s*#/.test(line) || (!pending && !line.trim())) continue;
+    if (/\\\s*$/.test(line)) pending += line.replace(/\\\s*$/, ' ');
+    else {
+      logical.push(pending + line);
+      pending = '';
+    }
+  }
+  const parsed: ParsedDockerfile = { args: {}, stages: [] };
+  for (const line of logical) {
+    const [, op, args = ''] = /^\s*(\w+)\s*(.*)$/s.exec(line) ?? [];
+    if (!op) continue;
+    const upper = op.toUpperCase();
+    if (upper === 'FROM') {
+      const [, from, name] = /^(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?/i.exec(args.trim()) ?? [];
+      parsed.stages.push({ from: from!, name, instructions: [] });
+    } else if (parsed.stages.length === 0) {
+      if (upper === 'ARG') {
+        const [, name, value = ''] = /^(\w+)(?:=(\S*))?/.exec(args.trim()) ?? [];
+        if (name) parsed.args[name] = value;
+      }
+    } else parsed.stages.at(-1)!.instructions.push({ op: upper, args: args.trim() });
+  }
+  return parsed;
+}
+
+const expand = (text: string, vars: Record<string, string | undefined>) =>
+  text.replace(/\$\{(\w+)\}|\$(\w+)/g, (_, a: string | undefined, b: string | undefined) => vars[(a ?? b)!] ?? '');
+
+/** `ENV A=1 B="two words"` → pairs. */
+function envPairs(args: string): [string, string][] {
+  return [...args.matchAll(/(\w+)=(?:"([^"]*)"|(\S+))/g)].map((m) => [m[1]!, m[2] ?? m[3]!]);
+}
+
+interface ResolvedImage {
+  /** Stages the build runs for this SERVICE, the final one last. */
+  stages: Stage[];
+  /** The final stage and its parents, the base-most first. */
+  chain: Stage[];
+  env: Record<string, string>;
+  last: (op: string) => string | undefined;
+  all: (op: string) => string[];
+  /** Every source a used stage copies from the build context (COPY without --from). */
+  contextSources: string[];
+  /** Every RUN of a used stage, its ENV substituted as the shell would. */
+  runs: string[];
+}
+
+const dockerfile = parseDockerfile(read('Dockerfile'));
+const dockerStage = (name: string) => dockerfile.stages.find((s) => s.name === name);
+
+function resolveImage(service: string): ResolvedImage {
+  const args = { ...dockerfile.args, SERVICE: service };
+  const chainOf = (stage: Stage): Stage[] => {
+    const parent = dockerStage(expand(stage.from, args));
+    return parent ? [...chainOf(parent), stage] : [stage];
+  };
+  const envOf = (chain: Stage[]) => {
+    const env: Record<string, string> = {};
+    for (const i of chain.flatMap((s) => s.instructions)) if (i.op === 'ENV') for (const [k, v] of envPairs(i.args)) env[k] = v;
+    return env;
+  };
+  const final = dockerfile.stages.at(-1)!;
+  const chain = chainOf(final);
+  const used = new Set<Stage>();
+  const visit = (stage: Stage) => {
+    for (const s of chainOf(stage)) {
+      if (used.has(s)) continue;
+      used.add(s);
+      for (const i of s.instructions) {
+        const from = /--from=(\S+)/.exec(i.args)?.[1];
+        if (i.op === 'COPY' && from && dockerStage(from)) visit(dockerStage(from)!);
+      }
+    }
+  };
+  visit(final);
+  const stages = dockerfile.stages.filter((s) => used.has(s));
+  const contextSources: string[] = [];
+  const runs: string[] = [];
+  for (const stage of stages) {
+    const env = { ...args, ...envOf(chainOf(stage)) };
+    for (const i of stage.instructions) {
+      if (i.op === 'RUN') runs.push(expand(i.args, env));
+      if (i.op !== 'COPY' || /--from=/.test(i.args)) continue;
+      contextSources.push(...expand(i.args, env).split(/\s+/).filter((a) => !a.startsWith('--')).slice(0, -1));
+    }
+  }
+  const instructions = chain.flatMap((s) => s.instructions);
+  const all = (op: string) => instructions.filter((i) => i.op === op).map((i) => i.args);
+  return { stages, chain, env: envOf(chain), all, last: (op) => all(op).at(-1), contextSources, runs };
+}
+
+// ---- Node.js lines (https://nodejs.org/en/about/previous-releases and the Release
+// working group's schedule): end of life of each line. A line not listed is unknown. ----
+const NODE_END_OF_LIFE: Record<number, string> = {
+  18: '2025-04-30',
+  19: '2023-06-01',
+  20: '2026-04-30',
+  21: '2024-06-01',
+  22: '2027-04-30',
+  23: '2025-06-01',
+  24: '2028-04-30',
+  25: '2026-06-01',
+  26: '2029-04-30',
+};
+
+/** Why an image is not on a supported Node.js line on `today`, or undefined when it is. */
+function nodeLineProblem(image: string, today: Date): string | undefined {
+  const major = /^(?:docker\.io\/)?(?:library\/)?node:(\d+)(?:[.-]|$)/.exec(image)?.[1];
+  if (!major) return `${image} is not an official node image with its major line in the tag`;
+  const eol = NODE_END_OF_LIFE[Number(major)];
+  if (!eol) return `${image}: Node.js ${major} is not in the table of known lines`;
+  if (today.getTime() >= new Date(`${eol}T00:00:00Z`).getTime()) return `${image}: Node.js ${major} reached end of life on ${eol}`;
+  return undefined;
+}
+
+/** Every Dockerfile in the repository (Dockerfile, Dockerfile.*, *.Dockerfile), dependencies and build output aside. */
+function dockerfiles(dir = ''): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(path.join(root, dir), { withFileTypes: true })) {
+    const rel = path.posix.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (!['node_modules', '.git', 'dist', '.data', 'coverage'].includes(entry.name)) out.push(...dockerfiles(rel));
+    } else if (/^Dockerfile(\..+)?$|\.Dockerfile$/.test(entry.name)) out.push(rel);
+  }
+  return out;
 }
 
 // ---- deploy/k8s ----
@@ -207,10 +353,11 @@ describe('deployment files agree with supergraph.yaml and the services', () => {
     }
   });
 
-  it('every subgraph in supergraph.yaml has a compose service, a Dockerfile and Kubernetes Deployment, Service, HPA and PDB', () => {
+  it('every subgraph in supergraph.yaml has a compose service, a Dockerfile stage and Kubernetes Deployment, Service, HPA and PDB', () => {
     const missing: string[] = [];
     for (const { name } of services) {
       if (!compose.services?.[name]) missing.push(`docker-compose.yml: service ${name}`);
+      if (!dockerStage(`service-${name}`)) missing.push(`Dockerfile: stage service-${name}`);
       for (const kind of ['Deployment', 'Service', 'HorizontalPodAutoscaler', 'PodDisruptionBudget']) {
         if (!find(kind, name)) missing.push(`${k8sDir}: ${kind} ${name}`);
       }
@@ -229,6 +376,7 @@ describe('deployment files agree with supergraph.yaml and the services', () => {
       const context = path.join(root, service.build.context ?? service.build);
       if (!existsSync(context)) problems.push(`${name}: build context ${service.build.context} does not exist`);
       if (!existsSync(path.join(context, service.build.dockerfile ?? 'Dockerfile'))) problems.push(`${name}: ${service.build.dockerfile} does not exist`);
+      if (service.build.args?.SERVICE !== name) problems.push(`${name}: builds with SERVICE=${service.build.args?.SERVICE}, expected ${name}`);
       for (const [dep, how] of Object.entries<Manifest>(service.depends_on ?? {})) {
         const target = compose.services[dep];
         if (!target) problems.push(`${name}: depends_on ${dep}, which is not a service`);
@@ -319,35 +467,121 @@ describe('deployment files agree with supergraph.yaml and the services', () => {
     expect(problems).toEqual([]);
   });
 
-  it('each Dockerfile is multi-stage, runs as non-root, checks /health/ready, exposes its port and copies only its package and the platform', () => {
+  it('the Dockerfile builds each service: multi-stage, non-root, /health/ready checked, its port exposed, only its package and the platform copied', async () => {
     const problems: string[] = [];
+    const stray = dockerfiles().filter((f) => f !== 'Dockerfile');
+    if (stray.length) problems.push(`one Dockerfile serves every service; also found ${stray.join(', ')}`);
     for (const service of services) {
-      const file = `${service.dir}/Dockerfile`;
-      const text = read(file);
-      const last = finalStage(text);
-      if ((text.match(/^FROM\s/gm) ?? []).length < 2) problems.push(`${file}: not multi-stage`);
-      const user = /^USER\s+(\S+)/m.exec(last)?.[1];
-      if (!user || /^(root|0)(:|$)/.test(user)) problems.push(`${file}: final stage runs as ${user ?? 'root (no USER)'}`);
-      if (!/^HEALTHCHECK\b[\s\S]*?\/health\/ready/m.test(last)) problems.push(`${file}: no HEALTHCHECK on /health/ready`);
-      if (!new RegExp(`^EXPOSE\\s+${service.port}\\b`, 'm').test(last)) problems.push(`${file}: does not EXPOSE ${service.port}`);
-      if (!new RegExp(`^ENV\\b.*\\b${service.portVar}=${service.port}\\b`, 'm').test(last)) problems.push(`${file}: ENV ${service.portVar}=${service.port} missing (the HEALTHCHECK reads it)`);
-      const nodeOptions = /^ENV\b.*\bNODE_OPTIONS=(?:"([^"]*)"|(\S+))/m.exec(last);
-      if ((nodeOptions?.[1] ?? nodeOptions?.[2]) !== SERVICE_NODE_OPTIONS.join(' ')) problems.push(`${file}: ENV NODE_OPTIONS should be "${SERVICE_NODE_OPTIONS.join(' ')}" (scripts/services.mjs, as npm start and the bench run the services)`);
-      if (!new RegExp(`^CMD .*"${service.dir}/dist/index\\.js"`, 'm').test(last) || !existsSync(path.join(root, service.dir, 'src/index.ts'))) problems.push(`${file}: CMD does not run ${service.dir}/dist/index.js`);
-      if (!new RegExp(`^RUN npm run build -w ${service.dir}$`, 'm').test(text)) problems.push(`${file}: does not run the package's own build`);
-      const allowed = ['package.json', 'package-lock.json', 'tsconfig.base.json', 'codegen.ts', 'platform/', `${service.dir}/`, 'deploy/migrate.mjs', ...(service.name === 'gateway' ? ['schema/supergraph.graphql'] : [])];
-      for (const [, args] of text.matchAll(/^COPY\s+(?!--from)(.+)$/gm)) {
-        const sources = args!.trim().split(/\s+/).filter((a) => !a.startsWith('--')).slice(0, -1);
-        for (const source of sources) {
-          if (!allowed.some((a) => source === a || (a.endsWith('/') && source.startsWith(a)))) problems.push(`${file}: copies ${source} from the context`);
-        }
+      const where = `Dockerfile SERVICE=${service.name}`;
+      const image = resolveImage(service.name);
+      if (image.stages.length < 3) problems.push(`${where}: not multi-stage (${image.stages.length} stages)`);
+      if (image.env.SERVICE_DIR !== service.dir) problems.push(`${where}: SERVICE_DIR is ${image.env.SERVICE_DIR}, expected ${service.dir}`);
+      const user = image.last('USER');
+      if (!user || !/^\d+(:\d+)?$/.test(user) || /^0(:|$)/.test(user)) problems.push(`${where}: final stage runs as ${user ?? 'root (no USER)'}, expected a numeric non-root UID`);
+      const healthcheck = image.last('HEALTHCHECK') ?? '';
+      if (!/\/health\/ready/.test(healthcheck) || !healthcheck.includes(`process.env.${service.portVar}`)) problems.push(`${where}: no HEALTHCHECK on /health/ready at ${service.portVar}`);
+      if (!image.all('EXPOSE').some((e) => e.split(/\s+/).includes(String(service.port)))) problems.push(`${where}: does not EXPOSE ${service.port}`);
+      if (image.env[service.portVar] !== String(service.port)) problems.push(`${where}: ENV ${service.portVar}=${service.port} missing (the HEALTHCHECK reads it)`);
+      if (image.env.NODE_ENV !== 'production') problems.push(`${where}: NODE_ENV is ${image.env.NODE_ENV}, expected production`);
+      if (image.env.NODE_OPTIONS !== SERVICE_NODE_OPTIONS.join(' ')) problems.push(`${where}: ENV NODE_OPTIONS should be "${SERVICE_NODE_OPTIONS.join(' ')}" (scripts/services.mjs, as npm start and the bench run the services)`);
+      if (!(image.last('CMD') ?? '').includes(`"${service.dir}/dist/index.js"`) || !existsSync(path.join(root, service.dir, 'src/index.ts'))) problems.push(`${where}: CMD does not run ${service.dir}/dist/index.js`);
+      if (!image.runs.some((r) => new RegExp(`^npm run build -w "?${service.dir}"?$`).test(r))) problems.push(`${where}: does not run the package's own build`);
+      if (!image.runs.some((r) => new RegExp(`^npm ci --omit=dev -w "?platform"? -w "?${service.dir}"?\\b`).test(r))) problems.push(`${where}: does not install the production dependencies of platform and ${service.dir} alone`);
+      const allowed = ['package.json', 'package-lock.json', 'tsconfig.base.json', 'codegen.ts', 'platform/', 'platform/package.json', `${service.dir}/`, `${service.dir}/package.json`, 'deploy/migrate.mjs', 'schema/supergraph.graphql'];
+      for (const source of image.contextSources) if (!allowed.includes(source)) problems.push(`${where}: copies ${source} from the context`);
+      // What ships besides dist/: each file the service reads at run time, found from its code.
+      const runtime = (image.env.RUNTIME_FILES ?? '').split(/\s+/).filter(Boolean);
+      const needed =
+        service.name === 'gateway'
+          ? [path.relative(root, (await import('../gateway/src/usage/store.js')).MIGRATIONS_DIR), 'schema/supergraph.graphql']
+          : [
+              path.relative(root, (await import(/* @vite-ignore */ path.join(root, service.dir, 'src/migrate.ts'))).migrationsDir).replace(/\/$/, ''),
+              `${service.dir}/src/schema.graphql`,
+              'deploy/migrate.mjs',
+            ];
+      for (const file of needed) if (!runtime.includes(file)) problems.push(`${where}: RUNTIME_FILES lacks ${file}, which it reads at run time`);
+      for (const file of runtime) {
+        if (!existsSync(path.join(root, file))) problems.push(`${where}: RUNTIME_FILES names ${file}, which does not exist`);
+        if (!file.startsWith(`${service.dir}/`) && !needed.includes(file)) problems.push(`${where}: RUNTIME_FILES ships ${file}, which is not its own`);
       }
       if (service.name !== 'gateway') {
         // Resolver types are generated (src/generated is never in the context): the build must run codegen.
         const build = JSON.parse(read(`${service.dir}/package.json`)).scripts?.build ?? '';
         if (!/graphql-codegen/.test(build)) problems.push(`${service.dir}/package.json: build does not run graphql-codegen`);
-        if (!/^COPY .*\bcodegen\.ts\b/m.test(text)) problems.push(`${file}: codegen.ts is not copied for the build`);
+        if (!image.contextSources.includes('codegen.ts')) problems.push(`${where}: codegen.ts is not copied for the build`);
       }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('every FROM in every Dockerfile is on a Node.js line that is in support today', () => {
+    // The check itself: a line past its end of life, and one not in the table, are refused.
+    expect(nodeLineProblem('node:20-bookworm-slim', new Date('2026-05-01T00:00:00Z'))).toMatch(/end of life on 2026-04-30/);
+    expect(nodeLineProblem('node:20-bookworm-slim', new Date('2026-04-29T00:00:00Z'))).toBeUndefined();
+    expect(nodeLineProblem('node:99-trixie-slim', new Date('2026-05-01T00:00:00Z'))).toMatch(/not in the table/);
+    expect(nodeLineProblem('debian:trixie-slim', new Date('2026-05-01T00:00:00Z'))).toMatch(/not an official node image/);
+    const problems: string[] = [];
+    const files = dockerfiles();
+    expect(files).toContain('Dockerfile');
+    for (const file of files) {
+      const parsed = parseDockerfile(read(file));
+      const stageNames = new Set(parsed.stages.map((s) => s.name).filter(Boolean));
+      for (const stage of parsed.stages) {
+        // A FROM naming an earlier stage (also through ARG SERVICE, for any service) is not a base image.
+        const candidates = services.map((s) => expand(stage.from, { ...parsed.args, SERVICE: s.name }));
+        if (candidates.every((c) => stageNames.has(c))) continue;
+        const problem = nodeLineProblem(expand(stage.from, parsed.args), new Date());
+        if (problem) problems.push(`${file}: FROM ${stage.from}: ${problem}`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('CI runs the Node.js line of the images, fetched outside the project; no package depends on the node package', () => {
+    const ci = read('.ci/run');
+    const ciMajor = /^LTS_MAJOR=(\d+)$/m.exec(ci)?.[1];
+    expect(ciMajor, '.ci/run sets LTS_MAJOR').toBeDefined();
+    expect(ciMajor, 'the Dockerfile\'s default NODE_MAJOR is the line CI tests').toBe(dockerfile.args.NODE_MAJOR);
+    expect(nodeLineProblem(`node:${ciMajor}`, new Date())).toBeUndefined();
+    expect(ci).toMatch(/npm install --prefix "\$lts_dir"[^\n]*"node@\$LTS_MAJOR"/);
+    // Its node_modules/.bin/node would run every npm script of the project on that runtime.
+    const manifests = ['package.json', ...services.map((s) => `${s.dir}/package.json`), 'platform/package.json'];
+    for (const file of manifests) {
+      const manifest = JSON.parse(read(file));
+      for (const field of ['dependencies', 'devDependencies', 'optionalDependencies']) expect(manifest[field]?.node, `${file} ${field}`).toBeUndefined();
+      expect(manifest.engines?.node, `${file} engines`).toBe(JSON.parse(read('package.json')).engines.node);
+    }
+  });
+
+  it('compose: third-party images are pinned to explicit versions; observability on supported lines', () => {
+    const problems: string[] = [];
+    const tags: Record<string, string> = {};
+    for (const [name, service] of Object.entries<Manifest>(compose.services)) {
+      if (service.build) continue;
+      const image = String(service.image ?? '');
+      // registry[:port]/repo:tag[@digest]: the tag follows the last ':' after the last '/'.
+      const [, repo, tag] = /^((?:[^/]+\/)*[^/:@]+)(?::([^/@]+))?(?:@sha256:[0-9a-f]{64})?$/.exec(image) ?? [];
+      if (!repo || !tag || tag === 'latest' || !/^(v?\d+(\.\d+)*([-.][\w.-]+)?|RELEASE\.[\dT-]+Z)$/.test(tag)) problems.push(`${name}: image ${image || '(none)'} is not pinned to a version`);
+      else tags[repo] = tag;
+    }
+    const major = (repo: string) => Number(/^v?(\d+)/.exec(tags[repo] ?? '')?.[1]);
+    if (major('jaegertracing/jaeger') !== 2) problems.push(`jaeger: expected jaegertracing/jaeger 2.x (the 1.x line is retired), found ${compose.services.jaeger?.image}`);
+    if (major('prom/prometheus') !== 3) problems.push('prometheus: expected prom/prometheus v3.x');
+    if (!(major('grafana/grafana') >= 12)) problems.push('grafana: expected grafana/grafana 12 or later');
+    // Configuration files mounted from the repository exist (a missing one becomes an empty folder).
+    for (const [name, service] of Object.entries<Manifest>(compose.services)) {
+      for (const volume of service.volumes ?? []) {
+        const source = String(volume).split(':')[0]!;
+        if (source.startsWith('./') && !existsSync(path.join(root, source))) problems.push(`${name}: mounts ${source}, which does not exist`);
+      }
+    }
+    const jaeger = compose.services.jaeger;
+    const config = (jaeger?.command ?? []).join(' ').match(/--config[= ](\S+)/)?.[1];
+    const mounted = (jaeger?.volumes ?? []).map((v: string) => v.split(':')).find(([, target]: string[]) => target === config);
+    if (!config || !mounted) problems.push('jaeger: no --config file mounted from the repository');
+    else {
+      const text = read(mounted[0]);
+      for (const endpoint of ['0.0.0.0:4317', '0.0.0.0:4318', '0.0.0.0:16686']) if (!text.includes(`endpoint: ${endpoint}`)) problems.push(`jaeger: ${mounted[0]} does not listen on ${endpoint}`);
     }
     expect(problems).toEqual([]);
   });
@@ -383,7 +617,7 @@ describe('deployment files agree with supergraph.yaml and the services', () => {
         if (get?.path !== pathname || portOf(container, get?.port) !== service.port) problems.push(`${where}: ${probe} should GET ${pathname} on ${service.port}`);
       }
       if (!container.resources?.requests?.cpu || !container.resources?.requests?.memory || !container.resources?.limits?.memory) problems.push(`${where}: resources need cpu and memory requests and a memory limit`);
-      const uid = /^USER\s+(\d+)/m.exec(finalStage(read(`${service.dir}/Dockerfile`)))?.[1];
+      const uid = /^(\d+)/.exec(resolveImage(service.name).last('USER') ?? '')?.[1];
       const podSecurity = pod.spec.securityContext ?? {};
       if (podSecurity.runAsNonRoot !== true || String(podSecurity.runAsUser) !== uid) problems.push(`${where}: pod must set runAsNonRoot and runAsUser ${uid} (the image's USER)`);
       for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) {
