@@ -136,68 +136,7 @@ describe('/metrics', () => {
   });
 });
 
-/** Series Prometheus adds itself to every scrape target. */
-const SCRAPE_SERIES = new Set(['up', 'scrape_duration_seconds', 'scrape_samples_scraped']);
-const PROMQL_WORDS = new Set(['sum', 'by', 'without', 'rate', 'irate', 'increase', 'histogram_quantile', 'max', 'min', 'avg', 'count', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset', 'topk', 'bottomk', 'abs', 'clamp_min', 'clamp_max', 'le']);
-
-/** Metric names in a PromQL expression: identifiers that are neither functions, keywords, label names nor label values. */
-function metricNames(expr: string): string[] {
-  const cleaned = expr
-    .replace(/"(?:[^"\\]|\\.)*"/g, '""') // label values
-    .replace(/\{[^}]*\}/g, '{}') // label matchers
-    .replace(/\[[^\]]*\]/g, '[]') // ranges ($__rate_interval)
-    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ''); // grouping labels
-  const names: string[] = [];
-  for (const match of cleaned.matchAll(/(?<![\w:$.])([a-zA-Z_:][\w:]*)(?![\w:])(\s*\()?/g)) {
-    const word = match[1]!;
-    const isCall = match[2] !== undefined;
-    if (isCall || PROMQL_WORDS.has(word) || /^\d/.test(word)) continue;
-    names.push(word);
-  }
-  return names;
-}
-
-describe('Grafana dashboard', () => {
-  it('queries only metrics that the gateway and subgraphs export', async () => {
-    const file = path.join(repoRoot, 'deploy/observability/grafana/dashboards/suoke.json');
-    const dashboard = JSON.parse(readFileSync(file, 'utf8')) as { panels: { title: string; targets?: { expr: string }[] }[] };
-    const queries = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })));
-    expect(queries.length).toBeGreaterThan(10);
-
-    // Declared series (# TYPE), so that a labelled counter nobody incremented yet still counts as exported.
-    const exported = new Set<string>();
-    for (const url of [stack.gatewayUrl, ...Object.values(stack.subgraphUrls)]) {
-      const text = await (await fetch(new URL('/metrics', url))).text();
-      for (const [, name, type] of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
-        exported.add(name!);
-        if (type === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) exported.add(name + suffix);
-        if (type === 'summary') for (const suffix of ['_sum', '_count']) exported.add(name + suffix);
-      }
-    }
-
-    const used = new Set(queries.flatMap((q) => metricNames(q.expr)));
-    expect(used.size).toBeGreaterThan(10);
-    const unknown = [...used].filter((name) => !exported.has(name) && !SCRAPE_SERIES.has(name));
-    expect(unknown).toEqual([]);
-    // What the issue asks the dashboard to show.
-    for (const required of [
-      'suoke_graphql_requests_total',
-      'suoke_graphql_request_errors_total',
-      'suoke_graphql_request_duration_seconds_bucket',
-      'suoke_subgraph_fetches_total',
-      'suoke_subgraph_fetch_duration_seconds_bucket',
-      'suoke_rate_limit_rejections_total',
-    ]) {
-      expect(used, required).toContain(required);
-    }
-  });
-
-  it('finds metric names in PromQL (the check above cannot pass vacuously)', () => {
-    expect(metricNames('histogram_quantile(0.95, sum by (le, operation) (rate(suoke_x_bucket{service="gateway"}[$__rate_interval])))')).toEqual(['suoke_x_bucket']);
-    expect(metricNames('sum by (service) (a_total) / sum by (service) (b_total{code="RATE_LIMITED"})')).toEqual(['a_total', 'b_total']);
-    expect(metricNames('up{job="suoke"}')).toEqual(['up']);
-  });
-});
+// The Grafana dashboard's queries are checked against a running stack's metrics and the recording rules in tests/dashboard.test.ts.
 
 describe('operations stack (docker-compose.yml)', () => {
   const subgraphs = readSupergraphConfig().subgraphs as { name: string; port: number }[];
