@@ -36,6 +36,7 @@ import { refuseSubscriptionsOverPost } from './subscription-over-post.js';
 import { gatewayErrorFormatter } from './error-format.js';
 import { queryLimitsFromConfig, useQueryLimits } from './security.js';
 import { supergraphFromFile, type SupergraphFileOptions } from './supergraph.js';
+import { candidatesOfDocuments, PreplannedPlanCache } from './plan-cache.js';
 import { boundedCache, createDocumentGuard, GuardedApolloServer } from './document-guard.js';
 import { TrustedDocuments, type TrustedDocumentsOptions } from './trusted-documents.js';
 import { createLiveServer } from './live/index.js';
@@ -103,12 +104,29 @@ export function createGateway(options: GatewayOptions) {
   // Field usage (usage/): which coordinates each client uses, and which subgraph served each field.
   const usage = config.USAGE_RECORDING === 'on' ? createUsageRecording({ config, log, ...(options.usageDatabase ? { database: options.usageDatabase } : {}) }) : undefined;
   const routings = new Map<string, string>();
+  let trustedDocuments: TrustedDocuments | undefined;
+  // Apollo Gateway's plan store, ours so that a swap can find the most used operations already planned (plan-cache.ts).
+  const planCache = new PreplannedPlanCache({
+    log,
+    top: config.SUPERGRAPH_PREPLAN_TOP,
+    trusted: () => candidatesOfDocuments(trustedDocuments?.documents().values() ?? []),
+  });
+  const preparation = config.SUPERGRAPH_PREPLAN === 'on'
+    ? {
+        async prepare(sdl: string) {
+          log.info(await planCache.prepare(sdl), 'supergraph pre-planned');
+        },
+        arm: (sdl: string) => void planCache.adoptOnNextSwap(sdl),
+        settled: () => planCache.swapSettled(),
+      }
+    : undefined;
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphFromFile({
       file: path.resolve(config.SUPERGRAPH_PATH),
       log,
       pollMs: config.SUPERGRAPH_POLL_MS,
       ...(options.onSupergraphUpdate ? { onUpdate: options.onSupergraphUpdate } : {}),
+      ...(preparation ? { preparation } : {}),
     }),
     buildService: ({ name, url }) => {
       // One instance or several, comma-separated: SUBGRAPH_<NAME>_URL, else the supergraph's routing URL.
@@ -127,7 +145,13 @@ export function createGateway(options: GatewayOptions) {
     // gateway.request / gateway.plan / gateway.fetch spans: no GraphQL document (it may
     // hold literal input values) and no exception events (messages quote input).
     telemetry: { includeDocument: false, recordExceptions: false },
-    ...(usage ? { experimental_didResolveQueryPlan: usage.didResolveQueryPlan } : {}),
+    queryPlannerConfig: { cache: planCache },
+    experimental_didResolveQueryPlan: usage
+      ? (resolved) => {
+          planCache.noteUse(resolved);
+          usage.didResolveQueryPlan(resolved);
+        }
+      : planCache.noteUse,
   });
   const rateLimitStore = new RateLimitStore(redis);
   metrics.watchRateLimits(rateLimitStore.stats);
@@ -165,7 +189,6 @@ export function createGateway(options: GatewayOptions) {
   const queryGuard = useQueryLimits<GatewayContext>(queryLimitsFromConfig(config));
   const errorMasking = createErrorMasking(log);
   const trustedMode = trustedDocumentsMode(config);
-  let trustedDocuments: TrustedDocuments | undefined;
   const formatError = gatewayErrorFormatter(errorMasking.formatError, { production });
   const documentGuard = createDocumentGuard<GatewayContext>({
     mode: trustedMode,
@@ -267,6 +290,8 @@ export function createGateway(options: GatewayOptions) {
     metrics,
     redis,
     rateLimitStore,
+    /** Apollo Gateway's plan store: plans built on requests, plans made ahead of swaps (plan-cache.ts). */
+    planCache,
     trustedMode,
     /** The trusted documents manifest in force (after listen), when one is configured. */
     get trustedDocuments() {

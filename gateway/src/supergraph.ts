@@ -26,6 +26,19 @@ export interface SupergraphFileOptions {
   pollMs: number;
   /** Called after every accepted or rejected update (tests wait on it). */
   onUpdate?: (outcome: { accepted: boolean; hash: string; error?: string }) => void;
+  /** Work done for a healthy supergraph before it is swapped in (pre-planning, plan-cache.ts). */
+  preparation?: SwapPreparation;
+}
+
+/**
+ * What runs around a swap: `prepare` once the new supergraph passed its health
+ * check (its failure is logged and the swap goes ahead), `arm` right before the
+ * gateway is given it and `settled` right after, whether it took it or not.
+ */
+export interface SwapPreparation {
+  prepare(sdl: string): Promise<void>;
+  arm(sdl: string): void;
+  settled(): void;
 }
 
 /**
@@ -55,7 +68,19 @@ export function supergraphFromFile(options: SupergraphFileOptions): SupergraphSd
         try {
           const prepared = acknowledgeSubgraphEnforcedFeatures(next);
           await healthCheck(prepared);
-          update(prepared);
+          if (options.preparation) {
+            try {
+              await options.preparation.prepare(prepared);
+            } catch (error) {
+              options.log.warn({ hash: nextHash.slice(0, 12), err: error }, 'supergraph swap preparation failed; swapping without it');
+            }
+          }
+          try {
+            options.preparation?.arm(prepared);
+            update(prepared);
+          } finally {
+            options.preparation?.settled();
+          }
           current = next;
           currentHash = nextHash;
           options.log.info({ hash: nextHash.slice(0, 12) }, 'supergraph updated');
