@@ -37,25 +37,20 @@ function publish(file, base, mark) {
   renameSync(`${file}.next`, file);
 }
 
-/** Follows the gateway's JSON log lines for its swaps: when each was applied and what pre-planning did. */
-function watchSwaps(child) {
-  const events = [];
-  let buffered = '';
-  child.stderr.on('data', (chunk) => {
-    buffered += chunk;
-    const lines = buffered.split('\n');
-    buffered = lines.pop();
-    for (const line of lines) {
-      if (!line.startsWith('{')) continue;
-      try {
-        const entry = JSON.parse(line);
-        if (entry.msg === 'supergraph updated' || entry.msg === 'supergraph pre-planned' || entry.msg === 'supergraph rejected; the previous one keeps serving') events.push({ at: performance.now(), ...entry });
-      } catch {
-        // not one of ours
-      }
-    }
-  });
-  return events;
+/** The gateway's log lines (LOG_FILE, JSON) about its swaps since `since` (ms since the epoch): when each was applied, what pre-planning did. */
+function swapEvents(logFile, since) {
+  let text = '';
+  try {
+    text = readFileSync(logFile, 'utf8');
+  } catch {
+    return [];
+  }
+  const wanted = new Set(['supergraph updated', 'supergraph pre-planned', 'supergraph rejected; the previous one keeps serving', 'supergraph swap preparation failed; swapping without it']);
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line))
+    .filter((entry) => wanted.has(entry.msg) && entry.time >= since);
 }
 
 export async function swap({ quick, command }) {
@@ -75,10 +70,11 @@ export async function swap({ quick, command }) {
       dirs.push(dir);
       const file = rewriteSupergraph(subgraphs.urls, dir);
       const port = await freePort();
-      const env = { ...subgraphs.base, SUPERGRAPH_PATH: file, GATEWAY_SECRET_HEADER, GATEWAY_PORT: String(port), SUPERGRAPH_PREPLAN: preplan, OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'info' };
+      const logFile = path.join(dir, 'gateway.log');
+      const env = { ...subgraphs.base, SUPERGRAPH_PATH: file, GATEWAY_SECRET_HEADER, GATEWAY_PORT: String(port), SUPERGRAPH_PREPLAN: preplan, OTEL_SDK_DISABLED: 'true', LOG_LEVEL: 'info', LOG_FILE: logFile };
       for (const name of ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_TRACES_SAMPLER', 'OTEL_TRACES_SAMPLER_ARG']) delete env[name];
       const child = spawnService(`swap/${label}`, 'gateway/dist/index.js', env);
-      const gateway = { label, url: `http://127.0.0.1:${port}/graphql`, child, file, base: readFileSync(file, 'utf8'), swaps: watchSwaps(child) };
+      const gateway = { label, url: `http://127.0.0.1:${port}/graphql`, child, file, logFile, base: readFileSync(file, 'utf8') };
       gateways.push(gateway);
       await waitGraphQL(gateway.url, child);
     }
@@ -93,9 +89,10 @@ export async function swap({ quick, command }) {
         const after = [];
         let failed = 0;
         let writtenAt;
-        const swapsBefore = g.swaps.length;
+        let writtenWall = Infinity;
         const timer = setTimeout(() => {
           writtenAt = performance.now();
+          writtenWall = Date.now();
           publish(g.file, g.base, `run ${r + 1} ${Date.now()}`);
         }, windowS * 1000);
         const run = await pacedLoad({
@@ -113,7 +110,7 @@ export async function swap({ quick, command }) {
           },
         });
         clearTimeout(timer);
-        const events = g.swaps.slice(swapsBefore);
+        const events = swapEvents(g.logFile, writtenWall);
         const applied = events.find((e) => e.msg === 'supergraph updated');
         if (!applied) throw new Error(`${g.label}: the gateway did not swap in the new supergraph (${JSON.stringify(events)})`);
         const preplanned = events.find((e) => e.msg === 'supergraph pre-planned');
@@ -121,7 +118,7 @@ export async function swap({ quick, command }) {
           round: r,
           before: latencyStats(before),
           after: latencyStats(after),
-          swapMs: round(applied.at - writtenAt, 0),
+          swapMs: applied.time - writtenWall,
           preplanned: preplanned ? { planned: preplanned.planned, invalid: preplanned.invalid, ms: preplanned.ms } : undefined,
           failed: failed + run.errors,
           rpsPerGatewayCpu: round(run.rpsPerGatewayCpu, 1),
