@@ -110,10 +110,21 @@ export async function swap({ quick, command }) {
           },
         });
         clearTimeout(timer);
-        const events = swapEvents(g.logFile, writtenWall);
+        // A swap later than the window (a loaded machine) is waited for, and shows in the table's write → swap column.
+        let events = swapEvents(g.logFile, writtenWall);
+        for (let waited = 0; !events.some((e) => e.msg === 'supergraph updated') && waited < 30_000; waited += 200) {
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          events = swapEvents(g.logFile, writtenWall);
+        }
         const applied = events.find((e) => e.msg === 'supergraph updated');
         if (!applied) throw new Error(`${g.label}: the gateway did not swap in the new supergraph (${JSON.stringify(events)})`);
         const preplanned = events.find((e) => e.msg === 'supergraph pre-planned');
+        // Every operation, served by the new supergraph (from plans made ahead when on), answers with data and no errors.
+        for (const [n, body] of BODIES.entries()) {
+          const response = await fetch(g.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headersFor(n) }, body });
+          const json = await response.json();
+          if (!response.ok || json.errors || !json.data) throw new Error(`${g.label}: after the swap ${body.slice(0, 60)}… answered ${response.status} ${JSON.stringify(json).slice(0, 300)}`);
+        }
         const result = {
           round: r,
           before: latencyStats(before),

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { setImmediate as nextTurn } from 'node:timers/promises';
-import { operationFromDocument, Supergraph } from '@apollo/federation-internals';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import type { Experimental_DidResolveQueryPlanCallback } from '@apollo/gateway';
-import { QueryPlanner, type QueryPlan, type QueryPlanCache, type QueryPlannerConfig } from '@apollo/query-planner';
+import type { QueryPlan, QueryPlanCache } from '@apollo/query-planner';
 import { InMemoryLRUCache } from '@apollo/utils.keyvaluecache';
 import { Kind, parse } from 'graphql';
 import type { Logger } from '@suoke/platform';
@@ -31,8 +31,8 @@ export interface PlanCacheOptions {
   top: number;
   /** Documents planned before every swap whatever their use: the trusted documents manifest in force. */
   trusted?: () => Iterable<PlanCandidate>;
-  /** Apollo Gateway's query planner settings, so that plans made ahead are the plans it would make. */
-  plannerConfig?: QueryPlannerConfig;
+  /** How long pre-planning may take before the swap goes ahead without it (default 60 s). */
+  timeoutMs?: number;
   /** Apollo Gateway's default store size (30 MiB, measured as it measures it). */
   approximateMiB?: number;
 }
@@ -161,51 +161,98 @@ export class PreplannedPlanCache implements QueryPlanCache {
 
   /**
    * Plans every candidate against `sdl` (the supergraph about to be swapped in,
-   * as Apollo Gateway will be given it) with the public QueryPlanner, yielding
-   * to the event loop between documents so that the serving supergraph keeps
-   * answering. A document the new supergraph rejects is counted and skipped.
-   * Throws only if the supergraph itself cannot be built; the caller swaps anyway.
+   * as Apollo Gateway will be given it) with the public QueryPlanner, in a
+   * worker thread: building a Supergraph and its planner takes hundreds of
+   * milliseconds of synchronous work, which on the main thread would stall the
+   * supergraph that is still serving. A document the new supergraph rejects is
+   * counted and skipped. Rejects if the supergraph cannot be built or the
+   * worker fails or times out; the caller swaps anyway.
    */
   async prepare(sdl: string): Promise<PreplanOutcome> {
     const started = performance.now();
-    const supergraph = Supergraph.build(sdl);
-    const apiSchema = supergraph.apiSchema();
-    const planner = new QueryPlanner(supergraph, this.options.plannerConfig);
-    const store = this.newStore();
     const candidates = this.candidates();
-    const parsed = new Map<string, ReturnType<typeof parse> | Error>();
-    let planned = 0;
-    let invalid = 0;
-    for (const candidate of candidates) {
-      await nextTurn();
-      let document = parsed.get(candidate.source);
-      if (!document) {
-        try {
-          document = parse(candidate.source);
-        } catch (error) {
-          document = error instanceof Error ? error : new Error(String(error));
-        }
-        parsed.set(candidate.source, document);
-      }
-      if (document instanceof Error) {
-        invalid += 1;
-        continue;
-      }
-      try {
-        const operation = operationFromDocument(apiSchema, document, { operationName: candidate.operationName, validate: true });
-        await store.set(candidate.key, planner.buildQueryPlan(operation, buildOptions()));
-        planned += 1;
-      } catch (error) {
-        invalid += 1;
-        this.options.log.debug({ operationName: candidate.operationName, reason: error instanceof Error ? error.message : String(error) }, 'pre-planning: operation not valid against the new supergraph; skipped');
-      }
-    }
+    const result = await planInWorker({
+      sdl,
+      candidates: candidates.map(({ key, source, operationName }) => ({ key, source, operationName })),
+      buildOptions: buildOptions(),
+      modules: WORKER_MODULES,
+    }, this.options.timeoutMs ?? 60_000);
+    const store = this.newStore();
+    for (const [key, plan] of result.plans) await store.set(key, plan);
     this.prepared = { store, sdl };
-    this.stats.preplanned += planned;
-    const outcome = { planned, invalid, candidates: candidates.length, ms: Math.round(performance.now() - started) };
+    this.stats.preplanned += result.plans.length;
+    const outcome = { planned: result.plans.length, invalid: result.invalid, candidates: candidates.length, ms: Math.round(performance.now() - started) };
     this.stats.lastPreplan = outcome;
     return outcome;
   }
+}
+
+/** The packages the worker plans with, resolved here so that it loads the very copies the gateway uses. */
+const WORKER_MODULES = (() => {
+  const require = createRequire(import.meta.url);
+  return { internals: require.resolve('@apollo/federation-internals'), planner: require.resolve('@apollo/query-planner'), graphql: require.resolve('graphql') };
+})();
+
+/**
+ * The worker's program (CommonJS, evaluated): builds the supergraph and its
+ * planner, plans each candidate, and posts back `[store key, plan]` pairs
+ * (plans are plain data: they cross the thread boundary by structured clone).
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { Supergraph, operationFromDocument } = require(workerData.modules.internals);
+const { QueryPlanner } = require(workerData.modules.planner);
+const { parse } = require(workerData.modules.graphql);
+const supergraph = Supergraph.build(workerData.sdl);
+const apiSchema = supergraph.apiSchema();
+const planner = new QueryPlanner(supergraph);
+const documents = new Map();
+const plans = [];
+let invalid = 0;
+for (const { key, source, operationName } of workerData.candidates) {
+  try {
+    let document = documents.get(source);
+    if (!document) {
+      document = parse(source);
+      documents.set(source, document);
+    }
+    const operation = operationFromDocument(apiSchema, document, { operationName, validate: true });
+    plans.push([key, planner.buildQueryPlan(operation, workerData.buildOptions)]);
+  } catch {
+    invalid += 1;
+  }
+}
+parentPort.postMessage({ plans, invalid });
+`;
+
+interface WorkerInput {
+  sdl: string;
+  candidates: { key: string; source: string; operationName: string | undefined }[];
+  buildOptions: ReturnType<typeof buildOptions>;
+  modules: typeof WORKER_MODULES;
+}
+
+function planInWorker(input: WorkerInput, timeoutMs: number): Promise<{ plans: [string, QueryPlan][]; invalid: number }> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: input });
+    const timer = setTimeout(() => {
+      void worker.terminate();
+      reject(new Error(`pre-planning took longer than ${timeoutMs} ms`));
+    }, timeoutMs);
+    worker.once('message', (result: { plans: [string, QueryPlan][]; invalid: number }) => {
+      clearTimeout(timer);
+      void worker.terminate();
+      resolve(result);
+    });
+    worker.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    worker.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`pre-planning worker exited with code ${code} before answering`));
+    });
+  });
 }
 
 /** Each operation of a trusted document as requests name it, and the document without a name when it holds one operation. */
