@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // node bench/tools/profile-summary.mjs <file.cpuprofile> [cpu-ms per request] [top]
 // Reads a V8 CPU profile (bench/tools/cpu-profile.cjs) and prints, as shares of the process's busy time
-// (samples outside (idle) and (program)): each governance layer's inclusive time (a layer's frames nested in
-// another frame of the same layer counted once), and the top frames by self time. Given the process's CPU-ms
+// (samples outside (idle) and (program)): each layer's time, every sample charged to the innermost frame of a
+// known layer on its stack (so jose under platform's verifier is token verification, a socket write under undici
+// is the subgraph fetch, and Apollo's executor running inside OpenTelemetry's `startActiveSpan` wrapper is Apollo's,
+// not tracing's), and the top frames by self time. Given the process's CPU-ms
 // per request (from `npm run bench -- ab`), each share is also shown as CPU µs per request.
 import { readFileSync } from 'node:fs';
 
@@ -46,22 +48,19 @@ const layerOf = (node) => {
   for (const [name, pattern] of LAYERS) if (pattern.test(url)) return name;
   return undefined;
 };
-// Inclusive per layer: each sample counts once for every distinct layer on its stack.
+// Each sample to the innermost frame on its stack that belongs to a layer; the rest (GC, idle-loop internals) unattributed.
 const layerSamples = new Map();
 for (const [id, count] of selfSamples) {
   if (idle(nodes.get(id))) continue;
-  const seen = new Set();
-  for (let at = id; at !== undefined; at = parent.get(at)) {
-    const layer = layerOf(nodes.get(at));
-    if (layer) seen.add(layer);
-  }
-  for (const layer of seen) layerSamples.set(layer, (layerSamples.get(layer) ?? 0) + count);
+  let layer;
+  for (let at = id; at !== undefined && !layer; at = parent.get(at)) layer = layerOf(nodes.get(at));
+  layerSamples.set(layer ?? '(no layer: GC, timers, other)', (layerSamples.get(layer ?? '(no layer: GC, timers, other)') ?? 0) + count);
 }
 const share = (count) => count / busy;
 const fmt = (count) => `${(100 * share(count)).toFixed(1)} %${cpuMs ? ` (${Math.round(1000 * cpuMs * share(count))} µs/req)` : ''}`;
 console.log(`${file}: ${busy} busy samples of ${profile.samples.length}`);
-console.log('\nlayer (inclusive; a frame counted in every layer on its stack)');
-for (const [name] of LAYERS) console.log(`  ${name}: ${fmt(layerSamples.get(name) ?? 0)}`);
+console.log('\nlayer (each sample charged to the innermost layer frame on its stack)');
+for (const name of [...LAYERS.map(([n]) => n), '(no layer: GC, timers, other)']) console.log(`  ${name}: ${fmt(layerSamples.get(name) ?? 0)}`);
 
 const frames = new Map();
 for (const [id, count] of selfSamples) {
