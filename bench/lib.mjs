@@ -494,6 +494,12 @@ export function round(value, digits = 2) {
 
 function gitCommit() {
   try {
+    // git itself first: in a worktree .git is a file naming the real folder.
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().slice(0, 12);
+  } catch {
+    // no git on PATH: read the folder directly
+  }
+  try {
     const head = readFileSync(path.join(repoRoot, '.git', 'HEAD'), 'utf8').trim();
     if (!head.startsWith('ref:')) return head.slice(0, 12);
     const ref = path.join(repoRoot, '.git', head.slice(5));
