@@ -1,7 +1,7 @@
 // Shared machinery of `npm run bench`: a stack of real processes in production
 // mode, load runs with autocannon, per-process CPU and RSS from /proc, Redis
 // command counts from INFO commandstats, and the results table.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import http from 'node:http';
@@ -48,6 +48,19 @@ const REFRESH_TOKEN_SECRET = randomBytes(32).toString('base64url');
 /** The diagnosis subgraph's key for its local media store's signed upload URLs, required in production. */
 const MEDIA_URL_SECRET = randomBytes(32).toString('base64url');
 const CLK_TCK = 100;
+/**
+ * The Node binary every process a scenario starts runs on (services, gateways, peers): BENCH_NODE when
+ * set, to measure a stack on another runtime than the one running the harness; this Node otherwise.
+ */
+export const benchNode = process.env.BENCH_NODE || process.execPath;
+let benchNodeVersion;
+/** The version of `benchNode` (asked once), e.g. `v26.0.0`: what the recorded header line names. */
+export function runtimeVersion() {
+  if (benchNodeVersion === undefined) {
+    benchNodeVersion = benchNode === process.execPath ? process.version : execFileSync(benchNode, ['--version'], { encoding: 'utf8' }).trim();
+  }
+  return benchNodeVersion;
+}
 
 export function log(message) {
   process.stderr.write(`[bench] ${message}\n`);
@@ -197,12 +210,12 @@ export async function startStack({ data, env: extra = {}, label }) {
 }
 
 /**
- * Starts `script` under this Node. Our services get the Node options they ship
+ * Starts `script` under the bench's Node (`benchNode`). Our services get the Node options they ship
  * with (SERVICE_NODE_OPTIONS, as the images and `npm start` run them); peers
  * pass `nodeOptions: []` and run on Node's defaults, as their users start them.
  */
 export function spawnService(label, script, env, args = [], nodeOptions = SERVICE_NODE_OPTIONS) {
-  const child = spawn(process.execPath, [...nodeOptions, path.join(repoRoot, script), ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(benchNode, [...nodeOptions, path.join(repoRoot, script), ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   child.stderr.on('data', (chunk) => process.stderr.write(`[${label}] ${chunk}`));
   return child;
 }
@@ -392,8 +405,10 @@ export async function load({ url, body, headersFor, connections = 50, duration, 
  * second (mcollina/autocannon#174), so 1500 req/s over 1000 connections arrive
  * as one burst a second. Same result shape as `load`; `errors` counts failed
  * requests, `timeouts` those of them that ran out of `timeout` seconds.
+ * `bodyFor(i)` instead of `body` mixes operations; `onResult({ due, latency, status })`
+ * sees every answered request (`due` in `performance.now()` time), e.g. to split a run in windows.
  */
-export async function pacedLoad({ url, body, headersFor, connections = 50, duration, rate, timeout = 10, processes = {} }) {
+export async function pacedLoad({ url, body, bodyFor, headersFor, connections = 50, duration, rate, timeout = 10, processes = {}, onResult }) {
   const target = new URL(url);
   const clients = Array.from({ length: connections }, () => new Client(target.origin, { pipelining: 1, keepAliveTimeout: 120_000, headersTimeout: timeout * 1000, bodyTimeout: timeout * 1000 }));
   const cpuBefore = Object.fromEntries(Object.entries(processes).map(([name, child]) => [name, cpuSeconds(child.pid)]));
@@ -408,10 +423,12 @@ export async function pacedLoad({ url, body, headersFor, connections = 50, durat
   const send = (i) => {
     const due = started + (i * 1000) / rate;
     const request = clients[i % connections]
-      .request({ path: target.pathname + target.search, method: 'POST', headers: { 'content-type': 'application/json', ...headersFor(i) }, body })
+      .request({ path: target.pathname + target.search, method: 'POST', headers: { 'content-type': 'application/json', ...headersFor(i) }, body: bodyFor ? bodyFor(i) : body })
       .then(async (response) => {
         await response.body.dump();
-        latencies.push(performance.now() - due);
+        const latency = performance.now() - due;
+        latencies.push(latency);
+        onResult?.({ due, latency, status: response.statusCode });
         if (response.statusCode < 200 || response.statusCode > 299) non2xx += 1;
       })
       .catch((error) => {
@@ -477,6 +494,12 @@ export function round(value, digits = 2) {
 
 function gitCommit() {
   try {
+    // git itself first: in a worktree .git is a file naming the real folder.
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().slice(0, 12);
+  } catch {
+    // no git on PATH: read the folder directly
+  }
+  try {
     const head = readFileSync(path.join(repoRoot, '.git', 'HEAD'), 'utf8').trim();
     if (!head.startsWith('ref:')) return head.slice(0, 12);
     const ref = path.join(repoRoot, '.git', head.slice(5));
@@ -487,7 +510,9 @@ function gitCommit() {
 }
 
 export function machine() {
-  return `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+  // The runtime the stacks ran on; the harness's own when it differs (it runs the load generator).
+  const harness = runtimeVersion() === process.version ? '' : ` (harness on Node ${process.version})`;
+  return `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${runtimeVersion()}${harness}`;
 }
 
 /**

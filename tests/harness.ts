@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_TRUSTED_SERVICES, type SubgraphDefinition } from '@suoke/platform';
 import { createTestDatabase, reservePort, type TestDatabase } from '@suoke/platform/testing';
 import { createGateway, loadGatewayConfig } from '../gateway/src/server.js';
+import type { PreplannedPlanCache } from '../gateway/src/plan-cache.js';
 import { usageExport, windowOf, type UsageExport, type UsageStore } from '../gateway/src/usage/index.js';
 import { readSupergraphConfig } from '../scripts/supergraph-config.mjs';
 
@@ -33,6 +34,8 @@ export interface Stack {
   instances: Record<string, SubgraphInstance[]>;
   /** The gateway's field usage store (its own fresh database): flush what is counted, then read it. */
   usage: StackUsage;
+  /** Apollo Gateway's plan store in the gateway: plans built on requests and ahead of swaps. */
+  planCache: PreplannedPlanCache;
   stop(): Promise<void>;
 }
 
@@ -166,6 +169,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     query: (query, variables, token, headers) => post(gatewayUrl, { query, variables }, token, headers),
     subgraphFetches: () => running.reduce((sum, s) => sum + s.stats.graphqlRequests, 0),
     instances,
+    planCache: gateway.planCache,
     usage: {
       flush: async () => {
         await gateway.usage?.flush();

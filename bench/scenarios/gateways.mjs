@@ -59,7 +59,7 @@ const OTEL_INHERITED = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACE
 const HIVE_BIN = 'node_modules/@graphql-hive/gateway/dist/bin.js';
 
 /** The supergraph with each join__graph URL pointing at the bench's subgraph. */
-function rewriteSupergraph(urls, dir) {
+export function rewriteSupergraph(urls, dir) {
   const source = readFileSync(path.join(repoRoot, 'schema', 'supergraph.graphql'), 'utf8');
   const seen = new Set();
   const rewritten = source.replace(/@join__graph\(name: "([^"]+)", url: "[^"]*"\)/g, (_, name) => {
@@ -75,7 +75,7 @@ function rewriteSupergraph(urls, dir) {
 }
 
 /** POSTs `{ __typename }` until the gateway answers it. */
-async function waitGraphQL(url, child, timeoutMs = 60_000) {
+export async function waitGraphQL(url, child, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${url}: gateway exited with ${child.exitCode} before answering`);

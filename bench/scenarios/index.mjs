@@ -8,6 +8,7 @@ import { batching } from './batching.mjs';
 import { overhead } from './overhead.mjs';
 import { rateLimit } from './rate-limit.mjs';
 import { retrieval } from './retrieval.mjs';
+import { swap } from './swap.mjs';
 import { tracing } from './tracing.mjs';
 import { usage } from './usage.mjs';
 
@@ -25,4 +26,5 @@ export const scenarios = {
   retrieval, // issue 20: recall@1/@3 of the evaluation set per language, offline responder through the gateway
   media, // issue 21: tongue photo and voice recording, upload + analysis p50/p99, throughput, peak memory
   usage, // issue 22: field usage recording on vs off, req per gateway CPU-second
+  swap, // issue 23: p50/p99 in the 10 s after a supergraph swap against the 10 s before, pre-planning on vs off
 };

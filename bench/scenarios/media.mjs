@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../../scripts/supergraph-config.mjs';
-import { log, peakRssMiB, percentile, prepareData, record, round, signTokens, startStack } from '../lib.mjs';
+import { benchNode, log, peakRssMiB, percentile, prepareData, record, round, signTokens, startStack } from '../lib.mjs';
 
 const SYNTHETIC = path.join(repoRoot, 'subgraphs/diagnosis/dist/media/synthetic');
 
@@ -121,7 +121,7 @@ export async function media({ quick, command }) {
     for (const [kind, file] of [['photo', 'photo.jpg'], ['voice', 'voice.wav']]) {
       const samples = [];
       for (let i = 0; i < (quick ? 1 : 5); i += 1) {
-        const run = spawnSync(process.execPath, [path.join(repoRoot, 'bench/tools/analyse-once.mjs'), kind, path.join(dir, file)], { encoding: 'utf8' });
+        const run = spawnSync(benchNode, [path.join(repoRoot, 'bench/tools/analyse-once.mjs'), kind, path.join(dir, file)], { encoding: 'utf8' });
         if (run.status !== 0) throw new Error(`analyse-once ${kind}: ${run.stderr}`);
         samples.push(JSON.parse(run.stdout.trim()));
       }

@@ -17,6 +17,17 @@ const env = baseEnv.extend({
   /** Safety-net poll of the supergraph file, in addition to file-system events. */
   SUPERGRAPH_POLL_MS: z.coerce.number().int().min(100).default(2_000),
   /**
+   * Before a new supergraph is swapped in, the gateway plans against it the trusted documents and
+   * this many of the most used operations of its plan cache, so that the first requests after the
+   * swap find their plans (0: the trusted documents only). 100 covers what an app sends (the home
+   * screen's few dozen operations, with room for older app versions' variants) at well under a
+   * second of planning, done while the previous supergraph keeps serving; a long tail beyond it is
+   * rare enough to be planned on its first request, as without pre-planning.
+   */
+  /** Pre-planning before a supergraph swap (below); `off` swaps with an empty plan cache, as Apollo Gateway alone does. */
+  SUPERGRAPH_PREPLAN: z.enum(['on', 'off']).default('on'),
+  SUPERGRAPH_PREPLAN_TOP: z.coerce.number().int().min(0).max(10_000).default(100),
+  /**
    * Gateway processes sharing GATEWAY_PORT (node:cluster): a primary forks this many workers and
    * sums their /metrics. 1 (the default) is a single process; more spread one machine's cores.
    */

@@ -36,6 +36,7 @@ import { refuseSubscriptionsOverPost } from './subscription-over-post.js';
 import { gatewayErrorFormatter } from './error-format.js';
 import { queryLimitsFromConfig, useQueryLimits } from './security.js';
 import { supergraphFromFile, type SupergraphFileOptions } from './supergraph.js';
+import { candidatesOfDocuments, PreplannedPlanCache } from './plan-cache.js';
 import { boundedCache, createDocumentGuard, GuardedApolloServer } from './document-guard.js';
 import { TrustedDocuments, type TrustedDocumentsOptions } from './trusted-documents.js';
 import { createLiveServer } from './live/index.js';
@@ -107,6 +108,22 @@ export function createGateway(options: GatewayOptions) {
   const routings = new Map<string, string>();
   // Operations whose plan reaches the agent subgraph count against the agent SLO (slo.ts).
   const slo = sloByQueryPlan();
+  let trustedDocuments: TrustedDocuments | undefined;
+  // Apollo Gateway's plan store, ours so that a swap can find the most used operations already planned (plan-cache.ts).
+  const planCache = new PreplannedPlanCache({
+    log,
+    top: config.SUPERGRAPH_PREPLAN_TOP,
+    trusted: () => candidatesOfDocuments(trustedDocuments?.documents().values() ?? []),
+  });
+  const preparation = config.SUPERGRAPH_PREPLAN === 'on'
+    ? {
+        async prepare(sdl: string) {
+          log.info(await planCache.prepare(sdl), 'supergraph pre-planned');
+        },
+        arm: (sdl: string) => void planCache.adoptOnNextSwap(sdl),
+        settled: () => planCache.swapSettled(),
+      }
+    : undefined;
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphFromFile({
       file: path.resolve(config.SUPERGRAPH_PATH),
@@ -116,6 +133,7 @@ export function createGateway(options: GatewayOptions) {
         observeReload(outcome);
         options.onSupergraphUpdate?.(outcome);
       },
+      ...(preparation ? { preparation } : {}),
     }),
     buildService: ({ name, url }) => {
       // One instance or several, comma-separated: SUBGRAPH_<NAME>_URL, else the supergraph's routing URL.
@@ -134,8 +152,10 @@ export function createGateway(options: GatewayOptions) {
     // gateway.request / gateway.plan / gateway.fetch spans: no GraphQL document (it may
     // hold literal input values) and no exception events (messages quote input).
     telemetry: { includeDocument: false, recordExceptions: false },
+    queryPlannerConfig: { cache: planCache },
     experimental_didResolveQueryPlan: (resolved) => {
       slo.didResolveQueryPlan(resolved);
+      planCache.noteUse(resolved);
       usage?.didResolveQueryPlan(resolved);
     },
   });
@@ -177,7 +197,6 @@ export function createGateway(options: GatewayOptions) {
   const queryGuard = useQueryLimits<GatewayContext>(queryLimitsFromConfig(config));
   const errorMasking = createErrorMasking(log);
   const trustedMode = trustedDocumentsMode(config);
-  let trustedDocuments: TrustedDocuments | undefined;
   const formatError = gatewayErrorFormatter(errorMasking.formatError, { production });
   const documentGuard = createDocumentGuard<GatewayContext>({
     mode: trustedMode,
@@ -279,6 +298,8 @@ export function createGateway(options: GatewayOptions) {
     metrics,
     redis,
     rateLimitStore,
+    /** Apollo Gateway's plan store: plans built on requests, plans made ahead of swaps (plan-cache.ts). */
+    planCache,
     trustedMode,
     /** The trusted documents manifest in force (after listen), when one is configured. */
     get trustedDocuments() {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { SupergraphSdlHook } from '@apollo/gateway';
 import type { Logger } from '@suoke/platform';
@@ -26,6 +26,19 @@ export interface SupergraphFileOptions {
   pollMs: number;
   /** Called after every accepted or rejected update (tests wait on it). */
   onUpdate?: (outcome: { accepted: boolean; hash: string; error?: string }) => void;
+  /** Work done for a healthy supergraph before it is swapped in (pre-planning, plan-cache.ts). */
+  preparation?: SwapPreparation;
+}
+
+/**
+ * What runs around a swap: `prepare` once the new supergraph passed its health
+ * check (its failure is logged and the swap goes ahead), `arm` right before the
+ * gateway is given it and `settled` right after, whether it took it or not.
+ */
+export interface SwapPreparation {
+  prepare(sdl: string): Promise<void>;
+  arm(sdl: string): void;
+  settled(): void;
 }
 
 /**
@@ -36,6 +49,7 @@ export interface SupergraphFileOptions {
  */
 export function supergraphFromFile(options: SupergraphFileOptions): SupergraphSdlHook {
   return async ({ update, healthCheck }) => {
+    let checkedVersion = await fileVersion(options.file);
     let current = await readFile(options.file, 'utf8');
     let currentHash = hash(current);
     let checking: Promise<void> = Promise.resolve();
@@ -43,9 +57,14 @@ export function supergraphFromFile(options: SupergraphFileOptions): SupergraphSd
 
     const check = () => {
       checking = checking.then(async () => {
+        // The poll finds the file unchanged nearly every time: its inode, size and mtime say so without
+        // reading it twice and hashing it (which was most of an idle gateway's CPU).
+        const version = await fileVersion(options.file);
+        if (version !== undefined && version === checkedVersion) return;
         let next: string;
         try {
           next = await readStable(options.file);
+          checkedVersion = version;
         } catch (error) {
           options.log.warn({ file: options.file, err: error }, 'supergraph file unreadable; keeping the current one');
           return;
@@ -55,7 +74,19 @@ export function supergraphFromFile(options: SupergraphFileOptions): SupergraphSd
         try {
           const prepared = acknowledgeSubgraphEnforcedFeatures(next);
           await healthCheck(prepared);
-          update(prepared);
+          if (options.preparation) {
+            try {
+              await options.preparation.prepare(prepared);
+            } catch (error) {
+              options.log.warn({ hash: nextHash.slice(0, 12), err: error }, 'supergraph swap preparation failed; swapping without it');
+            }
+          }
+          try {
+            options.preparation?.arm(prepared);
+            update(prepared);
+          } finally {
+            options.preparation?.settled();
+          }
           current = next;
           currentHash = nextHash;
           options.log.info({ hash: nextHash.slice(0, 12) }, 'supergraph updated');
@@ -111,6 +142,16 @@ export async function readStable(file: string, attempts = 20): Promise<string> {
     previous = current;
   }
   return previous;
+}
+
+/** Inode, size and modification time of `file` (a file replaced or written changes at least one), or undefined if it cannot be read. */
+async function fileVersion(file: string): Promise<string | undefined> {
+  try {
+    const info = await stat(file, { bigint: true });
+    return `${info.ino}:${info.size}:${info.mtimeNs}`;
+  } catch {
+    return undefined;
+  }
 }
 
 function hash(text: string): string {

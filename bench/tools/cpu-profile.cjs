@@ -1,0 +1,37 @@
+// Preloaded into a measured process (NODE_OPTIONS="--require <this file>"; `--cpu-prof` itself is refused in
+// NODE_OPTIONS): V8's sampling profiler through node:inspector, started CPU_PROFILE_DELAY_MS after start
+// (default 20 s, past a bench's warm-up) for CPU_PROFILE_MS (default 15 s), written as
+// <CPU_PROFILE_DIR>/<script's folder>-<pid>.cpuprofile (Chrome DevTools' format; bench/tools/profile-summary.mjs
+// reads it). CPU_PROFILE_INTERVAL_US sets the sampling interval (default 200 µs).
+const { Session } = require('node:inspector');
+const { writeFileSync, mkdirSync } = require('node:fs');
+const path = require('node:path');
+
+const dir = process.env.CPU_PROFILE_DIR;
+if (dir) {
+  const delay = Number(process.env.CPU_PROFILE_DELAY_MS ?? 20_000);
+  const duration = Number(process.env.CPU_PROFILE_MS ?? 15_000);
+  const interval = Number(process.env.CPU_PROFILE_INTERVAL_US ?? 200);
+  const name = `${path.basename(path.dirname(path.dirname(process.argv[1] ?? 'node')))}-${process.pid}.cpuprofile`;
+  const session = new Session();
+  session.connect();
+  const post = (method, params) => new Promise((resolve, reject) => session.post(method, params, (error, result) => (error ? reject(error) : resolve(result))));
+  setTimeout(async () => {
+    try {
+      await post('Profiler.enable');
+      await post('Profiler.setSamplingInterval', { interval });
+      await post('Profiler.start');
+      setTimeout(async () => {
+        try {
+          const { profile } = await post('Profiler.stop');
+          mkdirSync(dir, { recursive: true });
+          writeFileSync(path.join(dir, name), JSON.stringify(profile));
+        } catch (error) {
+          process.stderr.write(`cpu-profile: ${error}\n`);
+        }
+      }, duration).unref();
+    } catch (error) {
+      process.stderr.write(`cpu-profile: ${error}\n`);
+    }
+  }, delay).unref();
+}
