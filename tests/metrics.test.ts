@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { readSupergraphConfig } from '../scripts/supergraph-config.mjs';
 import { codes, repoRoot, startStack, type Stack } from './harness.js';
+import { parseMetrics, sampleSum, type Sample } from './scrape.js';
 
 const REGISTER = `mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }`;
 const RECORD = `mutation($input: [ObservationInput!]!) { recordObservations(input: $input) { inserted } }`;
@@ -28,39 +29,15 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** Prometheus text exposition → samples (HELP/TYPE lines skipped). */
-function parse(text: string): Sample[] {
-  const samples: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
-    if (!match) throw new Error(`unparsable metrics line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const pair of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[pair[1]!] = pair[2]!;
-    samples.push({ name: match[1]!, labels, value: Number(match[3]) });
-  }
-  return samples;
-}
-
 async function scrape(graphqlUrl: string): Promise<Sample[]> {
   const response = await fetch(new URL('/metrics', graphqlUrl));
   expect(response.status).toBe(200);
   expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
-  return parse(await response.text());
+  return parseMetrics(await response.text());
 }
 
-/** The sum of the samples of `name` whose labels include `labels`. */
-function value(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
-  return samples
-    .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
-    .reduce((sum, s) => sum + s.value, 0);
-}
+/** The sum of the samples of `name` whose labels include `labels` (0 when there is none). */
+const value = (samples: Sample[], name: string, labels: Record<string, string> = {}): number => sampleSum(samples, name, labels) ?? 0;
 
 describe('/metrics', () => {
   it('counts operations, duration and subgraph fetches at the gateway, by operation name and subgraph', async () => {
