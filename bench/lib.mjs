@@ -516,9 +516,11 @@ export function machine() {
 }
 
 /**
- * Writes bench/results/<scenario>.json and replaces the scenario's section of
- * bench/RESULTS.md (between its markers) with `markdown`, headed by the
- * command, commit, machine and date.
+ * Writes bench/results/<scenario>-node<major>.json and puts the scenario's section for the runtime the
+ * stacks ran on (`runtimeVersion()`, BENCH_NODE or this Node) in bench/RESULTS.md, headed by the command,
+ * commit, machine and date. Each runtime keeps a section of its own, so figures of two Node lines stand
+ * side by side: the section of the same scenario and major is replaced (sections from before runtimes were
+ * tagged count as the runtime their header names), another runtime's is kept and the new one goes after it.
  */
 export function record(scenario, command, summary, markdown) {
   // Smoke runs (--quick, CI) check the harness only: they never touch RESULTS.md or results/*.json.
@@ -526,18 +528,31 @@ export function record(scenario, command, summary, markdown) {
     log(`${scenario}: quick run, nothing recorded`);
     return;
   }
+  const major = /^v(\d+)\./.exec(runtimeVersion())?.[1] ?? 'unknown';
   mkdirSync(path.join(benchDir, 'results'), { recursive: true });
   const meta = { scenario, command, commit: gitCommit(), machine: machine(), date: new Date().toISOString(), database: process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite' };
-  writeFileSync(path.join(benchDir, 'results', `${scenario}.json`), `${JSON.stringify({ ...meta, ...summary }, null, 2)}\n`);
+  writeFileSync(path.join(benchDir, 'results', `${scenario}-node${major}.json`), `${JSON.stringify({ ...meta, ...summary }, null, 2)}\n`);
   const file = path.join(benchDir, 'RESULTS.md');
   const existing = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n\nEvery table is produced by the command above it; medians of interleaved runs, never single runs.\n';
-  const start = `<!-- scenario:${scenario} -->`;
-  const end = `<!-- /scenario:${scenario} -->`;
-  const section = `${start}\n## ${scenario}\n\n\`${command}\` — commit ${meta.commit}, ${meta.machine}, ${meta.database}, ${meta.date.slice(0, 10)}\n\n${markdown.trim()}\n${end}`;
-  const updated = existing.includes(start)
-    ? existing.replace(new RegExp(`${start}[\\s\\S]*?${end}`), section)
-    : `${existing.trimEnd()}\n\n${section}\n`;
-  writeFileSync(file, updated);
+  const tag = `${scenario} node${major}`;
+  const section = `<!-- scenario:${tag} -->\n## ${scenario} — Node ${major}\n\n\`${command}\` — commit ${meta.commit}, ${meta.machine}, ${meta.database}, ${meta.date.slice(0, 10)}\n\n${markdown.trim()}\n<!-- /scenario:${tag} -->`;
+  writeFileSync(file, placeSection(existing, scenario, major, section));
+}
+
+const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** RESULTS.md with `section` in place of the scenario's section for `major`, or after the scenario's other sections. */
+export function placeSection(existing, scenario, major, section) {
+  const sections = [...existing.matchAll(new RegExp(`<!-- scenario:${escapeRegExp(scenario)}(?: node(\\d+))? -->[\\s\\S]*?<!-- /scenario:${escapeRegExp(scenario)}(?: node\\d+)? -->`, 'g'))];
+  const runtimeOf = (match) => match[1] ?? /Node v(\d+)\./.exec(match[0])?.[1];
+  const same = sections.find((match) => runtimeOf(match) === major);
+  if (same) return existing.slice(0, same.index) + section + existing.slice(same.index + same[0].length);
+  const last = sections.at(-1);
+  if (last) {
+    const at = last.index + last[0].length;
+    return `${existing.slice(0, at)}\n\n${section}${existing.slice(at)}`;
+  }
+  return `${existing.trimEnd()}\n\n${section}\n`;
 }
 
 /** Current resident set size (VmRSS) in MiB of a process and its descendants. */
