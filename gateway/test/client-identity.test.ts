@@ -116,7 +116,7 @@ describe('client metric labels', () => {
   async function countOne(m: ServiceMetrics, clientOf?: (c: { client: { name: string; version: string } }) => { name: string; version: string }) {
     const plugin = m.plugin<{ client: { name: string; version: string } }>(clientOf);
     const hooks = (await plugin.requestDidStart!({} as never)) as { willSendResponse(r: unknown): Promise<void> };
-    await hooks.willSendResponse({ operationName: 'Home', request: {}, contextValue: { client: { name: 'suoke-app', version: '9.9.9' } } });
+    await hooks.willSendResponse({ operationName: 'Home', request: {}, response: { http: { status: undefined, headers: new Map() } }, contextValue: { client: { name: 'suoke-app', version: '9.9.9' } } });
     return (await m.registry.getSingleMetricAsString('suoke_graphql_requests_total')).split('\n').filter((l) => !l.startsWith('#'));
   }
 
