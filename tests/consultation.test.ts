@@ -21,8 +21,9 @@ let token: string;
 let questions: { id: string; reverseScored: boolean; constitution: { code: string } }[];
 
 beforeAll(async () => {
-  // No periodic saga sweep: its statements would land in the process-wide counts below.
-  stack = await startStack({ subgraphEnv: { SAGA_SWEEP_MS: '0' } });
+  // No periodic saga sweep and no field usage flushes (every USAGE_FLUSH_MS, two statements or more): their
+  // statements would land in the process-wide counts below.
+  stack = await startStack({ subgraphEnv: { SAGA_SWEEP_MS: '0' }, gatewayEnv: { USAGE_RECORDING: 'off' } });
   const registered = await stack.query(REGISTER, { input: { email: `patient-${Date.now()}@example.com`, password: 'four-methods-2026', displayName: '王芳' } });
   token = registered.data?.register.accessToken;
   const questionnaire = await stack.query('{ constitutionQuestionnaire { id reverseScored constitution { code name } } }');
@@ -154,16 +155,24 @@ describe('batching across user, diagnosis and knowledge', () => {
         }
       }
     }`;
-    const counts: Record<number, number> = {};
-    for (const n of [2, 20]) {
-      const before = sqlStats.statements;
-      const response = await stack.query(query(n), {}, token);
-      counts[n] = sqlStats.statements - before;
-      expect(response.errors).toBeUndefined();
-      expect(response.data?.me.consultations.edges).toHaveLength(n);
-      expect(response.data?.me.consultations.edges.every((e: any) => e.node.report.primaryConstitution.name === '阳虚质')).toBe(true);
+    // Counts are process-wide, so a statement of background work (a job, a timer) that lands inside a query's
+    // window adds to it. Such noise does not repeat; a list that is not batched does, on every attempt: the
+    // pair is measured again (up to three times) only while the two counts differ.
+    let counts: Record<number, number> = {};
+    for (let attempt = 1; attempt <= 3; attempt += 1) {
+      counts = {};
+      for (const n of [2, 20]) {
+        const before = sqlStats.statements;
+        const response = await stack.query(query(n), {}, token);
+        counts[n] = sqlStats.statements - before;
+        expect(response.errors).toBeUndefined();
+        expect(response.data?.me.consultations.edges).toHaveLength(n);
+        expect(response.data?.me.consultations.edges.every((e: any) => e.node.report.primaryConstitution.name === '阳虚质')).toBe(true);
+      }
+      console.log(`SQL statements (attempt ${attempt}): consultations(first: 2) → ${counts[2]}, consultations(first: 20) → ${counts[20]}`);
+      if (counts[20] === counts[2]) break;
     }
-    console.log(`SQL statements: consultations(first: 2) → ${counts[2]}, consultations(first: 20) → ${counts[20]}`);
+    expect(counts[2]).toBeGreaterThan(0);
     expect(counts[20]).toBe(counts[2]);
   });
 });
