@@ -3,7 +3,10 @@
 //                 e.g. '{"RATE_LIMITS":"off"}'; the value "OTLP_SINK" stands for a discarding OTLP endpoint;
 //   AB_QUERY      the operation (default `{ me { id displayName } }`), tokens rotated over the seeded users;
 //   AB_HEADERS    a JSON object of extra request headers for both, e.g. '{"accept-encoding":"gzip, br"}';
-//   AB_ROUNDS, AB_DURATION   rounds (default 4) of DURATION seconds (default 10) per stack, order flipped each round.
+//   AB_ROUNDS, AB_DURATION   rounds (default 4) of DURATION seconds (default 10) per stack, order flipped each round;
+//   AB_PROFILE    when set, every gateway (started with bench/tools/cpu-profile.cjs and CPU_PROFILE_SIGNAL=SIGUSR2 in
+//                 its NODE_OPTIONS/env) is sent SIGUSR2 before the first round and after the last: its profile covers
+//                 the measured rounds only.
 // Both stacks run at once on the same data; each is loaded alone at 50 connections, closed loop. Prints, per
 // process, CPU-ms per request (PostgreSQL and Redis included) as medians, with each round's pair, for a
 // change to be quoted in bench/RESULTS.md with the command that produced it. Records nothing itself.
@@ -38,6 +41,8 @@ export async function ab({ quick }) {
     for (const [label, env] of Object.entries(variants)) stacks.push(await startStack({ data, label, env }));
     for (const stack of stacks) await load({ url: stack.gatewayUrl, body, headersFor, amount: quick ? 200 : 2 * tokens.length + 2000, connections: 20 });
     const rows = { A: [], B: [] };
+    const profile = () => process.env.AB_PROFILE && stacks.forEach((stack) => stack.processes.gateway?.kill('SIGUSR2'));
+    profile();
     for (let r = 0; r < rounds; r += 1) {
       for (const stack of r % 2 === 0 ? stacks : [...stacks].reverse()) {
         const servers = { postgres: serverCpuSeconds('postgres:'), redis: serverCpuSeconds('redis-server') };
@@ -53,6 +58,8 @@ export async function ab({ quick }) {
         log(`${stack.label} round ${r + 1}: ${JSON.stringify(row)}`);
       }
     }
+    profile();
+    if (process.env.AB_PROFILE) await new Promise((resolve) => setTimeout(resolve, 2000));
     const columns = Object.keys(rows.A[0]);
     const med = (label, column) => round(median(rows[label].map((row) => row[column])), 3);
     const lines = [

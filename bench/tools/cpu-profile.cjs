@@ -3,6 +3,8 @@
 // (default 20 s, past a bench's warm-up) for CPU_PROFILE_MS (default 15 s), written as
 // <CPU_PROFILE_DIR>/<script's folder>-<pid>.cpuprofile (Chrome DevTools' format; bench/tools/profile-summary.mjs
 // reads it). CPU_PROFILE_INTERVAL_US sets the sampling interval (default 200 µs).
+// CPU_PROFILE_SIGNAL (e.g. SIGUSR2) replaces the timers: the first such signal starts the profile, the next one
+// stops and writes it, so a bench profiles exactly its measured load (`npm run bench -- ab` with AB_PROFILE=1).
 const { Session } = require('node:inspector');
 const { writeFileSync, mkdirSync } = require('node:fs');
 const path = require('node:path');
@@ -16,22 +18,29 @@ if (dir) {
   const session = new Session();
   session.connect();
   const post = (method, params) => new Promise((resolve, reject) => session.post(method, params, (error, result) => (error ? reject(error) : resolve(result))));
-  setTimeout(async () => {
-    try {
-      await post('Profiler.enable');
-      await post('Profiler.setSamplingInterval', { interval });
-      await post('Profiler.start');
-      setTimeout(async () => {
-        try {
-          const { profile } = await post('Profiler.stop');
-          mkdirSync(dir, { recursive: true });
-          writeFileSync(path.join(dir, name), JSON.stringify(profile));
-        } catch (error) {
-          process.stderr.write(`cpu-profile: ${error}\n`);
-        }
-      }, duration).unref();
-    } catch (error) {
-      process.stderr.write(`cpu-profile: ${error}\n`);
-    }
-  }, delay).unref();
+  const start = async () => {
+    await post('Profiler.enable');
+    await post('Profiler.setSamplingInterval', { interval });
+    await post('Profiler.start');
+  };
+  const stop = async () => {
+    const { profile } = await post('Profiler.stop');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, name), JSON.stringify(profile));
+  };
+  const report = (error) => process.stderr.write(`cpu-profile: ${error}\n`);
+  const signal = process.env.CPU_PROFILE_SIGNAL;
+  if (signal) {
+    let running = false;
+    process.on(signal, () => {
+      running = !running;
+      (running ? start() : stop()).catch(report);
+    });
+  } else {
+    setTimeout(() => {
+      start()
+        .then(() => setTimeout(() => stop().catch(report), duration).unref())
+        .catch(report);
+    }, delay).unref();
+  }
 }

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// node bench/tools/profile-summary.mjs <file.cpuprofile> [cpu-ms per request] [top]
+// node bench/tools/profile-summary.mjs <file.cpuprofile> [cpu-ms per request] [top] [layer]
 // Reads a V8 CPU profile (bench/tools/cpu-profile.cjs) and prints, as shares of the process's busy time
 // (samples outside (idle) and (program)): each layer's time, every sample charged to the innermost frame of a
 // known layer on its stack (so jose under platform's verifier is token verification, a socket write under undici
 // is the subgraph fetch, and Apollo's executor running inside OpenTelemetry's `startActiveSpan` wrapper is Apollo's,
 // not tracing's), and the top frames by self time. Given the process's CPU-ms
-// per request (from `npm run bench -- ab`), each share is also shown as CPU µs per request.
+// per request (from `npm run bench -- ab`), each share is also shown as CPU µs per request. Given a layer's name
+// (or a part of it, e.g. `rate-limit`), also the frames inside that layer its samples were charged to, and their
+// self frames: what in the layer costs what.
 import { readFileSync } from 'node:fs';
 
 /** Layers by the file their frames are in (the gateway's and platform's built files, or a package). */
@@ -26,7 +28,7 @@ const LAYERS = [
   ['HTTP server (platform)', /platform\/dist\/(http|http-edge|compression|nul-guard)\.js/],
 ];
 
-const [file, cpuMsArg, topArg] = process.argv.slice(2);
+const [file, cpuMsArg, topArg, layerArg] = process.argv.slice(2);
 if (!file) {
   console.error('usage: profile-summary.mjs <file.cpuprofile> [cpu-ms per request] [top]');
   process.exit(2);
@@ -50,11 +52,22 @@ const layerOf = (node) => {
 };
 // Each sample to the innermost frame on its stack that belongs to a layer; the rest (GC, idle-loop internals) unattributed.
 const layerSamples = new Map();
+const frameKey = (node) => {
+  const { functionName, url, lineNumber } = node.callFrame;
+  return `${functionName || '(anonymous)'} ${url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*?\/(gateway|platform)\//, '$1/')}:${lineNumber + 1}`;
+};
+const chosen = { charged: new Map(), self: new Map() };
+const add = (map, key, count) => map.set(key, (map.get(key) ?? 0) + count);
 for (const [id, count] of selfSamples) {
   if (idle(nodes.get(id))) continue;
   let layer;
-  for (let at = id; at !== undefined && !layer; at = parent.get(at)) layer = layerOf(nodes.get(at));
-  layerSamples.set(layer ?? '(no layer: GC, timers, other)', (layerSamples.get(layer ?? '(no layer: GC, timers, other)') ?? 0) + count);
+  let at = id;
+  for (; at !== undefined && !layer; at = layer ? at : parent.get(at)) layer = layerOf(nodes.get(at));
+  add(layerSamples, layer ?? '(no layer: GC, timers, other)', count);
+  if (layerArg && layer?.includes(layerArg)) {
+    add(chosen.charged, frameKey(nodes.get(at)), count);
+    add(chosen.self, frameKey(nodes.get(id)), count);
+  }
 }
 const share = (count) => count / busy;
 const fmt = (count) => `${(100 * share(count)).toFixed(1)} %${cpuMs ? ` (${Math.round(1000 * cpuMs * share(count))} µs/req)` : ''}`;
@@ -66,9 +79,13 @@ const frames = new Map();
 for (const [id, count] of selfSamples) {
   const node = nodes.get(id);
   if (idle(node)) continue;
-  const { functionName, url, lineNumber } = node.callFrame;
-  const key = `${functionName || '(anonymous)'} ${url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*?\/(gateway|platform)\//, '$1/')}:${lineNumber + 1}`;
-  frames.set(key, (frames.get(key) ?? 0) + count);
+  add(frames, frameKey(node), count);
 }
 console.log(`\ntop ${top} frames by self time`);
 for (const [key, count] of [...frames].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${fmt(count)}  ${key}`);
+if (layerArg) {
+  for (const [title, map] of [[`charged to, in ${layerArg}`, chosen.charged], [`self frames under ${layerArg}`, chosen.self]]) {
+    console.log(`\n${title}`);
+    for (const [key, count] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${fmt(count)}  ${key}`);
+  }
+}
