@@ -4,10 +4,12 @@
 //   AB_QUERY      the operation (default `{ me { id displayName } }`), tokens rotated over the seeded users;
 //   AB_HEADERS    a JSON object of extra request headers for both, e.g. '{"accept-encoding":"gzip, br"}';
 //   AB_ROUNDS, AB_DURATION   rounds (default 4) of DURATION seconds (default 10) per stack, order flipped each round;
-//   AB_PROFILE    when set, every gateway (started with bench/tools/cpu-profile.cjs and CPU_PROFILE_SIGNAL=SIGUSR2 in
-//                 its NODE_OPTIONS/env) is sent SIGUSR2 before the first round and after the last: its profile covers
-//                 the measured rounds only.
-// Both stacks run at once on the same data; each is loaded alone at 50 connections, closed loop. Prints, per
+//   AB_CONNECTIONS  connections of the measured load (default 50; 1 sends one request at a time);
+//   AB_PROFILE    when set, every process of both stacks (each given bench/tools/cpu-profile.cjs and
+//                 CPU_PROFILE_SIGNAL=SIGUSR2 through AB_A/AB_B's NODE_OPTIONS: without that handler SIGUSR2 ends a
+//                 process) is sent SIGUSR2 before the first round and after the last, so its profile covers exactly
+//                 the measured rounds.
+// Both stacks run at once on the same data; each is loaded alone (AB_CONNECTIONS), closed loop. Prints, per
 // process, CPU-ms per request (PostgreSQL and Redis included) as medians, with each round's pair, for a
 // change to be quoted in bench/RESULTS.md with the command that produced it. Records nothing itself.
 import { execFileSync } from 'node:child_process';
@@ -31,6 +33,7 @@ export async function ab({ quick }) {
   const query = process.env.AB_QUERY ?? '{ me { id displayName } }';
   const rounds = quick ? 1 : Number(process.env.AB_ROUNDS ?? 4);
   const duration = quick ? 2 : Number(process.env.AB_DURATION ?? 10);
+  const connections = Number(process.env.AB_CONNECTIONS ?? 50);
   const data = await prepareData({ users: quick ? 50 : 500 });
   const tokens = await signTokens(await data.userIds());
   const extraHeaders = JSON.parse(process.env.AB_HEADERS ?? '{}');
@@ -41,12 +44,12 @@ export async function ab({ quick }) {
     for (const [label, env] of Object.entries(variants)) stacks.push(await startStack({ data, label, env }));
     for (const stack of stacks) await load({ url: stack.gatewayUrl, body, headersFor, amount: quick ? 200 : 2 * tokens.length + 2000, connections: 20 });
     const rows = { A: [], B: [] };
-    const profile = () => process.env.AB_PROFILE && stacks.forEach((stack) => stack.processes.gateway?.kill('SIGUSR2'));
+    const profile = () => process.env.AB_PROFILE && stacks.forEach((stack) => Object.values(stack.processes).forEach((child) => child.kill('SIGUSR2')));
     profile();
     for (let r = 0; r < rounds; r += 1) {
       for (const stack of r % 2 === 0 ? stacks : [...stacks].reverse()) {
         const servers = { postgres: serverCpuSeconds('postgres:'), redis: serverCpuSeconds('redis-server') };
-        const run = await load({ url: stack.gatewayUrl, body, headersFor, duration, connections: 50, processes: stack.processes });
+        const run = await load({ url: stack.gatewayUrl, body, headersFor, duration, connections, processes: stack.processes });
         if (run.errors + run.non2xx > 0) throw new Error(`${stack.label}: ${run.errors} errors, ${run.non2xx} non-2xx`);
         const perRequest = (seconds) => round((1000 * seconds) / run.requests, 3);
         const row = { rps: round(run.rps, 0), p50: round(run.p50, 1) };
@@ -63,7 +66,7 @@ export async function ab({ quick }) {
     const columns = Object.keys(rows.A[0]);
     const med = (label, column) => round(median(rows[label].map((row) => row[column])), 3);
     const lines = [
-      `A = ${JSON.stringify(variants.A)}, B = ${JSON.stringify(variants.B)}${process.env.AB_HEADERS ? `, headers ${process.env.AB_HEADERS}` : ''}; \`${query}\`, 50 connections, ${rounds} × ${duration} s each, interleaved; CPU-ms per request, medians (pairs by round).`,
+      `A = ${JSON.stringify(variants.A)}, B = ${JSON.stringify(variants.B)}${process.env.AB_HEADERS ? `, headers ${process.env.AB_HEADERS}` : ''}; \`${query}\`, ${connections} connection${connections === 1 ? '' : 's'}, ${rounds} × ${duration} s each, interleaved; CPU-ms per request, medians (pairs by round).`,
       '',
       `| figure | A | B | B ÷ A | rounds (A / B) |`,
       '|---|---|---|---|---|',
