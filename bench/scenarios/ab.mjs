@@ -8,7 +8,7 @@
 //   AB_PROFILE    when set, every process of both stacks (each given bench/tools/cpu-profile.cjs and
 //                 CPU_PROFILE_SIGNAL=SIGUSR2 through AB_A/AB_B's NODE_OPTIONS: without that handler SIGUSR2 ends a
 //                 process) is sent SIGUSR2 before the first round and after the last, so its profile covers exactly
-//                 the measured rounds.
+//                 the measured rounds. Add CPU_PROFILE_ONLY=gateway (or a list) to profile only those processes.
 // Both stacks run at once on the same data; each is loaded alone (AB_CONNECTIONS), closed loop. Prints, per
 // process, CPU-ms per request (PostgreSQL and Redis included) as medians, with each round's pair, for a
 // change to be quoted in bench/RESULTS.md with the command that produced it. Records nothing itself.

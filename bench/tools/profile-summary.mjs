@@ -30,7 +30,7 @@ const LAYERS = [
 
 const [file, cpuMsArg, topArg, layerArg] = process.argv.slice(2);
 if (!file) {
-  console.error('usage: profile-summary.mjs <file.cpuprofile> [cpu-ms per request] [top]');
+  console.error('usage: profile-summary.mjs <file.cpuprofile> [cpu-ms per request] [top] [layer]');
   process.exit(2);
 }
 const profile = JSON.parse(readFileSync(file, 'utf8'));
@@ -60,9 +60,10 @@ const chosen = { charged: new Map(), self: new Map() };
 const add = (map, key, count) => map.set(key, (map.get(key) ?? 0) + count);
 for (const [id, count] of selfSamples) {
   if (idle(nodes.get(id))) continue;
-  let layer;
+  // `at` ends on the innermost frame of a layer (the one the sample is charged to), or undefined.
   let at = id;
-  for (; at !== undefined && !layer; at = layer ? at : parent.get(at)) layer = layerOf(nodes.get(at));
+  let layer = layerOf(nodes.get(at));
+  while (!layer && (at = parent.get(at)) !== undefined) layer = layerOf(nodes.get(at));
   add(layerSamples, layer ?? '(no layer: GC, timers, other)', count);
   if (layerArg && layer?.includes(layerArg)) {
     add(chosen.charged, frameKey(nodes.get(at)), count);
