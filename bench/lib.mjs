@@ -521,6 +521,8 @@ export function machine() {
  * commit, machine and date. Each runtime keeps a section of its own, so figures of two Node lines stand
  * side by side: the section of the same scenario and major is replaced (sections from before runtimes were
  * tagged count as the runtime their header names), another runtime's is kept and the new one goes after it.
+ * Only what sits between a section's markers is generated: the words about the results are hand-written in
+ * the scenario's `<!-- notes:<scenario> -->` block after its sections, which no run touches.
  */
 export function record(scenario, command, summary, markdown) {
   // Smoke runs (--quick, CI) check the harness only: they never touch RESULTS.md or results/*.json.
@@ -552,6 +554,9 @@ export function placeSection(existing, scenario, major, section) {
     const at = last.index + last[0].length;
     return `${existing.slice(0, at)}\n\n${section}${existing.slice(at)}`;
   }
+  // Notes written before the scenario's first recorded run: the figures go above them.
+  const notes = existing.indexOf(`<!-- notes:${scenario} -->`);
+  if (notes >= 0) return `${existing.slice(0, notes)}${section}\n\n${existing.slice(notes)}`;
   return `${existing.trimEnd()}\n\n${section}\n`;
 }
 
