@@ -577,20 +577,20 @@ export async function agent({ quick, command }) {
   const medians = Object.entries(summaries)
     .map(
       ([label, m]) =>
-        `- **${label}**: success **${pct(m.successRate)}** (target ≥ ${pct(targets.successRate)}; full replies ${pct(m.fullReplyRate)}), average **${m.avgMs} ms** (target ≤ ${targets.avgMs} ms), p95 **${m.p95Ms} ms**, cache hit ratio **${pct(m.cacheHitRatio)}** (${pct(m.withoutProviderCallRatio)} with single-flight), provider calls ${m.providerCalls} (**${round(m.providerCallsPerMessage, 2)} per message**${m.hedgesSent ? `, of which ${m.hedgesSent} hedges, ${m.hedgesWon} of them used` : ''}), retries ${m.retries}, fallbacks ${m.fallbacks}, replies without knowledge ${m.degradedKnowledge}.`,
+        [
+          `- **${label}**: success **${pct(m.successRate)}** (target ≥ ${pct(targets.successRate)}; full replies ${pct(m.fullReplyRate)}),`,
+          `  average **${m.avgMs} ms** (target ≤ ${targets.avgMs} ms), p95 **${m.p95Ms} ms**,`,
+          `  cache hit ratio **${pct(m.cacheHitRatio)}** (${pct(m.withoutProviderCallRatio)} with single-flight),`,
+          `  provider calls ${m.providerCalls} (**${round(m.providerCallsPerMessage, 2)} per message**${m.hedgesSent ? `, of which ${m.hedgesSent} hedges, ${m.hedgesWon} of them used` : ''}),`,
+          `  retries ${m.retries}, fallbacks ${m.fallbacks}, replies without knowledge ${m.degradedKnowledge}.`,
+        ].join('\n'),
     )
     .join('\n');
   const table = `
-PostgreSQL and Redis from DATABASE_URL and REDIS_URL (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}, ${redis ? 'Redis' : 'no Redis'} here). \`sendMessage\` through the gateway, ${concurrency} concurrent signed-in users in a closed loop (each sends its next message when its last is answered), ${count} messages per run, ${rounds} run(s) per variant interleaved, each on a fresh stack (${redis ? 'Redis' : 'in-memory'} reply cache emptied, breakers closed) after ${warmup} unique warm-up messages. Agent defaults throughout (reply deadline 8 s, per-attempt timeout 20 s, 3 attempts, backoff 250 ms base / 4 s cap, breaker 50 % over 10 s, reply cache TTL 1 h, hedging off); gateway: subgraph timeout 10 s (default).
-
-- Provider: a local fake OpenAI-compatible server (\`bench/fake-llm.mjs\`), ${provider.distribution} latency, mean ${provider.meanMs} ms, sd ${provider.sdMs} ms; ${provider.failureRate * 100} % of calls fail (half HTTP 500/502/503, half connection resets), each after a uniform fraction of its drawn latency.
-- Questions: half drawn uniformly from a pool of ${POOL.length} (5 per agent, endings varied: \`${ENDINGS.map((e) => JSON.stringify(e)).join(' ')}\`), half unique; each opens a new conversation (a follow-up turn carries its history into the cache key, rightly).
-- Rate limit on sendMessage (20/min per user): requests go round-robin over ${tokens.length} seeded users, about ${round((count + warmup) / tokens.length, 1)} messages per user per run, so no user is limited. Variants: ${variants.map((v) => `*${v.label}*${Object.keys(v.env).length ? ` (${Object.entries(v.env).map(([k, v2]) => `${k}=${v2}`).join(', ')})` : ' (defaults, limits on)'}`).join('; ')}.
-- Why *no-tools*: the same stack and users with AGENT_MAX_TOOL_ROUNDS=0 and AGENT_PROVIDER_PHI=off, the model offered no tools and sent nothing personal — what tools and personal context cost, measured side by side. (The *hedged* variant of issue 4 is no longer run; its figures are in git history. *hedges* stays 0 here.)
-- Personal data and the cache: a reply for a user who granted access is keyed by that user and the grant's version, so it is shared with nobody; a reply that changed something (a tool call with an effect) is not cached at all.
-- Success: a reply arrived (HTTP 200 with the reply's text; errors only in resolving its citations by the knowledge subgraph are counted in *errors* as CITATIONS_UNRESOLVED, not as failures; but as \`citations: [KnowledgeItem!]!\` stands, a citation that fails to resolve nulls the whole payload, and the message counts as failed with INTERNAL_SERVER_ERROR). Degraded replies count as success and are listed apart: *fallbacks* are the offline responder standing in for the model; *no knowledge* are model replies without citations because the knowledge search failed (neither is cached).
-- Cache hits: replies naming a provider call that had already answered when their request started; *joined*: requests that shared a call in flight (single-flight). Retries: a failed call's body received again by the provider.
-- *avg ms in agent*: the agent's own GraphQL request duration; *gateway→agent*: the agent fetch as the gateway sees it (waiting for a connection included). CPU-ms per message: all six processes. The machine (2 cores) is shared with other work: its load average is in the last column.
+\`sendMessage\` through the gateway (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}, ${redis ? 'Redis' : 'no Redis'}), ${concurrency} concurrent users in a closed loop,
+${count} messages per run, ${rounds} run(s) per variant interleaved, each on a fresh stack, after ${warmup} unique warm-up messages.
+Provider: \`bench/fake-llm.mjs\`, ${provider.distribution} latency, mean ${provider.meanMs} ms, sd ${provider.sdMs} ms, ${provider.failureRate * 100} % of calls failing;
+questions from a pool of ${POOL.length} (half) or unique (half), over ${tokens.length} users. Variants: ${variants.map((v) => v.label).join(', ')}.
 
 | run | success | errors | fallbacks | no knowledge | avg ms | p50 ms | p95 ms | p99 ms | avg ms repeated / unique | avg ms cache hit / model | cache hits | joined | provider calls (per msg) | hedges won / lost / failed | retries | failures 5xx + resets | provider mean ms | avg ms in agent / gateway→agent | tokens sent / reply | tool rounds / reply | msg/s | CPU-ms per msg (stack) | load avg (2 cores) |
 |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
@@ -599,7 +599,7 @@ ${Object.values(runs).flat().map(row).join('\n')}
 Medians:
 ${medians}
 
-Next to the figures before tools (issue 20's comparison; medians; tokens estimated from the request text, one per CJK character and one per four other characters, messages and tool definitions; per message, cache hits included):
+Next to the figures before tools (issue 20's comparison; medians; estimated tokens per message, cache hits included):
 
 | | success | avg ms | p99 ms | tokens sent to the provider / reply | tool rounds / reply |
 |---|---|---|---|---|---|
@@ -607,9 +607,11 @@ ${previous ? `| before tools (results/agent.json, commit ${previous.commit}, ${p
     .map(([label, m]) => `| ${label} | ${pct(m.successRate)} | ${m.avgMs} | ${m.p99Ms} | ${m.tokensPerReply} | ${m.toolRoundsPerReply} |`)
     .join('\n')}
 
-Consent: ${consent.note}. The fake model (\`bench/fake-llm.mjs\`) reads the user's health summary for ${provider.personalShare * 100} % of questions when offered, searches the knowledge base for ${provider.searchShare * 100} %, sends malformed arguments in ${provider.malformedShare * 100} % of its calls, and takes a tenth of its drawn latency for a turn of calls; the answer after the results is a call of its own.
+Consent: ${consent.note}.
 
-Floor of the average: half the messages are unique and wait for a model call of their own, which with this provider takes ${round(modelMs, 0)} ms on average (retries included; by simulation of the agent's retry policy), so the average cannot go below 0.5 × ${round(modelMs, 0)} ≈ **${round(modelMs / 2, 0)} ms** before any gateway, database, search or queueing time, and before the pool's ${POOL.length} first (cold) asks. Meeting ≤ ${targets.avgMs} ms with this mix needs fewer messages waiting for the model (about 55 % served without a model call of their own, against ${Object.entries(summaries).map(([label, m]) => `${pct(m.withoutProviderCallRatio)} in ${label}`).join(', ')} here), a faster model, or several calls per message. Hedged (two requests per attempt, started together), a model call takes ${round(hedgedModelMs, 0)} ms on average by the same simulation, so the floor drops to ≈ **${round(hedgedModelMs / 2, 0)} ms**${summaries.hedged ? `, at ${round(summaries.hedged.providerCallsPerMessage, 2)} provider calls per message against ${summaries.production ? round(summaries.production.providerCallsPerMessage, 2) : '—'} in production` : ''}.
+Floor of the average (half the messages wait for a model call of their own): 0.5 × ${round(modelMs, 0)} ms ≈ **${round(modelMs / 2, 0)} ms**;
+hedged, 0.5 × ${round(hedgedModelMs, 0)} ms ≈ **${round(hedgedModelMs / 2, 0)} ms**. Served without a model call of their own:
+${Object.entries(summaries).map(([label, m]) => `${pct(m.withoutProviderCallRatio)} in ${label}`).join(', ')}.
 `;
   record('agent', command, { previous, consent: consent.note, provider, modelCallMeanMs: round(modelMs, 0), averageFloorMs: round(modelMs / 2, 0), hedgedModelCallMeanMs: round(hedgedModelMs, 0), hedgedAverageFloorMs: round(hedgedModelMs / 2, 0), concurrency, count, rounds, users: tokens.length, redis: Boolean(redis), variants, summaries, targets, runs, quick }, quick ? `(quick smoke run — not figures)\n${table}` : table);
   if (Object.values(runs).flat().some((x) => x.succeeded === 0)) throw new Error('no message was answered: the harness or the stack is broken');
