@@ -310,24 +310,27 @@ export async function gateways({ quick, command }) {
       { target: 'identical request: req/s not behind Hive', value: same.vsHive.rps, met: same.vsHive.rps >= 1 },
     ];
     const markdown = `
-The app's home query through four gateways in turn, against the same five subgraphs (production mode, started once, ${data.databaseUrl ? 'PostgreSQL' : 'PGlite'}, ${process.env.REDIS_URL ? 'Redis' : 'no Redis'}; rate limits and tracing off in the subgraphs) and the same supergraph file (join__graph URLs rewritten to the bench's ports), one gateway process each, ${connections} connections:
+The app's home query through four gateways in turn, against the same five subgraphs and supergraph
+(${data.databaseUrl ? 'PostgreSQL' : 'PGlite'}, ${process.env.REDIS_URL ? 'Redis' : 'no Redis'}), one gateway process each, ${connections} connections:
 
 \`\`\`graphql
 ${HOME}
 \`\`\`
 
-- **ours-on**: our gateway with governance on — JWT, rate limits on ${process.env.REDIS_URL ? 'Redis' : 'memory'} (rotated variant only, see below), graphql-armor and cost limits, tracing at 10 % parent-based sampling exported over OTLP http/protobuf to a discarding sink.
+- **ours-on**: our gateway with governance on — JWT, rate limits on ${process.env.REDIS_URL ? 'Redis' : 'memory'} (rotated variant only),
+  graphql-armor and cost limits, tracing at 10 % parent-based sampling exported to a discarding sink.
 - **ours-off**: our gateway with rate limits and tracing off (\`RATE_LIMITS=off\`, \`OTEL_SDK_DISABLED=true\`); JWT and the operation limits have no off switch and stay.
-- **apollo**: stock \`new ApolloGateway({ supergraphSdl })\` in \`@apollo/server\` standalone, a \`RemoteGraphQLDataSource\` forwarding Authorization and the gateway secret (\`bench/peers/apollo-stock.mjs\`).
-- **hive**: \`hive-gateway supergraph\` (@graphql-hive/gateway ${hiveVersion()}, \`--fork 1\`), propagating Authorization and the gateway secret, stock otherwise: its in-flight deduplication on (\`bench/peers/hive-gateway.config.mjs\`).
+- **apollo**: stock \`new ApolloGateway({ supergraphSdl })\` in \`@apollo/server\` standalone (\`bench/peers/apollo-stock.mjs\`).
+- **hive**: \`hive-gateway supergraph\` (@graphql-hive/gateway ${hiveVersion()}, \`--fork 1\`), stock (\`bench/peers/hive-gateway.config.mjs\`).
 
-Each variant starts fresh gateway processes, checks that all four return identical JSON for two users, warms each up for ${warmup} s, then runs ${rounds} rounds × ${duration} s in which every gateway is loaded alone, the order rotated each round. Medians over rounds; ratios are medians of each run over the peer's run of the same round. CPU: utime + stime of the gateway process only (/proc); peak RSS: its VmHWM over the variant. Node options: ours run as shipped, with \`${SERVICE_NODE_OPTIONS.join(' ')}\` (\`SERVICE_NODE_OPTIONS\`, the images' NODE_OPTIONS); the peers on Node's defaults, as they ship.
+${warmup} s of warm-up per gateway, then ${rounds} rounds × ${duration} s, each gateway loaded alone, order rotated; medians, ratios per round.
+Our Node options: \`${SERVICE_NODE_OPTIONS.join(' ')}\`; the peers run on Node's defaults.
 
 **Rotated** — tokens rotated over ${tokens.length} users, so that every response differs:
 
 ${table(results.rotated)}
 
-**Identical** — one request repeated (same user, same body), where in-flight deduplication of identical subgraph fetches pays. ours-on runs here with rate limits off: one user at these rates is over any per-user limit (300/min on \`me\`) and would be answered 429.
+**Identical** — one request repeated (same user, same body); ours-on with rate limits off here (one user at these rates is over any per-user limit):
 
 ${table(results.identical)}
 
