@@ -633,37 +633,46 @@ export async function live({ quick, command }) {
     }
     const yes = (ok) => (ok ? 'met' : '**not met**');
     const lines = [
-      `Subscribers in a separate process (one WebSocket each, graphql-ws), every subscriber its own user; our gateway with rate limits off and GATEWAY_SUBSCRIPTIONS_MAX=20000; ${s.runs} rounds, medians; the machine is shared (2 cores, other work running), so absolute figures carry noise.`,
-      `Events are produced on the live bus itself: this process PUBLISHes on Redis, on the user subgraph's topic for the subscriber, a notification as postNotification publishes after its commit, stamped with its publish time; so latency is bus → user subgraph → graphql-sse → gateway (its plan) → WebSocket → client, without a database write.`,
+      `Subscribers in a separate process (graphql-ws), each its own user; events published on the live bus (Redis); ${s.runs} rounds, medians.`,
       '',
       '### Idle subscriptions and side by side with Hive Gateway',
       '',
-      `${s.idleSubs} notificationAdded subscriptions held ${s.idleSeconds} s (heartbeats running); then ${s.eventSubs} of them get an event per second for ${s.eventSeconds} s. Same subgraphs, one user replica for both gateways.`,
+      `${s.idleSubs} notificationAdded subscriptions held ${s.idleSeconds} s (heartbeats running);`,
+      `then ${s.eventSubs} of them get an event per second for ${s.eventSeconds} s. Same subgraphs, one user replica for both gateways.`,
       '',
       '| gateway | RSS KiB / subscription | heap KiB / subscription | idle CPU % | gateway CPU ms / event | event p50 ms | event p99 ms | lost | open time s |',
       '|---|---|---|---|---|---|---|---|---|',
       ...Object.entries(side).map(([kind, x]) => `| ${kind} | ${x.rssKiBPerSub} | ${Number.isFinite(x.heapKiBPerSub) ? x.heapKiBPerSub : 'n/a'} | ${x.idleCpuPercent} | ${x.cpuMsPerEvent ?? 'n/a'} | ${x.eventP50 ?? 'n/a'} | ${x.eventP99 ?? 'n/a'} | ${x.eventsLost ?? 'n/a'} | ${x.openSeconds} |`),
       '',
-      `By round, RSS KiB per subscription: ours ${runs.ours.map((r) => r.idle.rssKiBPerSub).join(', ')}; hive ${runs.hive.map((r) => r.idle.rssKiBPerSub).join(', ')}. Gateway CPU ms per event: ours ${runs.ours.map((r) => r.events?.cpuMsPerEvent ?? 'n/a').join(', ')}; hive ${runs.hive.map((r) => r.events?.cpuMsPerEvent ?? 'n/a').join(', ')}.`,
+      `By round, RSS KiB per subscription: ours ${runs.ours.map((r) => r.idle.rssKiBPerSub).join(', ')}; hive ${runs.hive.map((r) => r.idle.rssKiBPerSub).join(', ')}.`,
+      `Gateway CPU ms per event: ours ${runs.ours.map((r) => r.events?.cpuMsPerEvent ?? 'n/a').join(', ')}; hive ${runs.hive.map((r) => r.events?.cpuMsPerEvent ?? 'n/a').join(', ')}.`,
       '',
-      `Ours / Hive: memory (RSS) per subscription **${ratios.rssPerSub}**, gateway CPU per event **${ratios.cpuPerEvent ?? 'n/a'}**. Target ≤ 20 KiB per subscription (ours, RSS): ${yes(side.ours.rssKiBPerSub <= 20)}.`,
+      `Ours / Hive: memory (RSS) per subscription **${ratios.rssPerSub}**, gateway CPU per event **${ratios.cpuPerEvent ?? 'n/a'}**.`,
+      `Target ≤ 20 KiB per subscription (ours, RSS): ${yes(side.ours.rssKiBPerSub <= 20)}.`,
       '',
       '### Fan-out',
       '',
       fan
-        ? `${s.fanoutSubs} subscribers to notificationAdded over two user-subgraph replicas (upstream streams per replica by run: ${fan.spread.map((x) => x.join('/')).join(', ')}), an event per subscriber per second for ${s.fanoutSeconds} s: publish → client p50 **${fan.p50} ms**, p99 **${fan.p99} ms** (by run: ${fanout.map((r) => round(r.p99, 1)).join(', ')}), lost **${fan.lost}** of ${fan.published}; gateway CPU ${fan.cpuMsPerEvent} ms per event. Targets 0 lost (${yes(fan.lost === 0)}), p99 ≤ 100 ms (${yes(fan.p99 <= 100)}).`
+        ? [
+            `${s.fanoutSubs} subscribers to notificationAdded over two user-subgraph replicas`,
+            `(upstream streams per replica by run: ${fan.spread.map((x) => x.join('/')).join(', ')}), an event per subscriber per second for ${s.fanoutSeconds} s:`,
+            `publish → client p50 **${fan.p50} ms**, p99 **${fan.p99} ms** (by run: ${fanout.map((r) => round(r.p99, 1)).join(', ')}), lost **${fan.lost}** of ${fan.published};`,
+            `gateway CPU ${fan.cpuMsPerEvent} ms per event. Targets 0 lost (${yes(fan.lost === 0)}), p99 ≤ 100 ms (${yes(fan.p99 <= 100)}).`,
+          ].join('\n')
         : `Not measured: ${skipped.find((x) => x.startsWith('fan-out'))}.`,
       '',
       '### First token vs full reply',
       '',
       firstToken
-        ? `${firstToken.messages} streamed replies (fake model streaming 30 chunks over a lognormal mean 3 s), timed from sendMessage(stream: true): first token p50 **${firstToken.firstTokenP50} ms**, full reply p50 **${firstToken.fullReplyP50} ms**, ratio **${firstToken.ratio}**. Target ≤ 0.2: ${yes(firstToken.ratio <= 0.2)}.`
+        ? `${firstToken.messages} streamed replies (fake model: 30 chunks over a lognormal mean 3 s), timed from sendMessage(stream: true):\n` +
+          `first token p50 **${firstToken.firstTokenP50} ms**, full reply p50 **${firstToken.fullReplyP50} ms**, ratio **${firstToken.ratio}**. Target ≤ 0.2: ${yes(firstToken.ratio <= 0.2)}.`
         : `Not measured: ${skipped.find((x) => x.startsWith('first token'))}.`,
       '',
       '### @defer',
       '',
       deferred
-        ? `\`me { displayName ... @defer { latestReport { … } } }\` with the diagnosis subgraph behind a proxy that holds each answer 500 ms, ${deferred.runs} requests: initial payload p50 **${deferred.initialP50} ms**, whole result p50 **${deferred.wholeP50} ms** (ratio ${deferred.ratio}).`
+        ? `\`me { displayName ... @defer { latestReport { … } } }\`, the diagnosis subgraph's answers held 500 ms by a proxy, ${deferred.runs} requests:\n` +
+          `initial payload p50 **${deferred.initialP50} ms**, whole result p50 **${deferred.wholeP50} ms** (ratio ${deferred.ratio}).`
         : `Not measured: ${skipped.find((x) => x.startsWith('@defer'))}.`,
     ];
     record('live', command, summary, lines.join('\n'));
