@@ -78,7 +78,8 @@ export async function auth({ quick, command }) {
     const table = `
 \`{ me { id displayName roles } }\` through the gateway at a fixed ${rate} req/s, open loop (\`pacedLoad\`), over ${connections} connections for ${duration} s,
 the gateway as ${workers === 1 ? 'one process' : `a primary and ${workers} workers (\`GATEWAY_WORKERS=${workers}\`; CPU and peak RSS summed over them)`},
-tokens rotated over ${tokens.length} users (${quick ? 7 : 30} days each), governance on (rate limits in ${process.env.REDIS_URL ? 'Redis' : 'memory'}); ${runs} runs after ${warmup} s of warm-up, medians.
+tokens rotated over ${tokens.length} users (${quick ? 7 : 30} days each), governance on (rate limits in ${process.env.REDIS_URL ? 'Redis' : 'memory'});
+${runs} runs after ${warmup} s of warm-up, medians.
 
 | figure | median | runs | target | |
 |---|---|---|---|---|

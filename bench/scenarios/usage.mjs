@@ -155,7 +155,8 @@ ${rounds} interleaved rounds × ${duration} s, 50 connections, after ${warmup} s
 |---|---|---|---|---|---|---|
 ${rows}
 
-**usage-on ÷ usage-off, req per gateway CPU-s** (median of the per-round ratios): **${ratio}** — target ≥ 0.97: ${ratio >= 0.97 ? 'met' : '**not met**'}. Per-round ratios: ${paired.map((x) => round(x, 3)).join(', ')}.
+**usage-on ÷ usage-off, req per gateway CPU-s** (median of the per-round ratios): **${ratio}** — target ≥ 0.97: ${ratio >= 0.97 ? 'met' : '**not met**'}.
+Per-round ratios: ${paired.map((x) => round(x, 3)).join(', ')}.
 
 The recording hooks alone, run 200 000 times in the bench process: **${round(usPerRequest, 2)} µs of CPU per request**;
 against usage-off's ${offPerCpu} requests per gateway CPU-second (${round(1e6 / offPerCpu, 0)} µs per request), a ratio of **${computed}**.
