@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { GATEWAY_SECRET_HEADER } from '@suoke/platform';
 import { freePort, latencyStats, log, median, pacedLoad, prepareData, record, round, signTokens, spawnService, startSubgraphs, stopChild } from '../lib.mjs';
-import { HOME, rewriteSupergraph, waitGraphQL } from './gateways.mjs';
+import { HOME, rewriteSupergraph, waitGraphQL } from './gateways/stack.mjs';
 
 /** What the load sends, each with its operation name as Apollo Client sends it; HOME twice as often as each other. */
 const OPERATIONS = [

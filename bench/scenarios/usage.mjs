@@ -20,7 +20,7 @@ import { pathToFileURL } from 'node:url';
 import { freePort, load, log, median, prepareData, record, rotated, round, signTokens, spawnService, startSubgraphs, stopChild } from '../lib.mjs';
 import { SERVICE_NODE_OPTIONS } from '../../scripts/services.mjs';
 import { repoRoot } from '../../scripts/supergraph-config.mjs';
-import { HOME } from './gateways.mjs';
+import { HOME } from './gateways/stack.mjs';
 
 const CLIENT = { 'apollographql-client-name': 'suoke-app', 'apollographql-client-version': '2.3.0' };
 
