@@ -41,7 +41,7 @@ export async function freePort() {
  * pass `nodeOptions: []` and run on Node's defaults, as their users start them.
  */
 export function spawnService(label, script, env, args = [], nodeOptions = SERVICE_NODE_OPTIONS) {
-  const child = spawn(benchNode, [...nodeOptions, path.join(repoRoot, script), ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(benchNode, [...nodeOptions, path.resolve(repoRoot, script), ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   child.stderr.on('data', (chunk) => process.stderr.write(`[${label}] ${chunk}`));
   return child;
 }

@@ -20,6 +20,8 @@
 // BENCH_DURATION, BENCH_ROUNDS, BENCH_WARMUP (seconds per run, rounds, seconds of warm-up per
 // gateway; defaults 10, 4, 10) shorten a run for a sanity check, e.g. BENCH_DURATION=3
 // BENCH_ROUNDS=3 BENCH_WARMUP=2: such a run prints its tables and records nothing.
+// BENCH_BASELINE=<another checkout, built> adds its gateway as base-on and base-off to the same
+// rounds and prints ours ÷ base per gateway CPU-second (a change's before/after); recorded nowhere.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -141,7 +143,14 @@ ${targets.map((t) => `| ${t.target} | ${t.value} | ${t.met ? 'met' : '**not met*
 `;
     // A run shortened through BENCH_* is a sanity check too: printed, never recorded.
     const shortened = ['BENCH_DURATION', 'BENCH_ROUNDS', 'BENCH_WARMUP'].some((name) => process.env[name]);
-    if (quick || shortened) {
+    for (const [variant, s] of Object.entries(results)) {
+      for (const [label, x] of Object.entries(s)) {
+        if (x.vsBase) log(`${variant} ${label} ÷ ${label.replace('ours-', 'base-')}: ${x.vsBase.rpsPerGatewayCpu} req per gateway CPU-s (median of rounds)`);
+      }
+    }
+    if (quick || shortened || process.env.BENCH_BASELINE) {
+      // A before/after run (BENCH_BASELINE) is printed, never recorded: its six-gateway rounds are not S2's.
+      if (process.env.BENCH_BASELINE && !quick && !shortened) for (const [variant, s] of Object.entries(results)) log(`${variant}:\n${table(s)}`);
       for (const [variant, s] of Object.entries(results)) log(`${variant} (${quick ? 'quick' : 'shortened'} run, not figures):\n${table(s)}`);
       if (shortened) for (const t of targets) log(`${t.target}: ${t.value} ${t.met ? 'met' : 'NOT MET'} (shortened run, not figures)`);
       log(`${quick ? 'quick' : 'shortened'}: every gateway answered the home query identically; ${failures.length ? `failures: ${failures.join('; ')}` : 'no errors'} (${round((Date.now() - started) / 1000, 1)} s)`);

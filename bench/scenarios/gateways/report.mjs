@@ -36,6 +36,10 @@ export function summarize(runs, rss) {
             p95: round(median(paired(label, 'apollo', (x) => x.p95)), 3),
             peakRss: round(rss[label] / rss.apollo, 3),
           },
+          // With BENCH_BASELINE: ours-on over base-on (and off over off), per round, then the median.
+          ...(runs[label.replace('ours-', 'base-')] && label.startsWith('ours-')
+            ? { vsBase: { rpsPerGatewayCpu: round(median(paired(label, label.replace('ours-', 'base-'), (x) => x.rpsPerGatewayCpu)), 3) } }
+            : {}),
           runs: list.map((x) => ({ round: x.round, rps: round(x.rps, 1), rpsPerGatewayCpu: round(x.rpsPerGatewayCpu, 1), p95: x.p95 })),
         },
       ];

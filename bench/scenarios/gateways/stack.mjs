@@ -52,8 +52,23 @@ export async function waitGraphQL(url, child, timeoutMs = 60_000) {
   throw new Error(`${url} did not answer { __typename } within ${timeoutMs / 1000} s`);
 }
 
-/** The four gateways' launch descriptions. */
-export function gatewayKinds({ base, supergraph, sink, identical }) {
+/**
+ * BENCH_BASELINE=<checkout>: also load that checkout's built gateway (base-on, base-off, same settings as
+ * ours-on and ours-off) in the same rotated rounds, for a before/after comparison of a change.
+ */
+function baselineKinds(common, sink, identical) {
+  const dir = process.env.BENCH_BASELINE;
+  if (!dir) return [];
+  const script = path.resolve(dir, 'gateway/dist/index.js');
+  const [on, off] = gatewayKinds({ base: {}, supergraph: common.SUPERGRAPH_PATH, sink, identical, baseline: false }).map((k) => k.env);
+  return [
+    { label: 'base-on', script, env: { ...common, ...on }, portVar: 'GATEWAY_PORT' },
+    { label: 'base-off', script, env: { ...common, ...off }, portVar: 'GATEWAY_PORT' },
+  ];
+}
+
+/** The four gateways' launch descriptions (six with BENCH_BASELINE). */
+export function gatewayKinds({ base, supergraph, sink, identical, baseline = true }) {
   const common = { ...base, SUPERGRAPH_PATH: supergraph, GATEWAY_SECRET_HEADER };
   for (const name of OTEL_INHERITED) delete common[name];
   return [
@@ -72,6 +87,7 @@ export function gatewayKinds({ base, supergraph, sink, identical }) {
       portVar: 'GATEWAY_PORT',
     },
     { label: 'ours-off', script: 'gateway/dist/index.js', env: { ...common, RATE_LIMITS: 'off', OTEL_SDK_DISABLED: 'true' }, portVar: 'GATEWAY_PORT' },
+    ...(baseline ? baselineKinds(common, sink, identical) : []),
     { label: 'apollo', script: 'bench/peers/apollo-stock.mjs', env: common, portVar: 'PORT', nodeOptions: [] },
     {
       label: 'hive',
