@@ -41,7 +41,8 @@ export function linkedFragmentFiles(text) {
     .map(([, file]) => path.join(repoRoot, 'platform', file));
 }
 
-function withLinkedDefinitions(text) {
+/** The SDL text with the fragment of every registered spec it links appended. */
+export function withLinkedDefinitions(text) {
   let out = text;
   for (const file of linkedFragmentFiles(text)) out += `\n${readFileSync(file, 'utf8')}`;
   return out;
