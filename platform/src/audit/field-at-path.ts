@@ -3,6 +3,7 @@ import {
   getNamedType,
   isObjectType,
   Kind,
+  type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
   type GraphQLObjectType,
@@ -29,12 +30,12 @@ interface FieldAtPath {
 export function fieldAtPath(
   schema: GraphQLSchema,
   operation: OperationDefinitionNode,
-  document: { definitions: readonly { kind: string }[] } | undefined,
+  document: DocumentNode | undefined,
   variables: Record<string, unknown>,
   path: readonly (string | number)[],
 ): FieldAtPath | undefined {
   const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const def of document?.definitions ?? []) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set((def as FragmentDefinitionNode).name.value, def as FragmentDefinitionNode);
+  for (const def of document?.definitions ?? []) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
   let type: GraphQLObjectType | undefined | null =
     operation.operation === 'mutation' ? schema.getMutationType() : operation.operation === 'subscription' ? schema.getSubscriptionType() : schema.getQueryType();
   let selections: SelectionSetNode | undefined = operation.selectionSet;
