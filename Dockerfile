@@ -93,9 +93,11 @@ RUN npm run build -w "$SERVICE_DIR"
 COPY schema/supergraph.graphql schema/
 COPY deploy/migrate.mjs deploy/
 # /out: what the image runs, nothing else (no sources, no dev tooling); a name that
-# does not exist fails the build.
+# does not exist fails the build. Feature SDL fragments and SQL migrations are read
+# at run time from platform/src/<feature>/ (platform/fragments.json names them).
 RUN set -eu; \
-  for file in package.json platform/package.json platform/rate-limit.graphql platform/dist \
+  for file in package.json platform/package.json platform/dist platform/fragments.json \
+      platform/src/*/*.graphql platform/src/*/migrations \
       "$SERVICE_DIR/package.json" "$SERVICE_DIR/dist" $RUNTIME_FILES; do \
     test -e "$file"; mkdir -p "/out/$(dirname "$file")"; cp -a "$file" "/out/$file"; \
   done

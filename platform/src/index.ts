@@ -1,4 +1,4 @@
-export * from './audit.js';
+export * from './audit/index.js';
 export * from './auth.js';
 export * from './delegation.js';
 export * from './delegated-reads.js';
@@ -14,6 +14,7 @@ export * from './metrics-endpoint.js';
 export * from './loaders.js';
 export * from './logger.js';
 export * from './migrate.js';
+export { fragmentSDL, linkedSpecUrls, withFeatureFragments } from './fragments.js';
 export * from './nul-guard.js';
 export * from './process-guard.js';
 export * from './pagination.js';

@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { GraphQLError, Kind, parse, type DocumentNode, type GraphQLResolveInfo, type GraphQLSchema, type ConstDirectiveNode } from 'graphql';
 import { rateLimitDirective } from 'graphql-rate-limit-directive';
 import { isServiceSubject } from './auth.js';
+import { fragmentSDL } from './fragments.js';
 import { rateLimitCounters, type RateLimitIdentity, type RateLimitRule } from './rate-limit-keys.js';
 import type { Counter, RateLimitStore } from './rate-limit-store.js';
 
@@ -12,7 +12,7 @@ export * from './rate-limit-store.js';
  * Rate limits declared in SDL with `@rateLimit`, enforced by the gateway before
  * fan-out and by every subgraph, on counters shared through Redis.
  *
- * - One definition (`platform/rate-limit.graphql`), linked by each subgraph from
+ * - One definition (`platform/src/rate-limit/rate-limit.graphql`), linked by each subgraph from
  *   RATE_LIMIT_SPEC_URL and kept in the supergraph with `@composeDirective`.
  * - Keys (rate-limit-keys.ts): field coordinate + user id, or client address
  *   (an IPv6 /64) when anonymous or with `by: "address"`; `alsoPer` adds a
@@ -33,8 +33,8 @@ export const RATE_LIMITED = 'RATE_LIMITED';
 export const CLIENT_IP_HEADER = 'x-suoke-client-ip';
 export const RATE_BUDGET_HEADER = 'x-suoke-rate-budget';
 
-/** The directive definition, read once from the file that composition and codegen also use. */
-export const rateLimitDirectiveSDL = readFileSync(new URL('../rate-limit.graphql', import.meta.url), 'utf8');
+/** The directive definition: the fragment registered for the spec (platform/fragments.json), as composition and codegen read it. */
+export const rateLimitDirectiveSDL = fragmentSDL(RATE_LIMIT_SPEC_URL);
 
 /** Applies to root fields that declare no limit of their own. */
 export const DEFAULT_ROOT_RULE: RateLimitRule = { limit: 300, duration: 60 };

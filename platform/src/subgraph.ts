@@ -10,13 +10,14 @@ import {
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { Kind, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { z } from 'zod';
-import { auditPlugin, AuditCollector, currentTraceId, writeAuditEvents, type AuditPluginOptions } from './audit.js';
+import { auditPlugin, AuditCollector, currentTraceId, writeAuditEvents, type AuditPluginOptions } from './audit/index.js';
 import { createTokenVerifier, userFromAuthorization, withAuthDirectives, type AuthUser } from './auth.js';
 import { baseEnv, databaseEnv, portSchema, type BaseConfig, type DatabaseConfig } from './config.js';
 import { JWKS_PATH, jwksRoute, type KeyRing } from './keys.js';
 import { tokenVerifierOptions } from './trust.js';
 import type { Database } from './db.js';
 import { createErrorMasking } from './errors.js';
+import { withFeatureFragments } from './fragments.js';
 import { createHttpServer, type HttpAppOptions } from './http.js';
 import { edgeFromConfig } from './http-edge.js';
 import { metricsEndpoint } from './metrics-endpoint.js';
@@ -131,7 +132,9 @@ export const GATEWAY_SECRET_HEADER = 'x-gateway-secret';
  * directives enforced, Apollo Server with masked errors, and the HTTP front.
  * Does not listen until `listen` is called, so tests can start it on port 0.
  */
-export function createSubgraph<TLoaders>(options: SubgraphOptions<TLoaders>): Subgraph<TLoaders> {
+export function createSubgraph<TLoaders>(subgraphOptions: SubgraphOptions<TLoaders>): Subgraph<TLoaders> {
+  // The SDL with the fragments of the features it links (audit, rate limits) appended, as compose and codegen append them.
+  const options = { ...subgraphOptions, typeDefs: withFeatureFragments(subgraphOptions.typeDefs) };
   const { config, database } = options;
   const production = config.NODE_ENV === 'production';
   const log =
