@@ -3,6 +3,7 @@ import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { GraphQLInstrumentation } from '@opentelemetry/instrumentation-graphql';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
+import { GRAPHQL_MODULES } from '../seams/index.js';
 import { traceHttpServers } from './http-server.js';
 import { traceUndiciRequests } from './undici-client.js';
 import { routeUnsampled } from './unsampled.js';
@@ -66,7 +67,7 @@ export function enableInstrumentation(): boolean {
   traceUndiciRequests();
   state.routed = routeUnsampled({
     http: [http, https],
-    graphql: ['graphql/language/parser.js', 'graphql/validation/validate.js', 'graphql/execution/execute.js'].map((id) => require(id) as object),
+    graphql: Object.keys(GRAPHQL_MODULES).map((id) => require(id) as object),
     redisPrototype: (require('ioredis') as { prototype: object }).prototype,
   });
   // `import { request } from 'node:http'` sees the wrapped functions too.
