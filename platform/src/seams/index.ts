@@ -21,15 +21,14 @@ export type QueryWithCache = (this: { logger?: Record<symbol, unknown> }, statem
  * OpenTelemetry instrumentation; `PgPreparedQuery.prototype.queryWithCache`
  * is the one method both drivers' statements go through.
  */
+const drizzlePrototype = (): { queryWithCache?: QueryWithCache } => PgPreparedQuery.prototype as { queryWithCache?: QueryWithCache };
 const drizzleQueryWithCache = {
   library: 'drizzle-orm',
   relies: 'PgPreparedQuery.prototype.queryWithCache(statement, params, run), undeclared in its types',
   /** The prototype holding the method (drizzle's types do not declare it). */
-  target(): { queryWithCache?: QueryWithCache } {
-    return PgPreparedQuery.prototype as { queryWithCache?: QueryWithCache };
-  },
-  check() {
-    const method = drizzleQueryWithCache.target().queryWithCache;
+  target: drizzlePrototype,
+  check(): string | undefined {
+    const method = drizzlePrototype().queryWithCache;
     if (typeof method !== 'function') return 'PgPreparedQuery.prototype.queryWithCache is gone';
     if (method.length !== 3) return `queryWithCache takes ${method.length} parameters, not (statement, params, run)`;
     return undefined;

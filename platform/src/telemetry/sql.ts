@@ -1,6 +1,6 @@
 import { context, SpanKind, trace } from '@opentelemetry/api';
 import { seams } from '../seams/index.js';
-import { failed } from './resolvers.js';
+import { failed } from './subgraph.js';
 import { platformTracer, sampledContext } from './tracing.js';
 
 /**
