@@ -63,6 +63,7 @@ export class SuokeDataSource extends RemoteGraphQLDataSource<GatewayContext> {
    * Headers and, in sendRequest, a Request per fetch, and reading the headers
    * back sorts them; that was 4 % of the gateway's busy time on `me` (bench/RESULTS.md,
    * Tuning). Health checks and schema loading still go through Apollo's process.
+   * What it mirrors of Apollo's is checked by gatewaySeams.apolloProcess (seams.ts).
    */
   private async fetchOperation(options: GraphQLDataSourceProcessOptions<GatewayContext>): ProcessResult {
     const { request } = options;
