@@ -98,6 +98,7 @@ interface State {
 }
 const STATE = Symbol.for('suoke.telemetry.instrumentation');
 function globalState(): State {
-  const holder = globalThis as unknown as Record<symbol, State | undefined>;
-  return (holder[STATE] ??= { enabled: false, serverSpans: 0, routed: 0 });
+  let held = Reflect.get(globalThis, STATE) as State | undefined;
+  if (!held) Reflect.set(globalThis, STATE, (held = { enabled: false, serverSpans: 0, routed: 0 }));
+  return held;
 }
