@@ -41,7 +41,7 @@ import { routeUnsampled } from './unsampled.js';
  * - graphql: `ignoreResolveSpans` — the instrumentation would otherwise wrap
  *   every field of the schema, trivial property reads included (0.27× throughput
  *   measured in DESIGN.md). Resolver spans come from platform's own wrapper
- *   (telemetry/resolvers.ts), applied only to fields with an explicit resolver
+ *   (telemetry/subgraph.ts), applied only to fields with an explicit resolver
  *   and doing nothing on unsampled requests. `ignoreTrivialResolveSpans` would
  *   not help: Apollo Server's plugin wrapper makes every resolver look non-trivial.
  *   parse/validate/execute spans only inside a sampled trace.
