@@ -63,6 +63,7 @@ export class SuokeDataSource extends RemoteGraphQLDataSource<GatewayContext> {
    * Headers and, in sendRequest, a Request per fetch, and reading the headers
    * back sorts them; that was 4 % of the gateway's busy time on `me` (bench/RESULTS.md,
    * Tuning). Health checks and schema loading still go through Apollo's process.
+   * What it mirrors of Apollo's is checked by gatewaySeams.apolloProcess (seams.ts).
    */
   private async fetchOperation(options: GraphQLDataSourceProcessOptions<GatewayContext>): ProcessResult {
     const { request } = options;
@@ -112,7 +113,7 @@ export class SuokeDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   /** Times each fetch made for a client operation (metrics); a failed one answers for its missing fields. */
   override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): ProcessResult {
     // Health checks and schema loading are not client traffic: their failures are thrown as Apollo expects.
-    if ((options.kind as string) !== 'incoming operation') return super.process(options);
+    if (options.kind !== 'incoming operation') return super.process(options);
     const started = performance.now();
     try {
       const response = await this.fetchOperation(options);

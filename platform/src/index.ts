@@ -30,8 +30,19 @@ export * from './metrics.js';
 export * from './operation-outcome.js';
 export * from './service-client.js';
 export * from './sessions.js';
-export { startTracing, tracingActive, flushTracing, sampledContext, platformTracer, type Tracing, type TracingConfig } from './telemetry/tracing.js';
-export { traceResolvers, explicitResolverCoordinates } from './telemetry/resolvers.js';
-export { instrumentLoaders } from './telemetry/loaders.js';
+export {
+  startTracing,
+  tracingActive,
+  flushTracing,
+  sampledContext,
+  platformTracer,
+  traceResolvers,
+  explicitResolverCoordinates,
+  instrumentLoaders,
+  InstrumentableLoader,
+  type Tracing,
+  type TracingConfig,
+} from './telemetry/index.js';
+export { checkSeams, libraryVersion, seams, type Seam } from './seams/index.js';
 export * from './live/index.js';
 export * from './jobs/index.js';

@@ -5,7 +5,7 @@ import { stopOnSignals, type Subgraph, type SubgraphConfig } from './subgraph.js
 import type { MigrationResult } from './migrate.js';
 import { installProcessGuard } from './process-guard.js';
 import type { RateLimitStore } from './rate-limit.js';
-import { startTracing } from './telemetry/tracing.js';
+import { startTracing } from './telemetry/index.js';
 
 /**
  * Everything the dev runner, the scripts, the end-to-end harness and a

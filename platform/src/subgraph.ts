@@ -28,9 +28,7 @@ import { applyRateLimits, CLIENT_IP_HEADER, decodeBudget, RATE_BUDGET_HEADER, Ra
 import { createLogger, type Logger } from './logger.js';
 import { refuseNulCharacters } from './nul-guard.js';
 import { ServiceMetrics, type SloName } from './metrics.js';
-import { instrumentLoaders } from './telemetry/loaders.js';
-import { explicitResolverCoordinates, traceResolvers } from './telemetry/resolvers.js';
-import { tracingActive } from './telemetry/tracing.js';
+import { explicitResolverCoordinates, instrumentLoaders, traceResolvers, tracingActive } from './telemetry/index.js';
 import { contextEvents, createEventBus, liveEnv, STREAM_PATH, subgraphStreamEndpoint, type ContextEvents, type EventBus, type LiveConfig } from './live/index.js';
 
 /** The environment every subgraph reads; a subgraph extends it with its own variables. */
