@@ -19,11 +19,10 @@ export * from './process-guard.js';
 export * from './pagination.js';
 export * from './request-context.js';
 export * from './scalars.js';
-export * from './subgraph.js';
+export * from './subgraph/index.js';
 export * from './cache.js';
 export * from './entity-cache.js';
 export * from './sql.js';
-export * from './run.js';
 export * from './rate-limit.js';
 export * from './metrics.js';
 export * from './operation-outcome.js';
@@ -34,3 +33,4 @@ export { traceResolvers, explicitResolverCoordinates } from './telemetry/resolve
 export { instrumentLoaders } from './telemetry/loaders.js';
 export * from './live/index.js';
 export * from './jobs/index.js';
+export type { SubgraphFeature } from './feature.js';
