@@ -335,8 +335,7 @@ const portOf = (container: Manifest, port: number | string) =>
 
 const rolesScript = read('deploy/postgres/subgraph-roles.psql');
 const rolesHook = read('deploy/postgres/10-subgraph-roles.sh');
-/** The schema a subgraph migrates into: the second argument of runMigrations in its src/migrate.ts. */
-// defineSubgraph applies a subgraph's migrations to the Postgres schema named after it.
+/** The schema a subgraph migrates into: defineSubgraph applies its migrations to the Postgres schema named after it. */
 const schemaOf = (name: string): string | undefined => name;
 const ownerOf = (schema: string) => new RegExp(`create schema if not exists "${schema}" authorization (\\w+)`, 'i').exec(rolesScript)?.[1];
 
