@@ -20,11 +20,10 @@ export * from './process-guard.js';
 export * from './pagination.js';
 export * from './request-context.js';
 export * from './scalars.js';
-export * from './subgraph.js';
+export * from './subgraph/index.js';
 export * from './cache.js';
 export * from './entity-cache.js';
 export * from './sql.js';
-export * from './run.js';
 export * from './rate-limit.js';
 export * from './metrics.js';
 export * from './operation-outcome.js';
@@ -46,3 +45,4 @@ export {
 export { checkSeams, libraryVersion, seams, type Seam } from './seams/index.js';
 export * from './live/index.js';
 export * from './jobs/index.js';
+export type { SubgraphFeature } from './feature.js';

@@ -8,7 +8,7 @@ import { signingKeyFromJwk, testSigningJwk, type SigningKey } from './keys.js';
 import { tokenVerifierOptions } from './trust.js';
 import { createDatabase, type Database } from './db.js';
 import { sqlStats } from './request-context.js';
-import type { SubgraphDefinition } from './run.js';
+import type { SubgraphDefinition } from './subgraph/index.js';
 
 /**
  * Test helpers. Each test file gets a fresh database: with DATABASE_URL a new

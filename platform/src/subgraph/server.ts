@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import {
   ApolloServerPluginCacheControlDisabled,
@@ -8,122 +8,26 @@ import {
   ApolloServerPluginLandingPageDisabled,
 } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { Kind, type DocumentNode, type GraphQLSchema } from 'graphql';
-import { z } from 'zod';
-import { auditPlugin, AuditCollector, currentTraceId, writeAuditEvents, type AuditPluginOptions } from './audit/index.js';
-import { createTokenVerifier, userFromAuthorization, withAuthDirectives, type AuthUser } from './auth.js';
-import { baseEnv, databaseEnv, portSchema, type BaseConfig, type DatabaseConfig } from './config.js';
-import { JWKS_PATH, jwksRoute, type KeyRing } from './keys.js';
-import { tokenVerifierOptions } from './trust.js';
-import type { Database } from './db.js';
-import { createErrorMasking } from './errors.js';
-import { withFeatureFragments } from './fragments.js';
-import { createHttpServer, type HttpAppOptions } from './http.js';
-import { edgeFromConfig } from './http-edge.js';
-import { metricsEndpoint } from './metrics-endpoint.js';
-import { createRedis, redisReady } from './cache.js';
-import { EntityCaches } from './entity-cache.js';
-import { requestSessions, SessionDenyList, sessionEndedHeaderPlugin, type RequestSessions } from './sessions.js';
-import { applyRateLimits, CLIENT_IP_HEADER, decodeBudget, RATE_BUDGET_HEADER, RateLimitStore, withRateLimitDefaults, type RateLimitContext } from './rate-limit.js';
-import { createLogger, type Logger } from './logger.js';
-import { refuseNulCharacters } from './nul-guard.js';
-import { ServiceMetrics, type SloName } from './metrics.js';
-import { explicitResolverCoordinates, instrumentLoaders, traceResolvers, tracingActive } from './telemetry/index.js';
-import { contextEvents, createEventBus, liveEnv, STREAM_PATH, subgraphStreamEndpoint, type ContextEvents, type EventBus, type LiveConfig } from './live/index.js';
-
-/** The environment every subgraph reads; a subgraph extends it with its own variables. */
-export function subgraphEnv(defaultPort: number) {
-  return baseEnv.extend(databaseEnv.shape).extend({ PORT: portSchema(defaultPort), ...entityCacheEnv, ...liveEnv });
-}
-export type SubgraphConfig = BaseConfig & DatabaseConfig & { PORT: number } & Partial<EntityCacheConfig> & Partial<LiveConfig>;
-
-/** The multi-level cache of hot entities (entity-cache.ts), for subgraphs that use one. */
-const entityCacheEnv = {
-  /** `off`: every entity lookup reads the database. */
-  ENTITY_CACHE: z.enum(['on', 'off']).default('on'),
-  /** How long a replica keeps an entity in memory (L1); invalidations remove it sooner. */
-  ENTITY_CACHE_LOCAL_TTL_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
-  /** Entities kept in memory per entity type. */
-  ENTITY_CACHE_LOCAL_MAX: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
-  /** How long an entity stays in Redis (L2), shared by the replicas; invalidations remove it sooner. */
-  ENTITY_CACHE_TTL_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(60_000),
-};
-type EntityCacheConfig = { ENTITY_CACHE: 'on' | 'off'; ENTITY_CACHE_LOCAL_TTL_MS: number; ENTITY_CACHE_LOCAL_MAX: number; ENTITY_CACHE_TTL_MS: number };
-
-/** What every resolver receives. `loaders` is built once per request. */
-export interface SubgraphContext<TLoaders> extends RateLimitContext {
-  requestId: string;
-  user?: AuthUser | undefined;
-  loaders: TLoaders;
-  database: Database;
-  log: Logger;
-  /** What this request read, wrote and was refused; written once when the response is sent (subgraphs with `audit`). */
-  audit: AuditCollector;
-  /** This process's cache of hot entities; writers invalidate through it. */
-  entities: EntityCaches;
-  /** Ends sign-ins: their access tokens are refused from then on, here, at the gateway and (with Redis) everywhere. */
-  sessions: RequestSessions;
-  /** Live events: publish after a commit; subscribe in a Subscription field's `subscribe`. */
-  events: ContextEvents;
-}
-
-export interface SubgraphOptions<TLoaders> {
-  name: string;
-  /** The SLO this subgraph's operations count against (suoke_slo_operations_total): `agent` for the agent subgraph. */
-  slo?: SloName;
-  typeDefs: DocumentNode;
-  /** Resolver map keyed by type name (the shape generated resolver types describe). */
-  resolvers: object;
-  config: SubgraphConfig;
-  database: Database;
-  /** Called once per request: per-request DataLoaders, never shared between users. */
-  createLoaders: (database: Database, user: AuthUser | undefined, entities: EntityCaches) => TLoaders;
-  log?: Logger;
-  plugins?: ApolloServerPlugin<SubgraphContext<TLoaders>>[];
-  /** Counters for @rateLimit; by default Redis when REDIS_URL is set, memory otherwise. */
-  rateLimitStore?: RateLimitStore;
-  /**
-   * For subgraphs holding health data: write each request's audit events to
-   * `<schema>.audit_events` (see audit.ts). Default: on, with the schema named
-   * after the subgraph, when the SDL defines `AuditEvent` (a subgraph that
-   * serves an audit log keeps one); off otherwise.
-   */
-  audit?: Omit<AuditPluginOptions, 'log'> | false;
-  /** This subgraph's signing keys (user, agent, diagnosis): their public halves are served at /.well-known/jwks.json. */
-  signingKeys?: KeyRing;
-  /**
-   * The process's event bus, when code outside requests publishes too (the diagnosis saga): its
-   * creator closes it once that code has stopped. Default: one made here (Redis with REDIS_URL), closed by stop().
-   */
-  events?: EventBus;
-  /** Routes under a path prefix that authorise requests themselves (createHttpServer's prefixRoutes). */
-  prefixRoutes?: HttpAppOptions<object>['prefixRoutes'];
-}
-
-export interface Subgraph<TLoaders> {
-  name: string;
-  schema: GraphQLSchema;
-  apollo: ApolloServer<SubgraphContext<TLoaders>>;
-  log: Logger;
-  /** This instance's Prometheus registry, served on GET /metrics. */
-  metrics: ServiceMetrics;
-  /** Requests received on /graphql by this instance. */
-  stats: { graphqlRequests: number };
-  /** The event bus; subscriptions are served at POST /graphql/stream when the schema has a Subscription type. */
-  events: EventBus;
-  /** Subscription streams open now (a function: subgraphs spread this object into their own). */
-  openStreams(): number;
-  /** Starts Apollo and listens; port 0 picks a free port. `metricsPort`: the separate /metrics port (METRICS_PORT), if any. */
-  listen(port?: number, host?: string): Promise<{ port: number; url: string; metricsPort?: number | undefined }>;
-  /**
-   * Answers 503 on /health/ready at once, keeps answering requests for
-   * SHUTDOWN_DELAY_MS, then stops accepting, lets in-flight requests finish
-   * (up to SHUTDOWN_GRACE_MS) and stops Apollo.
-   */
-  stop(): Promise<void>;
-}
-
-export const GATEWAY_SECRET_HEADER = 'x-gateway-secret';
+import { Kind, type DocumentNode } from 'graphql';
+import { auditPlugin, AuditCollector, currentTraceId, writeAuditEvents } from '../audit/index.js';
+import { createTokenVerifier, userFromAuthorization, withAuthDirectives, type AuthUser } from '../auth.js';
+import { JWKS_PATH, jwksRoute } from '../keys.js';
+import { tokenVerifierOptions } from '../trust.js';
+import { createErrorMasking } from '../errors.js';
+import { withFeatureFragments } from '../fragments.js';
+import { createHttpServer } from '../http.js';
+import { edgeFromConfig } from '../http-edge.js';
+import { metricsEndpoint } from '../metrics-endpoint.js';
+import { createRedis, redisReady } from '../cache.js';
+import { EntityCaches } from '../entity-cache.js';
+import { requestSessions, SessionDenyList, sessionEndedHeaderPlugin } from '../sessions.js';
+import { applyRateLimits, CLIENT_IP_HEADER, decodeBudget, RATE_BUDGET_HEADER, RateLimitStore, withRateLimitDefaults } from '../rate-limit.js';
+import { createLogger } from '../logger.js';
+import { refuseNulCharacters } from '../nul-guard.js';
+import { ServiceMetrics } from '../metrics.js';
+import { explicitResolverCoordinates, instrumentLoaders, traceResolvers, tracingActive } from '../telemetry/index.js';
+import { contextEvents, createEventBus, STREAM_PATH, subgraphStreamEndpoint } from '../live/index.js';
+import { GATEWAY_SECRET_HEADER, type Subgraph, type SubgraphContext, type SubgraphOptions } from './options.js';
 
 /**
  * Builds a subgraph: federation schema from SDL + resolvers with the auth
@@ -326,29 +230,4 @@ function gatewaySecretGuard(secret: string) {
     if (buffer.length === expected.length && timingSafeEqual(buffer, expected)) return undefined;
     return { status: 401, message: 'This service accepts requests from the gateway only', code: 'UNAUTHENTICATED' };
   };
-}
-
-/** SIGTERM/SIGINT: drain, run `cleanup` (close the database), exit 0; a second signal exits at once. */
-export function stopOnSignals(log: Logger, stop: () => Promise<void>): void {
-  let stopping: NodeJS.Signals | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    // The same signal again is a person insisting (Ctrl-C twice): exit now. Another one is a supervisor
-    // passing the stop on (Ctrl-C reaches `npm start` and its children at once, and it then sends
-    // SIGTERM): the drain under way goes on, and flushes what it must.
-    if (stopping) {
-      if (signal === stopping) process.exit(1);
-      return;
-    }
-    stopping = signal;
-    log.info({ signal }, 'shutting down: draining in-flight requests');
-    stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        log.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
 }

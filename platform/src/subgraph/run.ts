@@ -1,11 +1,12 @@
-import { loadConfigOrExit } from './config.js';
-import { createDatabase, type Database } from './db.js';
-import type { Logger } from './logger.js';
-import { stopOnSignals, type Subgraph, type SubgraphConfig } from './subgraph.js';
-import type { MigrationResult } from './migrate.js';
-import { installProcessGuard } from './process-guard.js';
-import type { RateLimitStore } from './rate-limit.js';
-import { startTracing } from './telemetry/index.js';
+import { loadConfigOrExit } from '../config.js';
+import { createDatabase, type Database } from '../db.js';
+import type { Logger } from '../logger.js';
+import type { MigrationResult } from '../migrate.js';
+import { installProcessGuard } from '../process-guard.js';
+import type { RateLimitStore } from '../rate-limit.js';
+import { startTracing } from '../telemetry/index.js';
+import type { Subgraph, SubgraphConfig } from './options.js';
+import { stopOnSignals } from './signals.js';
 
 /**
  * Everything the dev runner, the scripts, the end-to-end harness and a
