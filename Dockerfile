@@ -95,7 +95,7 @@ COPY deploy/migrate.mjs deploy/
 # /out: what the image runs, nothing else (no sources, no dev tooling); a name that
 # does not exist fails the build.
 RUN set -eu; \
-  for file in package.json platform/package.json platform/rate-limit.graphql platform/dist \
+  for file in package.json platform/package.json platform/src/rate-limit/rate-limit.graphql platform/dist \
       "$SERVICE_DIR/package.json" "$SERVICE_DIR/dist" $RUNTIME_FILES; do \
     test -e "$file"; mkdir -p "/out/$(dirname "$file")"; cp -a "$file" "/out/$file"; \
   done

@@ -41,7 +41,7 @@ const config: CodegenConfig = {
     subgraphs.map((name) => [
       `subgraphs/${name}/src/generated/resolvers.ts`,
       {
-        schema: [`subgraphs/${name}/src/schema.graphql`, 'platform/federation-directives.graphql', 'platform/rate-limit.graphql'],
+        schema: [`subgraphs/${name}/src/schema.graphql`, 'platform/federation-directives.graphql', 'platform/src/rate-limit/rate-limit.graphql'],
         plugins: ['typescript', 'typescript-resolvers'],
         config: {
           federation: true,

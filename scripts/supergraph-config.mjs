@@ -12,7 +12,7 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 // Custom directives defined once in platform/ and linked by subgraphs; appended
 // to a subgraph's SDL when it links the spec (as the subgraph runtime does).
 const LINKED_DEFINITIONS = [
-  { url: 'https://specs.suoke.life/rateLimit/v1.0', file: path.join(repoRoot, 'platform', 'rate-limit.graphql') },
+  { url: 'https://specs.suoke.life/rateLimit/v1.0', file: path.join(repoRoot, 'platform', 'src', 'rate-limit', 'rate-limit.graphql') },
 ];
 
 function withLinkedDefinitions(text) {

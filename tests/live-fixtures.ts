@@ -16,7 +16,7 @@ import { repoRoot } from './harness.js';
  * entity fetches) and POST /graphql/stream (graphql-sse, distinct connections)
  * as LIVE.md says, and records what it was sent.
  */
-const RATE_LIMIT_SDL = readFileSync(path.join(repoRoot, 'platform', 'rate-limit.graphql'), 'utf8');
+const RATE_LIMIT_SDL = readFileSync(path.join(repoRoot, 'platform', 'src', 'rate-limit', 'rate-limit.graphql'), 'utf8');
 
 export const eventsSdl = (options: { limited?: boolean } = {}) => `
 extend schema

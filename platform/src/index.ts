@@ -24,7 +24,7 @@ export * from './cache.js';
 export * from './entity-cache.js';
 export * from './sql.js';
 export * from './run.js';
-export * from './rate-limit.js';
+export * from './rate-limit/index.js';
 export * from './metrics.js';
 export * from './operation-outcome.js';
 export * from './service-client.js';

@@ -4,7 +4,7 @@ import type { Logger } from './logger.js';
 import { stopOnSignals, type Subgraph, type SubgraphConfig } from './subgraph.js';
 import type { MigrationResult } from './migrate.js';
 import { installProcessGuard } from './process-guard.js';
-import type { RateLimitStore } from './rate-limit.js';
+import type { RateLimitStore } from './rate-limit/index.js';
 import { startTracing } from './telemetry/tracing.js';
 
 /**

@@ -23,7 +23,7 @@ import { metricsEndpoint } from './metrics-endpoint.js';
 import { createRedis, redisReady } from './cache.js';
 import { EntityCaches } from './entity-cache.js';
 import { requestSessions, SessionDenyList, sessionEndedHeaderPlugin, type RequestSessions } from './sessions.js';
-import { applyRateLimits, CLIENT_IP_HEADER, decodeBudget, RATE_BUDGET_HEADER, RateLimitStore, withRateLimitDefaults, type RateLimitContext } from './rate-limit.js';
+import { applyRateLimits, CLIENT_IP_HEADER, decodeBudget, RATE_BUDGET_HEADER, RateLimitStore, withRateLimitDefaults, type RateLimitContext } from './rate-limit/index.js';
 import { createLogger, type Logger } from './logger.js';
 import { refuseNulCharacters } from './nul-guard.js';
 import { ServiceMetrics, type SloName } from './metrics.js';

@@ -14,31 +14,35 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
-import {
-  DEFAULT_ROOT_RULE,
-  isServiceSubject,
-  RATE_LIMITED,
-  rateLimitCounters,
-  rateLimitRules,
-  type Counter,
-  type Logger,
-  type RateBudget,
-  type RateLimitRule,
-  type RateLimitStore,
-} from '@suoke/platform';
-import type { GatewayContext } from './context.js';
+import { isServiceSubject } from '../auth.js';
+import type { Logger } from '../logger.js';
+import { RATE_LIMITED, type RateBudget } from './budget.js';
+import { rateLimitCounters, type RateLimitRule } from './keys.js';
+import { DEFAULT_ROOT_RULE, rateLimitRules } from './rules.js';
+import type { Counter, RateLimitStore } from './store.js';
 
-export type Rules = ReturnType<typeof rateLimitRules>;
+/** What the gateway-side check reads from, and writes to, the gateway's request context. */
+export interface RateLimitGatewayContext {
+  requestId: string;
+  user?: { id: string } | undefined;
+  /** The caller's address; keys anonymous limits. */
+  clientIp: string;
+  client: { name: string; version: string };
+  /** Set here: the per-field decisions the data sources forward to subgraphs (RATE_BUDGET_HEADER). */
+  rateBudget?: RateBudget | undefined;
+}
+
+export type RateLimitRules = ReturnType<typeof rateLimitRules>;
 
 /** Reads the `@rateLimit` rules out of a composed supergraph (the API schema drops them). */
-export function rulesFromSupergraph(sdl: string): Rules {
+export function rulesFromSupergraph(sdl: string): RateLimitRules {
   return rateLimitRules(parse(sdl));
 }
 
 export interface RateLimitPluginOptions {
   store: RateLimitStore;
   /** The rules of the supergraph currently served. */
-  rules: () => Rules;
+  rules: () => RateLimitRules;
   log: Logger;
 }
 
@@ -52,7 +56,7 @@ export interface RateLimitPluginOptions {
  * or introspection) is one call of the default rule: never free. An argument
  * value too long to key on refuses the operation before anything is counted.
  */
-export function useRateLimits(options: RateLimitPluginOptions): ApolloServerPlugin<GatewayContext> {
+export function useRateLimits<TContext extends RateLimitGatewayContext>(options: RateLimitPluginOptions): ApolloServerPlugin<TContext> {
   return {
     async requestDidStart() {
       return {
@@ -77,7 +81,7 @@ export async function consumeRateLimits(
     document: DocumentNode;
     schema: GraphQLSchema;
     variables: Record<string, unknown>;
-    context: GatewayContext;
+    context: RateLimitGatewayContext;
   },
 ): Promise<void> {
   // The platform's own services (the agent's searches, the report saga) are limited upstream, by the user request behind them.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addressKey, rateLimitCounters } from '../src/rate-limit.js';
+import { addressKey, rateLimitCounters } from '../../src/rate-limit/index.js';
 
 describe('addressKey', () => {
   it('groups an IPv6 address by its /64, in any spelling', () => {
