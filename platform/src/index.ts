@@ -25,6 +25,7 @@ export * from './entity-cache.js';
 export * from './sql.js';
 export * from './run.js';
 export * from './rate-limit/index.js';
+export * from './resilience/index.js';
 export * from './metrics.js';
 export * from './operation-outcome.js';
 export * from './service-client.js';
