@@ -26,6 +26,7 @@ export * from './sql.js';
 export * from './run.js';
 export * from './rate-limit/index.js';
 export * from './resilience/index.js';
+export * from './graphql/index.js';
 export * from './metrics.js';
 export * from './operation-outcome.js';
 export * from './service-client.js';

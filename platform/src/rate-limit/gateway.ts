@@ -1,20 +1,7 @@
 import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
-import {
-  getArgumentValues,
-  getDirectiveValues,
-  GraphQLError,
-  GraphQLIncludeDirective,
-  GraphQLSkipDirective,
-  Kind,
-  parse,
-  type DocumentNode,
-  type FieldNode,
-  type FragmentDefinitionNode,
-  type GraphQLSchema,
-  type OperationDefinitionNode,
-  type SelectionSetNode,
-} from 'graphql';
+import { getArgumentValues, GraphQLError, parse, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { isServiceSubject } from '../auth.js';
+import { fragmentDefinitions, selectedFields } from '../graphql/index.js';
 import type { Logger } from '../logger.js';
 import { RATE_LIMITED, type RateBudget } from './budget.js';
 import { rateLimitCounters, type RateLimitRule } from './keys.js';
@@ -88,8 +75,7 @@ export async function consumeRateLimits(
   if (isServiceSubject(context.user?.id)) return;
   const rootType = schema.getRootType(operation.operation);
   if (!rootType) return;
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+  const fragments = fragmentDefinitions(document);
   const rules = options.rules();
   const identity = { userId: context.user?.id, ip: context.clientIp };
 
@@ -102,7 +88,8 @@ export async function consumeRateLimits(
     groups.set(id, group);
   };
   try {
-    for (const field of rootFields(operation.selectionSet, fragments, variables)) {
+    // Root fields the operation will execute, through fragments, honouring @skip/@include; each occurrence is a call.
+    for (const { field } of selectedFields(operation.selectionSet, fragments, { variables })) {
       const name = field.name.value;
       if (name.startsWith('__')) continue;
       const definition = rootType.getFields()[name];
@@ -155,37 +142,5 @@ export async function consumeRateLimits(
     throw new GraphQLError(message ?? `Too many requests: try again in ${retryAfter} s`, {
       extensions: { code: RATE_LIMITED, retryAfter, http: { status: 429, headers: new HeaderMap([['retry-after', String(retryAfter)]]) } },
     });
-  }
-}
-
-/** Root fields the operation will execute, through fragments, honouring @skip/@include. */
-function* rootFields(
-  selectionSet: SelectionSetNode,
-  fragments: Map<string, FragmentDefinitionNode>,
-  variables: Record<string, unknown>,
-  seen = new Set<string>(),
-): Generator<FieldNode> {
-  for (const selection of selectionSet.selections) {
-    if (!included(selection, variables)) continue;
-    if (selection.kind === Kind.FIELD) yield selection;
-    else if (selection.kind === Kind.INLINE_FRAGMENT) yield* rootFields(selection.selectionSet, fragments, variables, seen);
-    else {
-      const name = selection.name.value;
-      const fragment = fragments.get(name);
-      if (!fragment || seen.has(name)) continue;
-      seen.add(name);
-      yield* rootFields(fragment.selectionSet, fragments, variables, seen);
-    }
-  }
-}
-
-function included(node: { directives?: readonly unknown[] | undefined }, variables: Record<string, unknown>): boolean {
-  try {
-    const skip = getDirectiveValues(GraphQLSkipDirective, node as never, variables);
-    if (skip?.if === true) return false;
-    const include = getDirectiveValues(GraphQLIncludeDirective, node as never, variables);
-    return include?.if !== false;
-  } catch {
-    return true;
   }
 }
