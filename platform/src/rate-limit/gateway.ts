@@ -3,7 +3,7 @@ import { getArgumentValues, GraphQLError, parse, type DocumentNode, type GraphQL
 import { isServiceSubject } from '../auth.js';
 import { fragmentDefinitions, selectedFields } from '../graphql/index.js';
 import type { Logger } from '../logger.js';
-import { RATE_LIMITED, type RateBudget } from './budget.js';
+import { CLIENT_IP_HEADER, encodeBudget, RATE_BUDGET_HEADER, RATE_LIMITED, type RateBudget } from './budget.js';
 import { rateLimitCounters, type RateLimitRule } from './keys.js';
 import { DEFAULT_ROOT_RULE, rateLimitRules } from './rules.js';
 import type { Counter, RateLimitStore } from './store.js';
@@ -143,4 +143,15 @@ export async function consumeRateLimits(
       extensions: { code: RATE_LIMITED, retryAfter, http: { status: 429, headers: new HeaderMap([['retry-after', String(retryAfter)]]) } },
     });
   }
+}
+
+/**
+ * What a subgraph fetch carries of the check: the client's address (keys its own
+ * limits) and the per-field decisions. Subgraphs believe them only alongside the
+ * gateway secret, so send them only with it.
+ */
+export function rateLimitHeaders(context: Pick<RateLimitGatewayContext, 'clientIp' | 'rateBudget'>): Record<string, string> {
+  const headers: Record<string, string> = { [CLIENT_IP_HEADER]: context.clientIp };
+  if (context.rateBudget) headers[RATE_BUDGET_HEADER] = encodeBudget(context.rateBudget);
+  return headers;
 }
