@@ -1,4 +1,4 @@
-import type { BreakerPolicy } from './breaker.js';
+import type { BreakerPolicy } from '@suoke/platform';
 import type { GatewayConfig } from './config.js';
 import type { FailureReason } from './fetch-failure.js';
 

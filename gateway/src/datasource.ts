@@ -1,5 +1,5 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import { CLIENT_IP_HEADER, encodeBudget, GATEWAY_SECRET_HEADER, RATE_BUDGET_HEADER, SESSION_ENDED_HEADER, type Logger } from '@suoke/platform';
+import { GATEWAY_SECRET_HEADER, rateLimitHeaders, SESSION_ENDED_HEADER, type Logger } from '@suoke/platform';
 import { GraphQLError } from 'graphql';
 import type { GatewayContext } from './context.js';
 import { fetchShape, missingFieldErrors } from './fetch-shape.js';
@@ -97,10 +97,7 @@ export class SuokeDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     if (context.authorization) headers.authorization = context.authorization;
     headers['x-request-id'] = context.requestId;
     // Subgraphs believe these only alongside the secret.
-    if (this.gatewaySecret) {
-      headers[CLIENT_IP_HEADER] = context.clientIp;
-      if (context.rateBudget) headers[RATE_BUDGET_HEADER] = encodeBudget(context.rateBudget);
-    }
+    if (this.gatewaySecret) Object.assign(headers, rateLimitHeaders(context));
     return headers;
   }
 

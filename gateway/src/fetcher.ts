@@ -1,8 +1,7 @@
 import type { Fetcher, FetcherRequestInit, FetcherResponse } from '@apollo/utils.fetcher';
-import type { Logger } from '@suoke/platform';
+import { Breaker, BreakerOpenError, type Logger } from '@suoke/platform';
 import { Pool } from 'undici';
 import { Balancer, parseInstanceUrls, type Instance, type InstanceOutcome } from './balancer.js';
-import { BreakerOpenError, SubgraphBreaker } from './breaker.js';
 import type { FetchEvents, SubgraphClientSettings } from './client-settings.js';
 import { BufferedResponse, Deadline, send, type SendError } from './exchange.js';
 import { classify, SubgraphFetchError } from './fetch-failure.js';
@@ -22,7 +21,7 @@ const PER_REQUEST_HEADERS = new Set(['x-request-id', 'traceparent', 'tracestate'
 /**
  * How the gateway reaches one subgraph: an undici Pool of keep-alive
  * connections per instance, P2C over the instances (balancer.ts), a circuit
- * breaker (breaker.ts), a bound on fetches in flight and a time budget per
+ * breaker per subgraph (the platform's Breaker), a bound on fetches in flight and a time budget per
  * fetch, after which the request is aborted (not merely abandoned).
  *
  * Retry: a fetch marked retry-safe (a query) that could not reach its instance,
@@ -34,7 +33,7 @@ const PER_REQUEST_HEADERS = new Set(['x-request-id', 'traceparent', 'tracestate'
  */
 export class SubgraphClient {
   readonly balancer: Balancer;
-  readonly breaker: SubgraphBreaker;
+  readonly breaker: Breaker;
   inFlight = 0;
   readonly fetcher: Fetcher = (_url, init) => this.fetch(init);
   /** Query fetches in flight by deduplication key (method, body and every header that can change the answer). */
@@ -78,7 +77,9 @@ export class SubgraphClient {
         }),
       });
     }
-    this.breaker = new SubgraphBreaker(`subgraph:${name}`, settings.breaker, log, (error) => !(error instanceof SubgraphFetchError) || error.countsAgainstSubgraph);
+    // Per subgraph, not per instance: a sick instance is the balancer's business (it ejects it and the retry goes
+    // elsewhere); the breaker answers for the subgraph as a whole. It counts 5xx, timeouts and unreachable instances.
+    this.breaker = new Breaker(`subgraph:${name}`, settings.breaker, log, (error) => !(error instanceof SubgraphFetchError) || error.countsAgainstSubgraph);
     if (urls.length > 1 && settings.readinessIntervalMs > 0) {
       this.readiness = setInterval(() => void this.balancer.checkReadiness(), settings.readinessIntervalMs);
       this.readiness.unref();

@@ -10,7 +10,6 @@ import {
   isUnionType,
   Kind,
   type DocumentNode,
-  type FragmentDefinitionNode,
   type GraphQLCompositeType,
   type GraphQLSchema,
   type ASTNode,
@@ -20,6 +19,7 @@ import {
   type ValidationRule,
   type ValueNode,
 } from 'graphql';
+import { fragmentDefinitions } from '@suoke/platform';
 import type { GatewayConfig } from './config.js';
 
 /**
@@ -192,10 +192,7 @@ interface CompiledOperation {
 }
 
 function compileDocument(schema: GraphQLSchema, document: DocumentNode, limits: QueryLimits): Map<OperationDefinitionNode, CompiledOperation> {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of document.definitions) {
-    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-  }
+  const fragments = fragmentDefinitions(document);
   const result = new Map<OperationDefinitionNode, CompiledOperation>();
   for (const operation of document.definitions) {
     if (operation.kind !== Kind.OPERATION_DEFINITION) continue;

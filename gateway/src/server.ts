@@ -15,6 +15,9 @@ import {
   metricsEndpoint,
   RateLimitStore,
   redisReady,
+  rulesFromSupergraph,
+  useRateLimits,
+  type RateLimitRules,
   RedisKeyValueCache,
   ServiceMetrics,
   SessionDenyList,
@@ -31,7 +34,6 @@ import { metricsHandler, shareEndedSessions } from './cluster.js';
 import { SuokeDataSource } from './datasource.js';
 import { clientSettingsFromConfig, SubgraphClients } from './fetcher.js';
 import { subgraphClientMetrics, subgraphFetchMetrics, subscriptionMetrics, supergraphReloadMetrics } from './metrics.js';
-import { rulesFromSupergraph, useRateLimits, type Rules } from './rate-limit.js';
 import { refuseSubscriptionsOverPost } from './subscription-over-post.js';
 import { gatewayErrorFormatter } from './error-format.js';
 import { queryLimitsFromConfig, useQueryLimits } from './security.js';
@@ -163,7 +165,7 @@ export function createGateway(options: GatewayOptions) {
   metrics.watchRateLimits(rateLimitStore.stats);
   metrics.watchRateLimitInsurance(rateLimitStore);
   if (redis) metrics.watchRedis([redis]);
-  let rules: Rules = { fields: new Map(), types: new Map() };
+  let rules: RateLimitRules = { fields: new Map(), types: new Map() };
   const livePlanner = new LivePlanner();
   gateway.onSchemaLoadOrUpdate((schema) => {
     rules = rulesFromSupergraph(schema.coreSupergraphSdl);

@@ -12,7 +12,7 @@ import type { EventBus } from '../live/index.js';
 import { createLogger, type Logger } from '../logger.js';
 import type { SloName } from '../metrics.js';
 import { runMigrations, type MigrationResult } from '../migrate.js';
-import type { RateLimitStore } from '../rate-limit.js';
+import type { RateLimitStore } from '../rate-limit/index.js';
 import type { Subgraph, SubgraphConfig } from './options.js';
 import type { SubgraphDefinition } from './run.js';
 import { createSubgraph } from './server.js';

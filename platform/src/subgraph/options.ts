@@ -14,7 +14,7 @@ import type { EventBus, ContextEvents, LiveConfig } from '../live/index.js';
 import { liveEnv } from '../live/index.js';
 import type { Logger } from '../logger.js';
 import type { ServiceMetrics, SloName } from '../metrics.js';
-import type { RateLimitContext, RateLimitStore } from '../rate-limit.js';
+import type { RateLimitContext, RateLimitStore } from '../rate-limit/index.js';
 import type { RequestSessions } from '../sessions.js';
 
 /** The environment every subgraph reads; a subgraph extends it with its own variables. */

@@ -3,7 +3,7 @@ import { createDatabase, type Database } from '../db.js';
 import type { Logger } from '../logger.js';
 import type { MigrationResult } from '../migrate.js';
 import { installProcessGuard } from '../process-guard.js';
-import type { RateLimitStore } from '../rate-limit.js';
+import type { RateLimitStore } from '../rate-limit/index.js';
 import { startTracing } from '../telemetry/index.js';
 import type { Subgraph, SubgraphConfig } from './options.js';
 import { stopOnSignals } from './signals.js';

@@ -21,7 +21,7 @@ import { metricsEndpoint } from '../metrics-endpoint.js';
 import { createRedis, redisReady } from '../cache.js';
 import { EntityCaches } from '../entity-cache.js';
 import { requestSessions, SessionDenyList, sessionEndedHeaderPlugin } from '../sessions.js';
-import { applyRateLimits, CLIENT_IP_HEADER, decodeBudget, RATE_BUDGET_HEADER, RateLimitStore, withRateLimitDefaults } from '../rate-limit.js';
+import { applyRateLimits, CLIENT_IP_HEADER, decodeBudget, RATE_BUDGET_HEADER, RateLimitStore, withRateLimitDefaults } from '../rate-limit/index.js';
 import { createLogger } from '../logger.js';
 import { refuseNulCharacters } from '../nul-guard.js';
 import { ServiceMetrics } from '../metrics.js';

@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { parse, print } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { addressKey, rateLimitCounters } from '../src/rate-limit.js';
+import { addressKey, RATE_LIMIT_SPEC_URL, rateLimit, rateLimitCounters } from '../../src/rate-limit/index.js';
 
 describe('addressKey', () => {
   it('groups an IPv6 address by its /64, in any spelling', () => {
@@ -45,5 +47,14 @@ describe('rateLimitCounters', () => {
     expect(() => rateLimitCounters('Mutation.login', rule, { ip: '1.2.3.4' }, { input: { email: `${'a'.repeat(250)}@x.io` } })).toThrow(
       expect.objectContaining({ extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }) }),
     );
+  });
+});
+
+describe('the rate-limit feature', () => {
+  it('contributes the @rateLimit definition of rate-limit.graphql under its spec URL', () => {
+    expect(rateLimit.name).toBe('rate-limit');
+    expect(rateLimit.specUrl).toBe(RATE_LIMIT_SPEC_URL);
+    const file = readFileSync(new URL('../../src/rate-limit/rate-limit.graphql', import.meta.url), 'utf8');
+    expect(print(rateLimit.sdl!)).toBe(print(parse(file)));
   });
 });

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedis } from '../src/cache.js';
-import { createLogger } from '../src/logger.js';
-import { RateLimitStore, type Counter } from '../src/rate-limit.js';
+import { createRedis } from '../../src/cache.js';
+import { createLogger } from '../../src/logger.js';
+import { RateLimitStore, type Counter } from '../../src/rate-limit/index.js';
 
 const counter = (key: string, limit = 30, duration = 60): Counter => ({ key, limit, duration });
 

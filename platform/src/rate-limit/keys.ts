@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
-import { badInput } from './errors.js';
-import type { Counter } from './rate-limit-store.js';
+import { badInput } from '../errors.js';
+import type { Counter } from './store.js';
 
 /**
  * Counter keys are built only from bounded parts: field coordinates and

@@ -1,44 +1,35 @@
 import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
-import {
-  getArgumentValues,
-  getDirectiveValues,
-  GraphQLError,
-  GraphQLIncludeDirective,
-  GraphQLSkipDirective,
-  Kind,
-  parse,
-  type DocumentNode,
-  type FieldNode,
-  type FragmentDefinitionNode,
-  type GraphQLSchema,
-  type OperationDefinitionNode,
-  type SelectionSetNode,
-} from 'graphql';
-import {
-  DEFAULT_ROOT_RULE,
-  isServiceSubject,
-  RATE_LIMITED,
-  rateLimitCounters,
-  rateLimitRules,
-  type Counter,
-  type Logger,
-  type RateBudget,
-  type RateLimitRule,
-  type RateLimitStore,
-} from '@suoke/platform';
-import type { GatewayContext } from './context.js';
+import { getArgumentValues, GraphQLError, parse, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { isServiceSubject } from '../auth.js';
+import { fragmentDefinitions, selectedFields } from '../graphql/index.js';
+import type { Logger } from '../logger.js';
+import { CLIENT_IP_HEADER, encodeBudget, RATE_BUDGET_HEADER, RATE_LIMITED, type RateBudget } from './budget.js';
+import { rateLimitCounters, type RateLimitRule } from './keys.js';
+import { DEFAULT_ROOT_RULE, rateLimitRules } from './rules.js';
+import type { Counter, RateLimitStore } from './store.js';
 
-export type Rules = ReturnType<typeof rateLimitRules>;
+/** What the gateway-side check reads from, and writes to, the gateway's request context. */
+export interface RateLimitGatewayContext {
+  requestId: string;
+  user?: { id: string } | undefined;
+  /** The caller's address; keys anonymous limits. */
+  clientIp: string;
+  client: { name: string; version: string };
+  /** Set here: the per-field decisions the data sources forward to subgraphs (RATE_BUDGET_HEADER). */
+  rateBudget?: RateBudget | undefined;
+}
+
+export type RateLimitRules = ReturnType<typeof rateLimitRules>;
 
 /** Reads the `@rateLimit` rules out of a composed supergraph (the API schema drops them). */
-export function rulesFromSupergraph(sdl: string): Rules {
+export function rulesFromSupergraph(sdl: string): RateLimitRules {
   return rateLimitRules(parse(sdl));
 }
 
 export interface RateLimitPluginOptions {
   store: RateLimitStore;
   /** The rules of the supergraph currently served. */
-  rules: () => Rules;
+  rules: () => RateLimitRules;
   log: Logger;
 }
 
@@ -52,7 +43,7 @@ export interface RateLimitPluginOptions {
  * or introspection) is one call of the default rule: never free. An argument
  * value too long to key on refuses the operation before anything is counted.
  */
-export function useRateLimits(options: RateLimitPluginOptions): ApolloServerPlugin<GatewayContext> {
+export function useRateLimits<TContext extends RateLimitGatewayContext>(options: RateLimitPluginOptions): ApolloServerPlugin<TContext> {
   return {
     async requestDidStart() {
       return {
@@ -77,15 +68,14 @@ export async function consumeRateLimits(
     document: DocumentNode;
     schema: GraphQLSchema;
     variables: Record<string, unknown>;
-    context: GatewayContext;
+    context: RateLimitGatewayContext;
   },
 ): Promise<void> {
   // The platform's own services (the agent's searches, the report saga) are limited upstream, by the user request behind them.
   if (isServiceSubject(context.user?.id)) return;
   const rootType = schema.getRootType(operation.operation);
   if (!rootType) return;
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+  const fragments = fragmentDefinitions(document);
   const rules = options.rules();
   const identity = { userId: context.user?.id, ip: context.clientIp };
 
@@ -98,7 +88,8 @@ export async function consumeRateLimits(
     groups.set(id, group);
   };
   try {
-    for (const field of rootFields(operation.selectionSet, fragments, variables)) {
+    // Root fields the operation will execute, through fragments, honouring @skip/@include; each occurrence is a call.
+    for (const { field } of selectedFields(operation.selectionSet, fragments, { variables })) {
       const name = field.name.value;
       if (name.startsWith('__')) continue;
       const definition = rootType.getFields()[name];
@@ -154,34 +145,13 @@ export async function consumeRateLimits(
   }
 }
 
-/** Root fields the operation will execute, through fragments, honouring @skip/@include. */
-function* rootFields(
-  selectionSet: SelectionSetNode,
-  fragments: Map<string, FragmentDefinitionNode>,
-  variables: Record<string, unknown>,
-  seen = new Set<string>(),
-): Generator<FieldNode> {
-  for (const selection of selectionSet.selections) {
-    if (!included(selection, variables)) continue;
-    if (selection.kind === Kind.FIELD) yield selection;
-    else if (selection.kind === Kind.INLINE_FRAGMENT) yield* rootFields(selection.selectionSet, fragments, variables, seen);
-    else {
-      const name = selection.name.value;
-      const fragment = fragments.get(name);
-      if (!fragment || seen.has(name)) continue;
-      seen.add(name);
-      yield* rootFields(fragment.selectionSet, fragments, variables, seen);
-    }
-  }
-}
-
-function included(node: { directives?: readonly unknown[] | undefined }, variables: Record<string, unknown>): boolean {
-  try {
-    const skip = getDirectiveValues(GraphQLSkipDirective, node as never, variables);
-    if (skip?.if === true) return false;
-    const include = getDirectiveValues(GraphQLIncludeDirective, node as never, variables);
-    return include?.if !== false;
-  } catch {
-    return true;
-  }
+/**
+ * What a subgraph fetch carries of the check: the client's address (keys its own
+ * limits) and the per-field decisions. Subgraphs believe them only alongside the
+ * gateway secret, so send them only with it.
+ */
+export function rateLimitHeaders(context: Pick<RateLimitGatewayContext, 'clientIp' | 'rateBudget'>): Record<string, string> {
+  const headers: Record<string, string> = { [CLIENT_IP_HEADER]: context.clientIp };
+  if (context.rateBudget) headers[RATE_BUDGET_HEADER] = encodeBudget(context.rateBudget);
+  return headers;
 }

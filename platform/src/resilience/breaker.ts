@@ -1,18 +1,19 @@
 import CircuitBreaker from 'opossum';
-import type { Logger, WatchedBreaker } from '@suoke/platform';
+import type { Logger } from '../logger.js';
+import type { WatchedBreaker } from '../metrics.js';
 
 export interface BreakerPolicy {
   /** Failure percentage within the window that opens the breaker. */
   errorThresholdPercentage: number;
-  /** Fetches needed within the window before the breaker may open. */
+  /** Calls needed within the window before the breaker may open. */
   volumeThreshold: number;
   /** Length of the rolling window. */
   windowMs: number;
-  /** How long the breaker stays open before it lets one probe fetch through (half-open). */
+  /** How long the breaker stays open before it lets one probe call through (half-open). */
   resetTimeoutMs: number;
 }
 
-/** Thrown by `fire` while the breaker is open: nothing was sent. */
+/** Thrown by `Breaker.fire` while the breaker is open: the call was not made. */
 export class BreakerOpenError extends Error {
   constructor(readonly breaker: string) {
     super(`circuit breaker ${breaker} is open: failing fast`);
@@ -21,17 +22,17 @@ export class BreakerOpenError extends Error {
 }
 
 /**
- * One subgraph's circuit breaker (opossum). It sees each fetch once, after the
- * balancer's retry: timeouts, unreachable instances and 5xx answers count as
- * failures (`counts` decides), a GraphQL error inside a 200 does not. Open, it
- * fails every fetch at once with BreakerOpenError; after `resetTimeoutMs` one
- * fetch goes through (half-open) and its outcome closes or reopens it.
- *
- * Per subgraph, not per instance: a sick instance is the balancer's business
- * (it ejects it and the retry goes elsewhere); the breaker answers for the
- * subgraph as a whole, when no instance can help.
+ * A circuit breaker (opossum) around calls to one dependency: the gateway's per
+ * subgraph, the agent's per model provider. Failures that `counts` accepts, in
+ * a rolling window of 10 buckets, open it at `errorThresholdPercentage` once
+ * `volumeThreshold` calls were made; open, it fails every call at once with
+ * BreakerOpenError (counted in `stats.rejectedOpen`); after `resetTimeoutMs`
+ * one call goes through (half-open) and its outcome closes or reopens it.
+ * No timeout of its own: callers abort their requests themselves (an opossum
+ * timeout would only abandon them). State and fast failures are reported by
+ * ServiceMetrics.watchBreaker.
  */
-export class SubgraphBreaker implements WatchedBreaker {
+export class Breaker implements WatchedBreaker {
   readonly stats = { rejectedOpen: 0 };
   private readonly breaker: CircuitBreaker<[() => Promise<unknown>], unknown>;
 
@@ -43,7 +44,6 @@ export class SubgraphBreaker implements WatchedBreaker {
   ) {
     this.breaker = new CircuitBreaker((call: () => Promise<unknown>) => call(), {
       name,
-      // The fetcher aborts the request itself at the subgraph's budget; opossum's timeout would only abandon it.
       timeout: false,
       errorThresholdPercentage: policy.errorThresholdPercentage,
       volumeThreshold: policy.volumeThreshold,

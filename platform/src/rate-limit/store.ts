@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Redis, Result } from 'ioredis';
 
 /** One fixed-window counter: `limit` points per `duration` seconds on `key`. */
 export interface Counter {
@@ -111,7 +111,13 @@ interface Raw {
   counters: CounterState[];
 }
 
-type BatchingRedis = Redis & { suokeRateConsume(numberOfKeys: number, ...args: (string | number)[]): Promise<number[]> };
+// ioredis's documented way to type a command added with defineCommand.
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    /** CONSUME_MANY_LUA, defined by RateLimitStore on the clients it is given. */
+    suokeRateConsume(numberOfKeys: number, ...args: (string | number)[]): Result<number[], Context>;
+  }
+}
 
 /**
  * The same semantics as the script, in this process: the store without Redis,
@@ -175,7 +181,7 @@ export class RateLimitStore {
     private readonly redis: Redis | undefined,
     private readonly prefix = 'suoke:rl',
   ) {
-    if (redis && typeof (redis as unknown as Partial<BatchingRedis>).suokeRateConsume !== 'function') {
+    if (redis && typeof redis.suokeRateConsume !== 'function') {
       redis.defineCommand('suokeRateConsume', { lua: CONSUME_MANY_LUA });
     }
     redis?.on('ready', () => {
@@ -251,7 +257,8 @@ export class RateLimitStore {
   }
 
   private async send(batch: Pending[]): Promise<void> {
-    const redis = this.redis as unknown as BatchingRedis;
+    // Only called when the store has a client (enqueue).
+    const redis = this.redis!;
     if (redis.status === 'ready') {
       try {
         const keys: string[] = [];
