@@ -2,7 +2,6 @@ import {
   getArgumentValues,
   getNamedType,
   isObjectType,
-  Kind,
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
@@ -11,6 +10,7 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
+import { fragmentDefinitions, selectedFields } from '../graphql/index.js';
 
 interface FieldAtPath {
   typeName: string;
@@ -34,8 +34,7 @@ export function fieldAtPath(
   variables: Record<string, unknown>,
   path: readonly (string | number)[],
 ): FieldAtPath | undefined {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const def of document?.definitions ?? []) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+  const fragments = fragmentDefinitions(document);
   let type: GraphQLObjectType | undefined | null =
     operation.operation === 'mutation' ? schema.getMutationType() : operation.operation === 'subscription' ? schema.getSubscriptionType() : schema.getQueryType();
   let selections: SelectionSetNode | undefined = operation.selectionSet;
@@ -75,25 +74,15 @@ export function fieldAtPath(
   return undefined;
 }
 
+/** The first field selected under `responseKey` for an object of `typeName`, through the fragments that apply to it. */
 function findField(
   selections: SelectionSetNode,
   responseKey: string,
   typeName: string,
-  fragments: Map<string, FragmentDefinitionNode>,
+  fragments: ReadonlyMap<string, FragmentDefinitionNode>,
 ): FieldNode | undefined {
-  for (const selection of selections.selections) {
-    if (selection.kind === Kind.FIELD) {
-      if ((selection.alias ?? selection.name).value === responseKey) return selection;
-    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-      if (selection.typeCondition && selection.typeCondition.name.value !== typeName) continue;
-      const found = findField(selection.selectionSet, responseKey, typeName, fragments);
-      if (found) return found;
-    } else {
-      const fragment = fragments.get(selection.name.value);
-      if (!fragment || fragment.typeCondition.name.value !== typeName) continue;
-      const found = findField(fragment.selectionSet, responseKey, typeName, fragments);
-      if (found) return found;
-    }
+  for (const { field } of selectedFields(selections, fragments, { typeCondition: (name) => name === typeName })) {
+    if ((field.alias ?? field.name).value === responseKey) return field;
   }
   return undefined;
 }
