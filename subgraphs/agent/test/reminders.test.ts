@@ -136,7 +136,11 @@ describe('firing', () => {
     const startsAt = inAWeek('Asia/Tokyo');
     const { id } = (await create(user, { text: 'stand up', startsAt, timeZone: 'Asia/Tokyo', recurrence: 'DAILY' })).data!.createReminder;
     await dueNow(id);
-    await until('occurrence 0 to fire', async () => ((await jobsOf(id)).length === 2 ? true : undefined));
+    // The next occurrence is scheduled inside the handler; its job completes when the handler returns.
+    await until('occurrence 0 to fire and complete', async () => {
+      const jobs = await jobsOf(id);
+      return jobs.length === 2 && jobs[0]?.state === 'completed' ? true : undefined;
+    });
     // The same occurrence delivered again (a retry after a crash): nothing is posted, nothing is scheduled.
     expect(await instance.reminders.fire({ reminderId: id, occurrence: 0 })).toBe('STALE');
     const jobs = await jobsOf(id);
