@@ -9,16 +9,14 @@ import {
   createHttpServer,
   createLogger,
   createRedis,
-  createTokenVerifier,
-  tokenVerifierOptions,
+  createGatewayAuth,
+  gatewayCaller,
   edgeFromConfig,
   metricsEndpoint,
   RateLimitStore,
   redisReady,
   RedisKeyValueCache,
   ServiceMetrics,
-  SessionDenyList,
-  userFromAuthorization,
   type Database,
   type Logger,
 } from '@suoke/platform';
@@ -76,12 +74,10 @@ export function createGateway(options: GatewayOptions) {
   const production = config.NODE_ENV === 'production';
   const log =
     options.log ?? createLogger({ service: 'gateway', level: config.LOG_LEVEL, format: config.LOG_FORMAT, nodeEnv: config.NODE_ENV, file: config.LOG_FILE });
-  // Public keys only: the user subgraph's JWKS for user tokens, each trusted service's for its own.
-  const verify = createTokenVerifier(tokenVerifierOptions(config));
   const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, log) : undefined;
-  // Ended sessions (logout): an in-memory set, fed by Redis pub/sub and by the sessions subgraph's answers.
-  const sessions = new SessionDenyList(redis, log);
-  sessions.start();
+  // Token verification and ended sessions (platform auth's gateway half).
+  const auth = createGatewayAuth(config, redis, log);
+  const { verify, sessions } = auth;
   // With several workers (GATEWAY_WORKERS), what one learns from the user subgraph goes to the others through the primary.
   const sessionsEnded = shareEndedSessions(sessions);
   const overrides = options.subgraphUrls ?? {};
@@ -188,10 +184,8 @@ export function createGateway(options: GatewayOptions) {
     graphqlStream: (req, res, body) => liveRef?.handleHttp(req, res, body) ?? Promise.resolve(false),
     ready: async () => started,
     context: async ({ req, requestId }) => {
-      const authorization = req.headers.authorization;
-      const user = await userFromAuthorization(authorization, verify);
-      sessions.check(user);
-      return { requestId, user, authorization: user ? authorization : undefined, clientIp: clientIp(req, config.TRUSTED_PROXY_HOPS), client: clientFromHeaders(req.headers, clientHeaders) };
+      const { user, authorization } = await gatewayCaller(req.headers.authorization, auth);
+      return { requestId, user, authorization, clientIp: clientIp(req, config.TRUSTED_PROXY_HOPS), client: clientFromHeaders(req.headers, clientHeaders) };
     },
   });
   const queryGuard = useQueryLimits<GatewayContext>(queryLimitsFromConfig(config));

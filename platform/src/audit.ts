@@ -14,7 +14,7 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
-import type { AuthUser } from './auth.js';
+import type { AuthUser } from './auth/index.js';
 import { ident, type Database } from './db.js';
 import { badInput, ErrorCode } from './errors.js';
 import type { Logger } from './logger.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { trustProblems } from './trust.js';
+import { trustProblems } from './auth/index.js';
 
 /**
  * Environment parsing shared by every service. Each package declares one zod

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { GraphQLError, Kind, parse, type DocumentNode, type GraphQLResolveInfo, type GraphQLSchema, type ConstDirectiveNode } from 'graphql';
 import { rateLimitDirective } from 'graphql-rate-limit-directive';
-import { isServiceSubject } from './auth.js';
+import { isServiceSubject } from './auth/index.js';
 import { rateLimitCounters, type RateLimitIdentity, type RateLimitRule } from './rate-limit-keys.js';
 import type { Counter, RateLimitStore } from './rate-limit-store.js';
 

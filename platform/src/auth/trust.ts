@@ -1,5 +1,5 @@
 import type { JSONWebKeySet, JWK } from 'jose';
-import type { JwtOptions } from './auth.js';
+import type { JwtOptions } from './verify.js';
 import { publicJwks, testSigningJwk } from './keys.js';
 
 /**
