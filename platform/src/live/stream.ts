@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { getOperationAST, GraphQLError, parse, subscribe as graphqlSubscribe, validate, type DocumentNode, type ExecutionResult, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import { GraphQLError, subscribe as graphqlSubscribe, type ExecutionResult, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { createHandler, TOKEN_HEADER_KEY, type ExecutionResult as SseResult, type OperationArgs } from 'graphql-sse';
 import type { Logger } from 'pino';
+import { answer, errorResult, headerOf, JSON_HEADERS, pipe, sendJson, subscriptionDocument } from './stream-http.js';
 import { supervise, type Supervised } from './supervise.js';
 
 /** The path of the subgraph's subscriptions (graphql-sse, distinct connections and single connection modes). */
@@ -36,15 +37,9 @@ export interface StreamEndpointOptions<TContext extends object> {
   maxOpen: number;
 }
 
-const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
 /** A reserved single-connection stream whose event stream is not opened within this long is dropped. */
 const RESERVATION_MS = 30_000;
 type OperationContextRecord = Record<PropertyKey, unknown>;
-
-/** `data: null` included: graphql-sse takes what onSubscribe returns for a result only when it has `data`. */
-function errorResult(message: string, code: string): ExecutionResult {
-  return { data: null, errors: [new GraphQLError(message, { extensions: { code } })] };
-}
 
 /**
  * /graphql/stream: the subgraph's subscriptions over graphql-sse, in both its
@@ -89,21 +84,8 @@ export function createStreamEndpoint<TContext extends object>(options: StreamEnd
     validate: () => [],
     execute: () => errorResult('This endpoint serves subscriptions only: send queries and mutations to /graphql', 'BAD_REQUEST') as SseResult,
     onSubscribe: (req, params) => {
-      let document: DocumentNode;
-      try {
-        document = parse(params.query);
-      } catch (error) {
-        return errorResult(error instanceof GraphQLError ? error.message : 'The document could not be parsed', 'GRAPHQL_PARSE_FAILED') as SseResult;
-      }
-      const operation = getOperationAST(document, params.operationName);
-      if (!operation) return errorResult('The document must name one operation to run (operationName)', 'BAD_REQUEST') as SseResult;
-      if (operation.operation !== 'subscription') {
-        return errorResult('This endpoint serves subscriptions only: send queries and mutations to /graphql', 'BAD_REQUEST') as SseResult;
-      }
-      const invalid = validate(options.schema, document);
-      if (invalid.length > 0) {
-        return { data: null, errors: invalid.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })) } as SseResult;
-      }
+      const document = subscriptionDocument(options.schema, params.query, params.operationName);
+      if (!('kind' in document)) return document as SseResult;
       return {
         schema: options.schema,
         document,
@@ -150,12 +132,6 @@ export function createStreamEndpoint<TContext extends object>(options: StreamEnd
     },
   });
 
-  /** The handler's answer to a request that is not an event stream: status, headers, body. */
-  function answer(res: ServerResponse, body: unknown, init: { status: number; headers?: Record<string, string> | undefined }): void {
-    res.writeHead(init.status, init.headers ?? (typeof body === 'string' ? JSON_HEADERS : {}));
-    res.end(typeof body === 'string' ? body : undefined);
-  }
-
   function call(req: IncomingMessage, body: string, accept: string, context?: TContext) {
     return handler({
       method: req.method ?? 'GET',
@@ -197,7 +173,7 @@ export function createStreamEndpoint<TContext extends object>(options: StreamEnd
       reservations.delete(token);
       shared.add(stream as AsyncGenerator<unknown>);
       try {
-        await pipe(res, stream, init, () => {
+        await pipe(res, stream, init, { heartbeatMs: options.heartbeatMs, ended: streamsEnded }, () => {
           const denied = options.stillAllowed ? [...(tokenContexts.get(token) ?? [])].map((context) => [context, options.stillAllowed!(context)] as const) : [];
           for (const [context, error] of denied) if (error) streams.get(context)?.end({ errors: [error] });
         });
@@ -248,40 +224,6 @@ export function createStreamEndpoint<TContext extends object>(options: StreamEnd
     return context;
   }
 
-  /** Writes an event stream to the response with SSE comment heartbeats (`onHeartbeat` after each) until either side ends it. */
-  async function pipe(res: ServerResponse, stream: AsyncGenerator<string, void, undefined>, init: { status: number; headers?: Record<string, string> | undefined }, onHeartbeat: () => void): Promise<void> {
-    let gone = false;
-    const onClose = () => {
-      gone = true;
-      void stream.return(undefined);
-    };
-    res.once('close', onClose);
-    res.writeHead(init.status, { ...init.headers, 'x-accel-buffering': 'no' });
-    res.flushHeaders();
-    const heartbeat = setInterval(() => {
-      if (!gone && !res.destroyed) res.write(':\n\n');
-      onHeartbeat();
-    }, options.heartbeatMs);
-    const done = (async () => {
-      try {
-        for await (const chunk of stream) {
-          if (gone || res.destroyed) break;
-          res.write(chunk);
-        }
-      } finally {
-        clearInterval(heartbeat);
-        res.off('close', onClose);
-        res.end();
-      }
-    })();
-    streamsEnded.add(done);
-    try {
-      await done;
-    } finally {
-      streamsEnded.delete(done);
-    }
-  }
-
   return {
     /** Streams open in this process (subscribed, not yet ended). */
     get open() {
@@ -327,7 +269,7 @@ export function createStreamEndpoint<TContext extends object>(options: StreamEnd
       // From here the pipe watches the client: its close ends the stream.
       res.off('close', onClose);
       // Each heartbeat also re-checks the caller (a signed-out session ends the stream).
-      await pipe(res, stream as AsyncGenerator<string, void, undefined>, init, () => {
+      await pipe(res, stream as AsyncGenerator<string, void, undefined>, init, { heartbeatMs: options.heartbeatMs, ended: streamsEnded }, () => {
         const denied = options.stillAllowed?.(context);
         if (denied) streams.get(context)?.end({ errors: [denied] });
       });
@@ -343,15 +285,4 @@ export function createStreamEndpoint<TContext extends object>(options: StreamEnd
       await Promise.allSettled([...streamsEnded]);
     },
   };
-}
-
-function headerOf(req: IncomingMessage, key: string): string | undefined {
-  const value = req.headers[key.toLowerCase()];
-  return Array.isArray(value) ? value.join(', ') : value;
-}
-
-function sendJson(res: ServerResponse, status: number, message: string, code: string): void {
-  const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
-  res.writeHead(status, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(body) });
-  res.end(body);
 }
