@@ -133,11 +133,17 @@ export function parsePublicJwks(text: string): JSONWebKeySet {
 /** A verifier's configuration must never hold private key material. */
 function checkPublic(value: Record<string, unknown>): JSONWebKeySet {
   if (!Array.isArray(value.keys) || value.keys.length === 0) throw new Error('must be a JWKS with at least one key ({"keys":[…]})');
-  for (const key of value.keys as JWK[]) {
-    if (!isRecord(key) || typeof key.kty !== 'string') throw new Error('every key needs a kty');
+  const keys: JWK[] = [];
+  for (const key of value.keys as unknown[]) {
+    if (!isPublicJwk(key)) throw new Error('every key needs a kty');
     if ('d' in key) throw new Error(`key ${key.kid ?? '(no kid)'} holds private material: give verifiers public keys only`);
+    keys.push(key);
   }
-  return value as unknown as JSONWebKeySet;
+  return { ...value, keys };
+}
+
+function isPublicJwk(value: unknown): value is JWK {
+  return isRecord(value) && typeof value.kty === 'string';
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
