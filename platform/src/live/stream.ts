@@ -39,7 +39,6 @@ export interface StreamEndpointOptions<TContext extends object> {
 
 /** A reserved single-connection stream whose event stream is not opened within this long is dropped. */
 const RESERVATION_MS = 30_000;
-type OperationContextRecord = Record<PropertyKey, unknown>;
 
 /**
  * /graphql/stream: the subgraph's subscriptions over graphql-sse, in both its
@@ -75,11 +74,13 @@ export function createStreamEndpoint<TContext extends object>(options: StreamEnd
   /** Open single-connection event streams, ended at shutdown once their operations have. */
   const shared = new Set<AsyncGenerator<unknown>>();
 
-  // graphql-sse types its context as a record; ours is the subgraph's context object.
-  const handler = createHandler<IncomingMessage, { context: TContext }, OperationContextRecord>({
+  // graphql-sse's operation context must be a record: ours travels inside one (`operation`), undefined for the
+  // requests that run no operation (PUT, GET, DELETE, and a reservation dropped without a request).
+  type Operation = { operation: TContext | undefined };
+  const handler = createHandler<IncomingMessage | undefined, { context: TContext | undefined }, Operation>({
     // A reservation (PUT) gets a new unguessable token; other requests name theirs, or none (distinct connections).
     authenticate: (req) => (req.method === 'PUT' ? randomUUID() : (req.headers.get(TOKEN_HEADER_KEY) ?? null)),
-    context: (req) => req.context.context as unknown as OperationContextRecord,
+    context: (req) => ({ operation: req.context.context }),
     // Validated in onSubscribe (with codes); graphql-sse would validate a second time.
     validate: () => [],
     execute: () => errorResult('This endpoint serves subscriptions only: send queries and mutations to /graphql', 'BAD_REQUEST') as SseResult,
@@ -91,10 +92,13 @@ export function createStreamEndpoint<TContext extends object>(options: StreamEnd
         document,
         operationName: params.operationName,
         variableValues: params.variables,
-        contextValue: req.context.context as unknown as OperationContextRecord,
-      } as OperationArgs<OperationContextRecord>;
+        contextValue: { operation: req.context.context },
+      } as OperationArgs<Operation>;
     },
     subscribe: async (args) => {
+      const context = args.contextValue.operation;
+      // Only POSTs subscribe, and each was authenticated first.
+      if (context === undefined) return errorResult('The request carries no verified caller', 'UNAUTHENTICATED') as SseResult;
       // Checked and counted in one synchronous step: concurrent requests cannot pass the cap together.
       if (draining) return errorResult('This service is shutting down: subscribe again', 'SERVICE_UNAVAILABLE') as SseResult;
       if (open.size + reserved >= options.maxOpen) {
@@ -102,9 +106,8 @@ export function createStreamEndpoint<TContext extends object>(options: StreamEnd
       }
       reserved += 1;
       try {
-        const result = await graphqlSubscribe(args);
+        const result = await graphqlSubscribe({ ...args, contextValue: context });
         if (!(Symbol.asyncIterator in result)) return result as SseResult;
-        const context = args.contextValue as unknown as TContext;
         const stream = supervise(result, {
           expiresAt: expiries.get(context),
           stillAllowed: options.stillAllowed ? () => options.stillAllowed!(context) : undefined,
@@ -118,13 +121,13 @@ export function createStreamEndpoint<TContext extends object>(options: StreamEnd
         streams.set(context, stream);
         // Shutdown began while the subscription was being set up (close() could not see it yet): end it as it would have.
         if (draining) stream.end(errorResult('This service is shutting down: subscribe again', 'SERVICE_UNAVAILABLE'));
-        return stream as unknown as AsyncGenerator<SseResult>;
+        return stream;
       } finally {
         reserved -= 1;
       }
     },
     onNext: async (context, _req, result) => {
-      if (options.afterResult) await options.afterResult(context as unknown as TContext).catch((error: unknown) => options.log.error({ err: error }, 'after-result hook failed'));
+      if (options.afterResult && context.operation !== undefined) await options.afterResult(context.operation).catch((error: unknown) => options.log.error({ err: error }, 'after-result hook failed'));
       const errors = (result as ExecutionResult).errors;
       if (!errors || errors.length === 0) return result;
       const formatted = errors.map((e) => options.formatError(e instanceof GraphQLError ? e.toJSON() : { message: String(e) }, e));
@@ -139,7 +142,7 @@ export function createStreamEndpoint<TContext extends object>(options: StreamEnd
       headers: { get: (key) => (key.toLowerCase() === 'accept' ? accept : headerOf(req, key)) },
       body,
       raw: req,
-      context: { context: context as TContext },
+      context: { context },
     });
   }
 
@@ -203,7 +206,7 @@ export function createStreamEndpoint<TContext extends object>(options: StreamEnd
 
   /** Frees a reservation whose stream was never opened. */
   async function drop(token: string): Promise<void> {
-    const [stream] = await handler({ method: 'GET', url: STREAM_PATH, headers: { get: (key) => (key.toLowerCase() === 'accept' ? 'text/event-stream' : key.toLowerCase() === TOKEN_HEADER_KEY ? token : undefined) }, body: '', raw: undefined as unknown as IncomingMessage, context: { context: undefined as unknown as TContext } });
+    const [stream] = await handler({ method: 'GET', url: STREAM_PATH, headers: { get: (key) => (key.toLowerCase() === 'accept' ? 'text/event-stream' : key.toLowerCase() === TOKEN_HEADER_KEY ? token : undefined) }, body: '', raw: undefined, context: { context: undefined } });
     if (stream && typeof stream !== 'string') await (stream as AsyncGenerator<unknown>).return(undefined);
     tokenContexts.delete(token);
   }
