@@ -4,8 +4,8 @@ import type { Logger, ServiceMetrics } from '@suoke/platform';
 import type { GatewayConfig } from './config.js';
 import type { StreamTarget } from './live/index.js';
 import { SuokeDataSource } from './datasource.js';
-import type { SubgraphClients } from './fetcher.js';
-import { subgraphFetchMetrics, supergraphReloadMetrics } from './metrics.js';
+import { clientSettingsFromConfig, SubgraphClients } from './fetcher.js';
+import { subgraphClientMetrics, subgraphFetchMetrics, supergraphReloadMetrics } from './metrics.js';
 import { candidatesOfDocuments, PreplannedPlanCache } from './plan-cache.js';
 import { supergraphFromFile, type SupergraphFileOptions } from './supergraph.js';
 import type { TrustedDocuments } from './trusted-documents.js';
@@ -16,7 +16,6 @@ export interface PlanningOptions {
   metrics: ServiceMetrics;
   /** Routing URL per subgraph name, replacing the supergraph's (SUBGRAPH_<NAME>_URL). */
   overrides: Record<string, string>;
-  subgraphClients: SubgraphClients;
   /** What the sessions subgraph's answers say about ended sessions (cluster.ts shares it between workers). */
   sessionsEnded: (header: string) => void;
   onSupergraphUpdate?: SupergraphFileOptions['onUpdate'] | undefined;
@@ -29,14 +28,21 @@ export interface PlanningOptions {
 
 /**
  * Apollo Gateway over the watched supergraph file: its data sources (one per
- * subgraph, over the shared pools, balancers and breakers), its plan store
+ * subgraph, over the pools, balancers and breakers made here and shared by every supergraph version), its plan store
  * (plan-cache.ts) and the plan hooks. Returns the data sources too, and where a
  * subscription streams: the subscriptions (live/) and @defer execute over them.
  */
 export function createPlanningGateway(options: PlanningOptions) {
-  const { config, log, subgraphClients } = options;
-  const observeFetch = subgraphFetchMetrics(options.metrics);
-  const observeReload = supergraphReloadMetrics(options.metrics);
+  const { config, log, metrics } = options;
+  const observeFetch = subgraphFetchMetrics(metrics);
+  const observeReload = supergraphReloadMetrics(metrics);
+  // Pools, balancers and breakers per subgraph, shared by the data sources of every supergraph version.
+  const subgraphClients: SubgraphClients = new SubgraphClients(
+    (name) => clientSettingsFromConfig(config, name),
+    log,
+    subgraphClientMetrics(metrics, () => subgraphClients.all()),
+    (client) => metrics.watchBreaker(client.breaker),
+  );
   // Apollo Gateway (2.10+) sends anonymous usage metrics to Apollo, after probing cloud metadata
   // endpoints, unless APOLLO_TELEMETRY_DISABLED is set: a health platform sends nothing nobody asked
   // for, so it is off unless the operator sets the variable (to false) themselves.
@@ -103,5 +109,5 @@ export function createPlanningGateway(options: PlanningOptions) {
     const instance = client.balancer.pick();
     return instance && { url: instance.url, done: (outcome) => client.balancer.release(instance, outcome) };
   };
-  return { gateway, planCache, dataSources, streamTarget };
+  return { gateway, planCache, dataSources, streamTarget, subgraphClients };
 }

@@ -24,8 +24,7 @@ import { clientIp } from './client-ip.js';
 import { clientFromHeaders } from './client-identity.js';
 import { clientAwareness } from './client-awareness.js';
 import { metricsHandler, shareEndedSessions } from './cluster.js';
-import { clientSettingsFromConfig, SubgraphClients } from './fetcher.js';
-import { labelTrustedDocuments, subgraphClientMetrics, subscriptionMetrics } from './metrics.js';
+import { labelTrustedDocuments, subscriptionMetrics } from './metrics.js';
 import { rulesFromSupergraph, useRateLimits, type Rules } from './rate-limit.js';
 import { refuseSubscriptionsOverPost } from './subscription-over-post.js';
 import { gatewayErrorFormatter } from './error-format.js';
@@ -80,24 +79,16 @@ export function createGateway(options: GatewayOptions) {
   const clientHeaders = { name: config.CLIENT_NAME_HEADER, version: config.CLIENT_VERSION_HEADER };
   const metrics = new ServiceMetrics('gateway', { operationNames: config.METRICS_OPERATION_NAMES, clients: { names: config.METRICS_CLIENT_NAMES } });
   if (options.knownOperationNames) metrics.setKnownOperationNames(options.knownOperationNames);
-  // Pools, balancers and breakers per subgraph, shared by the data sources of every supergraph version.
-  const subgraphClients: SubgraphClients = new SubgraphClients(
-    (name) => clientSettingsFromConfig(config, name),
-    log,
-    subgraphClientMetrics(metrics, () => subgraphClients.all()),
-    (client) => metrics.watchBreaker(client.breaker),
-  );
   // Field usage (usage/): which coordinates each client uses, and which subgraph served each field.
   const usage = config.USAGE_RECORDING === 'on' ? createUsageRecording({ config, log, ...(options.usageDatabase ? { database: options.usageDatabase } : {}) }) : undefined;
   // Operations whose plan reaches the agent subgraph count against the agent SLO (slo.ts).
   const slo = sloByQueryPlan();
   let trustedDocuments: TrustedDocuments | undefined;
-  const { gateway, planCache, dataSources, streamTarget } = createPlanningGateway({
+  const { gateway, planCache, dataSources, streamTarget, subgraphClients } = createPlanningGateway({
     config,
     log,
     metrics,
     overrides: options.subgraphUrls ?? {},
-    subgraphClients,
     sessionsEnded,
     onSupergraphUpdate: options.onSupergraphUpdate,
     trustedDocuments: () => trustedDocuments,
