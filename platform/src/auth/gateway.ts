@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AuthUser } from './caller.js';
 import { SessionDenyList } from './sessions.js';
-import { tokenVerifierOptions } from './trust.js';
+import { tokenVerifierOptions, type VerifierConfig } from './trust.js';
 import { createTokenVerifier, userFromAuthorization, type TokenVerifier } from './verify.js';
 
 /** The gateway's half of auth: the edge verifies every token (a bad one never reaches planning) and refuses ended sessions. */
@@ -19,7 +19,7 @@ export interface GatewayCaller {
 }
 
 /** Public keys only: the user subgraph's JWKS for user tokens, each trusted service's for its own. */
-export function createGatewayAuth(config: Parameters<typeof tokenVerifierOptions>[0], redis: Redis | undefined, log: Logger): GatewayAuth {
+export function createGatewayAuth(config: VerifierConfig, redis: Redis | undefined, log: Logger): GatewayAuth {
   const verify = createTokenVerifier(tokenVerifierOptions(config));
   const sessions = new SessionDenyList(redis, log);
   sessions.start();

@@ -150,17 +150,18 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
 
+/** A verifier's configuration: whom it trusts (TrustConfig) and what it checks. */
+export type VerifierConfig = TrustConfig & {
+  JWT_ISSUER: string;
+  JWT_AUDIENCE: string;
+  SERVICE_TOKEN_AUDIENCE: string;
+  SERVICE_TOKEN_TTL_SECONDS: number;
+  JWKS_CACHE_MAX_AGE_MS: number;
+  JWKS_COOLDOWN_MS: number;
+};
+
 /** What createTokenVerifier needs, from a service's configuration. */
-export function tokenVerifierOptions(
-  config: TrustConfig & {
-    JWT_ISSUER: string;
-    JWT_AUDIENCE: string;
-    SERVICE_TOKEN_AUDIENCE: string;
-    SERVICE_TOKEN_TTL_SECONDS: number;
-    JWKS_CACHE_MAX_AGE_MS: number;
-    JWKS_COOLDOWN_MS: number;
-  },
-): JwtOptions {
+export function tokenVerifierOptions(config: VerifierConfig): JwtOptions {
   return {
     ...userKeySource(config),
     issuer: config.JWT_ISSUER,
