@@ -7,7 +7,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
-import { createMemoryPglite } from './pglite-template.js';
+import { createMemoryPglite, pgliteExtensions } from './pglite-template.js';
 import { countSqlStatement } from './request-context.js';
 import { observeDrizzleQueries, QUERY_OBSERVER, tracedStatement, type QueryObserver } from './telemetry/sql.js';
 
@@ -115,7 +115,7 @@ async function openPglite(options: DatabaseOptions): Promise<Database> {
   const client = inMemory
     ? await createMemoryPglite(options.pgliteExtensions ? { extensions: options.pgliteExtensions } : {})
     : await PGlite.create(dataDir, {
-        ...(options.pgliteExtensions ? { extensions: options.pgliteExtensions as never } : {}),
+        ...(options.pgliteExtensions ? { extensions: pgliteExtensions(options.pgliteExtensions) } : {}),
       });
   // One embedded connection: statements queue behind each other.
   const stats: DatabaseStats = { statements: 0, inFlight: 0, poolMax: 1 };
