@@ -85,17 +85,24 @@ RUN npm ci --omit=dev -w platform -w "$SERVICE_DIR" --no-audit --no-fund \
 FROM manifests AS build
 RUN npm ci -w platform -w "$SERVICE_DIR" --include-workspace-root --no-audit --no-fund
 COPY tsconfig.base.json codegen.ts ./
+# codegen.ts also reads, when it loads: the feature fragments' registry and the
+# API schema checker (scripts/), the supergraph and the app's operations (it types
+# them too, from the supergraph's API schema).
+COPY scripts/ scripts/
+COPY schema/supergraph.graphql schema/
+COPY clients/app/operations/ clients/app/operations/
 COPY platform/ platform/
 COPY ${SERVICE_DIR}/ ${SERVICE_DIR}/
 RUN npm run build -w "$SERVICE_DIR"
-# After the build, so that publishing a supergraph or editing the migration
-# runner rebuilds nothing. Each service ships only what its RUNTIME_FILES name.
-COPY schema/supergraph.graphql schema/
+# After the build, so that editing the migration runner rebuilds nothing. Each
+# service ships only what its RUNTIME_FILES name.
 COPY deploy/migrate.mjs deploy/
 # /out: what the image runs, nothing else (no sources, no dev tooling); a name that
-# does not exist fails the build.
+# does not exist fails the build. Feature SDL fragments and SQL migrations are read
+# at run time from platform/src/<feature>/ (platform/fragments.json names them).
 RUN set -eu; \
-  for file in package.json platform/package.json platform/rate-limit.graphql platform/dist \
+  for file in package.json platform/package.json platform/dist platform/fragments.json \
+      platform/src/*/*.graphql platform/src/*/migrations \
       "$SERVICE_DIR/package.json" "$SERVICE_DIR/dist" $RUNTIME_FILES; do \
     test -e "$file"; mkdir -p "/out/$(dirname "$file")"; cp -a "$file" "/out/$file"; \
   done

@@ -2,6 +2,7 @@ import type { CodegenConfig } from '@graphql-codegen/cli';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { printSchema } from 'graphql';
 import { apiSchemaOf } from './scripts/schema-check.mjs';
+import { linkedFragmentFiles } from './scripts/supergraph-config.mjs';
 
 /**
  * Resolver types are generated from each subgraph's SDL (never written by hand)
@@ -10,6 +11,8 @@ import { apiSchemaOf } from './scripts/schema-check.mjs';
 const subgraphs = readdirSync('subgraphs', { withFileTypes: true })
   .filter((entry) => entry.isDirectory())
   .map((entry) => entry.name);
+
+const schemaFile = (name: string) => `subgraphs/${name}/src/schema.graphql`;
 
 /** A subgraph maps GraphQL types to its row types in `codegen.mappers.json` (paths relative to src/generated/). */
 function mappersOf(name: string): Record<string, string> {
@@ -41,7 +44,7 @@ const config: CodegenConfig = {
     subgraphs.map((name) => [
       `subgraphs/${name}/src/generated/resolvers.ts`,
       {
-        schema: [`subgraphs/${name}/src/schema.graphql`, 'platform/federation-directives.graphql', 'platform/rate-limit.graphql'],
+        schema: [schemaFile(name), 'platform/federation-directives.graphql', ...linkedFragmentFiles(readFileSync(schemaFile(name), 'utf8'))],
         plugins: ['typescript', 'typescript-resolvers'],
         config: {
           federation: true,

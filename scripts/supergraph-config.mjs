@@ -4,22 +4,47 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { composeServices } from '@apollo/composition';
-import { parse, Source } from 'graphql';
+import { Kind, parse, Source } from 'graphql';
 import YAML from 'yaml';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-// Custom directives defined once in platform/ and linked by subgraphs; appended
-// to a subgraph's SDL when it links the spec (as the subgraph runtime does).
-const LINKED_DEFINITIONS = [
-  { url: 'https://specs.suoke.life/rateLimit/v1.0', file: path.join(repoRoot, 'platform', 'rate-limit.graphql') },
-];
+// Feature fragments (platform/fragments.json: spec URL → SDL file under
+// platform/), each appended to the SDL of a subgraph that links its spec with
+// `@link(url:)`, as codegen and the subgraph runtime (platform/src/fragments.ts) do.
+const FRAGMENTS = JSON.parse(readFileSync(path.join(repoRoot, 'platform', 'fragments.json'), 'utf8'));
 
-function withLinkedDefinitions(text) {
-  let out = text;
-  for (const spec of LINKED_DEFINITIONS) {
-    if (text.includes(spec.url)) out += `\n${readFileSync(spec.file, 'utf8')}`;
+/** The `@link(url:)` values of an SDL's schema definitions and extensions. */
+export function linkedSpecUrls(text) {
+  let doc;
+  try {
+    doc = parse(text);
+  } catch {
+    return []; // compose() parses again with the file's name and reports the error
   }
+  const urls = [];
+  for (const def of doc.definitions) {
+    if (def.kind !== Kind.SCHEMA_DEFINITION && def.kind !== Kind.SCHEMA_EXTENSION) continue;
+    for (const directive of def.directives ?? []) {
+      const url = directive.name.value === 'link' ? directive.arguments?.find((arg) => arg.name.value === 'url')?.value : undefined;
+      if (url?.kind === Kind.STRING) urls.push(url.value);
+    }
+  }
+  return urls;
+}
+
+/** The fragment files an SDL links, in registry order (absolute paths). */
+export function linkedFragmentFiles(text) {
+  const linked = new Set(linkedSpecUrls(text));
+  return Object.entries(FRAGMENTS)
+    .filter(([url]) => linked.has(url))
+    .map(([, file]) => path.join(repoRoot, 'platform', file));
+}
+
+/** The SDL text with the fragment of every registered spec it links appended. */
+export function withLinkedDefinitions(text) {
+  let out = text;
+  for (const file of linkedFragmentFiles(text)) out += `\n${readFileSync(file, 'utf8')}`;
   return out;
 }
 

@@ -32,4 +32,24 @@ describe('bench/RESULTS.md keeps each runtime’s figures of a scenario side by 
   it('appends a scenario that has no section yet', () => {
     expect(place(before, 'swap', '26', section('swap node26', 'new')).trimEnd().endsWith(section('swap node26', 'new'))).toBe(true);
   });
+
+  it('keeps the hand-written notes after a scenario’s sections when it rewrites or adds a section', () => {
+    const notes = '<!-- notes:tracing -->\nWhy on-10 costs what it does, by hand.\n<!-- /notes:tracing -->';
+    const withNotes = before.replace(section('tracing-extra', ''), '').replace('<!-- /scenario:tracing -->', `<!-- /scenario:tracing -->\n\n${notes}`);
+    const rewritten = place(withNotes, 'tracing', '20', section('tracing node20', 'Node 20 again'));
+    expect(rewritten).not.toContain('Node 20 figures');
+    expect(rewritten).toContain(notes);
+    const added = place(rewritten, 'tracing', '26', section('tracing node26', 'Node 26 figures'));
+    expect(added).toContain(notes);
+    expect(added.indexOf('Node 20 again')).toBeLessThan(added.indexOf('Node 26 figures'));
+    expect(added.indexOf('Node 26 figures')).toBeLessThan(added.indexOf(notes));
+  });
+
+  it('puts a first run’s section above notes written before it', () => {
+    const notes = '<!-- notes:swap -->\nwritten first\n<!-- /notes:swap -->';
+    const after = place(`${before}\n${notes}\n\n<!-- scenario:usage -->\nu\n<!-- /scenario:usage -->\n`, 'swap', '26', section('swap node26', 'new'));
+    expect(after.indexOf('new')).toBeLessThan(after.indexOf(notes));
+    expect(after).toContain(notes);
+    expect(after.indexOf(notes)).toBeLessThan(after.indexOf('<!-- scenario:usage -->'));
+  });
 });

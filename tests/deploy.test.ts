@@ -335,8 +335,8 @@ const portOf = (container: Manifest, port: number | string) =>
 
 const rolesScript = read('deploy/postgres/subgraph-roles.psql');
 const rolesHook = read('deploy/postgres/10-subgraph-roles.sh');
-/** The schema a subgraph migrates into: the second argument of runMigrations in its src/migrate.ts. */
-const schemaOf = (name: string) => /runMigrations\(\s*\w+\s*,\s*'([^']+)'/.exec(read(`subgraphs/${name}/src/migrate.ts`))?.[1];
+/** The schema a subgraph migrates into: defineSubgraph applies its migrations to the Postgres schema named after it. */
+const schemaOf = (name: string): string | undefined => name;
 const ownerOf = (schema: string) => new RegExp(`create schema if not exists "${schema}" authorization (\\w+)`, 'i').exec(rolesScript)?.[1];
 
 describe('deployment files agree with supergraph.yaml and the services', () => {
@@ -487,7 +487,10 @@ describe('deployment files agree with supergraph.yaml and the services', () => {
       if (!(image.last('CMD') ?? '').includes(`"${service.dir}/dist/index.js"`) || !existsSync(path.join(root, service.dir, 'src/index.ts'))) problems.push(`${where}: CMD does not run ${service.dir}/dist/index.js`);
       if (!image.runs.some((r) => new RegExp(`^npm run build -w "?${service.dir}"?$`).test(r))) problems.push(`${where}: does not run the package's own build`);
       if (!image.runs.some((r) => new RegExp(`^npm ci --omit=dev -w "?platform"? -w "?${service.dir}"?\\b`).test(r))) problems.push(`${where}: does not install the production dependencies of platform and ${service.dir} alone`);
-      const allowed = ['package.json', 'package-lock.json', 'tsconfig.base.json', 'codegen.ts', 'platform/', 'platform/package.json', `${service.dir}/`, `${service.dir}/package.json`, 'deploy/migrate.mjs', 'schema/supergraph.graphql'];
+      const allowed = [
+        ...['package.json', 'package-lock.json', 'tsconfig.base.json', 'codegen.ts', 'platform/', 'platform/package.json', `${service.dir}/`, `${service.dir}/package.json`],
+        ...['deploy/migrate.mjs', 'schema/supergraph.graphql', 'scripts/', 'clients/app/operations/'],
+      ];
       for (const source of image.contextSources) if (!allowed.includes(source)) problems.push(`${where}: copies ${source} from the context`);
       // What ships besides dist/: each file the service reads at run time, found from its code.
       const runtime = (image.env.RUNTIME_FILES ?? '').split(/\s+/).filter(Boolean);
@@ -509,6 +512,11 @@ describe('deployment files agree with supergraph.yaml and the services', () => {
         const build = JSON.parse(read(`${service.dir}/package.json`)).scripts?.build ?? '';
         if (!/graphql-codegen/.test(build)) problems.push(`${service.dir}/package.json: build does not run graphql-codegen`);
         if (!image.contextSources.includes('codegen.ts')) problems.push(`${where}: codegen.ts is not copied for the build`);
+        // What codegen.ts imports and reads when it loads must be in the build stage too.
+        const codegen = read('codegen.ts');
+        const loads = [...codegen.matchAll(/from '\.\/([^/']+\/)/g), ...codegen.matchAll(/'((?:schema|clients\/app\/operations)\/)[^']*'/g)].map((m) => m[1]!);
+        const copied = (source: string) => image.contextSources.some((s) => s === source || (s.endsWith('/') && source.startsWith(s)) || s.startsWith(source));
+        for (const source of new Set(loads)) if (!copied(source)) problems.push(`${where}: codegen.ts loads ${source}, which the build does not copy`);
       }
     }
     expect(problems).toEqual([]);

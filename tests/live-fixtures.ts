@@ -1,12 +1,10 @@
-import { readFileSync } from 'node:fs';
 import http, { type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import path from 'node:path';
 import { composeServices } from '@apollo/composition';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { graphql, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { createHandler } from 'graphql-sse/lib/use/http';
-import { repoRoot } from './harness.js';
+import { fragmentSDL, RATE_LIMIT_SPEC_URL } from '@suoke/platform';
 
 /**
  * Two subgraphs made for the live path, until the real ones serve
@@ -16,7 +14,7 @@ import { repoRoot } from './harness.js';
  * entity fetches) and POST /graphql/stream (graphql-sse, distinct connections)
  * as LIVE.md says, and records what it was sent.
  */
-const RATE_LIMIT_SDL = readFileSync(path.join(repoRoot, 'platform', 'rate-limit.graphql'), 'utf8');
+const RATE_LIMIT_SDL = fragmentSDL(RATE_LIMIT_SPEC_URL);
 
 export const eventsSdl = (options: { limited?: boolean } = {}) => `
 extend schema

@@ -66,7 +66,8 @@ export async function ab({ quick }) {
     const columns = Object.keys(rows.A[0]);
     const med = (label, column) => round(median(rows[label].map((row) => row[column])), 3);
     const lines = [
-      `A = ${JSON.stringify(variants.A)}, B = ${JSON.stringify(variants.B)}${process.env.AB_HEADERS ? `, headers ${process.env.AB_HEADERS}` : ''}; \`${query}\`, ${connections} connection${connections === 1 ? '' : 's'}, ${rounds} × ${duration} s each, interleaved; CPU-ms per request, medians (pairs by round).`,
+      `A = ${JSON.stringify(variants.A)}, B = ${JSON.stringify(variants.B)}${process.env.AB_HEADERS ? `, headers ${process.env.AB_HEADERS}` : ''};`,
+      `\`${query}\`, ${connections} connection${connections === 1 ? '' : 's'}, ${rounds} × ${duration} s each, interleaved; CPU-ms per request, medians (pairs by round).`,
       '',
       `| figure | A | B | B ÷ A | rounds (A / B) |`,
       '|---|---|---|---|---|',

@@ -32,8 +32,10 @@ export async function auth({ quick, command }) {
     const perUserPerWindow = (rate * DEFAULT_RATE_LIMIT.duration) / tokens.length;
     const limitNote =
       perUserPerWindow <= DEFAULT_RATE_LIMIT.limit
-        ? `Rate limits on: ${rate} req/s over ${tokens.length} users is ${round(perUserPerWindow, 0)} requests per user per ${DEFAULT_RATE_LIMIT.duration} s, under \`me\`'s default limit of ${DEFAULT_RATE_LIMIT.limit}, so none is rejected by design.`
-        : `**Rate limits on: ${rate} req/s over ${tokens.length} users is ${round(perUserPerWindow, 0)} requests per user per ${DEFAULT_RATE_LIMIT.duration} s, over \`me\`'s default limit of ${DEFAULT_RATE_LIMIT.limit}: the limits reject part of this traffic (counted as non-2xx).**`;
+        ? `Rate limits on: ${rate} req/s over ${tokens.length} users is ${round(perUserPerWindow, 0)} requests per user per ${DEFAULT_RATE_LIMIT.duration} s, ` +
+          `under \`me\`'s default limit of ${DEFAULT_RATE_LIMIT.limit}, so none is rejected by design.`
+        : `**Rate limits on: ${rate} req/s over ${tokens.length} users is ${round(perUserPerWindow, 0)} requests per user per ${DEFAULT_RATE_LIMIT.duration} s, ` +
+          `over \`me\`'s default limit of ${DEFAULT_RATE_LIMIT.limit}: the limits reject part of this traffic (counted as non-2xx).**`
     log(limitNote.replaceAll('*', ''));
     stack = await startStack({ data, label: 'auth', env: { GATEWAY_WORKERS: String(workers) } });
     const probe = await (await fetch(stack.gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...headersFor(0) }, body: QUERY })).json();
@@ -74,7 +76,10 @@ export async function auth({ quick, command }) {
     };
     summary.targets = targets;
     const table = `
-\`{ me { id displayName roles } }\` through the gateway at a fixed ${rate} req/s, evenly spaced (request i due at i/${rate} s, open loop), over ${connections} keep-alive connections taking turns for ${duration} s, the gateway as ${workers === 1 ? 'one process' : `a primary and ${workers} workers (\`GATEWAY_WORKERS=${workers}\`; CPU and peak RSS below are summed over them)`}, tokens rotated over ${tokens.length} seeded users (${quick ? 7 : 30} days of observations each), governance on (JWT, rate limits in ${process.env.REDIS_URL ? 'Redis' : 'memory'}, security plugins, tracing default); ${runs} runs after ${warmup} s of warm-up, medians. Latency counts from when each request was due, so waiting for a busy connection or for the load generator is charged to the stack (\`bench/lib.mjs\` \`pacedLoad\`). Not autocannon: its \`overallRate\` is a per-second quota per connection, so every connection sends its share at the top of each second (mcollina/autocannon#174) and 1500 req/s over 1000 connections arrive as one burst a second. Measured that way on this commit's predecessor (entity cache on), the same stack answered in 317–372 ms on average (p99 610–849 ms): the queue of each second's burst, not the steady rate the scenario names.
+\`{ me { id displayName roles } }\` through the gateway at a fixed ${rate} req/s, open loop (\`pacedLoad\`), over ${connections} connections for ${duration} s,
+the gateway as ${workers === 1 ? 'one process' : `a primary and ${workers} workers (\`GATEWAY_WORKERS=${workers}\`; CPU and peak RSS summed over them)`},
+tokens rotated over ${tokens.length} users (${quick ? 7 : 30} days each), governance on (rate limits in ${process.env.REDIS_URL ? 'Redis' : 'memory'});
+${runs} runs after ${warmup} s of warm-up, medians.
 
 | figure | median | runs | target | |
 |---|---|---|---|---|
@@ -85,7 +90,7 @@ export async function auth({ quick, command }) {
 | p99 ms | ${summary.p99} | ${results.map((x) => x.p99).join(', ')} | ≤ ${TARGET.p99} | ${metOrNot(targets.p99)} |
 | errors / timeouts / non-2xx (sum of runs) | ${summary.errors} / ${summary.timeouts} / ${summary.non2xx} | | 0 | ${metOrNot(targets.errors)} |
 
-CPU seconds per ${duration} s run (median) and peak RSS; \`bench\` is the load generator (undici clients, in this process), which shares the machine's ${os.cpus().length} cores with the stack:
+CPU seconds per ${duration} s run (median) and peak RSS; \`bench\` is the load generator, sharing the machine's ${os.cpus().length} cores:
 
 | process | ${names.join(' | ')} |
 |---|${names.map(() => '---').join('|')}|

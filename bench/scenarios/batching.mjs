@@ -124,7 +124,8 @@ export async function batching({ quick, command }) {
     const table = `
 Admin list \`${LIST}\` through the gateway (governance on), ${ids.length} seeded accounts with ${quick ? 7 : 30} days of observations and two reports each.
 
-**SQL statements per operation** (platform counter \`suoke_db_statements_total\` summed over the five subgraphs' /metrics, scraped around each single operation; median of ${samples} per N, N alternating):
+**SQL statements per operation** (platform counter \`suoke_db_statements_total\` summed over the five subgraphs' /metrics,
+scraped around each single operation; median of ${samples} per N, N alternating):
 
 | N | statements / operation | by subgraph | samples |
 |---|---|---|---|
@@ -132,7 +133,8 @@ ${SIZES.map((n) => `| ${n} | **${statements[n]}** | ${Object.entries(statementsB
 
 Target: identical at N = 10 and N = 100 — ${metOrNot(identical)}.
 
-**Throughput and latency**, ${connections} connections closed loop, ${rounds} rounds × ${duration} s per N, interleaved, medians; tokens with the ADMIN role rotated over all ${ids.length} accounts (\`users\` is limited to 300/min per caller). CPU: gateway plus subgraphs, from /proc.
+**Throughput and latency**, ${connections} connections closed loop, ${rounds} rounds × ${duration} s per N, interleaved, medians;
+tokens with the ADMIN role rotated over all ${ids.length} accounts (\`users\` is limited to 300/min per caller). CPU: gateway plus subgraphs, from /proc.
 
 | N | req/s | runs | p50 ms | p95 ms | p99 ms | CPU-ms / operation | errors + non-2xx |
 |---|---|---|---|---|---|---|---|

@@ -20,214 +20,15 @@
 // BENCH_DURATION, BENCH_ROUNDS, BENCH_WARMUP (seconds per run, rounds, seconds of warm-up per
 // gateway; defaults 10, 4, 10) shorten a run for a sanity check, e.g. BENCH_DURATION=3
 // BENCH_ROUNDS=3 BENCH_WARMUP=2: such a run prints its tables and records nothing.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// BENCH_BASELINE=<another checkout, built> adds its gateway as base-on and base-off to the same
+// rounds and prints ours ÷ base per gateway CPU-second (a change's before/after); recorded nowhere.
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { GATEWAY_SECRET_HEADER } from '@suoke/platform';
-import {
-  GATEWAY_SECRET,
-  freePort,
-  load,
-  log,
-  median,
-  otlpSink,
-  peakRssMiB,
-  prepareData,
-  record,
-  rotated,
-  round,
-  signTokens,
-  spawnService,
-  startSubgraphs,
-  stopChild,
-} from '../lib.mjs';
+import { freePort, load, log, otlpSink, peakRssMiB, prepareData, record, rotated, round, signTokens, startSubgraphs, stopChild } from '../lib.mjs';
 import { SERVICE_NODE_OPTIONS } from '../../scripts/services.mjs';
-import { repoRoot } from '../../scripts/supergraph-config.mjs';
-
-/** The app's home screen over four subgraphs: what the gateways scenarios (and usage) load. */
-export const HOME = `query Home {
-  me {
-    id
-    displayName
-    healthSummary(days: 7) { type count average latest }
-    consultations(first: 3) { edges { node { id status startedAt } } }
-    latestReport { id confidence primaryConstitution { code name summary } }
-    conversations(first: 3) { edges { node { id agent { id name } updatedAt } } }
-  }
-}`;
-const OTEL_INHERITED = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_TRACES_EXPORTER', 'OTEL_SDK_DISABLED', 'OTEL_TRACES_SAMPLER', 'OTEL_TRACES_SAMPLER_ARG'];
-const HIVE_BIN = 'node_modules/@graphql-hive/gateway/dist/bin.js';
-
-/** The supergraph with each join__graph URL pointing at the bench's subgraph. */
-export function rewriteSupergraph(urls, dir) {
-  const source = readFileSync(path.join(repoRoot, 'schema', 'supergraph.graphql'), 'utf8');
-  const seen = new Set();
-  const rewritten = source.replace(/@join__graph\(name: "([^"]+)", url: "[^"]*"\)/g, (_, name) => {
-    if (!urls[name]) throw new Error(`supergraph names subgraph ${name}, which the bench did not start`);
-    seen.add(name);
-    return `@join__graph(name: "${name}", url: "${urls[name]}/graphql")`;
-  });
-  const missing = Object.keys(urls).filter((name) => !seen.has(name));
-  if (missing.length) throw new Error(`supergraph has no join__graph for ${missing.join(', ')}`);
-  const file = path.join(dir, 'supergraph.graphql');
-  writeFileSync(file, rewritten);
-  return file;
-}
-
-/** POSTs `{ __typename }` until the gateway answers it. */
-export async function waitGraphQL(url, child, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${url}: gateway exited with ${child.exitCode} before answering`);
-    try {
-      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' });
-      if (response.ok && (await response.json()).data?.__typename) return;
-    } catch {
-      // not yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${url} did not answer { __typename } within ${timeoutMs / 1000} s`);
-}
-
-/** The four gateways' launch descriptions. */
-function gatewayKinds({ base, supergraph, sink, identical }) {
-  const common = { ...base, SUPERGRAPH_PATH: supergraph, GATEWAY_SECRET_HEADER };
-  for (const name of OTEL_INHERITED) delete common[name];
-  return [
-    {
-      label: 'ours-on',
-      script: 'gateway/dist/index.js',
-      // One user at thousands of requests per second is over any per-user limit (300/min on `me`):
-      // in the identical variant ours runs with everything on but rate limits, else it would answer 429s.
-      env: {
-        ...common,
-        RATE_LIMITS: identical ? 'off' : 'on',
-        OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
-        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
-        OTEL_TRACES_SAMPLER_ARG: '0.1',
-      },
-      portVar: 'GATEWAY_PORT',
-    },
-    { label: 'ours-off', script: 'gateway/dist/index.js', env: { ...common, RATE_LIMITS: 'off', OTEL_SDK_DISABLED: 'true' }, portVar: 'GATEWAY_PORT' },
-    { label: 'apollo', script: 'bench/peers/apollo-stock.mjs', env: common, portVar: 'PORT', nodeOptions: [] },
-    {
-      label: 'hive',
-      script: HIVE_BIN,
-      env: common,
-      nodeOptions: [],
-      args: (port) => ['supergraph', supergraph, '--config-path', path.join(repoRoot, 'bench/peers/hive-gateway.config.mjs'), '--fork', '1', '--host', '127.0.0.1', '--port', String(port)],
-    },
-  ];
-}
-
-async function startGateways(kinds) {
-  const started = [];
-  try {
-    for (const kind of kinds) {
-      const port = await freePort();
-      const env = { ...kind.env, ...(kind.portVar ? { [kind.portVar]: String(port) } : {}) };
-      const child = spawnService(`gateways/${kind.label}`, kind.script, env, kind.args ? kind.args(port) : [], kind.nodeOptions);
-      const url = `http://127.0.0.1:${port}/graphql`;
-      started.push({ label: kind.label, url, child });
-      await waitGraphQL(url, child);
-    }
-  } catch (error) {
-    await Promise.all(started.map((g) => stopChild(g.child)));
-    throw error;
-  }
-  return started;
-}
-
-/** Every gateway returns the same JSON for `token`, touching all five subgraphs; throws otherwise. */
-async function verifySameData(gateways, body, token) {
-  const answers = [];
-  for (const gateway of gateways) {
-    const response = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
-    const text = await response.text();
-    let json;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw new Error(`${gateway.label}: home query answered ${response.status} with non-JSON: ${text.slice(0, 300)}`);
-    }
-    if (!response.ok || json.errors || !json.data?.me) throw new Error(`${gateway.label}: home query failed (${response.status}): ${text.slice(0, 500)}`);
-    const me = json.data.me;
-    const touched = {
-      user: Boolean(me.displayName),
-      health: Array.isArray(me.healthSummary) && me.healthSummary.length > 0,
-      diagnosis: (me.consultations?.edges.length ?? 0) > 0 && Boolean(me.latestReport),
-      knowledge: Boolean(me.latestReport?.primaryConstitution?.name),
-      agent: (me.conversations?.edges.length ?? 0) > 0 && Boolean(me.conversations.edges[0].node.agent?.name),
-    };
-    const untouched = Object.entries(touched).filter(([, ok]) => !ok).map(([name]) => name);
-    if (untouched.length) throw new Error(`${gateway.label}: home query left ${untouched.join(', ')} empty: ${text.slice(0, 500)}`);
-    answers.push({ label: gateway.label, text: JSON.stringify(json.data) });
-  }
-  const reference = answers[0];
-  for (const answer of answers.slice(1)) {
-    if (answer.text !== reference.text) {
-      let at = 0;
-      while (at < reference.text.length && reference.text[at] === answer.text[at]) at += 1;
-      throw new Error(
-        `${answer.label} and ${reference.label} return different data for the same user, from character ${at}:\n  ${reference.label}: …${reference.text.slice(Math.max(0, at - 80), at + 160)}\n  ${answer.label}: …${answer.text.slice(Math.max(0, at - 80), at + 160)}`,
-      );
-    }
-  }
-  return reference.text;
-}
-
-function summarize(runs, rss) {
-  const labels = Object.keys(runs);
-  const paired = (label, other, pick) =>
-    runs[label].map((x) => {
-      const o = runs[other].find((y) => y.round === x.round);
-      return pick(x) / pick(o);
-    }).filter(Number.isFinite);
-  return Object.fromEntries(
-    labels.map((label) => {
-      const list = runs[label];
-      return [
-        label,
-        {
-          rps: round(median(list.map((x) => x.rps)), 1),
-          rpsPerGatewayCpu: round(median(list.map((x) => x.rpsPerGatewayCpu)), 1),
-          p50: round(median(list.map((x) => x.p50)), 1),
-          p95: round(median(list.map((x) => x.p95)), 1),
-          p99: round(median(list.map((x) => x.p99)), 1),
-          errors: list.reduce((s, x) => s + x.errors, 0),
-          non2xx: list.reduce((s, x) => s + x.non2xx, 0),
-          graphqlErrors: list.reduce((s, x) => s + x.graphqlErrors, 0),
-          peakRssMiB: round(rss[label], 1),
-          // Each run over the peer's run of the same round, then the median of those.
-          vsHive: {
-            rps: round(median(paired(label, 'hive', (x) => x.rps)), 3),
-            rpsPerGatewayCpu: round(median(paired(label, 'hive', (x) => x.rpsPerGatewayCpu)), 3),
-            p95: round(median(paired(label, 'hive', (x) => x.p95)), 3),
-            peakRss: round(rss[label] / rss.hive, 3),
-          },
-          vsApollo: {
-            rps: round(median(paired(label, 'apollo', (x) => x.rps)), 3),
-            rpsPerGatewayCpu: round(median(paired(label, 'apollo', (x) => x.rpsPerGatewayCpu)), 3),
-            p95: round(median(paired(label, 'apollo', (x) => x.p95)), 3),
-            peakRss: round(rss[label] / rss.apollo, 3),
-          },
-          runs: list.map((x) => ({ round: x.round, rps: round(x.rps, 1), rpsPerGatewayCpu: round(x.rpsPerGatewayCpu, 1), p95: x.p95 })),
-        },
-      ];
-    }),
-  );
-}
-
-function table(summary) {
-  const rows = Object.entries(summary).map(
-    ([label, x]) =>
-      `| ${label} | ${x.rps} | ${x.rpsPerGatewayCpu} | ${x.vsHive.rpsPerGatewayCpu} | ${x.vsApollo.rpsPerGatewayCpu} | ${x.p50} | ${x.p95} | ${x.p99} | ${x.vsHive.p95} | ${x.peakRssMiB} | ${x.vsHive.peakRss} | ${x.errors} / ${x.non2xx} / ${x.graphqlErrors} |`,
-  );
-  return `| gateway | req/s | req per gateway CPU-s | ÷ Hive | ÷ stock Apollo | p50 ms | p95 ms | p99 ms | p95 ÷ Hive | peak RSS MiB | RSS ÷ Hive | errors / non-2xx / GraphQL errors |
-|---|---|---|---|---|---|---|---|---|---|---|---|
-${rows.join('\n')}`;
-}
+import { gatewayKinds, hiveVersion, HOME, rewriteSupergraph, startGateways, verifySameData } from './gateways/stack.mjs';
+import { summarize, table } from './gateways/report.mjs';
 
 export async function gateways({ quick, command }) {
   const envNumber = (name, fallback) => (process.env[name] ? Number(process.env[name]) : fallback);
@@ -310,24 +111,27 @@ export async function gateways({ quick, command }) {
       { target: 'identical request: req/s not behind Hive', value: same.vsHive.rps, met: same.vsHive.rps >= 1 },
     ];
     const markdown = `
-The app's home query through four gateways in turn, against the same five subgraphs (production mode, started once, ${data.databaseUrl ? 'PostgreSQL' : 'PGlite'}, ${process.env.REDIS_URL ? 'Redis' : 'no Redis'}; rate limits and tracing off in the subgraphs) and the same supergraph file (join__graph URLs rewritten to the bench's ports), one gateway process each, ${connections} connections:
+The app's home query through four gateways in turn, against the same five subgraphs and supergraph
+(${data.databaseUrl ? 'PostgreSQL' : 'PGlite'}, ${process.env.REDIS_URL ? 'Redis' : 'no Redis'}), one gateway process each, ${connections} connections:
 
 \`\`\`graphql
 ${HOME}
 \`\`\`
 
-- **ours-on**: our gateway with governance on — JWT, rate limits on ${process.env.REDIS_URL ? 'Redis' : 'memory'} (rotated variant only, see below), graphql-armor and cost limits, tracing at 10 % parent-based sampling exported over OTLP http/protobuf to a discarding sink.
+- **ours-on**: our gateway with governance on — JWT, rate limits on ${process.env.REDIS_URL ? 'Redis' : 'memory'} (rotated variant only),
+  graphql-armor and cost limits, tracing at 10 % parent-based sampling exported to a discarding sink.
 - **ours-off**: our gateway with rate limits and tracing off (\`RATE_LIMITS=off\`, \`OTEL_SDK_DISABLED=true\`); JWT and the operation limits have no off switch and stay.
-- **apollo**: stock \`new ApolloGateway({ supergraphSdl })\` in \`@apollo/server\` standalone, a \`RemoteGraphQLDataSource\` forwarding Authorization and the gateway secret (\`bench/peers/apollo-stock.mjs\`).
-- **hive**: \`hive-gateway supergraph\` (@graphql-hive/gateway ${hiveVersion()}, \`--fork 1\`), propagating Authorization and the gateway secret, stock otherwise: its in-flight deduplication on (\`bench/peers/hive-gateway.config.mjs\`).
+- **apollo**: stock \`new ApolloGateway({ supergraphSdl })\` in \`@apollo/server\` standalone (\`bench/peers/apollo-stock.mjs\`).
+- **hive**: \`hive-gateway supergraph\` (@graphql-hive/gateway ${hiveVersion()}, \`--fork 1\`), stock (\`bench/peers/hive-gateway.config.mjs\`).
 
-Each variant starts fresh gateway processes, checks that all four return identical JSON for two users, warms each up for ${warmup} s, then runs ${rounds} rounds × ${duration} s in which every gateway is loaded alone, the order rotated each round. Medians over rounds; ratios are medians of each run over the peer's run of the same round. CPU: utime + stime of the gateway process only (/proc); peak RSS: its VmHWM over the variant. Node options: ours run as shipped, with \`${SERVICE_NODE_OPTIONS.join(' ')}\` (\`SERVICE_NODE_OPTIONS\`, the images' NODE_OPTIONS); the peers on Node's defaults, as they ship.
+${warmup} s of warm-up per gateway, then ${rounds} rounds × ${duration} s, each gateway loaded alone, order rotated; medians, ratios per round.
+Our Node options: \`${SERVICE_NODE_OPTIONS.join(' ')}\`; the peers run on Node's defaults.
 
 **Rotated** — tokens rotated over ${tokens.length} users, so that every response differs:
 
 ${table(results.rotated)}
 
-**Identical** — one request repeated (same user, same body), where in-flight deduplication of identical subgraph fetches pays. ours-on runs here with rate limits off: one user at these rates is over any per-user limit (300/min on \`me\`) and would be answered 429.
+**Identical** — one request repeated (same user, same body); ours-on with rate limits off here (one user at these rates is over any per-user limit):
 
 ${table(results.identical)}
 
@@ -339,7 +143,14 @@ ${targets.map((t) => `| ${t.target} | ${t.value} | ${t.met ? 'met' : '**not met*
 `;
     // A run shortened through BENCH_* is a sanity check too: printed, never recorded.
     const shortened = ['BENCH_DURATION', 'BENCH_ROUNDS', 'BENCH_WARMUP'].some((name) => process.env[name]);
-    if (quick || shortened) {
+    for (const [variant, s] of Object.entries(results)) {
+      for (const [label, x] of Object.entries(s)) {
+        if (x.vsBase) log(`${variant} ${label} ÷ ${label.replace('ours-', 'base-')}: ${x.vsBase.rpsPerGatewayCpu} req per gateway CPU-s (median of rounds)`);
+      }
+    }
+    if (quick || shortened || process.env.BENCH_BASELINE) {
+      // A before/after run (BENCH_BASELINE) is printed, never recorded: its six-gateway rounds are not S2's.
+      if (process.env.BENCH_BASELINE && !quick && !shortened) for (const [variant, s] of Object.entries(results)) log(`${variant}:\n${table(s)}`);
       for (const [variant, s] of Object.entries(results)) log(`${variant} (${quick ? 'quick' : 'shortened'} run, not figures):\n${table(s)}`);
       if (shortened) for (const t of targets) log(`${t.target}: ${t.value} ${t.met ? 'met' : 'NOT MET'} (shortened run, not figures)`);
       log(`${quick ? 'quick' : 'shortened'}: every gateway answered the home query identically; ${failures.length ? `failures: ${failures.join('; ')}` : 'no errors'} (${round((Date.now() - started) / 1000, 1)} s)`);
@@ -354,13 +165,5 @@ ${targets.map((t) => `| ${t.target} | ${t.value} | ${t.met ? 'met' : '**not met*
     await sink.close();
     await data.drop();
     rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-function hiveVersion() {
-  try {
-    return JSON.parse(readFileSync(path.join(repoRoot, 'node_modules/@graphql-hive/gateway/package.json'), 'utf8')).version;
-  } catch {
-    return 'unknown';
   }
 }

@@ -149,14 +149,17 @@ export async function media({ quick, command }) {
   };
   log(`media: photo p50 ${summary.photo.total.p50} ms p99 ${summary.photo.total.p99} ms; voice p50 ${summary.voice.total.p50} ms; memory ${JSON.stringify(memory)}`);
   const markdown = `
-The app's flow through the gateway of a production-mode stack on the embedded media store (files under MEDIA_DIR, uploads PUT to the diagnosis subgraph's signed URLs): \`createMediaUpload\` → PUT → subscribe to \`consultationUpdated\` (graphql-ws) → \`submitInspection\` / \`submitListening\` → the event whose media is \`ANALYSED\`. Timed from \`createMediaUpload\` to the analysis applied, ${runs} runs each, sequential, after one warm-up. Photo: a generated 4000×3000 (12 MP) JPEG of ${round(photo.length / 1048576, 2)} MiB; recording: a generated 10-s 16 kHz mono 16-bit WAV of ${round(recording.length / 1048576, 2)} MiB.
+The app's flow through the gateway (\`createMediaUpload\` → PUT → \`submitInspection\` / \`submitListening\` → the \`ANALYSED\` event),
+${runs} runs each, sequential, after one warm-up; photo: a 12-MP JPEG of ${round(photo.length / 1048576, 2)} MiB;
+recording: a 10-s 16 kHz WAV of ${round(recording.length / 1048576, 2)} MiB.
 
 | media | upload (create + PUT) p50 / p99 | submit → analysed event p50 / p99 | upload + analysis p50 / p99 | throughput, ${concurrent} in flight | peak memory of one analysis (fresh process: added / total) | one analysis, cold process |
 |---|---|---|---|---|---|---|
 | 12-MP tongue photo | ${summary.photo.upload.p50} / ${summary.photo.upload.p99} ms | ${summary.photo.analysis.p50} / ${summary.photo.analysis.p99} ms | **${summary.photo.total.p50} / ${summary.photo.total.p99} ms** | ${results.throughput.photo} photos/s | ${memory.photo.addedMiB} / ${memory.photo.peakMiB} MiB | ${memory.photo.coldMs} ms |
 | 10-s recording | ${summary.voice.upload.p50} / ${summary.voice.upload.p99} ms | ${summary.voice.analysis.p50} / ${summary.voice.analysis.p99} ms | **${summary.voice.total.p50} / ${summary.voice.total.p99} ms** | ${results.throughput.voice} recordings/s | ${memory.voice.addedMiB} / ${memory.voice.peakMiB} MiB | ${memory.voice.coldMs} ms |
 
-Target (issue 21): a 12-megapixel photo analysed in ≤ 1 s p50 and ≤ 150 MiB. "Upload + analysis" includes the submit's checks (type, size, pixel count from the header), the job queue's hand-off, stripping the metadata (re-encoding), the analysis, the write of the result and its event through the gateway. Memory: VmHWM of a fresh Node process running one analysis, minus the same process after loading the code and reading the file. The diagnosis process as a whole (GraphQL, job engine, stripping, one analysis thread: MEDIA_ANALYSIS_THREADS' default on 2 cores) peaked at ${results.diagnosisPeakMiB} MiB over the whole run, ${concurrent} media in flight included.
+Target (issue 21): a 12-megapixel photo analysed in ≤ 1 s p50 and ≤ 150 MiB. The diagnosis process peaked at ${results.diagnosisPeakMiB} MiB
+over the whole run, ${concurrent} media in flight included.
 `;
   record('media', command, summary, markdown);
   return summary;

@@ -61,7 +61,8 @@ export async function overhead({ quick, command }) {
     const addedP50 = added('p50');
     const addedP95 = added('p95');
     const table = `
-\`{ constitutions { code name } }\` (knowledge subgraph only), one request at a time over a keep-alive connection, timed with hrtime in the bench process; direct to the subgraph (with \`${GATEWAY_SECRET_HEADER}\` and a bearer token) versus through the gateway (same token; JWT, rate limits, security plugins, tracing default). ${rounds} rounds × ${count} requests per path, order flipped every round, after ${warmup} warm-up requests each; medians.
+\`{ constitutions { code name } }\` (knowledge subgraph only), one request at a time, direct to the subgraph versus through the gateway;
+${rounds} rounds × ${count} requests per path, order flipped every round, after ${warmup} warm-up requests each; medians.
 
 | path | p50 ms | p95 ms | p99 ms | req/s (one at a time) | p50 by round |
 |---|---|---|---|---|---|

@@ -68,16 +68,20 @@ export async function rateLimit({ quick, command }) {
     const cpuRatio = paired('rpsPerGatewayCpu');
     const roundRatios = runs['limits-on'].map((on, r) => round(on.rps / runs['limits-off'][r].rps, 3));
     const table = `
-Query \`{ me { id displayName } }\` (one limited root field: the default 300/min per user) through the gateway, tokens rotated over ${tokens.length} users, 50 connections, ${rounds} rounds × ${duration} s per variant, interleaved (the order flipped every round).
+Query \`{ me { id displayName } }\` (one limited root field: the default 300/min per user) through the gateway, tokens rotated over ${tokens.length} users,
+50 connections, ${rounds} rounds × ${duration} s per variant, interleaved (the order flipped every round).
 
 | variant | req/s (median) | runs | p50 ms | p95 ms | p99 ms | req per gateway CPU-s | errors + non-2xx |
 |---|---|---|---|---|---|---|---|
 | limits on | ${summary['limits-on'].rps} | ${summary['limits-on'].runs.join(', ')} | ${summary['limits-on'].p50} | ${summary['limits-on'].p95} | ${summary['limits-on'].p99} | ${summary['limits-on'].rpsPerGatewayCpu} | ${summary['limits-on'].errors} |
 | limits off | ${summary['limits-off'].rps} | ${summary['limits-off'].runs.join(', ')} | ${summary['limits-off'].p50} | ${summary['limits-off'].p95} | ${summary['limits-off'].p99} | ${summary['limits-off'].rpsPerGatewayCpu} | ${summary['limits-off'].errors} |
 
-Throughput ratio on/off: **${ratio}** (target ≥ 0.95; median of each round's on over the same round's off: ${roundRatios.join(', ')}; ratio of the two medians ${ratioOfMedians}); requests per gateway CPU-second on/off: **${cpuRatio}**.
+Throughput ratio on/off: **${ratio}** (target ≥ 0.95; median of each round's on over the same round's off: ${roundRatios.join(', ')};
+ratio of the two medians ${ratioOfMedians}); requests per gateway CPU-second on/off: **${cpuRatio}**.
 
-Redis commands sent per operation (INFO commandstats delta over ${amount} operations after a warm-up that asked for every user twice, less the Lua scripts' own calls, which run inside the EVALSHA that carries them): limits on **${round(counts['limits-on'].perOperation, 3)}**, limits off ${round(counts['limits-off'].perOperation, 3)} (target ≤ 1 per limited field). Raw delta with limits on: \`${JSON.stringify(counts['limits-on'].byCommand)}\`. The limiter sends the counters consumed during one turn of the gateway's event loop in one EVALSHA, so under this load a call carries several operations' counters. Besides it, the user subgraph's entity cache reads Redis (MGET, then a fill script with its GET and SET) when an account leaves a replica's memory: once per user per 10 s in steady state, about 0.03 commands per operation at this rate and number of users.
+Redis commands sent per operation (INFO commandstats delta over ${amount} operations after a warm-up, Lua scripts' own calls excluded):
+limits on **${round(counts['limits-on'].perOperation, 3)}**, limits off ${round(counts['limits-off'].perOperation, 3)} (target ≤ 1 per limited field).
+Raw delta with limits on: \`${JSON.stringify(counts['limits-on'].byCommand)}\`.
 `;
     record('rate-limit', command, { summary, ratio, ratioOfMedians, roundRatios, cpuRatio, redisCommandsPerOperation: counts, quick }, quick ? `(quick smoke run — not figures)\n${table}` : table);
     log(`ratio ${ratio}; redis commands/op on=${round(counts['limits-on'].perOperation, 3)}`);

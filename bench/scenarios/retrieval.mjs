@@ -66,13 +66,12 @@ export async function retrieval({ quick, command }) {
   for (const a of missed) log(`retrieval missed: ${a.question.text} → ${a.cited.join(', ') || 'nothing'} (wanted ${a.question.cite.join(', ')})`);
 
   const markdown = `
-The evaluation set \`subgraphs/agent/test/eval/questions.json\` (${QUESTIONS.length} hand-written questions, 20 per language, about constitutions, herbs, acupoints, syndromes and articles; each lists the entries a good answer must cite), each asked once through the gateway as \`sendMessage\` to the agent it names, on the offline provider; the agent's knowledge search goes back through the gateway to the knowledge subgraph. Production-mode processes, ${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}. recall@k: the share of a question's expected entries among the reply's first k citations, out of min(k, expected) — so recall@1 is whether the first citation is one of them — averaged over the questions. A reply cites at most 3 entries. The same set runs in \`tests/retrieval-eval.test.ts\`, which requires recall@3 ≥ 0.9 overall and ≥ 0.8 per language.
+The evaluation set \`subgraphs/agent/test/eval/questions.json\` (${QUESTIONS.length} questions), each asked once through the gateway as \`sendMessage\`
+on the offline provider, production-mode processes, ${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}. recall@k as in \`tests/retrieval-eval.test.ts\`.
 
 | language | questions | recall@1 | recall@3 | citations per reply | degraded |
 |---|---|---|---|---|---|
 ${rows.map((r) => `| ${r.language} | ${r.questions} | ${r.recallAt1} | ${r.recallAt3} | ${r.cited} | ${r.degraded} |`).join('\n')}
-
-Before this change — the same scenario run on the code of commit e331e75 (search and offline responder as issue 20 found them), PGlite: recall@1 / recall@3 **zh 0.65 / 0.70, pinyin 0 / 0, en 0 / 0, all 0.217 / 0.233**. Every pinyin and English question got no citation and a reply saying the knowledge base had nothing on it: the responder searched only terms cut out of Chinese text.
 
 ${missed.length === 0 ? 'Every question had all its expected entries within its first three citations.' : `Missed at 3 (expected → cited):\n\n${missed.map((a) => `- ${a.question.text} — ${a.question.cite.join(', ')} → ${a.cited.join(', ') || 'nothing'}`).join('\n')}`}
 

@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { GATEWAY_SECRET_HEADER } from '@suoke/platform';
 import { freePort, latencyStats, log, median, pacedLoad, prepareData, record, round, signTokens, spawnService, startSubgraphs, stopChild } from '../lib.mjs';
-import { HOME, rewriteSupergraph, waitGraphQL } from './gateways.mjs';
+import { HOME, rewriteSupergraph, waitGraphQL } from './gateways/stack.mjs';
 
 /** What the load sends, each with its operation name as Apollo Client sends it; HOME twice as often as each other. */
 const OPERATIONS = [
@@ -165,7 +165,9 @@ export async function swap({ quick, command }) {
         `| ${label} | ${s.p50Before} | ${s.p99Before} | ${s.p50After} | ${s.p99After} | **${s.p99Ratio}** | ${s.maxAfter} | ${s.swapMs} | ${s.planned === undefined ? '—' : `${s.planned} in ${s.preplanMs} ms`} | ${s.runs.map((x) => `${x.before.p99}/${x.after.p99}`).join(', ')} |`,
     );
     const markdown = `
-A steady ${rate} req/s (open loop, evenly spaced, 20 connections) of five operations, tokens rotated over ${tokens.length} users: \`Home\` (the \`gateways\` home query, five subgraphs) twice in every six requests, and \`Me\`, \`Constitutions\`, \`Summary\` (health), \`Consultations\` (diagnosis) once each, sent with their operation names. ${windowS} s into each run the gateway's supergraph file is replaced (written beside it, renamed over it) by the same composition with one description changed, a new text every run; latency of the requests due in the ${windowS} s before the write against those due in the ${windowS} s after it, which includes reading, health-checking and (when on) pre-planning the new file, and Apollo Gateway building its new schema and planner. Two gateways (production, governance as shipped, tracing off), same subgraphs; **preplan-on** plans the trusted documents and the \`SUPERGRAPH_PREPLAN_TOP\` most used operations against the new supergraph before it swaps it in (gateway \`plan-cache.ts\`), **preplan-off** (\`SUPERGRAPH_PREPLAN=off\`) swaps with an empty plan cache, as Apollo Gateway alone does. ${rounds} runs each, taking turns, after ${warmupS} s of warm-up; medians over runs.
+A steady ${rate} req/s (open loop) of five operations, tokens rotated over ${tokens.length} users; ${windowS} s into each run the supergraph file
+is replaced; latency of requests due in the ${windowS} s before the write against the ${windowS} s after it. ${rounds} runs each, taking turns,
+after ${warmupS} s of warm-up; medians over runs.
 
 | gateway | p50 before ms | p99 before ms | p50 after ms | p99 after ms | **p99 after ÷ before** | max after ms | write → swap ms | made ahead | p99 before/after by run |
 |---|---|---|---|---|---|---|---|---|---|

@@ -20,7 +20,7 @@ import { pathToFileURL } from 'node:url';
 import { freePort, load, log, median, prepareData, record, rotated, round, signTokens, spawnService, startSubgraphs, stopChild } from '../lib.mjs';
 import { SERVICE_NODE_OPTIONS } from '../../scripts/services.mjs';
 import { repoRoot } from '../../scripts/supergraph-config.mjs';
-import { HOME } from './gateways.mjs';
+import { HOME } from './gateways/stack.mjs';
 
 const CLIENT = { 'apollographql-client-name': 'suoke-app', 'apollographql-client-version': '2.3.0' };
 
@@ -147,15 +147,19 @@ export async function usage({ quick, command }) {
       .map(([label, x]) => `| ${label} | ${x.rps} | ${x.rpsPerGatewayCpu} | ${x.p50} | ${x.p95} | ${x.runs.join(', ')} | ${x.errors} |`)
       .join('\n');
     const markdown = `
-The app's home query (five subgraphs) through two gateway processes of the same build, production mode, tokens rotated over ${tokens.length} users, every request from client \`suoke-app\` 2.3.0; subgraphs started once (${data.databaseUrl ? 'PostgreSQL' : 'PGlite'}, rate limits and tracing off in all). **usage-on**: \`USAGE_RECORDING=on\`, every operation recorded (\`USAGE_SAMPLE_RATE=1\`, the default), flushed every 10 s to ${data.databaseUrl ? 'PostgreSQL' : 'embedded PGlite'} during the runs; **usage-off**: \`USAGE_RECORDING=off\`. ${rounds} interleaved rounds × ${duration} s, each gateway alone, 50 connections, order rotated, after ${warmup} s of warm-up each. CPU: utime + stime of the gateway process (/proc). After the runs usage-on's store held \`User.healthSummary\` × ${recorded} for suoke-app.
+The app's home query through two gateways of the same build (**usage-on**: \`USAGE_RECORDING=on\`; **usage-off**), tokens rotated over ${tokens.length} users,
+${rounds} interleaved rounds × ${duration} s, 50 connections, after ${warmup} s of warm-up each. Afterwards usage-on's store held
+\`User.healthSummary\` × ${recorded} for suoke-app.
 
 | gateway | req/s | req per gateway CPU-s | p50 ms | p95 ms | req per CPU-s per round | errors |
 |---|---|---|---|---|---|---|
 ${rows}
 
-**usage-on ÷ usage-off, req per gateway CPU-s** (median of the per-round ratios): **${ratio}** — target ≥ 0.97: ${ratio >= 0.97 ? 'met' : '**not met**'}. Per-round ratios: ${paired.map((x) => round(x, 3)).join(', ')}.
+**usage-on ÷ usage-off, req per gateway CPU-s** (median of the per-round ratios): **${ratio}** — target ≥ 0.97: ${ratio >= 0.97 ? 'met' : '**not met**'}.
+Per-round ratios: ${paired.map((x) => round(x, 3)).join(', ')}.
 
-The recording hooks alone (\`requestDidStart\` + \`didResolveOperation\` + the plan hook, and the flush's expansion of the tallies, amortised), run 200 000 times in the bench process on the real API schema and this query: **${round(usPerRequest, 2)} µs of CPU per request**. Against usage-off's ${offPerCpu} requests per gateway CPU-second (${round(1e6 / offPerCpu, 0)} µs per request) that is a ratio of **${computed}**: what recording costs without the machine's noise.
+The recording hooks alone, run 200 000 times in the bench process: **${round(usPerRequest, 2)} µs of CPU per request**;
+against usage-off's ${offPerCpu} requests per gateway CPU-second (${round(1e6 / offPerCpu, 0)} µs per request), a ratio of **${computed}**.
 `;
     const shortened = ['BENCH_DURATION', 'BENCH_ROUNDS', 'BENCH_WARMUP'].some((name) => process.env[name]);
     if (quick || shortened) log(`${quick ? 'quick' : 'shortened'} run, not figures:\n${markdown}`);

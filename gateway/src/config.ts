@@ -63,7 +63,7 @@ const env = baseEnv.extend({
     .default('')
     .transform((v) => v.split(',').map((name) => name.trim()).filter(Boolean))
     .pipe(z.array(z.string().max(128, 'each name must be at most 128 characters (longer ones are cut when sent)')).max(200)),
-  // Subgraph fetches (fetcher.ts, balancer.ts, breaker.ts). Per subgraph: SUBGRAPH_<NAME>_TIMEOUT_MS, SUBGRAPH_<NAME>_MAX_IN_FLIGHT.
+  // Subgraph fetches (fetcher.ts, balancer.ts, the platform's Breaker). Per subgraph: SUBGRAPH_<NAME>_TIMEOUT_MS, SUBGRAPH_<NAME>_MAX_IN_FLIGHT.
   /** Budget of one subgraph fetch, retry included; the request is aborted when it runs out. */
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(50).max(300_000).default(10_000),
   /** Fetches to one subgraph at once; a fetch beyond it fails at once with SERVICE_UNAVAILABLE. */

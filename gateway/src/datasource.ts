@@ -1,5 +1,5 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import { CLIENT_IP_HEADER, encodeBudget, GATEWAY_SECRET_HEADER, RATE_BUDGET_HEADER, SESSION_ENDED_HEADER, type Logger } from '@suoke/platform';
+import { GATEWAY_SECRET_HEADER, rateLimitHeaders, SESSION_ENDED_HEADER, type Logger } from '@suoke/platform';
 import { GraphQLError } from 'graphql';
 import type { GatewayContext } from './context.js';
 import { fetchShape, missingFieldErrors } from './fetch-shape.js';
@@ -63,6 +63,7 @@ export class SuokeDataSource extends RemoteGraphQLDataSource<GatewayContext> {
    * Headers and, in sendRequest, a Request per fetch, and reading the headers
    * back sorts them; that was 4 % of the gateway's busy time on `me` (bench/RESULTS.md,
    * Tuning). Health checks and schema loading still go through Apollo's process.
+   * What it mirrors of Apollo's is checked by gatewaySeams.apolloProcess (seams.ts).
    */
   private async fetchOperation(options: GraphQLDataSourceProcessOptions<GatewayContext>): ProcessResult {
     const { request } = options;
@@ -96,10 +97,7 @@ export class SuokeDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     if (context.authorization) headers.authorization = context.authorization;
     headers['x-request-id'] = context.requestId;
     // Subgraphs believe these only alongside the secret.
-    if (this.gatewaySecret) {
-      headers[CLIENT_IP_HEADER] = context.clientIp;
-      if (context.rateBudget) headers[RATE_BUDGET_HEADER] = encodeBudget(context.rateBudget);
-    }
+    if (this.gatewaySecret) Object.assign(headers, rateLimitHeaders(context));
     return headers;
   }
 
@@ -112,7 +110,7 @@ export class SuokeDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   /** Times each fetch made for a client operation (metrics); a failed one answers for its missing fields. */
   override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): ProcessResult {
     // Health checks and schema loading are not client traffic: their failures are thrown as Apollo expects.
-    if ((options.kind as string) !== 'incoming operation') return super.process(options);
+    if (options.kind !== 'incoming operation') return super.process(options);
     const started = performance.now();
     try {
       const response = await this.fetchOperation(options);

@@ -1,5 +1,5 @@
 import type { FetcherHeaders, FetcherRequestInit, FetcherResponse } from '@apollo/utils.fetcher';
-import type { Pool } from 'undici';
+import type { Dispatcher, Pool } from 'undici';
 
 // One HTTP exchange with a subgraph instance, below balancing and breaking:
 // undici's dispatcher, a deadline, the answer collected in full.
@@ -67,41 +67,40 @@ export function send(
     };
     if (deadline.expired) return timeout();
     deadline.onExpire = timeout;
-    pool.dispatch(
-      { path: request.path, method: request.method, headers: request.headers, body: request.body ?? null },
-      // undici 7's original handler interface (still supported, typed as deprecated): the one that reports onRequestSent.
-      {
-        onConnect(abortRequest: (error: Error) => void) {
-          abort = abortRequest;
-          if (settled) abortRequest(new Error('fetch already settled'));
-        },
-        onRequestSent() {
-          sent = true;
-        },
-        onHeaders(statusCode: number, rawHeaders: Buffer[], _resume: () => void, message: string) {
-          responded = true;
-          status = statusCode;
-          statusText = message;
-          for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-            headers.set(rawHeaders[i]!.toString('latin1').toLowerCase(), rawHeaders[i + 1]!.toString('latin1'));
-          }
-          return true;
-        },
-        onData(chunk: Buffer) {
-          chunks.push(chunk);
-          return true;
-        },
-        onComplete() {
-          if (settled) return;
-          settled = true;
-          deadline.onExpire = undefined;
-          resolve({ status, statusText, headers, body: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8') });
-        },
-        onError(error: Error) {
-          fail(error as SendError);
-        },
-      } as never,
-    );
+    // undici 7's original handler interface (still supported, typed as deprecated): the one that
+    // reports onRequestSent, which its types leave out (gatewaySeams.undiciLegacyHandler, seams.ts).
+    const handler: Dispatcher.DispatchHandler & { onRequestSent(): void } = {
+      onConnect(abortRequest: (error?: Error) => void) {
+        abort = abortRequest;
+        if (settled) abortRequest(new Error('fetch already settled'));
+      },
+      onRequestSent() {
+        sent = true;
+      },
+      onHeaders(statusCode: number, rawHeaders: Buffer[], _resume: () => void, message: string) {
+        responded = true;
+        status = statusCode;
+        statusText = message;
+        for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+          headers.set(rawHeaders[i]!.toString('latin1').toLowerCase(), rawHeaders[i + 1]!.toString('latin1'));
+        }
+        return true;
+      },
+      onData(chunk: Buffer) {
+        chunks.push(chunk);
+        return true;
+      },
+      onComplete() {
+        if (settled) return;
+        settled = true;
+        deadline.onExpire = undefined;
+        resolve({ status, statusText, headers, body: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8') });
+      },
+      onError(error: Error) {
+        fail(error as SendError);
+      },
+    };
+    pool.dispatch({ path: request.path, method: request.method, headers: request.headers, body: request.body ?? null }, handler);
   });
 }
 

@@ -1,3 +1,4 @@
+import { fragmentDefinitions, selectedFields } from '@suoke/platform';
 import { Kind, parse, type FieldNode, type FragmentDefinitionNode, type GraphQLFormattedError, type OperationTypeNode, type SelectionSetNode } from 'graphql';
 
 /** What the gateway needs to know of one subgraph operation from the query plan. */
@@ -35,10 +36,7 @@ function readShape(query: string): FetchShape {
   } catch {
     return { operation: 'unknown', entities: false, fields: [] };
   }
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of document.definitions) {
-    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-  }
+  const fragments = fragmentDefinitions(document);
   const operations = document.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
   const operation = operations.length === 1 ? operations[0]! : undefined;
   if (!operation) return { operation: 'unknown', entities: false, fields: [] };
@@ -51,33 +49,17 @@ function readShape(query: string): FetchShape {
 }
 
 /** Response keys of a selection set, through inline fragments and spreads, without `__typename`. */
-function responseKeys(selectionSet: SelectionSetNode, fragments: Map<string, FragmentDefinitionNode>, into = new Set<string>()): string[] {
-  for (const selection of selectionSet.selections) {
-    if (selection.kind === Kind.FIELD) {
-      const key = selection.alias?.value ?? selection.name.value;
-      if (key !== '__typename') into.add(key);
-    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-      responseKeys(selection.selectionSet, fragments, into);
-    } else {
-      const fragment = fragments.get(selection.name.value);
-      if (fragment) responseKeys(fragment.selectionSet, fragments, into);
-    }
+function responseKeys(selectionSet: SelectionSetNode, fragments: ReadonlyMap<string, FragmentDefinitionNode>): string[] {
+  const keys = new Set<string>();
+  for (const { field } of selectedFields(selectionSet, fragments)) {
+    const key = field.alias?.value ?? field.name.value;
+    if (key !== '__typename') keys.add(key);
   }
-  return [...into];
+  return [...keys];
 }
 
-function findField(selectionSet: SelectionSetNode, name: string, fragments: Map<string, FragmentDefinitionNode>): FieldNode | undefined {
-  for (const selection of selectionSet.selections) {
-    if (selection.kind === Kind.FIELD && selection.name.value === name) return selection;
-    const nested =
-      selection.kind === Kind.INLINE_FRAGMENT
-        ? selection.selectionSet
-        : selection.kind === Kind.FRAGMENT_SPREAD
-          ? fragments.get(selection.name.value)?.selectionSet
-          : undefined;
-    const found: FieldNode | undefined = nested ? findField(nested, name, fragments) : undefined;
-    if (found) return found;
-  }
+function findField(selectionSet: SelectionSetNode, name: string, fragments: ReadonlyMap<string, FragmentDefinitionNode>): FieldNode | undefined {
+  for (const { field } of selectedFields(selectionSet, fragments)) if (field.name.value === name) return field;
   return undefined;
 }
 

@@ -1,10 +1,13 @@
 import type { Fetcher, FetcherRequestInit, FetcherResponse } from '@apollo/utils.fetcher';
-import type { Logger } from '@suoke/platform';
+import { Breaker, BreakerOpenError, type Logger } from '@suoke/platform';
 import { Pool } from 'undici';
 import { Balancer, parseInstanceUrls, type Instance, type InstanceOutcome } from './balancer.js';
-import { BreakerOpenError, SubgraphBreaker, type BreakerPolicy } from './breaker.js';
-import type { GatewayConfig } from './config.js';
+import type { FetchEvents, SubgraphClientSettings } from './client-settings.js';
 import { BufferedResponse, Deadline, send, type SendError } from './exchange.js';
+import { classify, SubgraphFetchError } from './fetch-failure.js';
+
+export { clientSettingsFromConfig, type FetchEvents, type SubgraphClientSettings } from './client-settings.js';
+export { SubgraphFetchError, type FailureReason } from './fetch-failure.js';
 
 /**
  * Set by the data source on fetches that may be sent twice (the subgraph
@@ -12,94 +15,13 @@ import { BufferedResponse, Deadline, send, type SendError } from './exchange.js'
  */
 export const RETRY_SAFE_HEADER = 'x-suoke-retry-safe';
 
-/** Why a subgraph fetch produced no usable answer (a metrics label and a log field). */
-export type FailureReason =
-  /** The budget ran out (queued, connecting, waiting or reading). */
-  | 'timeout'
-  /** No instance could be reached: refused, connect timeout, unknown host. */
-  | 'unreachable'
-  /** The connection closed or reset before any response byte. */
-  | 'connection_lost'
-  /** The instance answered 5xx. */
-  | 'http_5xx'
-  /** The breaker is open: nothing was sent. */
-  | 'circuit_open'
-  /** `maxInFlight` fetches to this subgraph are already waiting: nothing was sent. */
-  | 'overloaded';
-
-/**
- * A fetch that failed below GraphQL. The message is for logs (it names the
- * instance); clients never see it — the data source answers with a generic one.
- */
-export class SubgraphFetchError extends Error {
-  constructor(
-    readonly subgraph: string,
-    readonly reason: FailureReason,
-    message: string,
-    readonly detail: { instance?: string; status?: number; code?: string; sent?: boolean; responded?: boolean; cause?: unknown } = {},
-  ) {
-    super(`${subgraph}: ${message}`);
-    this.name = 'SubgraphFetchError';
-  }
-
-  /** Whether the breaker counts it: a sign the subgraph is sick, not that we shed load. */
-  get countsAgainstSubgraph(): boolean {
-    return this.reason !== 'overloaded' && this.reason !== 'circuit_open';
-  }
-}
-
-export interface SubgraphClientSettings {
-  /** Budget of one fetch, retry included: queueing, connecting, sending, waiting and reading. */
-  timeoutMs: number;
-  /** Fetches to this subgraph at once; beyond it a fetch fails at once (`overloaded`). */
-  maxInFlight: number;
-  /** Keep-alive connections per instance; further requests queue for one, within the budget. */
-  connections: number;
-  breaker: BreakerPolicy;
-  ejectBaseMs: number;
-  ejectMaxMs: number;
-  /** Readiness checks of every instance of a subgraph with several; 0 turns them off. */
-  readinessIntervalMs: number;
-  /** Identical query fetches in flight at once share one exchange (see SubgraphClient.fetch). */
-  deduplicate: boolean;
-}
-
-/** One subgraph's settings from the gateway configuration, its SUBGRAPH_<NAME>_* overrides applied. */
-export function clientSettingsFromConfig(config: GatewayConfig, subgraph: string): SubgraphClientSettings {
-  const own = config.SUBGRAPH_OVERRIDES?.[subgraph.toLowerCase()] ?? {};
-  return {
-    timeoutMs: own.timeoutMs ?? config.SUBGRAPH_TIMEOUT_MS,
-    maxInFlight: own.maxInFlight ?? config.SUBGRAPH_MAX_IN_FLIGHT,
-    connections: own.connections ?? config.SUBGRAPH_CONNECTIONS,
-    breaker: {
-      errorThresholdPercentage: config.SUBGRAPH_BREAKER_ERROR_PERCENT,
-      volumeThreshold: config.SUBGRAPH_BREAKER_VOLUME,
-      windowMs: 10_000,
-      resetTimeoutMs: config.SUBGRAPH_BREAKER_RESET_MS,
-    },
-    ejectBaseMs: config.SUBGRAPH_EJECT_MS,
-    ejectMaxMs: Math.max(config.SUBGRAPH_EJECT_MS, config.SUBGRAPH_EJECT_MAX_MS),
-    readinessIntervalMs: config.SUBGRAPH_READINESS_INTERVAL_MS,
-    deduplicate: config.SUBGRAPH_DEDUPLICATE === 'on',
-  };
-}
-
-export interface FetchEvents {
-  failure(subgraph: string, reason: FailureReason): void;
-  retry(subgraph: string, reason: FailureReason): void;
-  /** A fetch answered by an identical one already in flight: nothing more was sent. */
-  deduplicated?(subgraph: string): void;
-}
-
 /** Headers that differ between identical fetches without changing the answer: left out of the deduplication key. */
 const PER_REQUEST_HEADERS = new Set(['x-request-id', 'traceparent', 'tracestate', 'baggage']);
-
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
 
 /**
  * How the gateway reaches one subgraph: an undici Pool of keep-alive
  * connections per instance, P2C over the instances (balancer.ts), a circuit
- * breaker (breaker.ts), a bound on fetches in flight and a time budget per
+ * breaker per subgraph (the platform's Breaker), a bound on fetches in flight and a time budget per
  * fetch, after which the request is aborted (not merely abandoned).
  *
  * Retry: a fetch marked retry-safe (a query) that could not reach its instance,
@@ -111,7 +33,7 @@ const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EH
  */
 export class SubgraphClient {
   readonly balancer: Balancer;
-  readonly breaker: SubgraphBreaker;
+  readonly breaker: Breaker;
   inFlight = 0;
   readonly fetcher: Fetcher = (_url, init) => this.fetch(init);
   /** Query fetches in flight by deduplication key (method, body and every header that can change the answer). */
@@ -155,7 +77,9 @@ export class SubgraphClient {
         }),
       });
     }
-    this.breaker = new SubgraphBreaker(`subgraph:${name}`, settings.breaker, log, (error) => !(error instanceof SubgraphFetchError) || error.countsAgainstSubgraph);
+    // Per subgraph, not per instance: a sick instance is the balancer's business (it ejects it and the retry goes
+    // elsewhere); the breaker answers for the subgraph as a whole. It counts 5xx, timeouts and unreachable instances.
+    this.breaker = new Breaker(`subgraph:${name}`, settings.breaker, log, (error) => !(error instanceof SubgraphFetchError) || error.countsAgainstSubgraph);
     if (urls.length > 1 && settings.readinessIntervalMs > 0) {
       this.readiness = setInterval(() => void this.balancer.checkReadiness(), settings.readinessIntervalMs);
       this.readiness.unref();
@@ -298,21 +222,6 @@ function deduplicationKey(method: string, body: string, headers: Record<string, 
   let key = `${method}\n${body}`;
   for (const name of names) key += `\n${name.toLowerCase()}:${headers[name]}`;
   return key;
-}
-
-function classify(subgraph: string, instance: Instance, error: SendError, deadline: Deadline): SubgraphFetchError {
-  const detail = { instance: instance.origin, code: error.code, sent: Boolean(error.sent), responded: Boolean(error.responded), cause: error };
-  if (error.timedOut || deadline.expired) {
-    return new SubgraphFetchError(subgraph, 'timeout', `${instance.origin}: no complete answer within ${deadline.ms} ms`, detail);
-  }
-  if (!error.sent && error.code && UNREACHABLE_CODES.has(error.code)) {
-    return new SubgraphFetchError(subgraph, 'unreachable', `${instance.origin} unreachable (${error.code})`, detail);
-  }
-  if (!error.responded) {
-    return new SubgraphFetchError(subgraph, 'connection_lost', `${instance.origin}: connection lost before any response (${error.code ?? error.message})`, detail);
-  }
-  // The answer broke off midway: not retried, the instance has seen the request.
-  return new SubgraphFetchError(subgraph, 'connection_lost', `${instance.origin}: response cut short (${error.code ?? error.message})`, detail);
 }
 
 /**

@@ -13,6 +13,9 @@ import {
   metricsEndpoint,
   RateLimitStore,
   redisReady,
+  rulesFromSupergraph,
+  useRateLimits,
+  type RateLimitRules,
   RedisKeyValueCache,
   ServiceMetrics,
   type Database,
@@ -25,7 +28,6 @@ import { clientFromHeaders } from './client-identity.js';
 import { clientAwareness } from './client-awareness.js';
 import { metricsHandler, shareEndedSessions } from './cluster.js';
 import { labelTrustedDocuments, subscriptionMetrics } from './metrics.js';
-import { rulesFromSupergraph, useRateLimits, type Rules } from './rate-limit.js';
 import { refuseSubscriptionsOverPost } from './subscription-over-post.js';
 import { gatewayErrorFormatter } from './error-format.js';
 import { queryLimitsFromConfig, useQueryLimits } from './security.js';
@@ -99,7 +101,7 @@ export function createGateway(options: GatewayOptions) {
   metrics.watchRateLimits(rateLimitStore.stats);
   metrics.watchRateLimitInsurance(rateLimitStore);
   if (redis) metrics.watchRedis([redis]);
-  let rules: Rules = { fields: new Map(), types: new Map() };
+  let rules: RateLimitRules = { fields: new Map(), types: new Map() };
   const livePlanner = new LivePlanner();
   gateway.onSchemaLoadOrUpdate((schema) => {
     rules = rulesFromSupergraph(schema.coreSupergraphSdl);

@@ -4,6 +4,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { SupergraphSdlHook } from '@apollo/gateway';
 import type { Logger } from '@suoke/platform';
+import { Kind, parse, visit } from 'graphql';
 
 /**
  * Apollo Gateway refuses a supergraph with a `for: SECURITY` feature it does
@@ -14,11 +15,32 @@ import type { Logger } from '@suoke/platform';
  * Router reads).
  */
 export function acknowledgeSubgraphEnforcedFeatures(sdl: string): string {
-  return sdl.replace(
-    /@link\(url: "(https:\/\/specs\.apollo\.dev\/(?:authenticated|requiresScopes)\/v[0-9.]+)", for: SECURITY\)/g,
-    '@link(url: "$1")',
-  );
+  // Only the `for:` argument of the matching @link directives is cut from the
+  // text (from the end of the argument before it), so the rest stays byte for byte.
+  const cuts: Array<[number, number]> = [];
+  visit(parse(sdl), {
+    Directive(node) {
+      if (node.name.value !== 'link' || !node.arguments) return;
+      const url = node.arguments.find((arg) => arg.name.value === 'url');
+      const purpose = node.arguments.find((arg) => arg.name.value === 'for');
+      if (!url || !purpose || url.value.kind !== Kind.STRING || !SUBGRAPH_ENFORCED.test(url.value.value)) return;
+      if (purpose.value.kind !== Kind.ENUM || purpose.value.value !== 'SECURITY') return;
+      const before = node.arguments[node.arguments.indexOf(purpose) - 1];
+      if (!before?.loc || !purpose.loc) return;
+      cuts.push([before.loc.end, purpose.loc.end]);
+    },
+  });
+  let out = '';
+  let from = 0;
+  for (const [start, end] of cuts) {
+    out += sdl.slice(from, start);
+    from = end;
+  }
+  return out + sdl.slice(from);
 }
+
+/** The features every subgraph enforces itself (platform withAuthDirectives). */
+const SUBGRAPH_ENFORCED = /^https:\/\/specs\.apollo\.dev\/(?:authenticated|requiresScopes)\/v[0-9.]+$/;
 
 export interface SupergraphFileOptions {
   file: string;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { authEnv, authProblems } from './auth/index.js';
 import { optionalUrl } from './env.js';
+import { rateLimitEnv, rateLimitProblems } from './rate-limit/index.js';
 
 /**
  * Environment parsing shared by every service. Each package declares one zod
@@ -131,13 +132,7 @@ export const baseEnv = z.object({
    * checks stop sending first). 0 in development; with Kubernetes the preStop pause covers it.
    */
   SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).default(0),
-  /** `off` disables @rateLimit enforcement (benchmarks measure its cost with it); refused when NODE_ENV=production. */
-  RATE_LIMITS: z.enum(['on', 'off']).default('on'),
-  /**
-   * Benchmarks only: `allow` lets RATE_LIMITS=off start with NODE_ENV=production, so that bench/
-   * measures what the limits cost on the production path. No deployment file sets it.
-   */
-  BENCHMARK_RATE_LIMITS_OFF: z.enum(['refuse', 'allow']).default('refuse'),
+  ...rateLimitEnv,
   /** Appends JSON log lines to this file instead of writing to stdout (tests, local debugging). */
   LOG_FILE: z.string().min(1).optional(),
   ...httpEdgeEnv,
@@ -215,10 +210,7 @@ function securityProblems(config: Partial<BaseConfig>): string[] {
   if (!config.GATEWAY_SECRET) {
     problems.push('GATEWAY_SECRET: required when NODE_ENV=production');
   }
-  if (config.RATE_LIMITS === 'off' && config.BENCHMARK_RATE_LIMITS_OFF !== 'allow') {
-    problems.push('RATE_LIMITS: off is refused when NODE_ENV=production (it removes every sign-in and sign-up limit)');
-  }
-  return [...tokens, ...problems];
+  return [...tokens, ...problems, ...rateLimitProblems(config)];
 }
 
 /** Runs `load`, printing a ConfigError readably and exiting 1 instead of throwing a stack. */

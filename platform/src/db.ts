@@ -9,7 +9,7 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { createMemoryPglite, pgliteExtensions } from './pglite-template.js';
 import { countSqlStatement } from './request-context.js';
-import { observeDrizzleQueries, QUERY_OBSERVER, tracedStatement, type QueryObserver } from './telemetry/sql.js';
+import { observeDrizzleQueries, QUERY_OBSERVER, tracedStatement, type QueryObserver } from './telemetry/index.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Db = PgDatabase<PgQueryResultHKT, any>;

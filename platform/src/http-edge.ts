@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { BaseConfig } from './config.js';
-import { addressKey } from './rate-limit-keys.js';
+import { addressKey } from './rate-limit/index.js';
 
 /** Apollo Studio's hosted Sandbox, allowed by default outside production so it can call a local service. */
 export const APOLLO_STUDIO_ORIGIN = 'https://studio.apollographql.com';

@@ -1,4 +1,4 @@
-export * from './audit.js';
+export * from './audit/index.js';
 export * from './auth/index.js';
 export * from './config.js';
 export * from './db.js';
@@ -10,22 +10,36 @@ export * from './metrics-endpoint.js';
 export * from './loaders.js';
 export * from './logger.js';
 export * from './migrate.js';
+export { fragmentSDL, linkedSpecUrls, withFeatureFragments } from './fragments.js';
 export * from './nul-guard.js';
 export * from './process-guard.js';
 export * from './pagination.js';
 export * from './request-context.js';
 export * from './scalars.js';
-export * from './subgraph.js';
+export * from './subgraph/index.js';
 export * from './cache.js';
 export * from './entity-cache.js';
 export * from './sql.js';
-export * from './run.js';
-export * from './rate-limit.js';
+export * from './rate-limit/index.js';
+export * from './resilience/index.js';
+export * from './graphql/index.js';
 export * from './metrics.js';
 export * from './operation-outcome.js';
 export * from './service-client.js';
-export { startTracing, tracingActive, flushTracing, sampledContext, platformTracer, type Tracing, type TracingConfig } from './telemetry/tracing.js';
-export { traceResolvers, explicitResolverCoordinates } from './telemetry/resolvers.js';
-export { instrumentLoaders } from './telemetry/loaders.js';
+export {
+  startTracing,
+  tracingActive,
+  flushTracing,
+  sampledContext,
+  platformTracer,
+  traceResolvers,
+  explicitResolverCoordinates,
+  instrumentLoaders,
+  InstrumentableLoader,
+  type Tracing,
+  type TracingConfig,
+} from './telemetry/index.js';
+export { checkSeams, libraryVersion, seams, type Seam } from './seams/index.js';
 export * from './live/index.js';
 export * from './jobs/index.js';
+export type { SubgraphFeature } from './feature.js';

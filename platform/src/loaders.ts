@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import { isUuid } from './pagination.js';
+import { InstrumentableLoader } from './telemetry/index.js';
 
 /**
  * A DataLoader whose batch function returns rows in any order; results are
@@ -13,7 +14,7 @@ export function keyedLoader<K, V, R = V>(
   options: { cacheKey?: (key: K) => string; missing: V; collect?: 'one' | 'many'; map?: (rows: R[]) => V },
 ): DataLoader<K, V, string> {
   const cacheKey = options.cacheKey ?? ((key: K) => (typeof key === 'string' ? key : JSON.stringify(key)));
-  return new DataLoader<K, V, string>(
+  return new InstrumentableLoader<K, V, string>(
     async (keys) => {
       const rows = await batch(keys);
       const grouped = new Map<string, R[]>();
@@ -46,7 +47,7 @@ export function positionalLoader<K, R>(
   query: (keys: K[]) => Promise<Array<{ ord: number; row: R }>>,
   canMatch: (key: K) => boolean = () => true,
 ): DataLoader<K, R[], string> {
-  return new DataLoader<K, R[], string>(
+  return new InstrumentableLoader<K, R[], string>(
     async (keys) => {
       const sent = keys.filter(canMatch);
       if (sent.length === 0) return keys.map(() => []);

@@ -6,7 +6,7 @@ import { signAccessToken, signServiceToken, signingKeyFromJwk, testSigningJwk, t
 import { baseEnv } from './config.js';
 import { createDatabase, type Database } from './db.js';
 import { sqlStats } from './request-context.js';
-import type { SubgraphDefinition } from './run.js';
+import type { SubgraphDefinition } from './subgraph/index.js';
 
 /**
  * Test helpers. Each test file gets a fresh database: with DATABASE_URL a new

@@ -1,8 +1,11 @@
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { buildSchema, parse, type OperationDefinitionNode } from 'graphql';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuditCollector, currentTraceId, fieldAtPath, selectAuditEvents, writeAuditEvents } from '../src/audit.js';
+import { audit, AuditCollector, currentTraceId, fieldAtPath, selectAuditEvents, writeAuditEvents } from '../src/audit/index.js';
+import { runMigrations } from '../src/migrate.js';
 import { sqlStats } from '../src/request-context.js';
 import { createTestDatabase, type TestDatabase } from '../src/testing.js';
 
@@ -78,15 +81,16 @@ describe('fieldAtPath', () => {
 
 describe('writeAuditEvents and selectAuditEvents', () => {
   let testDb: TestDatabase;
+  let noSubgraphFiles: string;
   beforeAll(async () => {
     testDb = await createTestDatabase('audit');
-    // The health subgraph's migration, applied to a schema of this test's own.
-    const script = await readFile(new URL('../../subgraphs/health/src/db/migrations/0002_audit.sql', import.meta.url), 'utf8');
-    const subject = await readFile(new URL('../../subgraphs/health/src/db/migrations/0004_audit_subject.sql', import.meta.url), 'utf8');
-    await testDb.database.exec(`create schema "audit_t";\n${script.replaceAll('"health"', '"audit_t"')}\n${subject.replaceAll('"health"', '"audit_t"')}`);
+    // The audit feature's migrations, applied to a schema of this test's own.
+    noSubgraphFiles = await mkdtemp(path.join(tmpdir(), 'suoke-audit-'));
+    await runMigrations(testDb.database, 'audit_t', noSubgraphFiles, [audit]);
   });
   afterAll(async () => {
     await testDb?.drop();
+    if (noSubgraphFiles) await rm(noSubgraphFiles, { recursive: true, force: true });
   });
 
   it('writes a request of any size as one statement, and nothing at all for a request with no access', async () => {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chooseEncoding } from '../src/compression.js';
 import { createHttpServer } from '../src/http.js';
 import { DEFAULT_EDGE } from '../src/http-edge.js';
-import type { Subgraph } from '../src/subgraph.js';
+import type { Subgraph } from '../src/subgraph/index.js';
 import { createTestDatabase, type TestDatabase } from '../src/testing.js';
 import { BIG, gql, log, raw, startEdge, type Started } from './edge-helpers.js';
 

@@ -3,7 +3,7 @@ import net from 'node:net';
 import { parse } from 'graphql';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
-import { createSubgraph, subgraphEnv, type Subgraph } from '../src/subgraph.js';
+import { createSubgraph, subgraphEnv, type Subgraph } from '../src/subgraph/index.js';
 import type { TestDatabase } from '../src/testing.js';
 
 export const typeDefs = parse(/* GraphQL */ `

@@ -2,8 +2,8 @@
 // timeouts, the per-address connection cap and where /metrics is served.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APOLLO_STUDIO_ORIGIN } from '../src/http-edge.js';
-import { addressKey } from '../src/rate-limit-keys.js';
-import type { Subgraph } from '../src/subgraph.js';
+import { addressKey } from '../src/rate-limit/index.js';
+import type { Subgraph } from '../src/subgraph/index.js';
 import { createTestDatabase, type TestDatabase } from '../src/testing.js';
 import { closed, connect, gql, raw, startEdge, type Started } from './edge-helpers.js';
 

@@ -2,7 +2,7 @@ import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
-import { createSubgraph, GATEWAY_SECRET_HEADER, subgraphEnv, type Subgraph } from '../src/subgraph.js';
+import { createSubgraph, GATEWAY_SECRET_HEADER, subgraphEnv, type Subgraph } from '../src/subgraph/index.js';
 import { createTestDatabase, testToken, type TestDatabase } from '../src/testing.js';
 
 const typeDefs = parse(/* GraphQL */ `

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import type { Database } from '../src/db.js';
 import { createLogger } from '../src/logger.js';
-import { createSubgraph, subgraphEnv } from '../src/subgraph.js';
+import { createSubgraph, subgraphEnv } from '../src/subgraph/index.js';
 import { createTestDatabase, type TestDatabase } from '../src/testing.js';
 
 const typeDefs = parse(`

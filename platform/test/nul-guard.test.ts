@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { findNulCharacter } from '../src/nul-guard.js';
-import { createSubgraph, subgraphEnv, type Subgraph } from '../src/subgraph.js';
+import { createSubgraph, subgraphEnv, type Subgraph } from '../src/subgraph/index.js';
 import { createTestDatabase, type TestDatabase } from '../src/testing.js';
 
 describe('findNulCharacter', () => {

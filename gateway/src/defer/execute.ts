@@ -1,12 +1,12 @@
 import { buildOperationContext, executeQueryPlan, type GraphQLDataSource, type ServiceMap } from '@apollo/gateway';
 import type { PlanNode } from '@apollo/query-planner';
+import { fragmentDefinitions, selectedFields } from '@suoke/platform';
 import {
   GraphQLError,
   Kind,
   parse,
   type DocumentNode,
   type FieldNode,
-  type FragmentDefinitionNode,
   type GraphQLFormattedError,
   type GraphQLSchema,
   type OperationDefinitionNode,
@@ -62,25 +62,14 @@ class Tape {
 
 /** Where each response name of a path was found in the client's document: the field and the type condition around it. */
 function pathFields(document: DocumentNode, operation: OperationDefinitionNode, queryPath: string[]) {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  const fragments = fragmentDefinitions(document);
   let sets: readonly SelectionSetNode[] = [operation.selectionSet];
   return queryPath.map((element) => {
     if (element.startsWith('...')) return { typeCondition: element.replace(/^\.\.\.\s*(on\s+)?/, '').trim(), field: undefined };
     const found: { field: FieldNode; typeCondition: string | undefined }[] = [];
-    const search = (selections: readonly SelectionNode[], typeCondition: string | undefined) => {
-      for (const selection of selections) {
-        if (selection.kind === Kind.FIELD) {
-          if ((selection.alias ?? selection.name).value === element) found.push({ field: selection, typeCondition });
-        } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-          search(selection.selectionSet.selections, selection.typeCondition?.name.value ?? typeCondition);
-        } else {
-          const fragment = fragments.get(selection.name.value);
-          if (fragment) search(fragment.selectionSet.selections, fragment.typeCondition.name.value);
-        }
-      }
-    };
-    for (const set of sets) search(set.selections, undefined);
+    for (const set of sets) {
+      for (const selected of selectedFields(set, fragments)) if ((selected.field.alias ?? selected.field.name).value === element) found.push(selected);
+    }
     if (found.length === 0) throw new Error(`deferred path element "${element}" not found in the operation`);
     sets = found.flatMap(({ field }) => (field.selectionSet ? [field.selectionSet] : []));
     return found[0]!;

@@ -1,5 +1,5 @@
 import type { ServiceMap } from '@apollo/gateway';
-import { CLIENT_IP_HEADER, encodeBudget, GATEWAY_SECRET_HEADER, platformTracer, RATE_BUDGET_HEADER, type Logger } from '@suoke/platform';
+import { GATEWAY_SECRET_HEADER, platformTracer, rateLimitHeaders, type Logger } from '@suoke/platform';
 import { context as otelContext, SpanKind, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
 import { GraphQLError, validate, type ExecutionResult, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { OPERATION_NOT_TRUSTED } from '../document-guard.js';
@@ -269,8 +269,7 @@ function upstreamHeaders(context: Prepared['context'], secret: string | undefine
   // As on query fetches (datasource.ts): subgraphs believe the address and budget only alongside the secret.
   if (secret) {
     headers[GATEWAY_SECRET_HEADER] = secret;
-    headers[CLIENT_IP_HEADER] = context.clientIp;
-    if (context.rateBudget) headers[RATE_BUDGET_HEADER] = encodeBudget(context.rateBudget);
+    Object.assign(headers, rateLimitHeaders(context));
   }
   return headers;
 }

@@ -11,11 +11,10 @@ import {
   type OperationDefinitionNode,
   type ValidationRule,
 } from 'graphql';
-import type { Logger, SessionDenyList } from '@suoke/platform';
+import { consumeRateLimits, type Logger, type RateLimitPluginOptions, type SessionDenyList } from '@suoke/platform';
 import type { GatewayContext } from '../context.js';
 import { withDocumentOwner } from '../client-identity.js';
 import { OPERATION_NOT_TRUSTED, PERSISTED_QUERY_NOT_FOUND, type TrustedDocumentsMode } from '../document-guard.js';
-import { consumeRateLimits, type RateLimitPluginOptions } from '../rate-limit.js';
 import type { TrustedDocuments } from '../trusted-documents.js';
 import type { LiveCaller } from './caller.js';
 import { cachedOperation, cacheOperation, operationContextOf, operationKey, type LivePlanner, type LiveSchema, type OperationContext, type SharedOperation, type SubscriptionPlan } from './plan.js';

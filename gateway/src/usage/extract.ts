@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { calculateReferencedFieldsByType, usageReportingSignature } from '@apollo/utils.usagereporting';
+import { fragmentDefinitions, reachableFragments } from '@suoke/platform';
 import {
   getNamedType,
   isEnumType,
   isInputObjectType,
+  isInputType,
   isListType,
   isSpecifiedScalarType,
   isNonNullType,
@@ -56,7 +58,7 @@ export function operationUsage(document: DocumentNode, operationName: string | n
   }
   const typeInfo = new TypeInfo(schema);
   const variables: { name: string; type: GraphQLInputType }[] = [];
-  const usedFragments = fragmentsOf(document, operation);
+  const usedFragments = reachableFragments(fragmentDefinitions(document), operation);
   const addInputType = (type: GraphQLInputType | null | undefined) => {
     const named = type && getNamedType(type);
     if (named && (isEnumType(named) || isInputObjectType(named))) coordinates.add(named.name);
@@ -90,8 +92,8 @@ export function operationUsage(document: DocumentNode, operationName: string | n
       if (named && isEnumType(named) && named.getValue(node.value)) coordinates.add(`${named.name}.${node.value}`);
     },
     VariableDefinition(node) {
-      const type = typeFromAST(schema, node.type as never) as GraphQLInputType | undefined;
-      if (!type) return;
+      const type = typeFromAST(schema, node.type);
+      if (!type || !isInputType(type)) return;
       addInputType(type);
       const named = getNamedType(type);
       if (isEnumType(named) || isInputObjectType(named)) variables.push({ name: node.variable.name.value, type });
@@ -140,23 +142,4 @@ function walkValue(type: GraphQLInputType, value: unknown, into: Set<string>, de
 function pickOperation(document: DocumentNode, operationName: string | null | undefined): OperationDefinitionNode | undefined {
   const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
   return operationName ? operations.find((o) => o.name?.value === operationName) : operations.length === 1 ? operations[0] : undefined;
-}
-
-/** The fragment definitions an operation reaches, transitively (another operation's fragments are not its usage). */
-function fragmentsOf(document: DocumentNode, operation: OperationDefinitionNode | undefined) {
-  const byName = new Map(document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])));
-  const reached = new Map<string, (typeof byName extends Map<string, infer F> ? F : never)>();
-  const pending: unknown[] = operation ? [operation] : [];
-  while (pending.length > 0) {
-    visit(pending.pop() as OperationDefinitionNode, {
-      FragmentSpread(node) {
-        const fragment = byName.get(node.name.value);
-        if (fragment && !reached.has(node.name.value)) {
-          reached.set(node.name.value, fragment);
-          pending.push(fragment);
-        }
-      },
-    });
-  }
-  return [...reached.values()];
 }

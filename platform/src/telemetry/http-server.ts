@@ -20,6 +20,9 @@ import { platformTracer } from './tracing.js';
  * ends when the response closes; a 5xx marks it failed.
  *
  * Probes and scrapes (`isOperational`) run with no span at all.
+ *
+ * The span is made the handler's context by wrapping `emit` of the server
+ * prototypes (seams.httpServerEmit says why no public hook does).
  */
 type Emit = (this: unknown, event: string | symbol, ...args: unknown[]) => boolean;
 type Patched = Emit & { __original?: Emit; __suokeServerSpans?: true };

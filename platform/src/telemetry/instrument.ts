@@ -3,6 +3,7 @@ import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { GraphQLInstrumentation } from '@opentelemetry/instrumentation-graphql';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
+import { GRAPHQL_MODULES } from '../seams/index.js';
 import { traceHttpServers } from './http-server.js';
 import { traceUndiciRequests } from './undici-client.js';
 import { routeUnsampled } from './unsampled.js';
@@ -40,7 +41,7 @@ import { routeUnsampled } from './unsampled.js';
  * - graphql: `ignoreResolveSpans` — the instrumentation would otherwise wrap
  *   every field of the schema, trivial property reads included (0.27× throughput
  *   measured in DESIGN.md). Resolver spans come from platform's own wrapper
- *   (telemetry/resolvers.ts), applied only to fields with an explicit resolver
+ *   (telemetry/subgraph.ts), applied only to fields with an explicit resolver
  *   and doing nothing on unsampled requests. `ignoreTrivialResolveSpans` would
  *   not help: Apollo Server's plugin wrapper makes every resolver look non-trivial.
  *   parse/validate/execute spans only inside a sampled trace.
@@ -66,7 +67,7 @@ export function enableInstrumentation(): boolean {
   traceUndiciRequests();
   state.routed = routeUnsampled({
     http: [http, https],
-    graphql: ['graphql/language/parser.js', 'graphql/validation/validate.js', 'graphql/execution/execute.js'].map((id) => require(id) as object),
+    graphql: Object.keys(GRAPHQL_MODULES).map((id) => require(id) as object),
     redisPrototype: (require('ioredis') as { prototype: object }).prototype,
   });
   // `import { request } from 'node:http'` sees the wrapped functions too.
@@ -97,6 +98,7 @@ interface State {
 }
 const STATE = Symbol.for('suoke.telemetry.instrumentation');
 function globalState(): State {
-  const holder = globalThis as unknown as Record<symbol, State | undefined>;
-  return (holder[STATE] ??= { enabled: false, serverSpans: 0, routed: 0 });
+  let held = Reflect.get(globalThis, STATE) as State | undefined;
+  if (!held) Reflect.set(globalThis, STATE, (held = { enabled: false, serverSpans: 0, routed: 0 }));
+  return held;
 }

@@ -1,6 +1,6 @@
 import { context, SpanKind, trace } from '@opentelemetry/api';
-import { PgPreparedQuery } from 'drizzle-orm/pg-core/session';
-import { failed } from './resolvers.js';
+import { seams } from '../seams/index.js';
+import { failed } from './subgraph.js';
 import { platformTracer, sampledContext } from './tracing.js';
 
 /**
@@ -8,21 +8,21 @@ import { platformTracer, sampledContext } from './tracing.js';
  * and drizzle's own tracing is compiled out (and would record parameter
  * values), so platform observes the one place both drivers go through:
  * drizzle's `PgPreparedQuery.queryWithCache(sql, params, run)`, which sends one
- * statement. Only databases that opt in (their drizzle logger carries a
+ * statement (seams.drizzleQueryWithCache). Only databases that opt in (their drizzle logger carries a
  * QUERY_OBSERVER, see db.ts) are observed; the patch is installed once.
  */
 export const QUERY_OBSERVER = Symbol.for('suoke.db.queryObserver');
 
 export type QueryObserver = (statement: string, run: () => Promise<unknown>) => Promise<unknown>;
 
-type QueryWithCache = (this: { logger?: Record<symbol, unknown> }, statement: string, params: unknown[], run: () => Promise<unknown>) => Promise<unknown>;
-
 let installed = false;
 export function observeDrizzleQueries(): void {
   if (installed) return;
-  const prototype = PgPreparedQuery.prototype as unknown as { queryWithCache?: QueryWithCache };
-  const original = prototype.queryWithCache;
-  if (typeof original !== 'function') throw new Error('drizzle-orm changed: PgPreparedQuery.queryWithCache is gone; update platform/src/telemetry/sql.ts');
+  const seam = seams.drizzleQueryWithCache;
+  const changed = seam.check();
+  if (changed) throw new Error(`drizzle-orm changed (seams.drizzleQueryWithCache): ${changed}; update platform/src/telemetry/sql.ts`);
+  const prototype = seam.target();
+  const original = prototype.queryWithCache!;
   installed = true;
   prototype.queryWithCache = function observedQueryWithCache(statement, params, run) {
     const observer = this.logger?.[QUERY_OBSERVER] as QueryObserver | undefined;

@@ -51,8 +51,9 @@ interface State {
 }
 const STATE = Symbol.for('suoke.telemetry.tracing');
 function state(): State {
-  const holder = globalThis as unknown as Record<symbol, State | undefined>;
-  return (holder[STATE] ??= {});
+  let held = Reflect.get(globalThis, STATE) as State | undefined;
+  if (!held) Reflect.set(globalThis, STATE, (held = {}));
+  return held;
 }
 
 /**

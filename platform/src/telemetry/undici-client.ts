@@ -29,8 +29,7 @@ interface UndiciRequest {
   origin?: string | URL;
   method?: string;
   path?: string;
-  headers?: string | (string | string[])[];
-  addHeader?(name: string, value: string): unknown;
+  addHeader(name: string, value: string): unknown;
 }
 
 const spans = new WeakMap<object, Span>();
@@ -110,12 +109,8 @@ function isGatewayFetch(span: unknown): boolean {
 function addHeaders(request: UndiciRequest, carrierContext: Context): void {
   const carrier: Record<string, string> = {};
   propagation.inject(carrierContext, carrier);
-  for (const name in carrier) {
-    const value = carrier[name]!;
-    if (typeof request.addHeader === 'function') request.addHeader(name, value);
-    else if (typeof request.headers === 'string') request.headers += `${name}: ${value}\r\n`;
-    else if (Array.isArray(request.headers)) request.headers.push(name, value);
-  }
+  // `addHeader` is undici's documented way for a channel subscriber to add a header (undici 5.x on, Node's bundled one included).
+  for (const name in carrier) request.addHeader(name, carrier[name]!);
 }
 
 /** Parsed once per origin: a process talks to a handful. */

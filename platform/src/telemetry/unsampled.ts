@@ -1,9 +1,10 @@
 import { context, createContextKey, propagation, trace, TraceFlags, type Context } from '@opentelemetry/api';
+import { seams } from '../seams/index.js';
 
 /**
  * Routes work of unsampled requests around the library instrumentations.
  * Each instrumentation replaces a library function with a wrapper that keeps
- * the original as `__original` (shimmer) and computes attributes, binds
+ * the original as `__original` (shimmer; seams.instrumentationOriginal) and computes attributes, binds
  * callbacks and creates a span whether or not anything will be recorded. The
  * functions here go one layer further out and, inside a request whose span is
  * not sampled (http-server.ts puts that span in the context first), call the
@@ -13,7 +14,8 @@ import { context, createContextKey, propagation, trace, TraceFlags, type Context
  *   injected (`traceparent …-00`), so the next service follows the decision
  *   instead of drawing its own; unpatched and without headers in a context
  *   that suppresses tracing (the OTLP exporter's own requests).
- * - graphql `parse` / `validate` / `execute`, ioredis `sendCommand`: unpatched.
+ * - graphql `parse` / `validate` / `execute` (seams.graphqlModuleFiles), ioredis
+ *   `sendCommand` (seams.ioredisSendCommand): unpatched.
  *   graphql's are also unpatched outside any trace (start-up schema parsing,
  *   background work), which would otherwise start traces of their own.
  * - undici (fetch, and the gateway's subgraph pools) is not patched but
@@ -79,11 +81,11 @@ function onlyInSampledTrace(instrumented: Fn, original: Fn): Fn {
 }
 
 /**
- * The key @opentelemetry/core's suppressTracing sets (context keys are
- * `Symbol.for(description)`, so this is the same key): exporters send their
- * requests in such a context, which must neither be traced nor propagated.
+ * The key @opentelemetry/core's suppressTracing sets (seams.suppressTracingKey):
+ * exporters send their requests in such a context, which must neither be
+ * traced nor propagated.
  */
-const SUPPRESS_TRACING_KEY = createContextKey('OpenTelemetry SDK Context Key SUPPRESS_TRACING');
+const SUPPRESS_TRACING_KEY = createContextKey(seams.suppressTracingKey.description);
 export function tracingSuppressed(active: Context): boolean {
   return active.getValue(SUPPRESS_TRACING_KEY) === true;
 }

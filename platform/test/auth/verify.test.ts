@@ -150,7 +150,7 @@ describe('scopesForRoles', () => {
 
   it('gives ADMIN the USER scopes plus users:read, health:read:any and audit:read', () => {
     const scopes = scopesForRoles(['ADMIN']);
-    // audit:read: the PHI subgraphs' audit log queries (platform/src/audit.ts).
+    // audit:read: the PHI subgraphs' audit log queries (platform/src/audit/).
     expect(scopes).toEqual(expect.arrayContaining(['profile:read', 'health:read', 'users:read', 'health:read:any', 'audit:read']));
     expect(scopes).toHaveLength(7);
   });

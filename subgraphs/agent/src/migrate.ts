@@ -1,9 +1,5 @@
-import { fileURLToPath } from 'node:url';
-import { runMigrations, type Database } from '@suoke/platform';
+import { definition } from './server.js';
 
 /** The committed SQL migrations of this subgraph (tables, then the four agents), applied to schema "agent". */
-export const migrationsDir = fileURLToPath(new URL('../src/db/migrations/', import.meta.url));
-
-export function migrate(database: Database) {
-  return runMigrations(database, 'agent', migrationsDir);
-}
+export const migrationsDir = definition.migrationsDir;
+export const migrate = definition.migrate;

@@ -73,7 +73,7 @@ describe('migrate', () => {
   it('is idempotent', async () => {
     const result = await migrate(diagnosis.database);
     expect(result.applied).toEqual([]);
-    expect(result.skipped).toEqual(['0001_diagnosis.sql', '0002_questionnaire.sql', '0003_report_saga.sql', '0004_audit.sql', '0005_audit_subject.sql', '0006_media.sql']);
+    expect(result.skipped).toEqual(['0001_diagnosis.sql', '0002_questionnaire.sql', '0003_report_saga.sql', '0006_media.sql', 'audit/0001_audit.sql', 'audit/0002_audit_subject.sql']);
     expect(await countRows(diagnosis.database, 'questions')).toBe(66);
   });
 });

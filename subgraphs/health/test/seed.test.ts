@@ -69,6 +69,6 @@ describe('migrate', () => {
   it('is idempotent', async () => {
     const result = await migrate(health.database);
     expect(result.applied).toEqual([]);
-    expect(result.skipped).toEqual(['0001_health.sql', '0002_audit.sql', '0003_observation_partitions.sql', '0004_audit_subject.sql']);
+    expect(result.skipped).toEqual(['0001_health.sql', '0003_observation_partitions.sql', 'audit/0001_audit.sql', 'audit/0002_audit_subject.sql']);
   });
 });

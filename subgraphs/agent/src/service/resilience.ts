@@ -1,5 +1,4 @@
-import CircuitBreaker from 'opossum';
-import type { Logger } from '@suoke/platform';
+import { Breaker, BreakerOpenError as CircuitOpenError, backoffDelay, type BreakerPolicy, type Logger } from '@suoke/platform';
 import { BreakerOpenError, ProviderError } from '../providers/types.js';
 
 export interface RetryPolicy {
@@ -16,29 +15,7 @@ export interface RetryPolicy {
   hedgeDelayMs?: number | undefined;
 }
 
-export interface BreakerPolicy {
-  /** Failure percentage in the window that opens the breaker. */
-  errorThresholdPercentage: number;
-  /** Calls needed in the window before the breaker may open. */
-  volumeThreshold: number;
-  /** Length of the rolling window. */
-  windowMs: number;
-  /** How long the breaker stays open before one probe call is let through. */
-  resetTimeoutMs: number;
-}
-
-/**
- * "Full jitter" exponential backoff: a uniformly random delay up to
- * min(max, base × 2^(retry − 1)), so that callers who failed together do not
- * retry together. `retry` counts from 1. A Retry-After the provider sent is
- * honoured when it fits under the cap.
- */
-export function backoffDelay(retry: number, policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>, retryAfterSeconds?: number, random = Math.random): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (retry - 1));
-  const jittered = Math.floor(random() * ceiling);
-  if (retryAfterSeconds !== undefined) return Math.min(policy.maxDelayMs, Math.max(jittered, retryAfterSeconds * 1000));
-  return jittered;
-}
+export { backoffDelay, type BreakerPolicy };
 
 /** Transient failures are worth another attempt; a 4xx other than 408/429, a malformed answer or an open breaker are not. */
 export function isTransient(error: unknown): boolean {
@@ -160,7 +137,7 @@ export interface CallOptions {
 
 /**
  * One dependency behind a timeout per attempt, retries with jittered backoff on
- * transient failures, and an opossum circuit breaker. The breaker sees every
+ * transient failures, and the platform circuit breaker (opossum). The breaker sees every
  * attempt, so a sick provider opens it quickly; once open, calls fail at once
  * with BreakerOpenError (never retried) until `resetTimeoutMs` has passed, when
  * one probe call goes through (half-open) and its outcome closes or reopens it.
@@ -172,7 +149,7 @@ export interface CallOptions {
  */
 export class ResilientCall {
   readonly stats: CallStats = { attempts: 0, retries: 0, rejectedOpen: 0, outOfTime: 0, hedges: { won: 0, lost: 0, failed: 0 } };
-  private readonly breaker: CircuitBreaker<[(signal: AbortSignal) => Promise<unknown>, AbortSignal, boolean?], unknown>;
+  private readonly breaker: Breaker;
 
   constructor(
     readonly name: string,
@@ -182,35 +159,20 @@ export class ResilientCall {
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     private readonly now: () => number = Date.now,
   ) {
-    this.breaker = new CircuitBreaker(
-      (call: (signal: AbortSignal) => Promise<unknown>, signal: AbortSignal, hedged = true) => {
-        this.stats.attempts += 1;
-        // The hedge races inside the one fired call: the breaker sees one outcome per attempt, never the loser's abort.
-        const { hedgeDelayMs } = this.retry;
-        if (hedgeDelayMs === undefined || !hedged) return call(signal);
-        return hedge(call, signal, hedgeDelayMs, (outcome) => (this.stats.hedges[outcome] += 1));
-      },
-      {
-        name,
-        // Timeouts are ours (AbortSignal.timeout), so that the request itself is aborted, not just abandoned.
-        timeout: false,
-        errorThresholdPercentage: breaker.errorThresholdPercentage,
-        volumeThreshold: breaker.volumeThreshold,
-        rollingCountTimeout: breaker.windowMs,
-        rollingCountBuckets: 10,
-        resetTimeout: breaker.resetTimeoutMs,
-        // A request the provider rejects as malformed is not a sign that the provider is sick.
-        errorFilter: (error: unknown) => error instanceof ProviderError && error.healthy,
-      },
-    );
-    this.breaker.on('open', () => log.warn({ breaker: name, resetTimeoutMs: breaker.resetTimeoutMs }, 'circuit breaker opened: failing fast'));
-    this.breaker.on('halfOpen', () => log.info({ breaker: name }, 'circuit breaker half-open: letting one probe through'));
-    this.breaker.on('close', () => log.info({ breaker: name }, 'circuit breaker closed'));
+    // A request the provider rejects as malformed is not a sign that the provider is sick.
+    this.breaker = new Breaker(name, breaker, log, (error) => !(error instanceof ProviderError && error.healthy));
+  }
+
+  /** One attempt, as the breaker sees it. The hedge races inside it: one outcome per attempt, never the loser's abort. */
+  private attempt<T>(call: (signal: AbortSignal) => Promise<T>, signal: AbortSignal, hedged: boolean): Promise<T> {
+    this.stats.attempts += 1;
+    const { hedgeDelayMs } = this.retry;
+    if (hedgeDelayMs === undefined || !hedged) return call(signal);
+    return hedge(call, signal, hedgeDelayMs, (outcome) => (this.stats.hedges[outcome] += 1));
   }
 
   get state(): 'closed' | 'open' | 'half-open' {
-    if (this.breaker.opened) return 'open';
-    return this.breaker.halfOpen ? 'half-open' : 'closed';
+    return this.breaker.state;
   }
 
   async call<T>(fn: (signal: AbortSignal) => Promise<T>, options: CallOptions = {}): Promise<T> {
@@ -221,9 +183,9 @@ export class ResilientCall {
       try {
         // An attempt cut short by the deadline counts as a failure like any timeout: a provider that hangs must open the breaker.
         const attempt = AbortSignal.timeout(Math.min(this.retry.timeoutMs, left));
-        return (await this.breaker.fire(fn as (signal: AbortSignal) => Promise<unknown>, attempt, options.hedge ?? true)) as T;
+        return await this.breaker.fire(() => this.attempt(fn, attempt, options.hedge ?? true));
       } catch (error) {
-        if ((error as { code?: unknown }).code === 'EOPENBREAKER') {
+        if (error instanceof CircuitOpenError) {
           this.stats.rejectedOpen += 1;
           throw new BreakerOpenError(this.name);
         }
