@@ -701,7 +701,7 @@ describe('deployment files agree with supergraph.yaml and the services', () => {
     expect(problems).toEqual([]);
   });
 
-  it('compose and k8s trust each calling service with exactly the scopes its calls need (platform/src/trust.ts)', () => {
+  it('compose and k8s trust each calling service with exactly the scopes its calls need (platform/src/auth/trust.ts)', () => {
     const configMap = manifests.find((m) => m.kind === 'ConfigMap' && m.data?.TRUSTED_SERVICES);
     const granted = (json: string) => Object.fromEntries(Object.entries(JSON.parse(json) as Record<string, { scopes: string[] }>).map(([name, s]) => [name, [...s.scopes].sort()]));
     const expected = Object.fromEntries(Object.entries(DEFAULT_TRUSTED_SERVICES).map(([name, s]) => [name, [...s.scopes].sort()]));

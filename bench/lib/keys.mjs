@@ -16,7 +16,7 @@ export const KEYS = { user: signingKey('user'), agent: signingKey('agent'), diag
 /** What every process verifies with: public keys only, pinned inline (the user subgraph's port is chosen later). */
 export const TRUST_ENV = {
   JWT_JWKS: JSON.stringify({ keys: [KEYS.user.publicJwk] }),
-  // The scopes each service is allowed by default (platform/src/trust.ts), with the bench's own keys.
+  // The scopes each service is allowed by default (platform/src/auth/trust.ts), with the bench's own keys.
   TRUSTED_SERVICES: JSON.stringify({
     agent: { jwks: { keys: [KEYS.agent.publicJwk] }, scopes: DEFAULT_TRUSTED_SERVICES.agent.scopes },
     diagnosis: { jwks: { keys: [KEYS.diagnosis.publicJwk] }, scopes: DEFAULT_TRUSTED_SERVICES.diagnosis.scopes },

@@ -179,3 +179,16 @@ export function supergraphReloadMetrics(metrics: ServiceMetrics): (outcome: { ac
     failing.set(accepted ? 0 : 1);
   };
 }
+
+/**
+ * The trusted documents' operation names are the metric labels strangers cannot choose (with the configured
+ * ones); their owners likewise for client labels (with METRICS_CLIENT_NAMES).
+ */
+export function labelTrustedDocuments(
+  metrics: ServiceMetrics,
+  known: Iterable<string> | undefined,
+  documents: { operationNames(): ReadonlySet<string>; clientNames(): ReadonlySet<string> } | undefined,
+): void {
+  metrics.setKnownOperationNames([...(known ?? []), ...(documents?.operationNames() ?? [])]);
+  metrics.setKnownClientNames(documents?.clientNames() ?? []);
+}

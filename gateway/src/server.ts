@@ -1,5 +1,3 @@
-import path from 'node:path';
-import { ApolloGateway, type ServiceMap } from '@apollo/gateway';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
@@ -9,8 +7,8 @@ import {
   createHttpServer,
   createLogger,
   createRedis,
-  createTokenVerifier,
-  tokenVerifierOptions,
+  createGatewayAuth,
+  gatewayCaller,
   edgeFromConfig,
   metricsEndpoint,
   RateLimitStore,
@@ -20,8 +18,6 @@ import {
   type RateLimitRules,
   RedisKeyValueCache,
   ServiceMetrics,
-  SessionDenyList,
-  userFromAuthorization,
   type Database,
   type Logger,
 } from '@suoke/platform';
@@ -31,14 +27,12 @@ import { clientIp } from './client-ip.js';
 import { clientFromHeaders } from './client-identity.js';
 import { clientAwareness } from './client-awareness.js';
 import { metricsHandler, shareEndedSessions } from './cluster.js';
-import { SuokeDataSource } from './datasource.js';
-import { clientSettingsFromConfig, SubgraphClients } from './fetcher.js';
-import { subgraphClientMetrics, subgraphFetchMetrics, subscriptionMetrics, supergraphReloadMetrics } from './metrics.js';
+import { labelTrustedDocuments, subscriptionMetrics } from './metrics.js';
 import { refuseSubscriptionsOverPost } from './subscription-over-post.js';
 import { gatewayErrorFormatter } from './error-format.js';
 import { queryLimitsFromConfig, useQueryLimits } from './security.js';
-import { supergraphFromFile, type SupergraphFileOptions } from './supergraph.js';
-import { candidatesOfDocuments, PreplannedPlanCache } from './plan-cache.js';
+import type { SupergraphFileOptions } from './supergraph.js';
+import { createPlanningGateway } from './planning.js';
 import { boundedCache, createDocumentGuard, GuardedApolloServer } from './document-guard.js';
 import { TrustedDocuments, type TrustedDocumentsOptions } from './trusted-documents.js';
 import { createLiveServer } from './live/index.js';
@@ -78,88 +72,30 @@ export function createGateway(options: GatewayOptions) {
   const production = config.NODE_ENV === 'production';
   const log =
     options.log ?? createLogger({ service: 'gateway', level: config.LOG_LEVEL, format: config.LOG_FORMAT, nodeEnv: config.NODE_ENV, file: config.LOG_FILE });
-  // Public keys only: the user subgraph's JWKS for user tokens, each trusted service's for its own.
-  const verify = createTokenVerifier(tokenVerifierOptions(config));
   const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, log) : undefined;
-  // Ended sessions (logout): an in-memory set, fed by Redis pub/sub and by the sessions subgraph's answers.
-  const sessions = new SessionDenyList(redis, log);
-  sessions.start();
+  // Token verification and ended sessions (platform auth's gateway half).
+  const auth = createGatewayAuth(config, redis, log);
+  const { verify, sessions } = auth;
   // With several workers (GATEWAY_WORKERS), what one learns from the user subgraph goes to the others through the primary.
   const sessionsEnded = shareEndedSessions(sessions);
-  const overrides = options.subgraphUrls ?? {};
   const clientHeaders = { name: config.CLIENT_NAME_HEADER, version: config.CLIENT_VERSION_HEADER };
   const metrics = new ServiceMetrics('gateway', { operationNames: config.METRICS_OPERATION_NAMES, clients: { names: config.METRICS_CLIENT_NAMES } });
   if (options.knownOperationNames) metrics.setKnownOperationNames(options.knownOperationNames);
-  const observeFetch = subgraphFetchMetrics(metrics);
-  const observeReload = supergraphReloadMetrics(metrics);
-  // Pools, balancers and breakers per subgraph, shared by the data sources of every supergraph version.
-  const subgraphClients: SubgraphClients = new SubgraphClients(
-    (name) => clientSettingsFromConfig(config, name),
-    log,
-    subgraphClientMetrics(metrics, () => subgraphClients.all()),
-    (client) => metrics.watchBreaker(client.breaker),
-  );
-  // Apollo Gateway (2.10+) sends anonymous usage metrics to Apollo, after probing cloud metadata
-  // endpoints, unless APOLLO_TELEMETRY_DISABLED is set: a health platform sends nothing nobody asked
-  // for, so it is off unless the operator sets the variable (to false) themselves.
-  process.env.APOLLO_TELEMETRY_DISABLED ??= 'true';
-  // The data sources Apollo Gateway plans queries with, kept for the subscriptions' events (live/), and each subgraph's routing.
-  const dataSources: ServiceMap = {};
   // Field usage (usage/): which coordinates each client uses, and which subgraph served each field.
   const usage = config.USAGE_RECORDING === 'on' ? createUsageRecording({ config, log, ...(options.usageDatabase ? { database: options.usageDatabase } : {}) }) : undefined;
-  const routings = new Map<string, string>();
   // Operations whose plan reaches the agent subgraph count against the agent SLO (slo.ts).
   const slo = sloByQueryPlan();
   let trustedDocuments: TrustedDocuments | undefined;
-  // Apollo Gateway's plan store, ours so that a swap can find the most used operations already planned (plan-cache.ts).
-  const planCache = new PreplannedPlanCache({
+  const { gateway, planCache, dataSources, streamTarget, subgraphClients } = createPlanningGateway({
+    config,
     log,
-    top: config.SUPERGRAPH_PREPLAN_TOP,
-    trusted: () => candidatesOfDocuments(trustedDocuments?.documents().values() ?? []),
-  });
-  const preparation = config.SUPERGRAPH_PREPLAN === 'on'
-    ? {
-        async prepare(sdl: string) {
-          log.info(await planCache.prepare(sdl), 'supergraph pre-planned');
-        },
-        arm: (sdl: string) => void planCache.adoptOnNextSwap(sdl),
-        settled: () => planCache.swapSettled(),
-      }
-    : undefined;
-  const gateway = new ApolloGateway({
-    supergraphSdl: supergraphFromFile({
-      file: path.resolve(config.SUPERGRAPH_PATH),
-      log,
-      pollMs: config.SUPERGRAPH_POLL_MS,
-      onUpdate: (outcome) => {
-        observeReload(outcome);
-        options.onSupergraphUpdate?.(outcome);
-      },
-      ...(preparation ? { preparation } : {}),
-    }),
-    buildService: ({ name, url }) => {
-      // One instance or several, comma-separated: SUBGRAPH_<NAME>_URL, else the supergraph's routing URL.
-      const routing = overrides[name] ?? url ?? '';
-      const client = subgraphClients.get(name, routing);
-      // Its word on ended sessions is believed only from the subgraph that keeps them, and only behind the shared secret.
-      const onSessionsEnded = config.GATEWAY_SECRET && name === config.SESSIONS_SUBGRAPH ? sessionsEnded : undefined;
-      const source = new SuokeDataSource({ url: client.urls[0]!, name, gatewaySecret: config.GATEWAY_SECRET, observe: observeFetch, client, log, onSessionsEnded });
-      dataSources[name] = source;
-      routings.set(name, routing);
-      return source;
-    },
-    logger: log,
-    // Decided by our configuration, not by the process's NODE_ENV (Apollo's default).
-    __exposeQueryPlanExperimental: !production,
-    // gateway.request / gateway.plan / gateway.fetch spans: no GraphQL document (it may
-    // hold literal input values) and no exception events (messages quote input).
-    telemetry: { includeDocument: false, recordExceptions: false },
-    queryPlannerConfig: { cache: planCache },
-    experimental_didResolveQueryPlan: (resolved) => {
-      slo.didResolveQueryPlan(resolved);
-      planCache.noteUse(resolved);
-      usage?.didResolveQueryPlan(resolved);
-    },
+    metrics,
+    overrides: options.subgraphUrls ?? {},
+    sessionsEnded,
+    onSupergraphUpdate: options.onSupergraphUpdate,
+    trustedDocuments: () => trustedDocuments,
+    slo: slo.didResolveQueryPlan,
+    usage: usage?.didResolveQueryPlan,
   });
   const rateLimitStore = new RateLimitStore(redis);
   metrics.watchRateLimits(rateLimitStore.stats);
@@ -190,10 +126,8 @@ export function createGateway(options: GatewayOptions) {
     graphqlStream: (req, res, body) => liveRef?.handleHttp(req, res, body) ?? Promise.resolve(false),
     ready: async () => started,
     context: async ({ req, requestId }) => {
-      const authorization = req.headers.authorization;
-      const user = await userFromAuthorization(authorization, verify);
-      sessions.check(user);
-      return { requestId, user, authorization: user ? authorization : undefined, clientIp: clientIp(req, config.TRUSTED_PROXY_HOPS), client: clientFromHeaders(req.headers, clientHeaders) };
+      const { user, authorization } = await gatewayCaller(req.headers.authorization, auth);
+      return { requestId, user, authorization, clientIp: clientIp(req, config.TRUSTED_PROXY_HOPS), client: clientFromHeaders(req.headers, clientHeaders) };
     },
   });
   const queryGuard = useQueryLimits<GatewayContext>(queryLimitsFromConfig(config));
@@ -279,14 +213,7 @@ export function createGateway(options: GatewayOptions) {
     maxPayloadBytes: config.MAX_BODY_BYTES,
     gatewaySecret: config.GATEWAY_SECRET,
     serviceMap: () => dataSources,
-    streamTarget: (name) => {
-      const routing = routings.get(name);
-      if (routing === undefined) return undefined;
-      const client = subgraphClients.get(name, routing);
-      if (client.breaker.state === 'open') return undefined;
-      const instance = client.balancer.pick();
-      return instance && { url: instance.url, done: (outcome) => client.balancer.release(instance, outcome) };
-    },
+    streamTarget,
     formatError,
   });
   live.attach(http.server);
@@ -317,12 +244,8 @@ export function createGateway(options: GatewayOptions) {
     async listen(port = config.GATEWAY_PORT, host?: string) {
       if (!started) {
         if (trustedMode !== 'off' && config.TRUSTED_DOCUMENTS_PATH && !trustedDocuments) {
-          // The manifest's operation names are the metric labels strangers cannot choose (with the configured ones).
-          // Its owners likewise for client labels (with METRICS_CLIENT_NAMES).
-          const labelNames = () => {
-            metrics.setKnownOperationNames([...(options.knownOperationNames ?? []), ...(trustedDocuments?.operationNames() ?? [])]);
-            metrics.setKnownClientNames(trustedDocuments?.clientNames() ?? []);
-          };
+          // The manifest's operation names and owners become metric labels (metrics.ts).
+          const labelNames = () => labelTrustedDocuments(metrics, options.knownOperationNames, trustedDocuments);
           trustedDocuments = await TrustedDocuments.load({
             source: config.TRUSTED_DOCUMENTS_PATH,
             log,

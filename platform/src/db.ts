@@ -7,7 +7,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
-import { createMemoryPglite } from './pglite-template.js';
+import { createMemoryPglite, pgliteExtensions } from './pglite-template.js';
 import { countSqlStatement } from './request-context.js';
 import { observeDrizzleQueries, QUERY_OBSERVER, tracedStatement, type QueryObserver } from './telemetry/index.js';
 
@@ -84,13 +84,14 @@ function connectPostgres(options: DatabaseOptions, url: string): Database {
     types: { bigint: postgres.BigInt },
   });
   const stats: DatabaseStats = { statements: 0, inFlight: 0, poolMax: options.poolMax ?? 10 };
-  const db = drizzlePostgres(client, { logger: observingLogger(stats) }) as unknown as Db;
+  const postgresDb = drizzlePostgres(client, { logger: observingLogger(stats) });
   return {
     kind: 'postgres',
-    db,
+    db: postgresDb,
     stats,
     async rows<T>(query: SQL) {
-      return (await db.execute(query)) as unknown as T[];
+      // The caller names the row shape of its raw SQL.
+      return (await postgresDb.execute(query)) as T[];
     },
     async exec(script, execOptions) {
       await client.begin(async (tx) => {
@@ -114,18 +115,18 @@ async function openPglite(options: DatabaseOptions): Promise<Database> {
   const client = inMemory
     ? await createMemoryPglite(options.pgliteExtensions ? { extensions: options.pgliteExtensions } : {})
     : await PGlite.create(dataDir, {
-        ...(options.pgliteExtensions ? { extensions: options.pgliteExtensions as never } : {}),
+        ...(options.pgliteExtensions ? { extensions: pgliteExtensions(options.pgliteExtensions) } : {}),
       });
   // One embedded connection: statements queue behind each other.
   const stats: DatabaseStats = { statements: 0, inFlight: 0, poolMax: 1 };
-  const db = drizzlePglite(client, { logger: observingLogger(stats) }) as unknown as Db;
+  const pgliteDb = drizzlePglite(client, { logger: observingLogger(stats) });
   return {
     kind: 'pglite',
-    db,
+    db: pgliteDb,
     stats,
     async rows<T>(query: SQL) {
-      const result = (await db.execute(query)) as unknown as { rows: T[] };
-      return result.rows;
+      // The caller names the row shape of its raw SQL.
+      return (await pgliteDb.execute(query)).rows as T[];
     },
     async exec(script) {
       // PGlite is a single connection: transactions are already serialised.

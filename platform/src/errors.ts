@@ -32,7 +32,7 @@ const PASSTHROUGH_CODES = new Set<string>([
   'SUBSCRIPTION_OVERFLOW',
   'TOO_MANY_SUBSCRIPTIONS',
   'SUBSCRIPTION_TRANSPORT_REQUIRED',
-  // Delegated access (delegation.ts): the user granted the agents nothing (or no longer).
+  // Delegated access (auth/delegation.ts): the user granted the agents nothing (or no longer).
   'CONSENT_REQUIRED',
 ]);
 

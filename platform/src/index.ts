@@ -1,13 +1,9 @@
 export * from './audit/index.js';
-export * from './auth.js';
-export * from './delegation.js';
-export * from './delegated-reads.js';
+export * from './auth/index.js';
 export * from './config.js';
 export * from './db.js';
 export * from './errors.js';
 export * from './http.js';
-export * from './keys.js';
-export * from './trust.js';
 export * from './http-edge.js';
 export * from './compression.js';
 export * from './metrics-endpoint.js';
@@ -30,7 +26,6 @@ export * from './graphql/index.js';
 export * from './metrics.js';
 export * from './operation-outcome.js';
 export * from './service-client.js';
-export * from './sessions.js';
 export {
   startTracing,
   tracingActive,

@@ -85,7 +85,7 @@ const VALUE_BEARING_KEYS = ['params', 'parameters', 'detail', 'where', 'hint'];
  */
 export function safeErrorSerializer(error: unknown): unknown {
   if (!(error instanceof Error)) return error;
-  const serialized = stdSerializers.err(error) as unknown as Record<string, unknown>;
+  const serialized: Record<string, unknown> = stdSerializers.err(error);
   const quoted = paramsQuotedIn(error);
   for (const key of ['message', 'stack'] as const) {
     const text = serialized[key];

@@ -1,45 +1,31 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { DatabaseStats } from './db.js';
 import { isPublicCode } from './errors.js';
+import * as gauges from './metrics-gauges.js';
+import {
+  boundedNames,
+  CLIENT_OTHER_LABEL,
+  CLIENT_UNKNOWN_LABEL,
+  MAX_KNOWN_CLIENT_NAMES,
+  MAX_KNOWN_OPERATION_NAMES,
+  MAX_VERSIONS_PER_CLIENT,
+  PLANNER_FETCH_NAME,
+  VERSION_LABEL,
+  type OperationClient,
+} from './metrics-labels.js';
+import type { WatchedBreaker } from './metrics-gauges.js';
 import { operationOutcome, type ClassifiedError } from './operation-outcome.js';
 
-/** What watchBreaker reads, at each scrape. */
-export interface WatchedBreaker {
-  readonly name: string;
-  readonly state: 'closed' | 'half-open' | 'open';
-  readonly stats: { readonly rejectedOpen: number };
-}
-const BREAKER_STATES = { closed: 0, 'half-open': 1, open: 2 } as const;
+export type { WatchedBreaker } from './metrics-gauges.js';
+export { CLIENT_OTHER_LABEL, CLIENT_UNKNOWN_LABEL, type OperationClient } from './metrics-labels.js';
 
 /** Seconds; covers a cached field (ms) to a slow cross-subgraph operation. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const BATCH_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000];
-/** Names fed by `setKnownOperationNames` beyond this are ignored: a manifest that large is a mistake, not a label set. */
-const MAX_KNOWN_OPERATION_NAMES = 5_000;
-/** Client names fed by `setKnownClientNames` (config plus the manifest's owners) beyond this are ignored. */
-const MAX_KNOWN_CLIENT_NAMES = 200;
-/**
- * Versions of one known client kept as labels, the first seen by this process: a client's name is
- * public, so anyone can send it with made-up versions, and each one would multiply the series. A few
- * releases live at once (current, previous, the stragglers that never update); 20 covers them, and
- * later versions are `(other)` until the process restarts. The usage store keeps every version.
- */
-const MAX_VERSIONS_PER_CLIENT = 20;
-/** What a version must look like to be a label at all (semver, build numbers, `2026.12.1-rc.1+42`). */
-const VERSION_LABEL = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,39}$/;
 /** Per-operation series carry the client with `clients` (the gateway); subgraphs never see one. */
 type OperationLabel = 'operation' | 'client' | 'client_version';
-/** The client of an operation as the gateway resolved it (client-identity.ts): values as sent, capped. */
-export interface OperationClient {
-  name: string;
-  version: string;
-}
-/** The `client` label of a request that named no client (and of its version). */
-export const CLIENT_UNKNOWN_LABEL = '(unknown)';
-/** The `client` label of a name that is not a known client (and the version label of any unknown version). */
-export const CLIENT_OTHER_LABEL = '(other)';
 /**
  * Which latency and availability SLO an operation counts against: `agent` for operations that wait on the
  * agent subgraph (a model's reply may take up to its 8 s deadline), `default` for everything else.
@@ -47,8 +33,6 @@ export const CLIENT_OTHER_LABEL = '(other)';
 export type SloName = 'default' | 'agent';
 /** Seconds; the SLO thresholds are bucket bounds: 0.5 (default) and 10 (agent, above its 8 s reply deadline). */
 const SLO_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 8, 10, 30];
-/** The Apollo query planner names a subgraph fetch `<operation>__<subgraph>__<n>`. */
-const PLANNER_FETCH_NAME = /^(.+)__[A-Za-z0-9_]+?__\d+$/;
 
 /**
  * One Prometheus registry per service (so several services in one test process
@@ -143,29 +127,7 @@ export class ServiceMetrics {
       buckets: BATCH_BUCKETS,
       registers,
     });
-    // Declared in every service so dashboards can query it; samples only where breakers are watched.
-    const breakers = this.breakers;
-    new Gauge({
-      name: 'suoke_circuit_breaker_state',
-      help: 'Circuit breaker state by breaker: 0 closed, 1 half-open (one probe let through), 2 open (failing fast)',
-      labelNames: ['breaker'],
-      registers,
-      // A gateway running several workers (one breaker each) reports the worst state, not a sum.
-      aggregator: 'max',
-      collect() {
-        for (const [name, breaker] of breakers) this.set({ breaker: name }, BREAKER_STATES[breaker.state]);
-      },
-    });
-    new Counter({
-      name: 'suoke_circuit_breaker_rejections_total',
-      help: 'Calls refused at once because their circuit breaker was open, by breaker',
-      labelNames: ['breaker'],
-      registers,
-      collect() {
-        this.reset();
-        for (const [name, breaker] of breakers) this.inc({ breaker: name }, breaker.stats.rejectedOpen);
-      },
-    });
+    gauges.watchBreakers(this.registry, this.breakers);
   }
 
   /** Reports a circuit breaker's state and fast failures (e.g. the agent subgraph's ResilientCall). */
@@ -193,12 +155,7 @@ export class ServiceMetrics {
    * the gateway feeds it the trusted-documents manifest's names, at start and on each new manifest.
    */
   setKnownOperationNames(names: Iterable<string>): void {
-    const known = new Set<string>();
-    for (const name of names) {
-      if (known.size >= MAX_KNOWN_OPERATION_NAMES) break;
-      if (typeof name === 'string' && name !== '' && name.length <= 100) known.add(name);
-    }
-    this.knownOperations = known;
+    this.knownOperations = boundedNames(names, MAX_KNOWN_OPERATION_NAMES, 100);
   }
 
   /**
@@ -224,12 +181,7 @@ export class ServiceMetrics {
    * gateway feeds it the trusted documents manifest's owners, at start and on each new manifest.
    */
   setKnownClientNames(names: Iterable<string>): void {
-    const known = new Set<string>();
-    for (const name of names) {
-      if (known.size >= MAX_KNOWN_CLIENT_NAMES) break;
-      if (typeof name === 'string' && name !== '' && name.length <= 128) known.add(name);
-    }
-    this.knownClients = known;
+    this.knownClients = boundedNames(names, MAX_KNOWN_CLIENT_NAMES, 128);
   }
 
   /**
@@ -296,57 +248,12 @@ export class ServiceMetrics {
 
   /** Pool use: statements in flight against the connections the pool may open. */
   watchDatabase(stats: DatabaseStats): void {
-    const registers = [this.registry];
-    new Gauge({
-      name: 'suoke_db_pool_max_connections',
-      help: 'Connections the database pool may open (1 for embedded PGlite)',
-      registers,
-      collect() {
-        this.set(stats.poolMax);
-      },
-    });
-    new Gauge({
-      name: 'suoke_db_statements_in_flight',
-      help: 'SQL statements sent and not yet answered; above the pool size they queue for a connection',
-      registers,
-      collect() {
-        this.set(stats.inFlight);
-      },
-    });
-    new Counter({
-      name: 'suoke_db_statements_total',
-      help: 'SQL statements sent',
-      registers,
-      collect() {
-        this.reset();
-        this.inc(stats.statements);
-      },
-    });
+    gauges.watchDatabase(this.registry, stats);
   }
 
   /** The HTTP front's refusals that happen before any request: connections over the per-address cap. */
   watchHttp(stats: { refusedConnections: number }): void {
-    new Counter({
-      name: 'suoke_http_connections_refused_total',
-      help: 'Connections closed on arrival because their client address already had HTTP_MAX_CONNECTIONS_PER_ADDRESS open',
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        this.inc(stats.refusedConnections);
-      },
-    });
-  }
-
-  /** Subscriptions this subgraph process serves now over /graphql/stream (either graphql-sse mode). */
-  watchStreams(open: () => number): void {
-    new Gauge({
-      name: 'suoke_subgraph_subscriptions_open',
-      help: 'Subscriptions open on this subgraph process (operations, not connections: a gateway multiplexes many on one event stream)',
-      registers: [this.registry],
-      collect() {
-        this.set(open());
-      },
-    });
+    gauges.watchHttp(this.registry, stats);
   }
 
   /**
@@ -354,16 +261,7 @@ export class ServiceMetrics {
    * limiter because Redis failed (RateLimitStore.insuranceMode; 0 without Redis).
    */
   watchRateLimitInsurance(store: { readonly insuranceMode: boolean }): void {
-    new Gauge({
-      name: 'suoke_rate_limit_insurance_mode',
-      help: 'Whether rate limits run on the per-process insurance limiter because Redis failed: 1 yes (limits are per process, not shared), 0 no (Redis counts them, or no Redis is configured)',
-      registers: [this.registry],
-      // Several workers of one gateway: one of them on the insurance limiter is enough to say so.
-      aggregator: 'max',
-      collect() {
-        this.set(store.insuranceMode ? 1 : 0);
-      },
-    });
+    gauges.watchRateLimitInsurance(this.registry, store);
   }
 
   /**
@@ -371,29 +269,16 @@ export class ServiceMetrics {
    * without Redis the gauge is absent, not 0.
    */
   watchRedis(clients: readonly { readonly status: string }[]): void {
-    const unique = [...new Set(clients)];
-    new Gauge({
-      name: 'suoke_redis_up',
-      help: 'Whether this process\'s Redis connections are ready: 1 all ready, 0 at least one is configured and not connected (commands fail fast; rate limits fall back to the insurance limiter)',
-      registers: [this.registry],
-      // Several workers of one gateway: the worst one.
-      aggregator: 'min',
-      collect() {
-        this.set(unique.every((client) => client.status === 'ready') ? 1 : 0);
-      },
-    });
+    gauges.watchRedis(this.registry, clients);
+  }
+
+  /** Subscriptions this subgraph process serves now over /graphql/stream (either graphql-sse mode). */
+  watchStreams(open: () => number): void {
+    gauges.watchStreams(this.registry, open);
   }
 
   /** Requests refused by @rateLimit in this process (read from the store's own counters). */
   watchRateLimits(stats: { rejected: number }): void {
-    new Counter({
-      name: 'suoke_rate_limit_rejections_total',
-      help: 'Field calls refused by @rateLimit where the counters were consumed (the gateway, or a subgraph called directly)',
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        this.inc(stats.rejected);
-      },
-    });
+    gauges.watchRateLimits(this.registry, stats);
   }
 }

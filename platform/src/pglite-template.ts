@@ -4,7 +4,7 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, type Extension, type Extensions } from '@electric-sql/pglite';
 
 /**
  * In-memory PGlite databases (`memory://`: every test database on the embedded default, and
@@ -73,7 +73,7 @@ function pgliteTemplate(file: string): Promise<Blob | undefined> {
  * file) and runs initdb as PGlite does by default.
  */
 export async function createMemoryPglite(options: { extensions?: Record<string, unknown>; templateFile?: string }): Promise<PGlite> {
-  const extensions = options.extensions ? { extensions: options.extensions as never } : {};
+  const extensions = options.extensions ? { extensions: pgliteExtensions(options.extensions) } : {};
   const file = options.templateFile ?? pgliteTemplatePath();
   const loadDataDir = await pgliteTemplate(file);
   if (loadDataDir) {
@@ -85,4 +85,21 @@ export async function createMemoryPglite(options: { extensions?: Record<string, 
     }
   }
   return PGlite.create('memory://', extensions);
+}
+
+/**
+ * PGlite's extensions from the map a subgraph declares (`{ pg_trgm }`, typed loosely there): each must be a
+ * PGlite extension (a name and a setup) or a URL of one.
+ */
+export function pgliteExtensions(declared: Record<string, unknown>): Extensions {
+  const out: Extensions = {};
+  for (const [namespace, value] of Object.entries(declared)) {
+    if (!(value instanceof URL) && !isExtension(value)) throw new Error(`PGlite extension ${namespace}: not an extension (a name and a setup) nor a URL`);
+    out[namespace] = value;
+  }
+  return out;
+}
+
+function isExtension(value: unknown): value is Extension {
+  return typeof value === 'object' && value !== null && 'name' in value && typeof value.name === 'string' && 'setup' in value && typeof value.setup === 'function';
 }

@@ -1,5 +1,4 @@
-import { signServiceToken } from './auth.js';
-import { signingKeyRing, type SigningConfig } from './keys.js';
+import { signServiceToken, signingKeyRing, type SigningConfig } from './auth/index.js';
 
 /**
  * How one subgraph calls another: through the gateway, like any client, with

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { baseEnv, ConfigError, databaseEnv, loadConfig, signingEnv } from '../src/config.js';
-import { generateSigningJwk, publicJwks, signingProblems } from '../src/keys.js';
-import { trustedServices } from '../src/trust.js';
+import { baseEnv, ConfigError, databaseEnv, loadConfig } from '../src/config.js';
+import { generateSigningJwk, publicJwks, signingEnv, signingProblems, trustedServices } from '../src/auth/index.js';
 
 const env = baseEnv.extend(databaseEnv.shape);
 const GOOD_GATEWAY = 'gateway-shared-secret-0123456789';

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { userFromAuthorization, type AuthUser, type SessionDenyList, type TokenVerifier } from '@suoke/platform';
+import { gatewayCaller, type AuthUser, type SessionDenyList, type TokenVerifier } from '@suoke/platform';
 import { clientIp } from '../client-ip.js';
 import { clientFromConnection, type ClientHeaderNames, type ClientIdentity } from '../client-identity.js';
 
@@ -54,13 +54,11 @@ export async function callerFrom(
   request: IncomingMessage,
   deps: { verify: TokenVerifier; sessions: SessionDenyList; trustedProxyHops: number; clientHeaders?: ClientHeaderNames | undefined },
 ): Promise<LiveCaller> {
-  const authorization = authorizationFrom(params);
-  const user = await userFromAuthorization(authorization, deps.verify);
-  deps.sessions.check(user);
+  const { user, authorization } = await gatewayCaller(authorizationFrom(params), deps);
   const ip = clientIp(request, deps.trustedProxyHops);
   return {
     user,
-    authorization: user ? authorization : undefined,
+    authorization,
     expiresAt: user && authorization ? expiryOf(authorization) : undefined,
     clientIp: ip,
     client: clientFromConnection(request.headers, params, deps.clientHeaders),

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SessionDenyList, TokenVerifier } from '@suoke/platform';
-import { GraphQLError, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type ExecutionResult, type FormattedExecutionResult, type GraphQLFormattedError } from 'graphql';
 import { print as printSse } from 'graphql-sse';
 import { SUBSCRIPTION_TRANSPORT_REQUIRED, SUBSCRIPTION_TRANSPORTS_MESSAGE } from '../subscription-over-post.js';
 import { callerFrom, type LiveCaller } from './caller.js';
@@ -148,9 +148,9 @@ interface Framing {
   /** Written with the headers. */
   open: string;
   heartbeat: string;
-  event(result: ExecutionResult): string;
+  event(result: FormattedExecutionResult): string;
   /** The reason the gateway ended the subscription (then `close`). */
-  reason(result: ExecutionResult): string;
+  reason(result: FormattedExecutionResult): string;
   close: string;
 }
 
@@ -167,14 +167,19 @@ const multipart: Framing = {
 const sse: Framing = {
   open: ':\n\n',
   heartbeat: ':\n\n',
-  event: (result) => printSse({ event: 'next', data: result as never }),
-  reason: (result) => printSse({ event: 'next', data: result as never }),
+  event: (result) => nextEvent(result),
+  reason: (result) => nextEvent(result),
   close: printSse({ event: 'complete', data: null }),
 };
 
-function formatted(result: ExecutionResult, format: (error: GraphQLError) => GraphQLFormattedError): ExecutionResult {
+/** graphql-sse's `next` message as its `print` writes it; its types want unformatted GraphQLErrors, the wire carries formatted ones. */
+function nextEvent(result: FormattedExecutionResult): string {
+  return `event: next\ndata: ${JSON.stringify(result)}\n\n`;
+}
+
+function formatted(result: ExecutionResult, format: (error: GraphQLError) => GraphQLFormattedError): FormattedExecutionResult {
   if (!result.errors) return result;
-  return { ...result, errors: result.errors.map((e) => format(e instanceof GraphQLError ? e : new GraphQLError(String((e as Error).message ?? e)))) as never };
+  return { ...result, errors: result.errors.map((e) => format(e instanceof GraphQLError ? e : new GraphQLError(String((e as Error).message ?? e)))) };
 }
 
 /** The status a refusal is answered with: its own (a limit's 429 and retry-after), else by its code. */

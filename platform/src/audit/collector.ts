@@ -1,5 +1,5 @@
 import { context as otelContext, isSpanContextValid, trace } from '@opentelemetry/api';
-import type { AuthUser } from '../auth.js';
+import type { AuthUser } from '../auth/index.js';
 import type { Database } from '../db.js';
 
 export type AuditAction = 'READ' | 'WRITE';

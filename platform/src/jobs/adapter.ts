@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
-import type { PGlite } from '@electric-sql/pglite';
+import { PGlite } from '@electric-sql/pglite';
 import type { Sql } from 'postgres';
 import type { Database, Db } from '../db.js';
 
@@ -17,7 +17,7 @@ export interface BossDb {
  * and numbers stay as they are: the drivers' boolean serialisers test for
  * `true`, and would read the text 'false' as true on PGlite.
  */
-export function pgText(value: unknown): unknown {
+export function pgText(value: unknown): string | number | bigint | boolean | null {
   if (value === null || value === undefined) return null;
   if (value instanceof Date) return value.toISOString();
   if (Array.isArray(value)) return `{${value.map(arrayElement).join(',')}}`;
@@ -41,9 +41,10 @@ function arrayElement(value: unknown): string {
  */
 export function bossDb(database: Database): BossDb {
   // drizzle keeps the driver it was built over on `$client` (postgres.js' Sql, or the PGlite instance).
-  const client = (database.db as unknown as { $client: unknown }).$client;
+  const client: unknown = '$client' in database.db ? database.db.$client : undefined;
   if (database.kind === 'pglite') {
-    const pglite = client as PGlite;
+    if (!(client instanceof PGlite)) throw new Error('bossDb: the embedded database has no PGlite client under drizzle');
+    const pglite = client;
     return {
       async executeSql(text, values) {
         if (values && values.length > 0) {
@@ -55,18 +56,19 @@ export function bossDb(database: Database): BossDb {
       },
     };
   }
-  const postgresJs = client as Sql;
+  if (!isPostgresJs(client)) throw new Error('bossDb: the database has no postgres.js client under drizzle');
+  const postgresJs = client;
   return {
     async executeSql(text, values) {
       if (values && values.length > 0) {
-        const rows = await postgresJs.unsafe(text, values.map(pgText) as never[]);
+        const rows = await postgresJs.unsafe(text, values.map(pgText));
         return { rows: [...rows] as Record<string, unknown>[] };
       }
       // postgres.js refuses BEGIN on a pooled connection: the text runs on one reserved for it.
       const reserved = await postgresJs.reserve();
       let result: unknown[];
       try {
-        result = (await reserved.unsafe(text).simple()) as unknown as unknown[];
+        result = await reserved.unsafe(text).simple();
       } finally {
         reserved.release();
       }
@@ -86,8 +88,7 @@ export function bossDb(database: Database): BossDb {
 export function transactionDb(tx: Db): BossDb {
   return {
     async executeSql(text, values = []) {
-      const result = (await tx.execute(withParams(text, values))) as unknown as Record<string, unknown>[] | { rows: Record<string, unknown>[] };
-      return { rows: Array.isArray(result) ? [...result] : result.rows };
+      return { rows: rowsOf(await tx.execute(withParams(text, values))) };
     },
   };
 }
@@ -106,4 +107,16 @@ export function withParams(text: string, values: unknown[]): SQL {
   }
   chunks.push(sql.raw(text.slice(last)));
   return sql.join(chunks, sql.raw(''));
+}
+
+/** The rows of a drizzle `execute` result, whichever driver answered: postgres.js with the row list, PGlite with `{ rows }`. */
+export function rowsOf(result: unknown): Record<string, unknown>[] {
+  if (Array.isArray(result)) return [...result];
+  if (typeof result === 'object' && result !== null && 'rows' in result && Array.isArray(result.rows)) return result.rows;
+  throw new Error('a drizzle execute result without rows');
+}
+
+/** postgres.js' Sql (db.ts gives it a bigint type): a tagged-template function with `unsafe` and `reserve`. */
+function isPostgresJs(client: unknown): client is Sql<{ bigint: bigint }> {
+  return typeof client === 'function' && 'unsafe' in client && 'reserve' in client;
 }

@@ -3,7 +3,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { sql } from 'drizzle-orm';
 import type { Database, Db } from '../db.js';
 import type { Logger } from '../logger.js';
-import { bossDb, transactionDb, type BossDb } from './adapter.js';
+import { bossDb, rowsOf, transactionDb, type BossDb } from './adapter.js';
 
 /**
  * Durable jobs on pg-boss, in a schema of the subgraph's own database
@@ -249,10 +249,8 @@ export function createJobEngine(options: JobEngineOptions): JobEngine {
     },
     async once(key, effect) {
       return database.db.transaction(async (tx) => {
-        const recorded = (await tx.execute(sql`insert into ${effects} (key) values (${key}) on conflict do nothing returning key`)) as unknown as
-          | unknown[]
-          | { rows: unknown[] };
-        const fresh = (Array.isArray(recorded) ? recorded : recorded.rows).length === 1;
+        const recorded = rowsOf(await tx.execute(sql`insert into ${effects} (key) values (${key}) on conflict do nothing returning key`));
+        const fresh = recorded.length === 1;
         if (!fresh) return { ran: false as const };
         return { ran: true as const, value: await effect(tx) };
       });

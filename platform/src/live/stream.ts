@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { getOperationAST, GraphQLError, parse, subscribe as graphqlSubscribe, validate, type DocumentNode, type ExecutionResult, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import { GraphQLError, subscribe as graphqlSubscribe, type ExecutionResult, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { createHandler, TOKEN_HEADER_KEY, type ExecutionResult as SseResult, type OperationArgs } from 'graphql-sse';
 import type { Logger } from 'pino';
+import { answer, errorResult, headerOf, JSON_HEADERS, pipe, sendJson, subscriptionDocument } from './stream-http.js';
 import { supervise, type Supervised } from './supervise.js';
 
 /** The path of the subgraph's subscriptions (graphql-sse, distinct connections and single connection modes). */
@@ -36,15 +37,8 @@ export interface StreamEndpointOptions<TContext extends object> {
   maxOpen: number;
 }
 
-const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
 /** A reserved single-connection stream whose event stream is not opened within this long is dropped. */
 const RESERVATION_MS = 30_000;
-type OperationContextRecord = Record<PropertyKey, unknown>;
-
-/** `data: null` included: graphql-sse takes what onSubscribe returns for a result only when it has `data`. */
-function errorResult(message: string, code: string): ExecutionResult {
-  return { data: null, errors: [new GraphQLError(message, { extensions: { code } })] };
-}
 
 /**
  * /graphql/stream: the subgraph's subscriptions over graphql-sse, in both its
@@ -80,39 +74,31 @@ export function createStreamEndpoint<TContext extends object>(options: StreamEnd
   /** Open single-connection event streams, ended at shutdown once their operations have. */
   const shared = new Set<AsyncGenerator<unknown>>();
 
-  // graphql-sse types its context as a record; ours is the subgraph's context object.
-  const handler = createHandler<IncomingMessage, { context: TContext }, OperationContextRecord>({
+  // graphql-sse's operation context must be a record: ours travels inside one (`operation`), undefined for the
+  // requests that run no operation (PUT, GET, DELETE, and a reservation dropped without a request).
+  type Operation = { operation: TContext | undefined };
+  const handler = createHandler<IncomingMessage | undefined, { context: TContext | undefined }, Operation>({
     // A reservation (PUT) gets a new unguessable token; other requests name theirs, or none (distinct connections).
     authenticate: (req) => (req.method === 'PUT' ? randomUUID() : (req.headers.get(TOKEN_HEADER_KEY) ?? null)),
-    context: (req) => req.context.context as unknown as OperationContextRecord,
+    context: (req) => ({ operation: req.context.context }),
     // Validated in onSubscribe (with codes); graphql-sse would validate a second time.
     validate: () => [],
     execute: () => errorResult('This endpoint serves subscriptions only: send queries and mutations to /graphql', 'BAD_REQUEST') as SseResult,
     onSubscribe: (req, params) => {
-      let document: DocumentNode;
-      try {
-        document = parse(params.query);
-      } catch (error) {
-        return errorResult(error instanceof GraphQLError ? error.message : 'The document could not be parsed', 'GRAPHQL_PARSE_FAILED') as SseResult;
-      }
-      const operation = getOperationAST(document, params.operationName);
-      if (!operation) return errorResult('The document must name one operation to run (operationName)', 'BAD_REQUEST') as SseResult;
-      if (operation.operation !== 'subscription') {
-        return errorResult('This endpoint serves subscriptions only: send queries and mutations to /graphql', 'BAD_REQUEST') as SseResult;
-      }
-      const invalid = validate(options.schema, document);
-      if (invalid.length > 0) {
-        return { data: null, errors: invalid.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })) } as SseResult;
-      }
+      const document = subscriptionDocument(options.schema, params.query, params.operationName);
+      if (!('kind' in document)) return document as SseResult;
       return {
         schema: options.schema,
         document,
         operationName: params.operationName,
         variableValues: params.variables,
-        contextValue: req.context.context as unknown as OperationContextRecord,
-      } as OperationArgs<OperationContextRecord>;
+        contextValue: { operation: req.context.context },
+      } as OperationArgs<Operation>;
     },
     subscribe: async (args) => {
+      const context = args.contextValue.operation;
+      // Only POSTs subscribe, and each was authenticated first.
+      if (context === undefined) return errorResult('The request carries no verified caller', 'UNAUTHENTICATED') as SseResult;
       // Checked and counted in one synchronous step: concurrent requests cannot pass the cap together.
       if (draining) return errorResult('This service is shutting down: subscribe again', 'SERVICE_UNAVAILABLE') as SseResult;
       if (open.size + reserved >= options.maxOpen) {
@@ -120,9 +106,8 @@ export function createStreamEndpoint<TContext extends object>(options: StreamEnd
       }
       reserved += 1;
       try {
-        const result = await graphqlSubscribe(args);
+        const result = await graphqlSubscribe({ ...args, contextValue: context });
         if (!(Symbol.asyncIterator in result)) return result as SseResult;
-        const context = args.contextValue as unknown as TContext;
         const stream = supervise(result, {
           expiresAt: expiries.get(context),
           stillAllowed: options.stillAllowed ? () => options.stillAllowed!(context) : undefined,
@@ -136,25 +121,19 @@ export function createStreamEndpoint<TContext extends object>(options: StreamEnd
         streams.set(context, stream);
         // Shutdown began while the subscription was being set up (close() could not see it yet): end it as it would have.
         if (draining) stream.end(errorResult('This service is shutting down: subscribe again', 'SERVICE_UNAVAILABLE'));
-        return stream as unknown as AsyncGenerator<SseResult>;
+        return stream;
       } finally {
         reserved -= 1;
       }
     },
     onNext: async (context, _req, result) => {
-      if (options.afterResult) await options.afterResult(context as unknown as TContext).catch((error: unknown) => options.log.error({ err: error }, 'after-result hook failed'));
+      if (options.afterResult && context.operation !== undefined) await options.afterResult(context.operation).catch((error: unknown) => options.log.error({ err: error }, 'after-result hook failed'));
       const errors = (result as ExecutionResult).errors;
       if (!errors || errors.length === 0) return result;
       const formatted = errors.map((e) => options.formatError(e instanceof GraphQLError ? e.toJSON() : { message: String(e) }, e));
       return { ...result, errors: formatted } as unknown as SseResult;
     },
   });
-
-  /** The handler's answer to a request that is not an event stream: status, headers, body. */
-  function answer(res: ServerResponse, body: unknown, init: { status: number; headers?: Record<string, string> | undefined }): void {
-    res.writeHead(init.status, init.headers ?? (typeof body === 'string' ? JSON_HEADERS : {}));
-    res.end(typeof body === 'string' ? body : undefined);
-  }
 
   function call(req: IncomingMessage, body: string, accept: string, context?: TContext) {
     return handler({
@@ -163,7 +142,7 @@ export function createStreamEndpoint<TContext extends object>(options: StreamEnd
       headers: { get: (key) => (key.toLowerCase() === 'accept' ? accept : headerOf(req, key)) },
       body,
       raw: req,
-      context: { context: context as TContext },
+      context: { context },
     });
   }
 
@@ -197,7 +176,7 @@ export function createStreamEndpoint<TContext extends object>(options: StreamEnd
       reservations.delete(token);
       shared.add(stream as AsyncGenerator<unknown>);
       try {
-        await pipe(res, stream, init, () => {
+        await pipe(res, stream, init, { heartbeatMs: options.heartbeatMs, ended: streamsEnded }, () => {
           const denied = options.stillAllowed ? [...(tokenContexts.get(token) ?? [])].map((context) => [context, options.stillAllowed!(context)] as const) : [];
           for (const [context, error] of denied) if (error) streams.get(context)?.end({ errors: [error] });
         });
@@ -227,7 +206,7 @@ export function createStreamEndpoint<TContext extends object>(options: StreamEnd
 
   /** Frees a reservation whose stream was never opened. */
   async function drop(token: string): Promise<void> {
-    const [stream] = await handler({ method: 'GET', url: STREAM_PATH, headers: { get: (key) => (key.toLowerCase() === 'accept' ? 'text/event-stream' : key.toLowerCase() === TOKEN_HEADER_KEY ? token : undefined) }, body: '', raw: undefined as unknown as IncomingMessage, context: { context: undefined as unknown as TContext } });
+    const [stream] = await handler({ method: 'GET', url: STREAM_PATH, headers: { get: (key) => (key.toLowerCase() === 'accept' ? 'text/event-stream' : key.toLowerCase() === TOKEN_HEADER_KEY ? token : undefined) }, body: '', raw: undefined, context: { context: undefined } });
     if (stream && typeof stream !== 'string') await (stream as AsyncGenerator<unknown>).return(undefined);
     tokenContexts.delete(token);
   }
@@ -246,40 +225,6 @@ export function createStreamEndpoint<TContext extends object>(options: StreamEnd
     }
     expiries.set(context, options.expiresAt(req, context));
     return context;
-  }
-
-  /** Writes an event stream to the response with SSE comment heartbeats (`onHeartbeat` after each) until either side ends it. */
-  async function pipe(res: ServerResponse, stream: AsyncGenerator<string, void, undefined>, init: { status: number; headers?: Record<string, string> | undefined }, onHeartbeat: () => void): Promise<void> {
-    let gone = false;
-    const onClose = () => {
-      gone = true;
-      void stream.return(undefined);
-    };
-    res.once('close', onClose);
-    res.writeHead(init.status, { ...init.headers, 'x-accel-buffering': 'no' });
-    res.flushHeaders();
-    const heartbeat = setInterval(() => {
-      if (!gone && !res.destroyed) res.write(':\n\n');
-      onHeartbeat();
-    }, options.heartbeatMs);
-    const done = (async () => {
-      try {
-        for await (const chunk of stream) {
-          if (gone || res.destroyed) break;
-          res.write(chunk);
-        }
-      } finally {
-        clearInterval(heartbeat);
-        res.off('close', onClose);
-        res.end();
-      }
-    })();
-    streamsEnded.add(done);
-    try {
-      await done;
-    } finally {
-      streamsEnded.delete(done);
-    }
   }
 
   return {
@@ -327,7 +272,7 @@ export function createStreamEndpoint<TContext extends object>(options: StreamEnd
       // From here the pipe watches the client: its close ends the stream.
       res.off('close', onClose);
       // Each heartbeat also re-checks the caller (a signed-out session ends the stream).
-      await pipe(res, stream as AsyncGenerator<string, void, undefined>, init, () => {
+      await pipe(res, stream as AsyncGenerator<string, void, undefined>, init, { heartbeatMs: options.heartbeatMs, ended: streamsEnded }, () => {
         const denied = options.stillAllowed?.(context);
         if (denied) streams.get(context)?.end({ errors: [denied] });
       });
@@ -343,15 +288,4 @@ export function createStreamEndpoint<TContext extends object>(options: StreamEnd
       await Promise.allSettled([...streamsEnded]);
     },
   };
-}
-
-function headerOf(req: IncomingMessage, key: string): string | undefined {
-  const value = req.headers[key.toLowerCase()];
-  return Array.isArray(value) ? value.join(', ') : value;
-}
-
-function sendJson(res: ServerResponse, status: number, message: string, code: string): void {
-  const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
-  res.writeHead(status, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(body) });
-  res.end(body);
 }

@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { GraphQLError, GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import { decodeJwt } from 'jose';
 import type { Logger } from 'pino';
-import type { AuthUser } from '../auth.js';
+import type { AuthUser } from '../auth/index.js';
 import type { EventBus } from './bus.js';
 import type { LiveConfig } from './config.js';
 import type { EventStream } from './event-stream.js';

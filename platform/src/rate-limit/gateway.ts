@@ -1,6 +1,6 @@
 import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import { getArgumentValues, GraphQLError, parse, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
-import { isServiceSubject } from '../auth.js';
+import { isServiceSubject } from '../auth/index.js';
 import { fragmentDefinitions, selectedFields } from '../graphql/index.js';
 import type { Logger } from '../logger.js';
 import { CLIENT_IP_HEADER, encodeBudget, RATE_BUDGET_HEADER, RATE_LIMITED, type RateBudget } from './budget.js';

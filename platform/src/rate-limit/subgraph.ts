@@ -1,6 +1,6 @@
 import type { GraphQLResolveInfo, GraphQLSchema } from 'graphql';
 import { rateLimitDirective, type RateLimitArgs } from 'graphql-rate-limit-directive';
-import { isServiceSubject } from '../auth.js';
+import { isServiceSubject } from '../auth/index.js';
 import { rateLimitedError, type RateBudget } from './budget.js';
 import { rateLimitCounters, type RateLimitIdentity, type RateLimitRule } from './keys.js';
 import { checkBy } from './rules.js';

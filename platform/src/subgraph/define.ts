@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse, type DocumentNode } from 'graphql';
-import type { AuthUser } from '../auth.js';
+import type { AuthUser } from '../auth/index.js';
 import type { Database } from '../db.js';
 import type { EntityCaches } from '../entity-cache.js';
 import type { SubgraphFeature } from '../feature.js';
 import type { HttpAppOptions } from '../http.js';
-import { signingKeyRing } from '../keys.js';
+import { signingKeyRing } from '../auth/index.js';
 import { fragmentSpecUrls, linkedSpecUrls } from '../fragments.js';
 import type { EventBus } from '../live/index.js';
 import { createLogger, type Logger } from '../logger.js';

@@ -3,19 +3,19 @@ import type { ApolloServer, ApolloServerPlugin } from '@apollo/server';
 import type { DocumentNode, GraphQLSchema } from 'graphql';
 import { z } from 'zod';
 import type { AuditCollector, AuditPluginOptions } from '../audit/index.js';
-import type { AuthUser } from '../auth.js';
+import type { AuthUser } from '../auth/index.js';
 import { baseEnv, databaseEnv, portSchema, type BaseConfig, type DatabaseConfig } from '../config.js';
 import type { Database } from '../db.js';
 import type { EntityCaches } from '../entity-cache.js';
 import type { SubgraphFeature } from '../feature.js';
 import type { HttpAppOptions } from '../http.js';
-import type { KeyRing } from '../keys.js';
+import type { KeyRing } from '../auth/index.js';
 import type { EventBus, ContextEvents, LiveConfig } from '../live/index.js';
 import { liveEnv } from '../live/index.js';
 import type { Logger } from '../logger.js';
 import type { ServiceMetrics, SloName } from '../metrics.js';
 import type { RateLimitContext, RateLimitStore } from '../rate-limit/index.js';
-import type { RequestSessions } from '../sessions.js';
+import type { RequestSessions } from '../auth/index.js';
 
 /** The environment every subgraph reads; a subgraph extends it with its own variables. */
 export function subgraphEnv(defaultPort: number) {

@@ -87,7 +87,7 @@ export function openAiCompatibleProvider(options: OpenAiCompatibleOptions): Chat
       if (whole.text !== '') onText(whole.text);
       return whole;
     }
-    return readStream(response.body as unknown as AsyncIterable<Uint8Array>, onText);
+    return readStream(response.body, onText);
   };
   return {
     kind: 'OPENAI_COMPATIBLE',

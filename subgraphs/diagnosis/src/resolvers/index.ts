@@ -16,7 +16,7 @@ import {
   submitPulseRecording,
 } from '../service/consultations.js';
 import type { ReportSaga } from '../service/saga.js';
-import { consultationFromEvent, consultationTopic } from '../service/consultation-events.js';
+import { consultationFromEvent, consultationTopic, type ConsultationEvent } from '../service/consultation-events.js';
 import { createMediaUpload, mediaDownload, type MediaDeps } from '../service/media.js';
 import {
   fieldSourceResolvers,
@@ -144,7 +144,7 @@ function resolverMap(deps: ResolverDeps): Resolvers {
             throw error;
           }
         },
-        resolve: (event: ConsultationRow, _args: unknown, ctx: Context) => {
+        resolve: (event: ConsultationEvent, _args: unknown, ctx: Context) => {
           const row = consultationFromEvent(event);
           ctx.audit.record({ action: 'READ', resource: 'Consultation', ids: [row.id] });
           return row;

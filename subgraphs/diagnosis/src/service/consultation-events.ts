@@ -8,11 +8,17 @@ export function consultationTopic(consultationId: string): string {
   return `diagnosis:consultation:${consultationId.toLowerCase()}`;
 }
 
-/** A consultation as it travels on the bus (JSON: dates as strings), back to a row. */
-export function consultationFromEvent(event: ConsultationRow | Record<string, unknown>): ConsultationRow {
-  const row = event as Record<string, unknown>;
-  const date = (value: unknown) => (value === null || value === undefined ? null : new Date(value as string));
-  return { ...(row as unknown as ConsultationRow), startedAt: date(row.startedAt)!, completedAt: date(row.completedAt), cancelledAt: date(row.cancelledAt) };
+/** A consultation as it travels on the bus: the row itself in memory, its JSON over Redis (dates as strings). */
+export type ConsultationEvent = Omit<ConsultationRow, 'startedAt' | 'completedAt' | 'cancelledAt'> & {
+  startedAt: Date | string;
+  completedAt: Date | string | null;
+  cancelledAt: Date | string | null;
+};
+
+/** A consultation event back to a row. */
+export function consultationFromEvent(event: ConsultationEvent): ConsultationRow {
+  const date = (value: Date | string | null | undefined) => (value === null || value === undefined ? null : new Date(value));
+  return { ...event, startedAt: new Date(event.startedAt), completedAt: date(event.completedAt), cancelledAt: date(event.cancelledAt) };
 }
 
 /** Announces a consultation's change to its subscribers, after the change committed. Never throws: the change is stored. */

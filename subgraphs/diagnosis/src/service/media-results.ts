@@ -46,19 +46,27 @@ export function chosenInspection(observation: InspectionInput): InspectionData {
 export function measuredInspection(analysis: TongueAnalysis, submission: Extract<MediaSubmission, { method: 'INSPECTION' }>, photoId: string): InspectionData {
   const choices = submission.tongue;
   const sources: FieldSourceData[] = [];
-  const tongue = {} as Record<(typeof TONGUE_FIELDS)[number], unknown>;
-  for (const field of MEASURED_TONGUE) {
+  // Each field in the order of MEASURED_TONGUE then UNMEASURED_TONGUE, its source recorded as it is read.
+  const measured = <V>(field: (typeof MEASURED_TONGUE)[number], choice: V | null | undefined, estimate: { value: V; confidence: number }): V => {
+    sources.push(choice === undefined || choice === null ? { field, source: 'MEASURED', confidence: estimate.confidence } : chosen(field));
+    return choice ?? estimate.value;
+  };
+  const unmeasured = (field: (typeof UNMEASURED_TONGUE)[number]): boolean => {
     const choice = choices[field];
-    tongue[field] = choice ?? analysis[field].value;
-    sources.push(choice === undefined || choice === null ? { field, source: 'MEASURED', confidence: analysis[field].confidence } : chosen(field));
-  }
-  for (const field of UNMEASURED_TONGUE) {
-    const choice = choices[field];
-    tongue[field] = choice ?? false;
     sources.push(choice === undefined || choice === null ? { field, source: 'NOT_ASSESSED', confidence: null } : chosen(field));
-  }
+    return choice ?? false;
+  };
+  const tongue: TongueObservation = {
+    bodyColour: measured('bodyColour', choices.bodyColour, analysis.bodyColour),
+    coatingColour: measured('coatingColour', choices.coatingColour, analysis.coatingColour),
+    coatingThickness: measured('coatingThickness', choices.coatingThickness, analysis.coatingThickness),
+    moisture: measured('moisture', choices.moisture, analysis.moisture),
+    teethMarks: unmeasured('teethMarks'),
+    cracks: unmeasured('cracks'),
+    swollen: unmeasured('swollen'),
+  };
   sources.push(submission.complexion ? chosen('complexion') : { field: 'complexion', source: 'NOT_ASSESSED', confidence: null });
-  const observation: InspectionInput = { tongue: tongue as unknown as TongueObservation, complexion: submission.complexion };
+  const observation: InspectionInput = { tongue, complexion: submission.complexion };
   return { ...observation, findings: inspect(observation), sources, measured: analysis, photoId };
 }
 

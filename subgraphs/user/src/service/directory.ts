@@ -1,5 +1,5 @@
 import { and, asc, count, eq, gt, or } from 'drizzle-orm';
-import type { Database } from '@suoke/platform';
+import type { Connection, Database } from '@suoke/platform';
 import { users, type UserRow } from '../db/schema.js';
 
 /**
@@ -13,4 +13,9 @@ export function selectUserPage(database: Database, limit: number, after: { at: D
 
 export async function countUsers(database: Database): Promise<number> {
   return (await database.db.select({ n: count() }).from(users))[0]?.n ?? 0;
+}
+
+/** What `Query.users` resolves to: one page, and the count of all accounts, run only when `totalCount` is selected. */
+export interface UserPage extends Connection<UserRow> {
+  countAll: () => Promise<number>;
 }

@@ -118,6 +118,12 @@ export class ToolRunner {
     return outcomes;
   }
 
+  /** One tool with its own arguments: generic in the name, so that handler and arguments are of the same tool. */
+  private invoke<N extends ToolName>(name: N, args: ToolArguments[N], session: ToolSession, signal: AbortSignal): Promise<Record<string, unknown>> {
+    const handler: Handler<N> = this.handlers[name];
+    return handler(args, session, this.deps, signal);
+  }
+
   private async one(call: ToolCall, offered: readonly ToolName[], session: ToolSession, signal: AbortSignal): Promise<ToolOutcome> {
     const name = call.name;
     if (!isToolName(name) || !offered.includes(name)) {
@@ -129,7 +135,7 @@ export class ToolRunner {
     } catch {
       return failed(call, 'MALFORMED_ARGUMENTS', `the arguments of ${name} must be a JSON object; received text that is not JSON`);
     }
-    const parsed = TOOL_ARGUMENTS[name].safeParse(raw);
+    const parsed = parseArguments(name, raw);
     if (!parsed.success) return failed(call, 'INVALID_ARGUMENTS', `the arguments of ${name} do not match its schema: ${z.prettifyError(parsed.error)}`);
     if (session.count(name) > PER_REPLY[name]) return failed(call, 'LIMIT_REACHED', `${name} may run at most ${PER_REPLY[name]} times per reply`);
     const scope = TOOL_SCOPES[name];
@@ -137,8 +143,7 @@ export class ToolRunner {
       return failed(call, 'CONSENT_REQUIRED', `the user has not granted access to ${scope}; they can grant it in the app's privacy settings`);
     }
     try {
-      const handler = this.handlers[name] as Handler<typeof name>;
-      return { call, ok: true, result: { ok: true, ...(await handler(parsed.data as never, session, this.deps, signal)) } };
+      return { call, ok: true, result: { ok: true, ...(await this.invoke(name, parsed.data, session, signal)) } };
     } catch (error) {
       if (error instanceof ToolError) return failed(call, error.code, error.message);
       const code = error instanceof GraphQLError ? error.extensions?.code : undefined;
@@ -154,3 +159,10 @@ function failed(call: ToolCall, code: string, message: string): ToolOutcome {
   return { call, ok: false, result: { ok: false, error: { code, message } } };
 }
 
+/** The schemas as a map over the names (checked here per tool), so that indexing it by a generic name keeps the tool's type. */
+const ARGUMENT_SCHEMAS: { [N in ToolName]: z.ZodType<ToolArguments[N]> } = TOOL_ARGUMENTS;
+
+/** A tool's arguments checked by its schema, typed as that tool's. */
+function parseArguments<N extends ToolName>(name: N, raw: unknown): z.ZodSafeParseResult<ToolArguments[N]> {
+  return ARGUMENT_SCHEMAS[name].safeParse(raw);
+}

@@ -59,7 +59,7 @@ export function parsePrivateKeys(text: string): JWK[] {
 /** A key from a private JWK: Ed25519 (EdDSA) or P-256 (ES256) only; `kid` defaults to the RFC 7638 thumbprint. */
 export function signingKeyFromJwk(jwk: JWK): SigningKey {
   if (!jwk.d) throw new Error(`key ${jwk.kid ?? '(no kid)'}: a private key is required (the JWK has no "d")`);
-  const privateKey = createPrivateKey({ key: jwk as never, format: 'jwk' });
+  const privateKey = createPrivateKey({ key: { ...jwk }, format: 'jwk' });
   const alg = algorithmOf(privateKey);
   if (jwk.alg && jwk.alg !== alg) throw new Error(`key ${jwk.kid ?? '(no kid)'}: alg ${jwk.alg} does not match its key type (${alg})`);
   const publicJwk = createPublicKey(privateKey).export({ format: 'jwk' }) as JWK;

@@ -1,8 +1,8 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { AuthUser } from './auth.js';
-import { unauthenticated } from './errors.js';
+import type { AuthUser } from './caller.js';
+import { unauthenticated } from '../errors.js';
 
 /**
  * Sessions that ended (logout, or a stolen refresh token detected) before

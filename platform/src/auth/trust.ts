@@ -1,5 +1,5 @@
 import type { JSONWebKeySet, JWK } from 'jose';
-import type { JwtOptions } from './auth.js';
+import type { JwtOptions } from './verify.js';
 import { publicJwks, testSigningJwk } from './keys.js';
 
 /**
@@ -133,28 +133,35 @@ export function parsePublicJwks(text: string): JSONWebKeySet {
 /** A verifier's configuration must never hold private key material. */
 function checkPublic(value: Record<string, unknown>): JSONWebKeySet {
   if (!Array.isArray(value.keys) || value.keys.length === 0) throw new Error('must be a JWKS with at least one key ({"keys":[…]})');
-  for (const key of value.keys as JWK[]) {
-    if (!isRecord(key) || typeof key.kty !== 'string') throw new Error('every key needs a kty');
+  const keys: JWK[] = [];
+  for (const key of value.keys as unknown[]) {
+    if (!isPublicJwk(key)) throw new Error('every key needs a kty');
     if ('d' in key) throw new Error(`key ${key.kid ?? '(no kid)'} holds private material: give verifiers public keys only`);
+    keys.push(key);
   }
-  return value as unknown as JSONWebKeySet;
+  return { ...value, keys };
+}
+
+function isPublicJwk(value: unknown): value is JWK {
+  return isRecord(value) && typeof value.kty === 'string';
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
 
+/** A verifier's configuration: whom it trusts (TrustConfig) and what it checks. */
+export type VerifierConfig = TrustConfig & {
+  JWT_ISSUER: string;
+  JWT_AUDIENCE: string;
+  SERVICE_TOKEN_AUDIENCE: string;
+  SERVICE_TOKEN_TTL_SECONDS: number;
+  JWKS_CACHE_MAX_AGE_MS: number;
+  JWKS_COOLDOWN_MS: number;
+};
+
 /** What createTokenVerifier needs, from a service's configuration. */
-export function tokenVerifierOptions(
-  config: TrustConfig & {
-    JWT_ISSUER: string;
-    JWT_AUDIENCE: string;
-    SERVICE_TOKEN_AUDIENCE: string;
-    SERVICE_TOKEN_TTL_SECONDS: number;
-    JWKS_CACHE_MAX_AGE_MS: number;
-    JWKS_COOLDOWN_MS: number;
-  },
-): JwtOptions {
+export function tokenVerifierOptions(config: VerifierConfig): JwtOptions {
   return {
     ...userKeySource(config),
     issuer: config.JWT_ISSUER,

@@ -3,10 +3,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLError, parse, type ExecutionResult } from 'graphql';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { createTokenVerifier, signAccessToken, withAuthDirectives, type AuthUser } from '../src/auth.js';
-import { delegatedReads, ANY_GRANT } from '../src/delegated-reads.js';
-import { DELEGATED_AUDIENCE, healthSummaryId, parseHealthSummaryId, signDelegatedToken, type AgentAccessScope } from '../src/delegation.js';
-import { createKeyRing, generateSigningJwk } from '../src/keys.js';
+import { createTokenVerifier, signAccessToken, withAuthDirectives, type AuthUser, delegatedReads, ANY_GRANT, DELEGATED_AUDIENCE, healthSummaryId, parseHealthSummaryId, signDelegatedToken, type AgentAccessScope, createKeyRing, generateSigningJwk } from '../../src/auth/index.js';
 
 const { graphql } = createRequire(import.meta.url)('graphql') as typeof import('graphql');
 

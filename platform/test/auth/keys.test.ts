@@ -3,8 +3,7 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createTokenVerifier, signServiceToken } from '../src/auth.js';
-import { createKeyRing, generateSigningJwk, parsePrivateKeys, publicJwks, signingKeyRing, signingProblems } from '../src/keys.js';
+import { createTokenVerifier, signServiceToken, createKeyRing, generateSigningJwk, parsePrivateKeys, publicJwks, signingKeyRing, signingProblems } from '../../src/auth/index.js';
 
 describe('key rings', () => {
   it('development: makes a key under JWT_KEYS_DIR once, readable by its owner only, and reuses it after a restart', () => {

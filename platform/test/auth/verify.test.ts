@@ -1,7 +1,6 @@
 import { GraphQLError } from 'graphql';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { assertOwnerOr, createTokenVerifier, scopesForRoles, signAccessToken, userFromAuthorization } from '../src/auth.js';
-import { createKeyRing, generateSigningJwk, type KeyRing } from '../src/keys.js';
+import { assertOwnerOr, createTokenVerifier, scopesForRoles, signAccessToken, userFromAuthorization, createKeyRing, generateSigningJwk, type KeyRing } from '../../src/auth/index.js';
 
 const ring = createKeyRing('user', [generateSigningJwk()]);
 const jwt = { jwks: ring.jwks, issuer: 'suoke-life', audience: 'suoke-app' };

@@ -1,6 +1,6 @@
 import { defaultFieldResolver, Kind, type DocumentNode, type GraphQLFieldResolver, type TypeNode } from 'graphql';
 import { AGENT_ACCESS_SCOPES, type AgentAccessScope } from './delegation.js';
-import { forbidden } from './errors.js';
+import { forbidden } from '../errors.js';
 
 /**
  * What a delegated token may read in one subgraph, by `Type.field` or by a

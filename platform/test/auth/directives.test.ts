@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse, type ExecutionResult } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { withAuthDirectives, type AuthContext, type AuthUser } from '../src/auth.js';
+import { withAuthDirectives, type AuthContext, type AuthUser } from '../../src/auth/index.js';
 
 // @apollo/subgraph is loaded by Node (CommonJS graphql) while vitest gives this file graphql's ESM build;
 // executing with the ESM `graphql()` would reject the schema as coming "from another module or realm".
