@@ -16,8 +16,7 @@ import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@o
 import { ApolloClient, gql, HttpLink, InMemoryCache } from '@apollo/client';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { enableInstrumentation } from '../platform/src/telemetry/instrument.js';
-import { flushTracing, startTracing } from '../platform/src/telemetry/tracing.js';
+import { enableInstrumentation, flushTracing, startTracing } from '../platform/src/telemetry/boot.js';
 import type { GraphQLResponse, Stack } from './harness.js';
 
 const exporter = new InMemorySpanExporter();

@@ -8,8 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node';
 import { testToken } from '@suoke/platform/testing';
 import { describe, expect, it } from 'vitest';
-import { enableInstrumentation } from '../platform/src/telemetry/instrument.js';
-import { flushTracing, startTracing } from '../platform/src/telemetry/tracing.js';
+import { enableInstrumentation, flushTracing, startTracing } from '../platform/src/telemetry/boot.js';
 
 const exporter = new InMemorySpanExporter();
 enableInstrumentation();

@@ -6,8 +6,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enableInstrumentation } from '../platform/src/telemetry/instrument.js';
-import { startTracing } from '../platform/src/telemetry/tracing.js';
+import { enableInstrumentation, startTracing } from '../platform/src/telemetry/boot.js';
 import type { GraphQLResponse, Stack } from './harness.js';
 
 const logFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'suoke-logs-')), 'all.log');

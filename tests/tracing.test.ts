@@ -7,8 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { context, ROOT_CONTEXT, SpanKind, trace, TraceFlags } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-node';
-import { enableInstrumentation, instrumentationState } from '../platform/src/telemetry/instrument.js';
-import { flushTracing, platformTracer, startTracing } from '../platform/src/telemetry/tracing.js';
+import { enableInstrumentation, flushTracing, instrumentationState, platformTracer, startTracing } from '../platform/src/telemetry/boot.js';
 import type { GraphQLResponse, Stack } from './harness.js';
 
 const exporter = new InMemorySpanExporter();

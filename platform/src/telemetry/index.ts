@@ -2,7 +2,8 @@
 // slice, OTEL_*), the instrumentations loaded first (start.ts, the process
 // entry `@suoke/platform/telemetry/start`; instrument.ts), the HTTP server and
 // undici client spans, a subgraph's resolver, DataLoader (subgraph.ts) and SQL
-// (sql.ts) spans. The only module other code imports from this folder.
+// (sql.ts) spans. The only module other code imports from this folder, with
+// boot.ts: the part that must load before graphql (re-exported here too).
 export {
   startTracing,
   tracingActive,

@@ -8,8 +8,7 @@
 // `true`: without an exporter, tracing costs nothing at all. The variables are
 // read raw here (the configuration is validated later, and a typo stops the
 // process there).
-import { enableInstrumentation } from './instrument.js';
-import { tracesExported } from './tracing.js';
+import { enableInstrumentation, tracesExported } from './boot.js';
 
 const env = process.env;
 const set = (value: string | undefined) => (value?.trim() ? value.trim() : undefined);
