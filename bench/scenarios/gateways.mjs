@@ -150,10 +150,10 @@ ${targets.map((t) => `| ${t.target} | ${t.value} | ${t.met ? 'met' : '**not met*
     }
     if (quick || shortened || process.env.BENCH_BASELINE) {
       // A before/after run (BENCH_BASELINE) is printed, never recorded: its six-gateway rounds are not S2's.
-      if (process.env.BENCH_BASELINE && !quick && !shortened) for (const [variant, s] of Object.entries(results)) log(`${variant}:\n${table(s)}`);
-      for (const [variant, s] of Object.entries(results)) log(`${variant} (${quick ? 'quick' : 'shortened'} run, not figures):\n${table(s)}`);
+      const kind = quick ? 'quick' : shortened ? 'shortened' : 'before/after';
+      for (const [variant, s] of Object.entries(results)) log(`${variant} (${kind} run, not recorded):\n${table(s)}`);
       if (shortened) for (const t of targets) log(`${t.target}: ${t.value} ${t.met ? 'met' : 'NOT MET'} (shortened run, not figures)`);
-      log(`${quick ? 'quick' : 'shortened'}: every gateway answered the home query identically; ${failures.length ? `failures: ${failures.join('; ')}` : 'no errors'} (${round((Date.now() - started) / 1000, 1)} s)`);
+      log(`${kind}: every gateway answered the home query identically; ${failures.length ? `failures: ${failures.join('; ')}` : 'no errors'} (${round((Date.now() - started) / 1000, 1)} s)`);
     } else {
       record('gateways', command, { results, targets, users: tokens.length, rounds, duration, warmup, quick }, markdown);
       for (const t of targets) log(`${t.target}: ${t.value} ${t.met ? 'met' : 'NOT MET'}`);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
 import { AlwaysOnSampler, InMemorySpanExporter, ParentBasedSampler, SimpleSpanProcessor, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-node';
-import { baseEnv, ConfigError, loadConfig } from '../config.js';
-import { safeErrorSerializer } from '../logger.js';
+import { baseEnv, ConfigError, loadConfig } from '../../src/config.js';
+import { safeErrorSerializer } from '../../src/logger.js';
 import {
   batchDefaults,
   explicitResolverCoordinates,
@@ -14,7 +14,7 @@ import {
   startTracing,
   tracesExported,
   tracingActive,
-} from './index.js';
+} from '../../src/telemetry/index.js';
 
 const telemetry = (env: Record<string, string>) => loadConfig('svc', baseEnv, env);
 
@@ -145,7 +145,7 @@ describe('logged errors', () => {
 
 describe('circuit breaker metrics', () => {
   it('report each watched breaker’s state and fast failures at scrape time', async () => {
-    const { ServiceMetrics } = await import('../metrics.js');
+    const { ServiceMetrics } = await import('../../src/metrics.js');
     const metrics = new ServiceMetrics('agent', { defaultMetrics: false });
     const breaker = { name: 'model', state: 'closed' as 'closed' | 'half-open' | 'open', stats: { rejectedOpen: 0 } };
     metrics.watchBreaker(breaker);

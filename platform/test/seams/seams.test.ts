@@ -1,6 +1,6 @@
 import { PgPreparedQuery } from 'drizzle-orm/pg-core/session';
 import { describe, expect, it } from 'vitest';
-import { checkSeams, libraryVersion, seams, type Seam } from '../src/seams/index.js';
+import { checkSeams, libraryVersion, seams, type Seam } from '../../src/seams/index.js';
 
 describe('seams into library internals', () => {
   it('every internal platform relies on is still there and shaped as expected', () => {

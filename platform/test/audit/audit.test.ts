@@ -4,10 +4,10 @@ import path from 'node:path';
 import { buildSchema, parse, type OperationDefinitionNode } from 'graphql';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { audit, AuditCollector, currentTraceId, fieldAtPath, selectAuditEvents, writeAuditEvents } from '../src/audit/index.js';
-import { runMigrations } from '../src/migrate.js';
-import { sqlStats } from '../src/request-context.js';
-import { createTestDatabase, type TestDatabase } from '../src/testing.js';
+import { audit, AuditCollector, currentTraceId, fieldAtPath, selectAuditEvents, writeAuditEvents } from '../../src/audit/index.js';
+import { runMigrations } from '../../src/migrate.js';
+import { sqlStats } from '../../src/request-context.js';
+import { createTestDatabase, type TestDatabase } from '../../src/testing.js';
 
 const USER = '0b7c4a52-1a6e-4d1c-9d51-2f1f0c9a1e01';
 const ids = (n: number, prefix = 'a') => Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(3, '0')}`);
