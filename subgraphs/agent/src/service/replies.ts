@@ -20,16 +20,8 @@ import {
 import { SingleFlight } from './single-flight.js';
 import type { ToolSession } from './tools/runner.js';
 
-export {
-  CONTINUED_OFFLINE,
-  DEFAULT_REPLY_DEADLINE_MS,
-  type ReplyOutcome,
-  type ReplyRequest,
-  type ReplyServiceOptions,
-  type ReplySource,
-  type ReplyStats,
-  type StreamedOutcome,
-} from './reply-types.js';
+// What callers of ReplyService name (its options, outcomes, sources), kept in reply-types.ts.
+export * from './reply-types.js';
 
 /**
  * Produces an agent's reply to a question. Identical requests in flight share
