@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger, createRedis, RateLimitStore } from '@suoke/platform';
+import { createLogger, createRedis, RateLimitStore, redisReady } from '@suoke/platform';
 import { createTestDatabase, freePort, gatewayHeaders, TEST_GATEWAY_SECRET, testServiceToken, testToken, type TestDatabase } from '@suoke/platform/testing';
 import { definition as user } from '../subgraphs/user/src/server.js';
 import { codes, post, randomClientIp, repoRoot, startStack, type Stack } from './harness.js';
@@ -211,6 +211,8 @@ describe('when Redis fails', () => {
     redis = await startRedis(port);
     const fresh = createRedis(`redis://127.0.0.1:${port}`, log);
     try {
+      // The probe client refuses commands until it is connected (no offline queue).
+      expect(await redisReady(fresh, log, 10_000)).toBe(true);
       const deadline = Date.now() + 15_000;
       let keys: string[] = [];
       while (Date.now() < deadline && keys.length === 0) {
