@@ -138,14 +138,24 @@ describe('the reply cache', () => {
 });
 
 describe('single-flight', () => {
+  // Its own agent with a per-attempt timeout far above the model's latency: with the 300 ms of the others, a loaded
+  // host let the 250 ms call time out and be retried, a second call that single-flight is not about.
+  let patient: Agent;
+  beforeAll(async () => {
+    patient = await startAgent({ env: { ...sharedModelEnv(fake, gateway, { LLM_API_KEY: 'test-key-123', LLM_TIMEOUT_MS: '10000' }), BREAKER_VOLUME: '10000' } });
+  });
+  afterAll(async () => {
+    await patient?.close();
+  });
+
   it('identical requests in flight at the same moment share one model call', async () => {
     fake.set({ latencyMs: 250 });
     try {
       const question = `同时问的问题 ${randomUUID().slice(0, 8)}`;
-      const sharedBefore = agent.subgraph.replies.shared;
-      const { result, calls } = await modelCalls(() => Promise.all(Array.from({ length: 6 }, () => sent(agent, user(), { agentId: 'laoke', text: question }))));
+      const sharedBefore = patient.subgraph.replies.shared;
+      const { result, calls } = await modelCalls(() => Promise.all(Array.from({ length: 6 }, () => sent(patient, user(), { agentId: 'laoke', text: question }))));
       expect(calls).toBe(1);
-      expect(agent.subgraph.replies.shared - sharedBefore).toBe(5);
+      expect(patient.subgraph.replies.shared - sharedBefore).toBe(5);
       expect(new Set(result.map((r) => r.reply.text)).size).toBe(1);
       // Six conversations, each with its own stored reply.
       expect(new Set(result.map((r) => r.reply.id)).size).toBe(6);
